@@ -1,0 +1,38 @@
+# Two commands do all set-up on a fresh machine: `make run` and `make test`.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+MANIFEST := dbt_project/target/manifest.json
+DBT_SOURCES := $(shell find dbt_project/models dbt_project/macros dbt_project/seeds dbt_project/tests -type f 2>/dev/null) dbt_project/dbt_project.yml
+SAMPLE_ORG ?= acme
+
+.PHONY: run test dev validate clean
+
+$(INSTALLED): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[test]'
+	touch $(INSTALLED)
+
+# dagster-dbt reads the dbt manifest when the code location loads; rebuild it when the dbt project changes.
+$(MANIFEST): $(INSTALLED) $(DBT_SOURCES)
+	cd dbt_project && ../$(BIN)/dbt parse --profiles-dir . --quiet
+	touch $(MANIFEST)
+
+run: $(MANIFEST)
+	$(BIN)/session-analytics generate-sample --if-absent
+	$(BIN)/session-analytics refresh
+	$(BIN)/session-analytics analytics summary --org $(SAMPLE_ORG) --format table
+
+test: $(MANIFEST)
+	$(BIN)/pytest
+
+dev: $(MANIFEST)
+	mkdir -p .dagster_home
+	DAGSTER_HOME=$(CURDIR)/.dagster_home $(BIN)/dagster dev -m orchestration.definitions
+
+validate: $(MANIFEST)
+	$(BIN)/dagster definitions validate -m orchestration.definitions
+
+clean:
+	rm -rf $(VENV) dbt_project/target dbt_project/logs data/raw data/directory data/lake data/warehouse.duckdb

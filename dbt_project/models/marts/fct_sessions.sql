@@ -1,0 +1,46 @@
+/* grain: one row per session (org_id, session_id). */
+with sessions as (
+
+    select * from {{ ref('int_sessions_assembled') }}
+
+),
+
+request_totals as (
+
+    select
+        org_id,
+        session_id,
+        count(*) as model_requests,
+        sum(total_tokens) as total_tokens,
+        sum(cost_usd) as cost_usd,
+        sum(case when is_priced then 0 else 1 end) as unpriced_requests
+
+    from {{ ref('int_model_requests_priced') }}
+    group by org_id, session_id
+
+)
+
+select
+    {{ surrogate_key(['sessions.org_id', 'sessions.session_id']) }} as session_key,
+    sessions.org_id,
+    sessions.session_id,
+    sessions.user_id,
+    sessions.agent,
+    sessions.project_id,
+    sessions.repository,
+    sessions.session_date,
+    sessions.started_at_utc,
+    sessions.ended_at_utc,
+    sessions.last_event_at_utc,
+    sessions.duration_seconds,
+    sessions.status,
+    sessions.has_start_event,
+    sessions.has_end_event,
+    coalesce(request_totals.model_requests, 0) as model_requests,
+    coalesce(request_totals.total_tokens, 0) as total_tokens,
+    request_totals.cost_usd,
+    coalesce(request_totals.unpriced_requests, 0) as unpriced_requests
+
+from sessions
+left join request_totals
+    on request_totals.org_id = sessions.org_id and request_totals.session_id = sessions.session_id

@@ -1,0 +1,24 @@
+-- Reconciliation: the tokens of the distinct model_request events in the raw layer equal the tokens in the
+-- request fact and in both marts. Returns a row per layer that disagrees.
+with raw_requests as (
+    select distinct org_id, event_id, input_tokens + cache_creation_input_tokens + cache_read_input_tokens
+        + output_tokens as total_tokens
+    from {{ source('platform', 'platform_events') }}
+    where event_type = 'model_request'
+),
+
+layer_totals as (
+    select 'raw' as layer, sum(total_tokens) as total_tokens, count(*) as requests from raw_requests
+    union all
+    select 'fct_model_requests', sum(total_tokens), count(*) from {{ ref('fct_model_requests') }}
+    union all
+    select 'mart_daily_activity', sum(total_tokens), sum(model_requests) from {{ ref('mart_daily_activity') }}
+    union all
+    select 'mart_daily_model_costs', sum(total_tokens), sum(model_requests) from {{ ref('mart_daily_model_costs') }}
+)
+
+select layer_totals.*
+from layer_totals
+cross join (select * from layer_totals where layer = 'raw') as expected
+where coalesce(layer_totals.total_tokens, 0) <> coalesce(expected.total_tokens, 0)
+   or layer_totals.requests <> expected.requests

@@ -1,0 +1,13 @@
+"""The Dagster code location: `dagster dev -m orchestration.definitions`."""
+
+import dagster as dg
+
+from orchestration.defs import automation, ingest, transform
+from orchestration.defs.resources import SessionAnalyticsPaths
+
+defs = dg.Definitions(
+    assets=[ingest.platform_events_raw, ingest.org_directory_raw, transform.warehouse_models],
+    jobs=[automation.refresh_job],
+    schedules=[automation.nightly_refresh_schedule],
+    resources={"paths": SessionAnalyticsPaths(), "dbt": transform.dbt_resource},
+)

@@ -1,0 +1,40 @@
+"""Resources shared by the asset modules: where the data lives, and the warehouse writer."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+
+from orchestration import lake
+from orchestration.config import Paths
+
+# Every asset that writes the warehouse file runs in this pool; its limit is 1 (see dagster.yaml), because a
+# DuckDB file has one writer at a time.
+WAREHOUSE_WRITER_POOL = "warehouse_writer"
+
+
+class SessionAnalyticsPaths(dg.ConfigurableResource):
+    """Paths of the raw files, directory, lake and warehouse; empty values fall back to the environment
+    variables and defaults of orchestration.config (the same ones the CLI uses)."""
+
+    raw_dir: str = ""
+    directory: str = ""
+    warehouse: str = ""
+    lake_dir: str = ""
+
+    def resolve(self) -> Paths:
+        return Paths.resolve(
+            raw_dir=self.raw_dir or None,
+            directory=self.directory or None,
+            warehouse=self.warehouse or None,
+            lake_dir=self.lake_dir or None,
+        )
+
+
+def publish_lake_views(paths: Paths) -> None:
+    """Point the warehouse's `raw` views at the lake files (the sources of the dbt project)."""
+    Path(paths.warehouse).parent.mkdir(parents=True, exist_ok=True)
+    with duckdb.connect(str(paths.warehouse)) as warehouse:
+        lake.register_views(warehouse, paths.lake_dir)

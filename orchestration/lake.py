@@ -1,0 +1,144 @@
+"""The loaded raw layer ("lake"): Parquet files partitioned by dataset and delivery date.
+
+Parquet with Hive-style partition folders is what both DuckDB and Spark read natively, so the same dbt
+sources work on either engine. Partition columns live only in folder names (Spark refuses a column that is
+both in the file and in the path). Each partition is replaced atomically: a reader never sees half a file.
+
+In the DuckDB warehouse every dataset is exposed as a view in the `raw` schema; dbt's sources point there.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import duckdb
+
+PART_FILE = "part-0.parquet"
+
+# Column types of each lake dataset; partition columns are listed separately because they come from paths.
+DATASETS: dict[str, dict[str, object]] = {
+    "platform_events": {
+        "partitions": {"delivery_date": "DATE"},
+        "columns": {
+            "source_file": "VARCHAR",
+            "line_number": "BIGINT",
+            "schema_version": "INTEGER",
+            "event_id": "VARCHAR",
+            "event_type": "VARCHAR",
+            "org_id": "VARCHAR",
+            "session_id": "VARCHAR",
+            "event_at_utc": "TIMESTAMP",
+            "user_id": "VARCHAR",
+            "agent": "VARCHAR",
+            "project_id": "VARCHAR",
+            "repository": "VARCHAR",
+            "request_id": "VARCHAR",
+            "model": "VARCHAR",
+            "input_tokens": "BIGINT",
+            "output_tokens": "BIGINT",
+            "cache_creation_input_tokens": "BIGINT",
+            "cache_read_input_tokens": "BIGINT",
+            "cache_creation_5m_input_tokens": "BIGINT",
+            "cache_creation_1h_input_tokens": "BIGINT",
+            "status": "VARCHAR",
+        },
+    },
+    "quarantined_lines": {
+        "partitions": {"source": "VARCHAR", "delivery_date": "DATE"},
+        "columns": {
+            "source_file": "VARCHAR",
+            "line_number": "BIGINT",
+            "reason": "VARCHAR",
+            "line": "VARCHAR",
+        },
+    },
+    "load_file_summary": {
+        "partitions": {"source": "VARCHAR", "delivery_date": "DATE"},
+        "columns": {
+            "source_file": "VARCHAR",
+            "lines_read": "BIGINT",
+            "blank_lines": "BIGINT",
+            "loaded_lines": "BIGINT",
+            "quarantined_lines": "BIGINT",
+            "ignored_event_lines": "BIGINT",
+        },
+    },
+    "directory_orgs": {
+        "partitions": {},
+        "columns": {"org_id": "VARCHAR", "name": "VARCHAR", "timezone": "VARCHAR"},
+    },
+    "directory_users": {
+        "partitions": {},
+        "columns": {
+            "org_id": "VARCHAR",
+            "user_id": "VARCHAR",
+            "email": "VARCHAR",
+            "name": "VARCHAR",
+            "team": "VARCHAR",
+            "manager_id": "VARCHAR",
+            "role": "VARCHAR",
+        },
+    },
+    "directory_projects": {
+        "partitions": {},
+        "columns": {"org_id": "VARCHAR", "project_id": "VARCHAR", "name": "VARCHAR", "kind": "VARCHAR"},
+    },
+}
+
+
+def partition_dir(lake_dir: Path, dataset: str, **partition_values: str) -> Path:
+    """Folder of one partition, e.g. lake/platform_events/delivery_date=2026-11-20."""
+    keys = DATASETS[dataset]["partitions"]
+    if set(partition_values) != set(keys):
+        raise ValueError(f"{dataset} is partitioned by {list(keys)}, got {sorted(partition_values)}")
+    path = lake_dir / dataset
+    for key in keys:
+        path = path / f"{key}={partition_values[key]}"
+    return path
+
+
+def write_partition(
+    conn: duckdb.DuckDBPyConnection, query: str, lake_dir: Path, dataset: str, **partition_values: str
+) -> Path:
+    """Write the query's rows (in the dataset's column order) as the partition's only file, atomically."""
+    columns = DATASETS[dataset]["columns"]
+    folder = partition_dir(lake_dir, dataset, **partition_values)
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / PART_FILE
+    temporary = folder / (PART_FILE + ".tmp")
+    select_list = ", ".join(f"cast({name} as {sql_type}) as {name}" for name, sql_type in columns.items())
+    conn.execute(
+        f"copy (select {select_list} from ({query})) to '{_sql_path(temporary)}' "
+        "(format parquet, compression zstd)"
+    )
+    os.replace(temporary, target)
+    return target
+
+
+def remove_partition(lake_dir: Path, dataset: str, **partition_values: str) -> None:
+    shutil.rmtree(partition_dir(lake_dir, dataset, **partition_values), ignore_errors=True)
+
+
+def register_views(warehouse: duckdb.DuckDBPyConnection, lake_dir: Path) -> None:
+    """(Re)create `raw.<dataset>` views over the lake; a dataset with no files yet is an empty typed view."""
+    warehouse.execute("create schema if not exists raw")
+    for dataset, spec in DATASETS.items():
+        partitions: dict[str, str] = spec["partitions"]  # type: ignore[assignment]
+        columns: dict[str, str] = spec["columns"]  # type: ignore[assignment]
+        depth = "/".join(["*"] * len(partitions))
+        pattern = lake_dir / dataset / (f"{depth}/{PART_FILE}" if depth else PART_FILE)
+        all_columns = {**columns, **partitions}
+        if list(lake_dir.glob(str(pattern.relative_to(lake_dir)))):
+            hive = ", ".join(f"'{key}': {sql_type}" for key, sql_type in partitions.items())
+            options = f", hive_partitioning = true, hive_types = {{{hive}}}" if partitions else ""
+            body = f"select * from read_parquet('{_sql_path(pattern)}'{options})"
+        else:
+            nulls = ", ".join(f"cast(null as {sql_type}) as {name}" for name, sql_type in all_columns.items())
+            body = f"select {nulls} where false"
+        warehouse.execute(f"create or replace view raw.{dataset} as {body}")
+
+
+def _sql_path(path: Path) -> str:
+    return str(path).replace("'", "''")

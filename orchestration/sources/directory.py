@@ -1,0 +1,143 @@
+"""Load the org directory (orgs, users, projects CSV files) into the lake.
+
+The directory is small and hand-maintained, so each row is checked and a bad row is quarantined with its
+file and line, like a bad event line; the good rows beside it are kept.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+import zoneinfo
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from orchestration import lake
+
+log = logging.getLogger(__name__)
+
+SOURCE = "directory"
+ROLES = ("member", "manager", "admin")
+PROJECT_KINDS = ("single", "workspace")
+# file -> (dataset, required columns, optional columns)
+FILES = {
+    "orgs.csv": ("directory_orgs", ("org_id", "name", "timezone"), ()),
+    "users.csv": ("directory_users", ("user_id", "email", "name", "team", "manager_id", "role"), ("org_id",)),
+    "projects.csv": ("directory_projects", ("org_id", "project_id", "name", "kind"), ()),
+}
+KEYS = {"directory_orgs": ("org_id",), "directory_users": ("user_id",), "directory_projects": ("org_id", "project_id")}
+
+
+@dataclass(frozen=True)
+class DirectoryLoad:
+    orgs: int
+    users: int
+    projects: int
+    quarantined_rows: int
+
+
+def load_directory(directory: Path, lake_dir: Path, delivery_date: str = "1970-01-01") -> DirectoryLoad:
+    """Replace the directory datasets with the current CSV files; bad rows go to quarantine.
+
+    The directory is a snapshot, not a delivery: its quarantine partition uses a fixed delivery date.
+    """
+    good: dict[str, list[dict[str, str | None]]] = {}
+    bad: list[tuple[str, int, str, str]] = []
+    orgs_by_id: dict[str, str] = {}
+    for file_name, (dataset, required, optional) in FILES.items():
+        rows, problems = _read_rows(directory / file_name, required, optional, KEYS[dataset])
+        good[dataset] = rows
+        bad += problems
+    for row in good["directory_orgs"]:
+        orgs_by_id[row["org_id"]] = row["timezone"]
+    good["directory_orgs"], bad = _keep(good["directory_orgs"], bad, "orgs.csv", _org_problem)
+    good["directory_users"], bad = _keep(good["directory_users"], bad, "users.csv", _user_problem)
+    good["directory_projects"], bad = _keep(good["directory_projects"], bad, "projects.csv", _project_problem)
+    users = good["directory_users"]
+    if len(orgs_by_id) == 1:
+        # users.csv may omit org_id when the directory describes one org.
+        (only_org,) = orgs_by_id
+        for row in users:
+            row["org_id"] = row.get("org_id") or only_org
+
+    with duckdb.connect() as conn:
+        for dataset, rows in good.items():
+            columns = list(lake.DATASETS[dataset]["columns"])
+            conn.execute(f"create temp table {dataset} ({', '.join(c + ' varchar' for c in columns)})")
+            conn.executemany(
+                f"insert into {dataset} values ({', '.join('?' * len(columns))})",
+                [[row.get(c) or None for c in columns] for row in rows],
+            )
+            lake.write_partition(conn, f"select * from {dataset} order by all", lake_dir, dataset)
+        conn.execute("create temp table bad (source_file varchar, line_number bigint, reason varchar, line varchar)")
+        conn.executemany("insert into bad values (?, ?, ?, ?)", sorted(bad))
+        partition = {"source": SOURCE, "delivery_date": delivery_date}
+        lake.write_partition(conn, "select * from bad", lake_dir, "quarantined_lines", **partition)
+    result = DirectoryLoad(len(good["directory_orgs"]), len(users), len(good["directory_projects"]), len(bad))
+    log.info("directory %s: %s", directory, result)
+    return result
+
+
+def _read_rows(path: Path, required: tuple[str, ...], optional: tuple[str, ...], key: tuple[str, ...]):
+    """Rows with their line numbers; a missing file is an empty directory part, a missing column an error."""
+    rows: list[dict] = []
+    problems: list[tuple[str, int, str, str]] = []
+    if not path.exists():
+        log.warning("directory file %s is missing; treating it as empty", path)
+        return rows, problems
+    with open(path, newline="", encoding="utf-8-sig") as handle:
+        reader = csv.DictReader(handle)
+        header = reader.fieldnames or []
+        missing = [c for c in required if c not in header]
+        if missing:
+            problems.append((path.name, 1, f"missing column(s) {', '.join(missing)}", ",".join(header)))
+            return rows, problems
+        seen: set[tuple] = set()
+        for row in reader:
+            line_number = reader.line_num
+            values = {c: (row.get(c) or "").strip() or None for c in (*required, *optional)}
+            values["_line"] = line_number
+            text = ",".join(row.get(c) or "" for c in header)
+            identity = tuple(values[c] for c in key)
+            if any(v is None for v in identity):
+                problems.append((path.name, line_number, f"missing field {'/'.join(key)}", text))
+            elif identity in seen:
+                problems.append((path.name, line_number, f"duplicate {'/'.join(key)} {'/'.join(identity)}", text))
+            else:
+                seen.add(identity)
+                values["_text"] = text
+                rows.append(values)
+    return rows, problems
+
+
+def _keep(rows, bad, file_name, problem_of):
+    kept = []
+    for row in rows:
+        problem = problem_of(row)
+        if problem:
+            bad.append((file_name, row["_line"], problem, row["_text"]))
+        else:
+            kept.append(row)
+    return kept, bad
+
+
+def _org_problem(row) -> str | None:
+    try:
+        zoneinfo.ZoneInfo(row["timezone"] or "")
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return f"unknown time zone {row['timezone']!r}"
+    return None
+
+
+def _user_problem(row) -> str | None:
+    if row["role"] not in ROLES:
+        return f"invalid role {row['role']!r}: expected one of {'/'.join(ROLES)}"
+    return None
+
+
+def _project_problem(row) -> str | None:
+    if row["kind"] not in PROJECT_KINDS:
+        return f"invalid kind {row['kind']!r}: expected one of {'/'.join(PROJECT_KINDS)}"
+    return None

@@ -1,0 +1,340 @@
+"""Load one delivery folder of platform session events into the lake.
+
+Every physical line of every file ends up in exactly one place: the `platform_events` partition (typed
+columns, no free text), the `quarantined_lines` partition (file, line number, reason and the line itself), or
+the blank-line count. DuckDB does the reading and validation in one set-based pass; Python only lists files
+and decompresses `.gz` files to a scratch folder, because `read_text` gives exact line numbers (CRLF, blank
+lines and a BOM included) but does not decompress.
+
+A delivery is always reloaded whole from the folder's current files, so loading the same folder twice gives
+the same partition.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import gzip
+import json
+import logging
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from orchestration import lake
+
+log = logging.getLogger(__name__)
+
+SOURCE = "platform"
+SUPPORTED_SCHEMA_VERSION = 1
+SESSION_END_STATUSES = ("completed", "failed", "cancelled")
+TOKEN_FIELDS = ("input_tokens", "output_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
+CACHE_SPLIT_FIELDS = ("ephemeral_5m_input_tokens", "ephemeral_1h_input_tokens")
+# RFC 3339: date, 'T', time with optional fraction, and a mandatory 'Z' or numeric offset.
+RFC3339_PATTERN = r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$"
+
+# Required string fields: on every event, and per event type. Unknown event types need only the common ones.
+COMMON_STRING_FIELDS = ("event_id", "event_type", "org_id", "session_id", "timestamp")
+TYPE_STRING_FIELDS = {
+    "session_started": ("user_id", "agent", "project_id"),
+    "model_request": ("request_id", "model"),
+    "session_ended": ("status",),
+}
+KNOWN_EVENT_TYPES = tuple(TYPE_STRING_FIELDS)
+
+
+@dataclass(frozen=True)
+class DeliveryLoad:
+    delivery_date: str
+    files: int
+    lines_read: int
+    blank_lines: int
+    loaded_lines: int
+    quarantined_lines: int
+    ignored_event_lines: int
+
+
+def delivery_dates(raw_dir: Path) -> list[str]:
+    """Delivery folders present under <raw-dir>/platform, oldest first."""
+    root = raw_dir / SOURCE
+    if not root.is_dir():
+        return []
+    return sorted(p.name for p in root.iterdir() if p.is_dir() and _is_iso_date(p.name))
+
+
+def delivery_files(raw_dir: Path, delivery_date: str) -> list[Path]:
+    folder = raw_dir / SOURCE / delivery_date
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.rglob("*") if p.is_file() and p.name.endswith((".jsonl", ".jsonl.gz")))
+
+
+def load_delivery(raw_dir: Path, lake_dir: Path, delivery_date: str, force: bool = False) -> DeliveryLoad:
+    """Validate and load every line of one delivery folder; replaces the delivery's lake partitions.
+
+    A delivery whose files are unchanged since its last load (same names, sizes and modification times) is
+    not read again unless `force`: a refresh costs what arrived, not the whole history.
+    """
+    files = delivery_files(raw_dir, delivery_date)
+    state_file = lake_dir / "_state" / SOURCE / f"{delivery_date}.json"
+    fingerprint = [[str(p.relative_to(raw_dir)), p.stat().st_size, p.stat().st_mtime_ns] for p in files]
+    if not force and state_file.exists():
+        state = json.loads(state_file.read_text())
+        if state["fingerprint"] == fingerprint:
+            log.info("platform delivery %s unchanged since its last load", delivery_date)
+            return DeliveryLoad(**state["result"])
+    result = _load_files(raw_dir, lake_dir, delivery_date, files)
+    state_file.parent.mkdir(parents=True, exist_ok=True)
+    state_file.write_text(json.dumps({"fingerprint": fingerprint, "result": dataclasses.asdict(result)}))
+    return result
+
+
+def _load_files(raw_dir: Path, lake_dir: Path, delivery_date: str, files: list[Path]) -> DeliveryLoad:
+    partition = {"delivery_date": delivery_date}
+    quarantine_partition = {"source": SOURCE, "delivery_date": delivery_date}
+    if not files:
+        for dataset in ("platform_events",):
+            lake.remove_partition(lake_dir, dataset, **partition)
+        for dataset in ("quarantined_lines", "load_file_summary"):
+            lake.remove_partition(lake_dir, dataset, **quarantine_partition)
+        return DeliveryLoad(delivery_date, 0, 0, 0, 0, 0, 0)
+
+    with tempfile.TemporaryDirectory(prefix="platform-load-") as scratch, duckdb.connect() as conn:
+        readable = _readable_copies(files, Path(scratch), raw_dir)
+        conn.execute(
+            "create temp table source_files (read_path varchar, source_file varchar)",
+        )
+        conn.executemany("insert into source_files values (?, ?)", [(str(r), s) for r, s in readable])
+        unreadable = _split_unreadable(conn, readable)
+        conn.execute(_lines_sql(), [[str(r) for r, s in readable if s not in unreadable]])
+        conn.execute(f"create temp table checked as {_checked_sql()}")
+        if unreadable:
+            conn.executemany(
+                "insert into checked (source_file, line_number, line, is_blank, reason, event_type) "
+                "values (?, 0, null, false, ?, null)",
+                sorted(unreadable.items()),
+            )
+
+        lake.write_partition(conn, _events_projection(), lake_dir, "platform_events", **partition)
+        lake.write_partition(
+            conn,
+            "select source_file, line_number, reason, line from checked "
+            "where reason is not null order by source_file, line_number",
+            lake_dir,
+            "quarantined_lines",
+            **quarantine_partition,
+        )
+        lake.write_partition(conn, _summary_sql(), lake_dir, "load_file_summary", **quarantine_partition)
+        totals = conn.execute(
+            "select count(*), sum(lines_read), sum(blank_lines), sum(loaded_lines), sum(quarantined_lines), "
+            f"sum(ignored_event_lines) from ({_summary_sql()})"
+        ).fetchall()[0]
+
+    result = DeliveryLoad(delivery_date, *(int(v or 0) for v in totals))
+    log.info("platform delivery %s: %s", delivery_date, result)
+    return result
+
+
+def _readable_copies(files: list[Path], scratch: Path, raw_dir: Path) -> list[tuple[Path, str]]:
+    """(path DuckDB reads, file name as reported): gzip files are decompressed into the scratch folder."""
+    copies = []
+    for index, path in enumerate(files):
+        reported = str(path.relative_to(raw_dir)) if path.is_relative_to(raw_dir) else str(path)
+        if path.name.endswith(".gz"):
+            target = scratch / f"{index}.jsonl"
+            try:
+                with gzip.open(path, "rb") as compressed, open(target, "wb") as plain:
+                    shutil.copyfileobj(compressed, plain, length=1 << 20)
+            except (OSError, EOFError) as error:
+                # A corrupt archive: leave an empty marker so the file is reported, not silently skipped.
+                target.write_bytes(b"")
+                copies.append((Path(f"corrupt-gzip:{error}"), reported))
+                continue
+            copies.append((target, reported))
+        else:
+            copies.append((path, reported))
+    return copies
+
+
+def _split_unreadable(conn: duckdb.DuckDBPyConnection, readable: list[tuple[Path, str]]) -> dict[str, str]:
+    """Files DuckDB cannot read as text (corrupt gzip, invalid UTF-8) -> reason; they are quarantined whole."""
+    unreadable = {}
+    for read_path, reported in readable:
+        if str(read_path).startswith("corrupt-gzip:"):
+            unreadable[reported] = f"unreadable file: {str(read_path).removeprefix('corrupt-gzip:')}"
+            continue
+        try:
+            conn.execute("select count(*) from read_text(?)", [str(read_path)]).fetchall()
+        except duckdb.Error as error:
+            unreadable[reported] = f"unreadable file: {str(error).splitlines()[0]}"
+    return unreadable
+
+
+def _lines_sql() -> str:
+    """One row per physical line with its 1-based number; a final empty piece after a trailing newline is
+    not a line. CR of CRLF line ends and a BOM at the start of the file are removed."""
+    return """
+        create temp table lines as
+        with texts as (
+            select f.source_file, string_split(t.content, chr(10)) as pieces
+            from read_text(?) as t
+            join source_files as f on f.read_path = t.filename
+        ),
+        numbered as (
+            select source_file, len(pieces) as piece_count,
+                   unnest(pieces) as piece, unnest(generate_series(1, len(pieces))) as line_number
+            from texts
+        )
+        select source_file, line_number,
+               case when line_number = 1 then ltrim(rtrim(piece, chr(13)), chr(65279))
+                    else rtrim(piece, chr(13)) end as line
+        from numbered
+        where not (line_number = piece_count and piece = '')
+    """
+
+
+def _json_kind(path: str) -> str:
+    return f"json_type(doc, '{path}')"
+
+
+def _field_checks() -> list[str]:
+    """SQL expressions, in priority order, each giving a reason string when the line breaks the contract."""
+    checks = [
+        "case when doc is null then 'invalid JSON' end",
+        "case when json_type(doc) <> 'OBJECT' then 'not a JSON object' end",
+    ]
+
+    def required(path: str, expected: tuple[str, ...], expected_name: str, when: str = "true") -> str:
+        kind = _json_kind(path)
+        label = path.removeprefix("$.")
+        return (
+            f"case when ({when}) and ({kind} is null or {kind} = 'NULL') then 'missing field {label}' "
+            f"when ({when}) and {kind} not in {expected} "
+            f"then 'mistyped field {label}: expected {expected_name}, got ' || lower({kind}) end"
+        )
+
+    integer = ("UBIGINT", "BIGINT")
+    checks.append(required("$.schema_version", integer, "integer"))
+    checks.append(
+        f"case when cast(doc->>'$.schema_version' as bigint) <> {SUPPORTED_SCHEMA_VERSION} "
+        "then 'unsupported schema_version ' || (doc->>'$.schema_version') end"
+    )
+    checks += [required(f"$.{field}", ("VARCHAR",), "string") for field in COMMON_STRING_FIELDS]
+    checks.append(
+        f"case when not regexp_matches(doc->>'$.timestamp', '{RFC3339_PATTERN}') "
+        "or try_cast(doc->>'$.timestamp' as timestamptz) is null "
+        "then 'unparseable timestamp: ' || (doc->>'$.timestamp') end"
+    )
+    for event_type, fields in TYPE_STRING_FIELDS.items():
+        is_type = f"doc->>'$.event_type' = '{event_type}'"
+        checks += [required(f"$.{field}", ("VARCHAR",), "string", is_type) for field in fields]
+    is_started = "doc->>'$.event_type' = 'session_started'"
+    checks.append(
+        f"case when {is_started} and {_json_kind('$.repository')} not in ('VARCHAR', 'NULL') "
+        f"then 'mistyped field repository: expected string or null, got ' || lower({_json_kind('$.repository')}) end"
+    )
+    is_request = "doc->>'$.event_type' = 'model_request'"
+    checks.append(required("$.usage", ("OBJECT",), "object", is_request))
+    for field in TOKEN_FIELDS:
+        checks.append(required(f"$.usage.{field}", integer, "integer", is_request))
+        checks.append(
+            f"case when {is_request} and {_json_kind(f'$.usage.{field}')} = 'BIGINT' "
+            f"and cast(doc->>'$.usage.{field}' as bigint) < 0 then 'negative token count usage.{field}' end"
+        )
+    has_split = f"{is_request} and {_json_kind('$.usage.cache_creation')} is not null"
+    checks.append(
+        f"case when {has_split} and {_json_kind('$.usage.cache_creation')} not in ('OBJECT', 'NULL') "
+        "then 'mistyped field usage.cache_creation: expected object' end"
+    )
+    for field in CACHE_SPLIT_FIELDS:
+        path = f"$.usage.cache_creation.{field}"
+        present = f"{has_split} and {_json_kind(path)} is not null and {_json_kind(path)} <> 'NULL'"
+        checks.append(
+            f"case when {present} and {_json_kind(path)} not in {integer} "
+            f"then 'mistyped field usage.cache_creation.{field}: expected integer' "
+            f"when {present} and cast(doc->>'{path}' as bigint) < 0 "
+            f"then 'negative token count usage.cache_creation.{field}' end"
+        )
+    statuses = ", ".join(f"'{s}'" for s in SESSION_END_STATUSES)
+    checks.append(
+        f"case when doc->>'$.event_type' = 'session_ended' and doc->>'$.status' not in ({statuses}) "
+        f"then 'mistyped field status: expected one of {'/'.join(SESSION_END_STATUSES)}, got ' "
+        "|| (doc->>'$.status') end"
+    )
+    return checks
+
+
+def _checked_sql() -> str:
+    """Each line with its parsed document and the first contract violation (null reason = good line)."""
+    reasons = ",\n            ".join(_field_checks())
+    return f"""
+        with parsed as (
+            select source_file, line_number, line, trim(line) = '' as is_blank,
+                   case when trim(line) <> '' then try(json(line)) end as doc
+            from lines
+        )
+        select source_file, line_number, line, is_blank, doc,
+               case when is_blank then null else coalesce(
+            {reasons}
+               ) end as reason,
+               doc->>'$.event_type' as event_type
+        from parsed
+    """
+
+
+def _events_projection() -> str:
+    """Typed columns of the good lines. Free text of the line itself is not kept."""
+    usage = ",\n            ".join(f"cast(doc->>'$.usage.{f}' as bigint) as {f}" for f in TOKEN_FIELDS)
+    split = ",\n            ".join(
+        f"cast(doc->>'$.usage.cache_creation.{f}' as bigint) as cache_creation_{f.split('_')[1]}_input_tokens"
+        for f in CACHE_SPLIT_FIELDS
+    )
+    return f"""
+        select source_file, line_number,
+            cast(doc->>'$.schema_version' as integer) as schema_version,
+            doc->>'$.event_id' as event_id,
+            doc->>'$.event_type' as event_type,
+            doc->>'$.org_id' as org_id,
+            doc->>'$.session_id' as session_id,
+            cast(cast(doc->>'$.timestamp' as timestamptz) at time zone 'UTC' as timestamp) as event_at_utc,
+            doc->>'$.user_id' as user_id,
+            doc->>'$.agent' as agent,
+            doc->>'$.project_id' as project_id,
+            doc->>'$.repository' as repository,
+            doc->>'$.request_id' as request_id,
+            doc->>'$.model' as model,
+            {usage},
+            {split},
+            doc->>'$.status' as status
+        from checked
+        where not is_blank and reason is null
+        order by source_file, line_number
+    """
+
+
+def _summary_sql() -> str:
+    known = ", ".join(f"'{t}'" for t in KNOWN_EVENT_TYPES)
+    return f"""
+        select f.source_file,
+               count(line_number) as lines_read,
+               count(*) filter (where is_blank) as blank_lines,
+               count(*) filter (where not is_blank and reason is null) as loaded_lines,
+               count(*) filter (where reason is not null) as quarantined_lines,
+               count(*) filter (where not is_blank and reason is null and event_type not in ({known}))
+                   as ignored_event_lines
+        from source_files as f
+        left join checked as c using (source_file)
+        group by f.source_file
+        order by f.source_file
+    """
+
+
+def _is_iso_date(name: str) -> bool:
+    try:
+        datetime.date.fromisoformat(name)
+    except ValueError:
+        return False
+    return len(name) == 10

@@ -1,0 +1,267 @@
+"""The four analytics questions (summary, timeseries, by-agent, cost breakdown) with filters and scope.
+
+Every caller (CLI, reports, HTTP API) answers through this module, so a figure means the same everywhere.
+Filter values reach SQL only as bound parameters. A `Scope` limits the users a reader may see (None = the
+whole org); it is applied on top of the filters, never instead of them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+
+import duckdb
+
+from reports import metrics as m
+
+
+class QueryError(ValueError):
+    """A bad parameter; `parameter` names it."""
+
+    def __init__(self, parameter: str, message: str):
+        super().__init__(f"{parameter}: {message}")
+        self.parameter = parameter
+
+
+@dataclass(frozen=True)
+class Filters:
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+    projects: tuple[str, ...] = ()
+    repositories: tuple[str, ...] = ()
+    agents: tuple[str, ...] = ()
+    users: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.date_from and self.date_to and self.date_from > self.date_to:
+            raise QueryError("from", f"{self.date_from} is after to={self.date_to}")
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The users whose data a reader may see; None means every user of the org (admins)."""
+
+    user_ids: frozenset[str] | None = None
+
+    @classmethod
+    def everyone(cls) -> "Scope":
+        return cls(None)
+
+
+@dataclass
+class _Where:
+    sql: str
+    params: list[Any] = field(default_factory=list)
+
+
+def connect_read_only(warehouse: Path | str) -> duckdb.DuckDBPyConnection:
+    return duckdb.connect(str(warehouse), read_only=True)
+
+
+class AnalyticsQueries:
+    """Answers over one open warehouse connection (read-only is enough)."""
+
+    def __init__(self, conn: duckdb.DuckDBPyConnection):
+        self.conn = conn
+
+    # -- the four questions -------------------------------------------------------------------------------
+
+    def summary(self, org_id: str, filters: Filters = Filters(), scope: Scope = Scope()) -> dict:
+        where = self._where(org_id, filters, scope)
+        row = self._rows(
+            f"""
+            select {m.SESSIONS}, {m.COST_USD}, {m.TOTAL_TOKENS}, {m.INPUT_TOKENS}, {m.OUTPUT_TOKENS},
+                   {m.AVG_SESSION_DURATION_SECONDS}, {m.AVG_COST_PER_SESSION_USD}, {m.UNIQUE_USERS}
+            from {m.ACTIVITY_MART} where {where.sql}
+            """,
+            where.params,
+        )[0]
+        sessions, cost, tokens, input_tokens, output_tokens, avg_duration, avg_cost, users = row
+        return {
+            "total_sessions": int(sessions),
+            "total_cost_usd": _cost(cost),
+            "total_tokens": int(tokens),
+            "input_tokens": int(input_tokens),
+            "output_tokens": int(output_tokens),
+            "avg_session_duration_seconds": _duration(avg_duration),
+            "avg_cost_per_session_usd": _cost(avg_cost),
+            "unique_users": int(users),
+        }
+
+    def timeseries(
+        self,
+        org_id: str,
+        filters: Filters = Filters(),
+        scope: Scope = Scope(),
+        interval: str = "day",
+        metric: str = "sessions",
+    ) -> dict:
+        if interval not in m.INTERVALS:
+            raise QueryError("interval", f"must be one of {', '.join(m.INTERVALS)}, got {interval!r}")
+        if metric not in m.TIMESERIES_METRICS:
+            raise QueryError("metric", f"must be one of {', '.join(m.TIMESERIES_METRICS)}, got {metric!r}")
+        date_from, date_to = self._date_range(org_id, filters)
+        where = self._where(org_id, filters, scope)
+        period = "activity_date" if interval == "day" else "date_trunc('week', activity_date)"
+        values = {
+            _as_date(period_start): value
+            for period_start, value in self._rows(
+                f"""
+                select cast({period} as date) as period_start, {m.TIMESERIES_METRICS[metric]}
+                from {m.ACTIVITY_MART} where {where.sql}
+                group by 1
+                """,
+                where.params,
+            )
+        }
+        points = [
+            {"period_start": start.isoformat(), "value": _metric_value(metric, values.get(start, 0))}
+            for start in _periods(date_from, date_to, interval)
+        ]
+        return {"interval": interval, "metric": metric, "points": points}
+
+    def by_agent(self, org_id: str, filters: Filters = Filters(), scope: Scope = Scope()) -> dict:
+        where = self._where(org_id, filters, scope)
+        rows = self._rows(
+            f"""
+            select agent, {m.SESSIONS}, {m.COST_USD}, {m.TOTAL_TOKENS},
+                   {m.AVG_COST_PER_SESSION_USD}, {m.AVG_SESSION_DURATION_SECONDS}
+            from {m.ACTIVITY_MART} where {where.sql}
+            group by agent
+            having {m.SESSIONS} > 0 or sum(model_requests) > 0
+            order by 2 desc, agent nulls last
+            """,
+            where.params,
+        )
+        return {
+            "agents": [
+                {
+                    "agent": agent,
+                    "sessions": int(sessions),
+                    "total_cost_usd": _cost(cost),
+                    "total_tokens": int(tokens),
+                    "avg_cost_usd": _cost(avg_cost),
+                    "avg_duration_seconds": _duration(avg_duration),
+                }
+                for agent, sessions, cost, tokens, avg_cost, avg_duration in rows
+            ]
+        }
+
+    def cost_breakdown(self, org_id: str, filters: Filters = Filters(), scope: Scope = Scope()) -> dict:
+        where = self._where(org_id, filters, scope)
+        family_cost = dict(
+            self._rows(
+                f"select model_family, {m.COST_USD} from {m.MODEL_COSTS_MART} where {where.sql} group by 1",
+                where.params,
+            )
+        )
+        by_model = sorted(
+            ({"model_family": family, "cost_usd": _cost(family_cost.get(family, 0))} for family in m.MODEL_FAMILIES),
+            key=lambda item: (-item["cost_usd"], m.MODEL_FAMILIES.index(item["model_family"])),
+        )
+
+        facts_where = self._where(org_id, filters, scope, alias="facts")
+
+        def by(column: str, dimension: str, name_column: str) -> list[tuple]:
+            return self._rows(
+                f"""
+                select facts.{column}, any_value(names.{name_column}), {m.COST_USD}
+                from {m.MODEL_COSTS_MART} as facts
+                left join analytics.{dimension} as names
+                    on names.org_id = facts.org_id and names.{column} = facts.{column}
+                where {facts_where.sql}
+                group by facts.{column}
+                order by 3 desc, facts.{column} nulls last
+                """,
+                facts_where.params,
+            )
+
+        unpriced = self._rows(
+            f"select {m.UNPRICED_REQUESTS} from {m.MODEL_COSTS_MART} where {where.sql}", where.params
+        )[0][0]
+        return {
+            "by_model": by_model,
+            "by_project": [
+                {"project_id": key, "name": name, "cost_usd": _cost(cost)}
+                for key, name, cost in by("project_id", "dim_projects", "project_name")
+            ],
+            "by_user": [
+                {"user_id": key, "name": name, "cost_usd": _cost(cost)}
+                for key, name, cost in by("user_id", "dim_users", "user_name")
+            ],
+            "unpriced_requests": int(unpriced),
+        }
+
+    # -- shared pieces ------------------------------------------------------------------------------------
+
+    def activity_bounds(self, org_id: str) -> tuple[dt.date | None, dt.date | None]:
+        """First and last activity date of the org (the default date range)."""
+        first, last = self._rows(
+            f"select min(activity_date), max(activity_date) from {m.ACTIVITY_MART} where org_id = ?", [org_id]
+        )[0]
+        return _as_date(first), _as_date(last)
+
+    def _date_range(self, org_id: str, filters: Filters) -> tuple[dt.date | None, dt.date | None]:
+        first, last = self.activity_bounds(org_id)
+        return filters.date_from or first, filters.date_to or last
+
+    def _where(self, org_id: str, filters: Filters, scope: Scope, alias: str = "") -> _Where:
+        """The rows of a daily mart that the filters and the scope select; `alias` qualifies the columns."""
+        prefix = f"{alias}." if alias else ""
+        clauses = [f"{prefix}org_id = ?"]
+        params: list[Any] = [org_id]
+        if filters.date_from:
+            clauses.append(f"{prefix}activity_date >= ?")
+            params.append(filters.date_from)
+        if filters.date_to:
+            clauses.append(f"{prefix}activity_date <= ?")
+            params.append(filters.date_to)
+        for attribute, column in m.FILTER_COLUMNS.items():
+            values = getattr(filters, attribute)
+            if values:
+                # OR within a dimension, AND across dimensions; rows with an unknown value never match.
+                clauses.append(f"list_contains(cast(? as varchar[]), {prefix}{column})")
+                params.append(list(values))
+        if scope.user_ids is not None:
+            clauses.append(f"list_contains(cast(? as varchar[]), {prefix}user_id)")
+            params.append(sorted(scope.user_ids))
+        return _Where(" and ".join(clauses), params)
+
+    def _rows(self, sql: str, params: Iterable[Any]) -> list[tuple]:
+        return self.conn.cursor().execute(sql, list(params)).fetchall()
+
+
+def _periods(first: dt.date | None, last: dt.date | None, interval: str) -> list[dt.date]:
+    """Every period start from the period containing `first` to the one containing `last`."""
+    if first is None or last is None:
+        return []
+    if interval == "week":
+        first = first - dt.timedelta(days=first.weekday())
+    step = dt.timedelta(days=1 if interval == "day" else 7)
+    starts, current = [], first
+    while current <= last:
+        starts.append(current)
+        current += step
+    return starts
+
+
+def _as_date(value: Any) -> dt.date | None:
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date()
+    return value
+
+
+def _cost(value: Any) -> float | None:
+    return None if value is None else round(float(value), m.COST_DECIMALS)
+
+
+def _duration(value: Any) -> float | None:
+    return None if value is None else round(float(value), m.DURATION_DECIMALS)
+
+
+def _metric_value(metric: str, value: Any) -> float | int:
+    return _cost(value) if metric == "cost" else int(value)

@@ -1,0 +1,73 @@
+"""Helpers for tests that build a real warehouse: write raw files, run the loaders and a real dbt build."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Iterable
+
+from orchestration.config import Paths
+from orchestration.defs.resources import publish_lake_views
+from orchestration.sources import directory, platform
+
+REPO = Path(__file__).resolve().parents[1]
+DBT_PROJECT_DIR = REPO / "dbt_project"
+
+
+def test_paths(root: Path) -> Paths:
+    return Paths.resolve(
+        raw_dir=root / "raw", directory=root / "directory", warehouse=root / "warehouse.duckdb", lake_dir=root / "lake"
+    )
+
+
+def write_delivery(raw_dir: Path, delivery_date: str, name: str, events: Iterable[dict | str], gz: bool = False) -> Path:
+    """Write events (dicts as JSON, strings as they are) as one JSON Lines file of a delivery folder."""
+    folder = raw_dir / "platform" / delivery_date
+    folder.mkdir(parents=True, exist_ok=True)
+    text = "".join((e if isinstance(e, str) else json.dumps(e)) + "\n" for e in events)
+    path = folder / (name + (".jsonl.gz" if gz else ".jsonl"))
+    if gz:
+        path.write_bytes(gzip.compress(text.encode(), mtime=0))
+    else:
+        path.write_text(text, encoding="utf-8")
+    return path
+
+
+def write_directory(directory_dir: Path, orgs: list[tuple], users: list[tuple], projects: list[tuple]) -> None:
+    """orgs: (org_id, name, tz); users: (org_id, user_id, email, name, team, manager_id, role);
+    projects: (org_id, project_id, name, kind)."""
+    directory_dir.mkdir(parents=True, exist_ok=True)
+    for file_name, header, rows in (
+        ("orgs.csv", "org_id,name,timezone", orgs),
+        ("users.csv", "org_id,user_id,email,name,team,manager_id,role", users),
+        ("projects.csv", "org_id,project_id,name,kind", projects),
+    ):
+        lines = [header] + [",".join("" if v is None else str(v) for v in row) for row in rows]
+        (directory_dir / file_name).write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def build_warehouse(paths: Paths, dbt_command: str = "build") -> subprocess.CompletedProcess:
+    """Load every delivery folder and the directory, then run a real `dbt build` on the warehouse file."""
+    for delivery_date in platform.delivery_dates(paths.raw_dir):
+        platform.load_delivery(paths.raw_dir, paths.lake_dir, delivery_date)
+    directory.load_directory(paths.directory, paths.lake_dir)
+    publish_lake_views(paths)
+    return run_dbt(paths, dbt_command)
+
+
+def run_dbt(paths: Paths, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "SESSION_ANALYTICS_WAREHOUSE": str(paths.warehouse)}
+    target = paths.warehouse.parent / "dbt-target"
+    command = [
+        str(Path(sys.executable).parent / "dbt"), *args,
+        "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
+        "--target-path", str(target), "--log-path", str(target / "logs"),
+    ]
+    completed = subprocess.run(command, env=env, capture_output=True, text=True)
+    if completed.returncode != 0:
+        raise AssertionError(f"dbt {' '.join(args)} failed:\n{completed.stdout[-6000:]}\n{completed.stderr[-2000:]}")
+    return completed
