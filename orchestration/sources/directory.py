@@ -66,18 +66,20 @@ def load_directory(directory: Path, lake_dir: Path, delivery_date: str = "1970-0
         for dataset, rows in good.items():
             columns = list(lake.DATASETS[dataset]["columns"])
             conn.execute(f"create temp table {dataset} ({', '.join(c + ' varchar' for c in columns)})")
-            conn.executemany(
-                f"insert into {dataset} values ({', '.join('?' * len(columns))})",
-                [[row.get(c) or None for c in columns] for row in rows],
-            )
+            _insert(conn, dataset, [[row.get(c) or None for c in columns] for row in rows])
             lake.write_partition(conn, f"select * from {dataset} order by all", lake_dir, dataset)
         conn.execute("create temp table bad (source_file varchar, line_number bigint, reason varchar, line varchar)")
-        conn.executemany("insert into bad values (?, ?, ?, ?)", sorted(bad))
+        _insert(conn, "bad", sorted(bad))
         partition = {"source": SOURCE, "delivery_date": delivery_date}
         lake.write_partition(conn, "select * from bad", lake_dir, "quarantined_lines", **partition)
     result = DirectoryLoad(len(good["directory_orgs"]), len(users), len(good["directory_projects"]), len(bad))
     log.info("directory %s: %s", directory, result)
     return result
+
+
+def _insert(conn: duckdb.DuckDBPyConnection, table: str, rows: list) -> None:
+    if rows:  # DuckDB's executemany refuses an empty list
+        conn.executemany(f"insert into {table} values ({', '.join('?' * len(rows[0]))})", rows)
 
 
 def _read_rows(path: Path, required: tuple[str, ...], optional: tuple[str, ...], key: tuple[str, ...]):

@@ -1,0 +1,187 @@
+"""The platform loader: every line ends up loaded, quarantined (with file, line and reason) or counted blank."""
+
+import gzip
+import json
+
+import duckdb
+import pytest
+
+from orchestration import lake
+from orchestration.sources import platform
+from tests.support import test_paths, write_delivery
+
+DAY = "2026-11-20"
+
+
+def event(event_id="e1", event_type="session_started", **fields):
+    base = {
+        "schema_version": 1,
+        "event_id": event_id,
+        "event_type": event_type,
+        "org_id": "acme",
+        "session_id": "s1",
+        "timestamp": "2026-11-20T09:00:00Z",
+    }
+    if event_type == "session_started":
+        base.update(user_id="u1", agent="claude-code", project_id="p1", repository="acme/api")
+    if event_type == "model_request":
+        base.update(
+            request_id="r1",
+            model="claude-sonnet-4-5-20250929",
+            usage={"input_tokens": 10, "output_tokens": 20, "cache_creation_input_tokens": 30, "cache_read_input_tokens": 40},
+        )
+    base.update(fields)
+    return base
+
+
+def read_lake(paths, dataset):
+    with duckdb.connect() as conn:
+        lake.register_views(conn, paths.lake_dir)
+        return conn.execute(f"select * from raw.{dataset} order by all").fetchall()
+
+
+def quarantine(paths):
+    with duckdb.connect() as conn:
+        lake.register_views(conn, paths.lake_dir)
+        return conn.execute(
+            "select source_file, line_number, reason from raw.quarantined_lines order by source_file, line_number"
+        ).fetchall()
+
+
+@pytest.mark.parametrize(
+    ("line", "reason"),
+    [
+        ('{"schema_version": 1, "event_id": "x"', "invalid JSON"),
+        ("[1, 2, 3]", "not a JSON object"),
+        ('"just a string"', "not a JSON object"),
+        (json.dumps({k: v for k, v in event().items() if k != "session_id"}), "missing field session_id"),
+        (json.dumps({k: v for k, v in event().items() if k != "user_id"}), "missing field user_id"),
+        (json.dumps(event(session_id=42)), "mistyped field session_id: expected string, got ubigint"),
+        (json.dumps(event(schema_version=2)), "unsupported schema_version 2"),
+        (json.dumps(event(schema_version="1")), "mistyped field schema_version: expected integer, got varchar"),
+        (json.dumps(event(timestamp="yesterday")), "unparseable timestamp: yesterday"),
+        (json.dumps(event(timestamp="2026-13-45T00:00:00Z")), "unparseable timestamp: 2026-13-45T00:00:00Z"),
+        (json.dumps(event(timestamp="2026-11-20 09:00:00")), "unparseable timestamp: 2026-11-20 09:00:00"),
+        (
+            json.dumps(event("e2", "model_request", usage={"input_tokens": 1, "cache_creation_input_tokens": 0,
+                                                            "cache_read_input_tokens": 0})),
+            "missing field usage.output_tokens",
+        ),
+        (
+            json.dumps(event("e2", "model_request", usage={"input_tokens": "12", "output_tokens": 1,
+                                                            "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0})),
+            "mistyped field usage.input_tokens: expected integer, got varchar",
+        ),
+        (
+            json.dumps(event("e2", "model_request", usage={"input_tokens": 1, "output_tokens": -5,
+                                                            "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0})),
+            "negative token count usage.output_tokens",
+        ),
+        (json.dumps(event("e2", "model_request", usage=7)), "mistyped field usage: expected object, got ubigint"),
+        (json.dumps(event("e3", "session_ended", status="exploded")),
+         "mistyped field status: expected one of completed/failed/cancelled, got exploded"),
+    ],
+)
+def test_bad_line_is_quarantined_with_file_line_and_reason_and_neighbours_are_kept(tmp_path, line, reason):
+    paths = test_paths(tmp_path)
+    good_before, good_after = event("good-1"), event("good-2", "model_request")
+    write_delivery(paths.raw_dir, DAY, "mixed", [good_before, line, good_after])
+
+    result = platform.load_delivery(paths.raw_dir, paths.lake_dir, DAY)
+
+    assert quarantine(paths) == [(f"platform/{DAY}/mixed.jsonl", 2, reason)]
+    loaded = {row[3] for row in read_lake(paths, "platform_events")}  # event_id column
+    assert loaded == {"good-1", "good-2"}
+    assert (result.lines_read, result.loaded_lines, result.quarantined_lines) == (3, 2, 1)
+
+
+def test_line_numbers_are_physical_lines_with_crlf_bom_blank_lines_and_gzip(tmp_path):
+    paths = test_paths(tmp_path)
+    folder = paths.raw_dir / "platform" / DAY
+    folder.mkdir(parents=True)
+    good = json.dumps(event("good"))
+    # line 1 good (after a BOM), line 2 blank, line 3 bad, line 4 blank, line 5 bad, no final newline
+    text = "\ufeff" + good + "\r\n\r\nnot json\r\n   \r\n[1]"
+    (folder / "windows.jsonl").write_bytes(text.encode("utf-8"))
+    (folder / "packed.jsonl.gz").write_bytes(gzip.compress(text.encode("utf-8")))
+    (folder / "empty.jsonl").write_bytes(b"")
+
+    platform.load_delivery(paths.raw_dir, paths.lake_dir, DAY)
+
+    expected_bad = [(3, "invalid JSON"), (5, "not a JSON object")]
+    assert quarantine(paths) == [
+        (f"platform/{DAY}/{name}", number, reason)
+        for name in ("packed.jsonl.gz", "windows.jsonl")
+        for number, reason in expected_bad
+    ]
+    summary = {row[0]: row[1:6] for row in read_lake(paths, "load_file_summary")}
+    # lines_read, blank, loaded, quarantined, ignored
+    assert summary == {
+        f"platform/{DAY}/empty.jsonl": (0, 0, 0, 0, 0),
+        f"platform/{DAY}/packed.jsonl.gz": (5, 2, 1, 2, 0),
+        f"platform/{DAY}/windows.jsonl": (5, 2, 1, 2, 0),
+    }
+
+
+def test_unknown_event_types_are_loaded_and_counted_as_ignored(tmp_path):
+    paths = test_paths(tmp_path)
+    write_delivery(paths.raw_dir, DAY, "a", [event("e1"), event("e2", "heartbeat"), event("e3", "tool_call")])
+
+    result = platform.load_delivery(paths.raw_dir, paths.lake_dir, DAY)
+
+    assert (result.loaded_lines, result.ignored_event_lines, result.quarantined_lines) == (3, 2, 0)
+
+
+def test_timestamps_with_offsets_are_stored_as_utc(tmp_path):
+    paths = test_paths(tmp_path)
+    write_delivery(paths.raw_dir, DAY, "a", [event("e1", timestamp="2026-11-20T01:30:00.250+02:00")])
+
+    platform.load_delivery(paths.raw_dir, paths.lake_dir, DAY)
+
+    with duckdb.connect() as conn:
+        lake.register_views(conn, paths.lake_dir)
+        (stored,), = conn.execute("select cast(event_at_utc as varchar) from raw.platform_events").fetchall()
+    assert stored == "2026-11-19 23:30:00.25"
+
+
+def test_corrupt_gzip_file_is_quarantined_whole_and_other_files_load(tmp_path):
+    paths = test_paths(tmp_path)
+    write_delivery(paths.raw_dir, DAY, "good", [event("e1")])
+    (paths.raw_dir / "platform" / DAY / "broken.jsonl.gz").write_bytes(b"this is not gzip")
+
+    platform.load_delivery(paths.raw_dir, paths.lake_dir, DAY)
+
+    [(file, line, reason)] = quarantine(paths)
+    assert (file, line) == (f"platform/{DAY}/broken.jsonl.gz", 0)
+    assert reason.startswith("unreadable file")
+    assert len(read_lake(paths, "platform_events")) == 1
+
+
+def test_loading_the_same_folder_twice_gives_identical_partitions(tmp_path):
+    paths = test_paths(tmp_path)
+    write_delivery(paths.raw_dir, DAY, "a", [event("e1"), "garbage", event("e2", "model_request")])
+    write_delivery(paths.raw_dir, DAY, "b", [event("e1")], gz=True)
+
+    platform.load_delivery(paths.raw_dir, paths.lake_dir, DAY)
+    first = {name: read_lake(paths, name) for name in ("platform_events", "quarantined_lines", "load_file_summary")}
+    platform.load_delivery(paths.raw_dir, paths.lake_dir, DAY, force=True)
+    second = {name: read_lake(paths, name) for name in ("platform_events", "quarantined_lines", "load_file_summary")}
+
+    assert first == second
+    assert len(first["platform_events"]) == 3  # the redelivered e1 is kept in raw; staging deduplicates
+
+
+def test_unchanged_delivery_is_not_read_again_and_a_changed_one_is(tmp_path):
+    paths = test_paths(tmp_path)
+    write_delivery(paths.raw_dir, DAY, "a", [event("e1")])
+    platform.load_delivery(paths.raw_dir, paths.lake_dir, DAY)
+    part = lake.partition_dir(paths.lake_dir, "platform_events", delivery_date=DAY) / lake.PART_FILE
+    written_at = part.stat().st_mtime_ns
+
+    platform.load_delivery(paths.raw_dir, paths.lake_dir, DAY)
+    assert part.stat().st_mtime_ns == written_at
+
+    write_delivery(paths.raw_dir, DAY, "late-file", [event("e2", "session_ended", status="completed")])
+    result = platform.load_delivery(paths.raw_dir, paths.lake_dir, DAY)
+    assert result.loaded_lines == 2
+    assert {row[3] for row in read_lake(paths, "platform_events")} == {"e1", "e2"}
