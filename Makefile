@@ -28,7 +28,7 @@ test: $(MANIFEST)
 	$(BIN)/pytest
 
 dev: $(MANIFEST)
-	mkdir -p .dagster_home
+	mkdir -p .dagster_home && cp orchestration/dagster.yaml .dagster_home/dagster.yaml
 	DAGSTER_HOME=$(CURDIR)/.dagster_home $(BIN)/dagster dev -m orchestration.definitions
 
 validate: $(MANIFEST)
