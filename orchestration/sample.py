@@ -122,6 +122,7 @@ PROJECTS = {
 }  # fmt: skip
 # In events but deliberately missing from the directory.
 UNKNOWN_USER_ID = "u-contractor-x"
+CONTRACTOR_DAYS_PER_SESSION = 7  # the contractor works now and then, outside the directory's knowledge
 UNKNOWN_PROJECT = ProjectSpec("p-legacy-scripts", "Legacy scripts", "single", ("acme/legacy-scripts",))
 NULL_REPOSITORY_SHARE = {"single": 0.04, "workspace": 0.15}  # sessions opened outside any repository
 
@@ -148,24 +149,30 @@ MODEL_MIX = {
     "codex-cli": {UNPRICED_MODEL: 1.0},
 }
 OPUS_FAN_SHARE, OPUS_FAN_BOOST = 0.2, 4.0
+MAIN_PROJECT_SHARE = 0.7  # sessions in the person's main project; the rest spread over their team's projects
 # Claude Code sends small background requests (titles, command checks) to a haiku model.
 SIDE_REQUEST_AGENTS = ("claude-code",)
 SIDE_REQUEST_SHARE = 0.12
 OLD_SIDE_MODEL_SHARE = 0.25  # users on an older client still use claude-3-5-haiku for those
 LONG_CONTEXT_MODELS = (SONNET_45, SONNET_4)
-NATURAL_LONG_CONTEXT_SHARE = 0.01  # sessions on a 1M-context sonnet that grow past 200k tokens
+NATURAL_LONG_CONTEXT_SHARE = 0.004  # sessions on a 1M-context sonnet that grow past 200k tokens
 CACHE_WRITING_MODELS = frozenset(m for mix in MODEL_MIX.values() for m in mix if m.startswith("claude-"))
 CACHE_SPLIT_MIX = {"none": 0.35, "5m": 0.50, "1h": 0.15}  # whether usage carries the 5m/1h split, and TTL
+ONE_HOUR_ONLY_SHARE = 0.6  # 1h-TTL requests writing only 1h cache; the others write part of it for 5 minutes
 
-# Token sizes (lognormal medians and sigmas, in tokens).
+# Token sizes. A session's context starts at a base (system prompt, tools, memory files; uniform range) and grows
+# by typed input, output and tool results (lognormal) until the agent compacts it.
 BASE_CONTEXT = {"claude-code": (16_000, 22_000), "cursor-agent": (8_000, 12_000), "codex-cli": (9_000, 13_000),
                 "aider": (3_000, 6_000)}  # fmt: skip
 LONG_BASE_CONTEXT = (150_000, 185_000)
 WARM_SYSTEM_PROMPT_SHARE = 0.7  # the first request often reads the system prompt cached by another session
 OUTPUT_MEDIAN, OUTPUT_SIGMA, OUTPUT_MAX = 380, 0.9, 32_000
+OPUS_OUTPUT_FACTOR = 1.3
+FIRST_TOKEN_MS, MS_PER_OUTPUT_TOKEN = 1_200, 14
 TOOL_RESULT_MEDIAN, TOOL_RESULT_SIGMA, TOOL_RESULT_MAX = 1_400, 1.1, 40_000
 TYPED_INPUT_SHARE = 0.15  # requests whose uncached input is a pasted/typed message rather than a few tokens
-TYPED_INPUT_MU = math.log(800)
+TYPED_INPUT_MU, TYPED_INPUT_SIGMA = math.log(800), 1.0
+ROUTINE_INPUT_TOKENS = (1, 12)  # uncached input of an ordinary agentic request
 COMPACTION_THRESHOLD, LONG_CONTEXT_COMPACTION_THRESHOLD = 160_000, 480_000
 COMPACTION_SUMMARY = (6_000, 20_000)
 
@@ -174,7 +181,8 @@ COMPACTION_SUMMARY = (6_000, 20_000)
 # ---------------------------------------------------------------------------------------------------------------
 
 PRESENCE_BY_WEEKDAY = (0.88, 0.9, 0.9, 0.88, 0.75, 0.10, 0.06)  # Monday..Sunday
-SESSIONS_PER_ACTIVE_WEEKDAY = 3.4
+SESSIONS_PER_ACTIVE_WEEKDAY = 4.5
+WEEKEND_SECOND_SESSION_SHARE = 0.3
 ROLE_ACTIVITY = {"admin": 0.3, "director": 0.45, "manager": 0.65, "member": 1.0}
 ACTIVITY_SIGMA = 0.45  # per-user lognormal activity level: some power users, some light users
 VACATION_SHARE, VACATION_WEEKDAYS = 0.35, (3, 10)
@@ -182,17 +190,17 @@ VACATION_SHARE, VACATION_WEEKDAYS = 0.35, (3, 10)
 WORKDAY_START_HOURS = (
     (0.44, "normal", 10.2, 1.1),  # morning
     (0.03, "uniform", 12.0, 13.0),  # lunch dip
-    (0.45, "normal", 15.3, 1.4),  # afternoon
-    (0.08, "uniform", 19.0, 23.75),  # late evening, some cross local midnight
+    (0.45, "normal", 15.2, 1.5),  # afternoon
+    (0.08, "uniform", 18.0, 23.75),  # late evening, some cross local midnight
 )
 WORKDAY_HOURS_CLAMP = (7.0, 23.75)
 WEEKEND_START_HOURS = (9.5, 23.5)
-REQUESTS_MEDIAN, REQUESTS_SIGMA, REQUESTS_MAX = 7, 1.0, 400
+REQUESTS_MEDIAN, REQUESTS_SIGMA, REQUESTS_MAX = 9, 1.0, 400
 MARATHON_SHARE, MARATHON_MIN, MARATHON_ALPHA, MARATHON_MAX = 0.02, 40, 1.2, 600
 PAUSE_SHARE, PAUSE_SECONDS = 0.08, (60, 1_500)  # the user reads, thinks, goes to a meeting
 GAP_MEDIAN_S, GAP_SIGMA = 6.0, 0.9
-TOOL_CALL_SHARE = 0.55
-TOOL_DURATION_MU, TOOL_DURATION_MAX_MS = math.log(800), 600_000
+TOOL_CALL_SHARE, TOOL_FAILURE_SHARE = 0.55, 0.06
+TOOL_DURATION_MU, TOOL_DURATION_SIGMA, TOOL_DURATION_MAX_MS = math.log(800), 1.3, 600_000
 TOOL_NAMES = ("Read", "Edit", "Bash", "Grep", "Glob", "Write", "TodoWrite", "WebFetch")
 TOOL_WEIGHTS = (30, 25, 20, 10, 6, 5, 3, 1)
 HEARTBEAT_MS = 300_000
@@ -232,8 +240,13 @@ _UUID_SET = (0x4 << 76) | (0x2 << 62)
 
 @dataclass(frozen=True)
 class SampleSummary:
-    """What `generate_sample` wrote. `events_written` counts good event lines including duplicate copies;
-    `bad_lines` the deliberately invalid extra lines; blank lines are in neither."""
+    """What `generate_sample` wrote.
+
+    `users` are the directory's users (the unlisted contractor is not counted); `sessions` and `model_requests`
+    are distinct; `events_written` counts good event lines including the `duplicate_lines` copies, so
+    `events_written == unique_events + duplicate_lines`; `bad_lines` are the deliberately invalid extra lines
+    and `blank_lines` the empty ones, in neither count. `start_date`..`end_date` is the activity window.
+    """
 
     orgs: list[str]
     users: int
@@ -322,6 +335,7 @@ def generate_sample(
     people = _build_people(random.Random(f"{seed}:directory"), users, start_date, days)
     _write_directory(directory_dir, people)
 
+    _remove_previous_output(raw_dir / "platform")
     dates = [start_date + datetime.timedelta(days=i) for i in range(days)]
     showcase = _showcase_plans(random.Random(f"{seed}:showcase"), people, dates)
     writer = _DeliveryWriter(
@@ -359,12 +373,12 @@ def _build_people(rng: random.Random, users: int, start: datetime.date, days: in
         people += _org_chart(rng, org, names, first_number=len(people) + 1, width=max(4, len(str(users))),
                              start=start, days=days)  # fmt: skip
     contractor = _person(rng, MAIN_ORG, UNKNOWN_USER_ID, ("Casey Contractor", "casey"), "", "", "member",
-                         PROJECTS["acme"][:1], start, days)  # fmt: skip
-    return people + [replace(contractor, agent="claude-code", projects=(UNKNOWN_PROJECT, *PROJECTS["acme"][:2]))]
+                         (UNKNOWN_PROJECT, *PROJECTS[MAIN_ORG.org_id][:2]), start, days)  # fmt: skip
+    return people + [replace(contractor, agent="claude-code")]
 
 
 def _names(rng: random.Random, org: OrgSpec, size: int, spotlight) -> list[tuple[str, str]]:
-    """(display name, email local part), unique per org, spotlight names first in a shuffled order."""
+    """(display name, email local part) for `size` people, the spotlight names among them, in random order."""
     spotlight = list(spotlight[:size])
     combos = rng.sample(range(len(FIRST_NAMES) * len(LAST_NAMES)), size - len(spotlight))
     names = spotlight + [_name_and_local(FIRST_NAMES[i // len(LAST_NAMES)], LAST_NAMES[i % len(LAST_NAMES)])
@@ -387,6 +401,7 @@ def _name_and_local(first: str, last: str) -> tuple[str, str]:
 
 
 def _org_chart(rng, org, names, *, first_number, width, start, days) -> list[_Person]:
+    """admin > director (orgs of 7 or more) > team managers > 4-8 members per team; ids are global."""
     projects = PROJECTS[org.org_id]
     ids = [f"u-{first_number + i:0{width}d}" for i in range(len(names))]
     cursor = iter(zip(ids, names))
@@ -412,9 +427,10 @@ def _org_chart(rng, org, names, *, first_number, width, start, days) -> list[_Pe
     return chart
 
 
-def _team_names(rng: random.Random, enough: int) -> list[str]:
+def _team_names(rng: random.Random, count: int) -> list[str]:
+    """Distinct team names in a random order; large orgs get "Platform 2" and so on."""
     base = rng.sample(TEAM_NAMES, len(TEAM_NAMES))
-    return [name if round_ == 1 else f"{name} {round_}" for round_ in range(1, enough + 2) for name in base][:enough]
+    return [base[i % len(base)] + (f" {i // len(base) + 1}" if i >= len(base) else "") for i in range(count)]
 
 
 def _team_sizes(rng: random.Random, people: int) -> list[int]:
@@ -434,8 +450,8 @@ def _team_sizes(rng: random.Random, people: int) -> list[int]:
 
 
 def _person(rng, org, user_id, name, team, manager_id, role, projects, start, days) -> _Person:
+    """One person with their habits; `role` may be "director", written to the directory as a manager."""
     display, local = name
-    activity_role = "director" if role == "manager" and team == LEADERSHIP_TEAM else role
     vacation = None
     if role == "member" and rng.random() < VACATION_SHARE:
         first = start + datetime.timedelta(days=rng.randrange(days))
@@ -448,7 +464,7 @@ def _person(rng, org, user_id, name, team, manager_id, role, projects, start, da
         team=team,
         manager_id=manager_id,
         role="manager" if role == "director" else role,
-        activity=ROLE_ACTIVITY[activity_role] * rng.lognormvariate(0.0, ACTIVITY_SIGMA),
+        activity=ROLE_ACTIVITY[role] * rng.lognormvariate(0.0, ACTIVITY_SIGMA),
         agent=_pick(rng, AGENT_MIX),
         opus_fan=rng.random() < OPUS_FAN_SHARE,
         side_model=HAIKU_35 if rng.random() < OLD_SIDE_MODEL_SHARE else HAIKU_45,
@@ -496,7 +512,7 @@ def _natural_plans(rng: random.Random, people: list[_Person], local_date: dateti
         if weekday < 5:
             count = max(1, _poisson(rng, SESSIONS_PER_ACTIVE_WEEKDAY * person.activity))
         else:
-            count = 1 + (rng.random() < 0.3)
+            count = 2 if rng.random() < WEEKEND_SECOND_SESSION_SHARE else 1
         plans += [_plan_session(rng, person, local_date) for _ in range(count)]
     return plans
 
@@ -524,7 +540,7 @@ def _plan_session(
     boost = OPUS_FAN_BOOST if person.opus_fan else 1.0
     model = model or _pick(rng, {m: w * (boost if "opus" in m else 1.0) for m, w in MODEL_MIX[agent].items()})
     if project is None:
-        project = person.projects[0] if rng.random() < 0.7 else rng.choice(person.projects)
+        project = person.projects[0] if rng.random() < MAIN_PROJECT_SHARE else rng.choice(person.projects)
         repository = None if rng.random() < NULL_REPOSITORY_SHARE[project.kind] else rng.choice(project.repositories)
     else:
         repository = project.repositories[0]
@@ -578,9 +594,10 @@ def _showcase_plans(rng: random.Random, people: list[_Person], dates: list[datet
         (acme, None, {"end_status": None}),
         (acme, None, {"offset": True, "cache_split": "1h", "model": SONNET_45, "agent": "claude-code"}),
         (globex, None, {"offset": True, "end_status": "cancelled"}),
-        (acme, 23.3, {"requests": 90}),  # crosses local (and UTC) midnight
-        (globex, 22.5, {"requests": 60}),
+        (acme, 23.3, {"requests": 120}),  # cross local midnight (the acme one UTC midnight too)
+        (globex, 23.0, {"requests": 80}),
     ]
+    specs += [([contractor], None, {})] * (len(dates) // CONTRACTOR_DAYS_PER_SESSION)
     bad = [(kind, copy) for kind in BAD_LINE_KINDS for copy in range(BAD_LINES_PER_KIND)]
     plans: dict[datetime.date, list[_SessionPlan]] = {}
     for index, (pool, hour, overrides) in enumerate(specs):
@@ -630,12 +647,13 @@ class _DeliveryWriter:
         core = [d for d in range(self.first_folder, self.last_folder) if _date(d).weekday() < 5]
         core = core or list(range(self.first_folder, self.last_folder))
         self.showcase_folder = {trait: rng.choice(core) for trait in FILE_TRAITS}
-        _remove_previous_output(root)
 
     # ---- events -------------------------------------------------------------------------------------------
 
     def emit(self, plan: _SessionPlan) -> None:
         """Generate one session's events (token usage follows a growing, cached context) and route them."""
+        if plan.start_ms >= self.cutoff_ms:  # starts after the snapshot: nothing sent yet
+            return
         rng = self.rng
         rand, lognorm, bits, randint = rng.random, rng.lognormvariate, rng.getrandbits, rng.randint
         fmt = self._formatter(plan.offset_minutes)
@@ -644,7 +662,7 @@ class _DeliveryWriter:
         middle = f'","org_id":"{plan.org_id}","session_id":"{session_id}","timestamp":"'
         cache_writes = plan.model in CACHE_WRITING_MODELS
         split, model, side_model = plan.cache_split, plan.model, plan.side_model
-        opus = 1.3 if "opus" in model else 1.0
+        opus = OPUS_OUTPUT_FACTOR if "opus" in model else 1.0
         out_mu, tool_mu, gap_mu = math.log(OUTPUT_MEDIAN * opus), math.log(TOOL_RESULT_MEDIAN), math.log(GAP_MEDIAN_S)
         ttl_ms = 3_600_000 if split == "1h" else 300_000
 
@@ -665,9 +683,9 @@ class _DeliveryWriter:
             if index:  # agent work, tool runs and the occasional human pause between requests
                 gap = randint(*PAUSE_SECONDS) * 1000 if rand() < PAUSE_SHARE else int(lognorm(gap_mu, GAP_SIGMA) * 1000)
                 if gap > ttl_ms:  # the prompt cache expired meanwhile; maybe the system prompt is warm elsewhere
-                    cached = base if rand() < 0.5 else 0
+                    cached = base if rand() < WARM_SYSTEM_PROMPT_SHARE else 0
                 t += gap
-            if side_model and rand() < SIDE_REQUEST_SHARE:  # small uncached background request
+            if side_model and rand() < SIDE_REQUEST_SHARE:  # a small uncached background request just before
                 events.append((t - 700, f'{head}{_uuid(bits)}","event_type":"model_request{middle}{fmt(t - 700)}",'
                                f'"request_id":"req_{bits(96):024x}","model":"{side_model}","usage":{{"input_tokens":'
                                f'{randint(80, 1_500)},"output_tokens":{randint(5, 80)},'
@@ -675,8 +693,11 @@ class _DeliveryWriter:
                 requests += 1
             # The prompt is the context so far (cached prefix + written to cache) plus a few new typed tokens.
             output = min(OUTPUT_MAX, 1 + int(lognorm(out_mu, OUTPUT_SIGMA)))
-            typed = int(lognorm(TYPED_INPUT_MU, 1.0)) + 1 if rand() < TYPED_INPUT_SHARE else randint(1, 12)
-            t += 1_200 + output * 14  # time to first token plus generation
+            if rand() < TYPED_INPUT_SHARE:
+                typed = 1 + int(lognorm(TYPED_INPUT_MU, TYPED_INPUT_SIGMA))
+            else:
+                typed = randint(*ROUTINE_INPUT_TOKENS)
+            t += FIRST_TOKEN_MS + output * MS_PER_OUTPUT_TOKEN
             if cache_writes:
                 input_tokens, creation, read = typed, context - cached, cached
             else:  # automatic prompt caching without cache writes
@@ -684,7 +705,7 @@ class _DeliveryWriter:
             if split == "none":
                 usage_split = ""
             else:
-                one_hour = 0 if split == "5m" else (creation if rand() < 0.6 else int(creation * rand()))
+                one_hour = 0 if split == "5m" else creation if rand() < ONE_HOUR_ONLY_SHARE else int(creation * rand())
                 usage_split = (f',"cache_creation":{{"ephemeral_5m_input_tokens":{creation - one_hour},'
                                f'"ephemeral_1h_input_tokens":{one_hour}}}')  # fmt: skip
             request_id = f"req_{bits(96):024x}"
@@ -696,11 +717,13 @@ class _DeliveryWriter:
             cached = context
             context += typed + output
             if rand() < TOOL_CALL_SHARE:
-                duration = min(TOOL_DURATION_MAX_MS, int(lognorm(TOOL_DURATION_MU, 1.3)))
+                duration = min(TOOL_DURATION_MAX_MS, int(lognorm(TOOL_DURATION_MU, TOOL_DURATION_SIGMA)))
                 t += duration
+                tool = rng.choices(TOOL_NAMES, TOOL_WEIGHTS)[0]
+                success = "false" if rand() < TOOL_FAILURE_SHARE else "true"
                 events.append((t, f'{head}{_uuid(bits)}","event_type":"tool_call{middle}{fmt(t)}",'
-                               f'"request_id":"{request_id}","tool_name":"{rng.choices(TOOL_NAMES, TOOL_WEIGHTS)[0]}",'
-                               f'"duration_ms":{duration},"success":{"false" if rand() < 0.06 else "true"}}}'))  # fmt: skip
+                               f'"request_id":"{request_id}","tool_name":"{tool}","duration_ms":{duration},'
+                               f'"success":{success}}}'))  # fmt: skip
                 context += min(TOOL_RESULT_MAX, int(lognorm(tool_mu, TOOL_RESULT_SIGMA)))
             if context > threshold:  # the agent compacts the conversation into a summary
                 context, cached = base + randint(*COMPACTION_SUMMARY), base
@@ -801,8 +824,8 @@ class _DeliveryWriter:
         self.flushed_before = max(self.flushed_before, folder_limit)
 
     def _write_folder(self, folder: int, shards: list[list[str]]) -> None:
-        """Shuffle each shard and write it with its file traits (gzip, CRLF, BOM, blank lines); traits pinned to
-        this folder go to fixed shards so they never collide (BOM and CRLF files stay uncompressed)."""
+        """Shuffle each shard and write it with its file traits (gzip, CRLF, BOM, blank lines). Traits pinned to
+        this folder go to fixed shards so they never collide; the pinned BOM and CRLF files stay uncompressed."""
         rand, rng = self.rng.random, self.rng
         pinned = {trait for trait, day in self.showcase_folder.items() if day == folder}
         path = self.root / _date(folder).isoformat()
@@ -921,7 +944,9 @@ def _remove_previous_output(root: Path) -> None:
     """Regenerating replaces the previous sample instead of mixing with it; only our own file names go."""
     if not root.is_dir():
         return
-    for folder in root.iterdir():
+    for folder in sorted(root.iterdir()):
         if folder.is_dir() and len(folder.name) == 10:
             for path in folder.glob("ingest-*.jsonl*"):
                 path.unlink()
+            if not any(folder.iterdir()):
+                folder.rmdir()
