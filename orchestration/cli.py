@@ -73,7 +73,7 @@ def _refresh(args: argparse.Namespace) -> int:
     # Imported here: loading the code location reads the dbt manifest, which only `refresh` needs.
     from orchestration.refresh import run_refresh
 
-    outcome = run_refresh(paths, full=args.full)
+    outcome = run_refresh(paths, full=args.full, log_level="DEBUG" if args.verbose else "INFO")
     print(json.dumps(outcome, indent=2, default=str))
     return 0 if outcome["success"] else 1
 

@@ -28,7 +28,9 @@ def delivery_range(paths: Paths, today: dt.date | None = None) -> tuple[str, str
     return dates[0], dates[-1]
 
 
-def run_refresh(paths: Paths, full: bool = False, instance: dg.DagsterInstance | None = None) -> dict[str, Any]:
+def run_refresh(
+    paths: Paths, full: bool = False, instance: dg.DagsterInstance | None = None, log_level: str = "INFO"
+) -> dict[str, Any]:
     paths.export_to_environment()
     if full:
         _forget_load_state(paths)
@@ -38,6 +40,7 @@ def run_refresh(paths: Paths, full: bool = False, instance: dg.DagsterInstance |
     result = defs.resolve_job_def("refresh").execute_in_process(
         instance=instance or dg.DagsterInstance.ephemeral(),
         tags={PARTITION_RANGE_START: start, PARTITION_RANGE_END: end},
+        run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
         raise_on_error=False,
     )
     outcome: dict[str, Any] = {"success": result.success, "deliveries": f"{start}..{end}"}

@@ -1,3 +1,4 @@
+{{ config(meta={'dagster': {'ref': {'name': 'mart_daily_activity'}}}) }}
 -- The cost in each mart equals the cost in the request fact (to a thousandth of a cent).
 with totals as (
     select 'fct_model_requests' as layer, coalesce(sum(cost_usd), 0) as cost_usd from {{ ref('fct_model_requests') }}

@@ -1,3 +1,4 @@
+{{ config(meta={'dagster': {'ref': {'name': 'stg_ingestion__load_file_summary'}}}) }}
 -- Every line read is blank, loaded or quarantined.
 select *
 from {{ ref('stg_ingestion__load_file_summary') }}

@@ -1,3 +1,4 @@
+{{ config(meta={'dagster': {'ref': {'name': 'fct_model_requests'}}}) }}
 -- Reconciliation: the tokens of the distinct model_request events in the raw layer equal the tokens in the
 -- request fact and in both marts. Returns a row per layer that disagrees.
 with raw_requests as (
