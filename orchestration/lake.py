@@ -45,8 +45,9 @@ DATASETS: dict[str, dict[str, object]] = {
             "status": "VARCHAR",
         },
     },
+    # batch: what one load replaces at once (a platform delivery date, a transcript collection, "directory").
     "quarantined_lines": {
-        "partitions": {"source": "VARCHAR", "delivery_date": "DATE"},
+        "partitions": {"source": "VARCHAR", "batch": "VARCHAR"},
         "columns": {
             "source_file": "VARCHAR",
             "line_number": "BIGINT",
@@ -55,7 +56,7 @@ DATASETS: dict[str, dict[str, object]] = {
         },
     },
     "load_file_summary": {
-        "partitions": {"source": "VARCHAR", "delivery_date": "DATE"},
+        "partitions": {"source": "VARCHAR", "batch": "VARCHAR"},
         "columns": {
             "source_file": "VARCHAR",
             "lines_read": "BIGINT",

@@ -38,11 +38,8 @@ class DirectoryLoad:
     quarantined_rows: int
 
 
-def load_directory(directory: Path, lake_dir: Path, delivery_date: str = "1970-01-01") -> DirectoryLoad:
-    """Replace the directory datasets with the current CSV files; bad rows go to quarantine.
-
-    The directory is a snapshot, not a delivery: its quarantine partition uses a fixed delivery date.
-    """
+def load_directory(directory: Path, lake_dir: Path) -> DirectoryLoad:
+    """Replace the directory datasets with the current CSV files; bad rows go to quarantine."""
     good: dict[str, list[dict[str, str | None]]] = {}
     bad: list[tuple[str, int, str, str]] = []
     orgs_by_id: dict[str, str] = {}
@@ -70,7 +67,7 @@ def load_directory(directory: Path, lake_dir: Path, delivery_date: str = "1970-0
             lake.write_partition(conn, f"select * from {dataset} order by all", lake_dir, dataset)
         conn.execute("create temp table bad (source_file varchar, line_number bigint, reason varchar, line varchar)")
         _insert(conn, "bad", sorted(bad))
-        partition = {"source": SOURCE, "delivery_date": delivery_date}
+        partition = {"source": SOURCE, "batch": SOURCE}
         lake.write_partition(conn, "select * from bad", lake_dir, "quarantined_lines", **partition)
     result = DirectoryLoad(len(good["directory_orgs"]), len(users), len(good["directory_projects"]), len(bad))
     log.info("directory %s: %s", directory, result)

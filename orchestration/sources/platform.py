@@ -4,7 +4,7 @@ Every physical line of every file ends up in exactly one place: the `platform_ev
 columns, no free text), the `quarantined_lines` partition (file, line number, reason and the line itself), or
 the blank-line count. DuckDB does the reading and validation in one set-based pass; Python only lists files
 and decompresses `.gz` files to a scratch folder, because `read_text` gives exact line numbers (CRLF, blank
-lines and a BOM included) but does not decompress.
+lines and a BOM included) but does not decompress (see lines.py).
 
 A delivery is always reloaded whole from the folder's current files, so loading the same folder twice gives
 the same partition.
@@ -14,10 +14,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
-import gzip
 import json
 import logging
-import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +23,7 @@ from pathlib import Path
 import duckdb
 
 from orchestration import lake
+from orchestration.sources.lines import WHOLE_FILE, read_lines
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +93,7 @@ def load_delivery(raw_dir: Path, lake_dir: Path, delivery_date: str, force: bool
 
 def _load_files(raw_dir: Path, lake_dir: Path, delivery_date: str, files: list[Path]) -> DeliveryLoad:
     partition = {"delivery_date": delivery_date}
-    quarantine_partition = {"source": SOURCE, "delivery_date": delivery_date}
+    quarantine_partition = {"source": SOURCE, "batch": delivery_date}
     if not files:
         for dataset in ("platform_events",):
             lake.remove_partition(lake_dir, dataset, **partition)
@@ -103,18 +102,12 @@ def _load_files(raw_dir: Path, lake_dir: Path, delivery_date: str, files: list[P
         return DeliveryLoad(delivery_date, 0, 0, 0, 0, 0, 0)
 
     with tempfile.TemporaryDirectory(prefix="platform-load-") as scratch, duckdb.connect() as conn:
-        readable = _readable_copies(files, Path(scratch), raw_dir)
-        conn.execute(
-            "create temp table source_files (read_path varchar, source_file varchar)",
-        )
-        conn.executemany("insert into source_files values (?, ?)", [(str(r), s) for r, s in readable])
-        unreadable = _split_unreadable(conn, readable)
-        conn.execute(_lines_sql(), [[str(r) for r, s in readable if s not in unreadable]])
+        unreadable = read_lines(conn, files, raw_dir, Path(scratch))
         conn.execute(f"create temp table checked as {_checked_sql()}")
         if unreadable:
             conn.executemany(
                 "insert into checked (source_file, line_number, line, is_blank, reason, event_type) "
-                "values (?, 0, null, false, ?, null)",
+                f"values (?, {WHOLE_FILE}, null, false, ?, null)",
                 sorted(unreadable.items()),
             )
 
@@ -136,64 +129,6 @@ def _load_files(raw_dir: Path, lake_dir: Path, delivery_date: str, files: list[P
     result = DeliveryLoad(delivery_date, *(int(v or 0) for v in totals))
     log.info("platform delivery %s: %s", delivery_date, result)
     return result
-
-
-def _readable_copies(files: list[Path], scratch: Path, raw_dir: Path) -> list[tuple[Path, str]]:
-    """(path DuckDB reads, file name as reported): gzip files are decompressed into the scratch folder."""
-    copies = []
-    for index, path in enumerate(files):
-        reported = str(path.relative_to(raw_dir)) if path.is_relative_to(raw_dir) else str(path)
-        if path.name.endswith(".gz"):
-            target = scratch / f"{index}.jsonl"
-            try:
-                with gzip.open(path, "rb") as compressed, open(target, "wb") as plain:
-                    shutil.copyfileobj(compressed, plain, length=1 << 20)
-            except (OSError, EOFError) as error:
-                # A corrupt archive: leave an empty marker so the file is reported, not silently skipped.
-                target.write_bytes(b"")
-                copies.append((Path(f"corrupt-gzip:{error}"), reported))
-                continue
-            copies.append((target, reported))
-        else:
-            copies.append((path, reported))
-    return copies
-
-
-def _split_unreadable(conn: duckdb.DuckDBPyConnection, readable: list[tuple[Path, str]]) -> dict[str, str]:
-    """Files DuckDB cannot read as text (corrupt gzip, invalid UTF-8) -> reason; they are quarantined whole."""
-    unreadable = {}
-    for read_path, reported in readable:
-        if str(read_path).startswith("corrupt-gzip:"):
-            unreadable[reported] = f"unreadable file: {str(read_path).removeprefix('corrupt-gzip:')}"
-            continue
-        try:
-            conn.execute("select count(*) from read_text(?)", [str(read_path)]).fetchall()
-        except duckdb.Error as error:
-            unreadable[reported] = f"unreadable file: {str(error).splitlines()[0]}"
-    return unreadable
-
-
-def _lines_sql() -> str:
-    """One row per physical line with its 1-based number; a final empty piece after a trailing newline is
-    not a line. CR of CRLF line ends and a BOM at the start of the file are removed."""
-    return """
-        create temp table lines as
-        with texts as (
-            select f.source_file, string_split(t.content, chr(10)) as pieces
-            from read_text(?) as t
-            join source_files as f on f.read_path = t.filename
-        ),
-        numbered as (
-            select source_file, len(pieces) as piece_count,
-                   unnest(pieces) as piece, unnest(generate_series(1, len(pieces))) as line_number
-            from texts
-        )
-        select source_file, line_number,
-               case when line_number = 1 then ltrim(rtrim(piece, chr(13)), chr(65279))
-                    else rtrim(piece, chr(13)) end as line
-        from numbered
-        where not (line_number = piece_count and piece = '')
-    """
 
 
 def _json_kind(path: str) -> str:

@@ -6,7 +6,7 @@ with source as (
 
 select
     source,
-    delivery_date,
+    batch,
     source_file,
     line_number,
     reason,

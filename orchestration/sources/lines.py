@@ -1,0 +1,99 @@
+"""Read JSON Lines files into a DuckDB table of physical lines with exact 1-based line numbers.
+
+Shared by every loader. DuckDB's `read_text` gives exact line numbers (CRLF, blank lines and a BOM included)
+but does not decompress, so `.gz` files are decompressed into a scratch folder first (a streamed copy, not a
+loop over lines). A file that cannot be read at all (corrupt gzip, invalid UTF-8) is reported, not fatal.
+"""
+
+from __future__ import annotations
+
+import gzip
+import shutil
+from pathlib import Path
+
+import duckdb
+
+# Reported as the file's one quarantined "line": line number 0 stands for the whole file.
+WHOLE_FILE = 0
+
+
+def read_lines(
+    conn: duckdb.DuckDBPyConnection, files: list[Path], raw_dir: Path, scratch: Path
+) -> dict[str, str]:
+    """Create temp tables `source_files(read_path, source_file)` and `lines(source_file, line_number, line)`.
+
+    `source_file` is the path relative to the raw dir. Returns {source_file: reason} for unreadable files,
+    which have no rows in `lines`.
+    """
+    copies, unreadable = _readable_copies(files, scratch, raw_dir)
+    conn.execute("create or replace temp table source_files (read_path varchar, source_file varchar)")
+    rows = [(str(read_path), reported) for read_path, reported in copies]
+    rows += [(None, reported) for reported in unreadable]
+    if rows:
+        conn.executemany("insert into source_files values (?, ?)", rows)
+    readable = [str(read_path) for read_path, _ in copies]
+    try:
+        _create_lines(conn, readable)
+    except duckdb.Error:
+        # Some file is not valid text: find which, one by one, and read the rest.
+        for read_path, reported in copies:
+            try:
+                conn.execute("select count(*) from read_text(?)", [str(read_path)]).fetchall()
+            except duckdb.Error as error:
+                unreadable[reported] = f"unreadable file: {str(error).splitlines()[0]}"
+        bad = set(unreadable)
+        _create_lines(conn, [str(r) for r, reported in copies if reported not in bad])
+    return unreadable
+
+
+def reported_name(path: Path, raw_dir: Path) -> str:
+    return str(path.relative_to(raw_dir)) if path.is_relative_to(raw_dir) else str(path)
+
+
+def _readable_copies(files: list[Path], scratch: Path, raw_dir: Path) -> tuple[list[tuple[Path, str]], dict[str, str]]:
+    """(path DuckDB reads, reported name) per file; gzip files are decompressed into the scratch folder."""
+    copies: list[tuple[Path, str]] = []
+    unreadable: dict[str, str] = {}
+    for index, path in enumerate(files):
+        reported = reported_name(path, raw_dir)
+        if not path.name.endswith(".gz"):
+            copies.append((path, reported))
+            continue
+        target = scratch / f"{index}.jsonl"
+        try:
+            with gzip.open(path, "rb") as compressed, open(target, "wb") as plain:
+                shutil.copyfileobj(compressed, plain, length=1 << 20)
+        except (OSError, EOFError) as error:
+            unreadable[reported] = f"unreadable file: {error}"
+            continue
+        copies.append((target, reported))
+    return copies, unreadable
+
+
+def _create_lines(conn: duckdb.DuckDBPyConnection, read_paths: list[str]) -> None:
+    """A final empty piece after a trailing newline is not a line. CR of CRLF line ends and a BOM at the
+    start of the file are removed."""
+    conn.execute("create or replace temp table lines (source_file varchar, line_number bigint, line varchar)")
+    if not read_paths:
+        return
+    conn.execute(
+        """
+        insert into lines
+        with texts as (
+            select f.source_file, string_split(t.content, chr(10)) as pieces
+            from read_text(?) as t
+            join source_files as f on f.read_path = t.filename
+        ),
+        numbered as (
+            select source_file, len(pieces) as piece_count,
+                   unnest(pieces) as piece, unnest(generate_series(1, len(pieces))) as line_number
+            from texts
+        )
+        select source_file, line_number,
+               case when line_number = 1 then ltrim(rtrim(piece, chr(13)), chr(65279))
+                    else rtrim(piece, chr(13)) end as line
+        from numbered
+        where not (line_number = piece_count and piece = '')
+        """,
+        [read_paths],
+    )
