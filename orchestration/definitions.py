@@ -6,7 +6,13 @@ from orchestration.defs import automation, ingest, transform
 from orchestration.defs.resources import SessionAnalyticsPaths
 
 defs = dg.Definitions(
-    assets=[ingest.platform_events_raw, ingest.org_directory_raw, transform.warehouse_models],
+    assets=[
+        ingest.platform_events_raw,
+        ingest.claude_code_raw,
+        ingest.otel_raw,
+        ingest.org_directory_raw,
+        transform.warehouse_models,
+    ],
     jobs=[automation.refresh_job],
     schedules=[automation.nightly_refresh_schedule],
     resources={"paths": SessionAnalyticsPaths(), "dbt": transform.dbt_resource},

@@ -46,6 +46,63 @@ DATASETS: dict[str, dict[str, object]] = {
         },
     },
     # batch: what one load replaces at once (a platform delivery date, a transcript collection, "directory").
+    # Claude Code transcripts: one partition per collected config folder (the user's email).
+    "claude_code_requests": {
+        "partitions": {"collection": "VARCHAR"},
+        "columns": {
+            "source_file": "VARCHAR",
+            "line_number": "BIGINT",
+            "session_id": "VARCHAR",
+            "event_at_utc": "TIMESTAMP",
+            "is_sidechain": "BOOLEAN",
+            "agent_id": "VARCHAR",
+            "message_id": "VARCHAR",
+            "request_id": "VARCHAR",
+            "model": "VARCHAR",
+            "input_tokens": "BIGINT",
+            "output_tokens": "BIGINT",
+            "cache_creation_input_tokens": "BIGINT",
+            "cache_read_input_tokens": "BIGINT",
+            "cache_creation_5m_input_tokens": "BIGINT",
+            "cache_creation_1h_input_tokens": "BIGINT",
+            "is_api_error": "BOOLEAN",
+            "client_version": "VARCHAR",
+        },
+    },
+    "claude_code_session_spans": {
+        "partitions": {"collection": "VARCHAR"},
+        "columns": {
+            "source_file": "VARCHAR",
+            "session_id": "VARCHAR",
+            "first_at_utc": "TIMESTAMP",
+            "last_at_utc": "TIMESTAMP",
+            "timestamped_lines": "BIGINT",
+            "cwd": "VARCHAR",
+            "git_branch": "VARCHAR",
+        },
+    },
+    # Claude Code OpenTelemetry log records (only analytics attributes; never prompts).
+    "otel_events": {
+        "partitions": {"collection": "VARCHAR"},
+        "columns": {
+            "source_file": "VARCHAR",
+            "line_number": "BIGINT",
+            "record_index": "BIGINT",
+            "event_name": "VARCHAR",
+            "event_at_utc": "TIMESTAMP",
+            "session_id": "VARCHAR",
+            "user_email": "VARCHAR",
+            "organization_id": "VARCHAR",
+            "request_id": "VARCHAR",
+            "model": "VARCHAR",
+            "input_tokens": "BIGINT",
+            "output_tokens": "BIGINT",
+            "cache_read_tokens": "BIGINT",
+            "cache_creation_tokens": "BIGINT",
+            "cost_usd": "DOUBLE",
+            "duration_ms": "BIGINT",
+        },
+    },
     "quarantined_lines": {
         "partitions": {"source": "VARCHAR", "batch": "VARCHAR"},
         "columns": {
@@ -85,6 +142,10 @@ DATASETS: dict[str, dict[str, object]] = {
     "directory_projects": {
         "partitions": {},
         "columns": {"org_id": "VARCHAR", "project_id": "VARCHAR", "name": "VARCHAR", "kind": "VARCHAR"},
+    },
+    "directory_path_mappings": {
+        "partitions": {},
+        "columns": {"path_prefix": "VARCHAR", "org_id": "VARCHAR", "project_id": "VARCHAR", "repository": "VARCHAR"},
     },
 }
 

@@ -12,7 +12,7 @@ from typing import Iterable
 
 from orchestration.config import Paths
 from orchestration.defs.resources import publish_lake_views
-from orchestration.sources import directory, platform
+from orchestration.sources import claude_code, directory, otel, platform
 
 REPO = Path(__file__).resolve().parents[1]
 DBT_PROJECT_DIR = REPO / "dbt_project"
@@ -51,9 +51,12 @@ def write_directory(directory_dir: Path, orgs: list[tuple], users: list[tuple], 
 
 
 def build_warehouse(paths: Paths, dbt_command: str = "build") -> subprocess.CompletedProcess:
-    """Load every delivery folder and the directory, then run a real `dbt build` on the warehouse file."""
+    """Load every source (platform deliveries, transcripts, OTel) and the directory, then run a real
+    `dbt build` on the warehouse file."""
     for delivery_date in platform.delivery_dates(paths.raw_dir):
         platform.load_delivery(paths.raw_dir, paths.lake_dir, delivery_date)
+    claude_code.load_all(paths.raw_dir, paths.lake_dir)
+    otel.load_all(paths.raw_dir, paths.lake_dir)
     directory.load_directory(paths.directory, paths.lake_dir)
     publish_lake_views(paths)
     return run_dbt(paths, dbt_command)

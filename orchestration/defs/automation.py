@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import dagster as dg
 
-from orchestration.defs.ingest import org_directory_raw, platform_events_raw
+from orchestration.defs.ingest import claude_code_raw, org_directory_raw, otel_raw, platform_events_raw
 from orchestration.defs.transform import warehouse_models
 
 # Load the delivery partitions asked for, reload the directory, rebuild and test the dbt models.
 refresh_job = dg.define_asset_job(
     "refresh",
-    selection=dg.AssetSelection.assets(platform_events_raw, org_directory_raw, warehouse_models),
-    description="Load delivery folders (a partition range), the org directory, then dbt build.",
+    selection=dg.AssetSelection.assets(
+        platform_events_raw, claude_code_raw, otel_raw, org_directory_raw, warehouse_models
+    ),
+    description="Load platform delivery folders (a partition range), new Claude Code transcripts and OTel "
+    "exports, the org directory, then dbt build.",
 )
 
 # 02:00 each night: the previous day's delivery partition, then the marts.

@@ -5,7 +5,7 @@ import dataclasses
 import dagster as dg
 
 from orchestration.defs.resources import WAREHOUSE_WRITER_POOL, SessionAnalyticsPaths, publish_lake_views
-from orchestration.sources import directory, platform
+from orchestration.sources import claude_code, directory, otel, platform
 
 # One partition per delivery folder date (<raw-dir>/platform/YYYY-MM-DD). end_offset=1 lets today's folder be
 # loaded before the day is over.
@@ -14,7 +14,9 @@ delivery_date_partitions = dg.DailyPartitionsDefinition(start_date="2020-01-01",
 PLATFORM_EVENTS = dg.AssetKey(["raw", "platform_events"])
 QUARANTINED_LINES = dg.AssetKey(["raw", "quarantined_lines"])
 LOAD_FILE_SUMMARY = dg.AssetKey(["raw", "load_file_summary"])
-DIRECTORY_TABLES = [dg.AssetKey(["raw", f"directory_{name}"]) for name in ("orgs", "users", "projects")]
+DIRECTORY_TABLES = [
+    dg.AssetKey(["raw", f"directory_{name}"]) for name in ("orgs", "users", "projects", "path_mappings")
+]
 
 
 @dg.multi_asset(
@@ -66,3 +68,51 @@ def org_directory_raw(context: dg.AssetExecutionContext, paths: SessionAnalytics
     context.log.info("directory: %s", result)
     for key in DIRECTORY_TABLES:
         yield dg.MaterializeResult(asset_key=key, metadata=dataclasses.asdict(result))
+
+
+CLAUDE_CODE_TABLES = [dg.AssetKey(["raw", "claude_code_requests"]), dg.AssetKey(["raw", "claude_code_session_spans"])]
+OTEL_EVENTS = dg.AssetKey(["raw", "otel_events"])
+
+
+def _collection_metadata(loads) -> dict:
+    totals = {
+        name: sum(getattr(load, name) for load in loads)
+        for name in ("files_read", "files_carried_over", "lines_read", "loaded_lines", "quarantined_lines")
+    }
+    return {"collections": len(loads), **totals}
+
+
+@dg.multi_asset(
+    name="claude_code_raw",
+    specs=[dg.AssetSpec(key, kinds={"parquet"}, description=f"{key.path[-1]} from Claude Code transcripts "
+                        "(usage and timing fields only; no content).") for key in CLAUDE_CODE_TABLES],
+    pool=WAREHOUSE_WRITER_POOL,
+    group_name="ingest",
+)
+def claude_code_raw(context: dg.AssetExecutionContext, paths: SessionAnalyticsPaths):
+    """Loads new and changed transcript files of every collected Claude config folder; keeps the history of
+    files that Claude Code has since deleted."""
+    resolved = paths.resolve()
+    loads = claude_code.load_all(resolved.raw_dir, resolved.lake_dir)
+    publish_lake_views(resolved)
+    metadata = _collection_metadata(loads)
+    context.log.info("claude code transcripts: %s", metadata)
+    for key in CLAUDE_CODE_TABLES:
+        yield dg.MaterializeResult(asset_key=key, metadata=metadata)
+
+
+@dg.multi_asset(
+    name="otel_raw",
+    specs=[dg.AssetSpec(OTEL_EVENTS, kinds={"parquet"},
+                        description="Claude Code OpenTelemetry log records (analytics attributes only).")],
+    pool=WAREHOUSE_WRITER_POOL,
+    group_name="ingest",
+)
+def otel_raw(context: dg.AssetExecutionContext, paths: SessionAnalyticsPaths):
+    """Loads new and changed OpenTelemetry Collector export files."""
+    resolved = paths.resolve()
+    loads = otel.load_all(resolved.raw_dir, resolved.lake_dir)
+    publish_lake_views(resolved)
+    metadata = _collection_metadata(loads)
+    context.log.info("otel exports: %s", metadata)
+    yield dg.MaterializeResult(asset_key=OTEL_EVENTS, metadata=metadata)

@@ -26,8 +26,16 @@ FILES = {
     "orgs.csv": ("directory_orgs", ("org_id", "name", "timezone"), ()),
     "users.csv": ("directory_users", ("user_id", "email", "name", "team", "manager_id", "role"), ("org_id",)),
     "projects.csv": ("directory_projects", ("org_id", "project_id", "name", "kind"), ()),
+    # Optional: where Claude Code transcripts' working directories belong (longest prefix wins).
+    "claude_code_projects.csv": ("directory_path_mappings", ("path_prefix", "project_id"), ("repository", "org_id")),
 }
-KEYS = {"directory_orgs": ("org_id",), "directory_users": ("user_id",), "directory_projects": ("org_id", "project_id")}
+OPTIONAL_FILES = ("claude_code_projects.csv",)
+KEYS = {
+    "directory_orgs": ("org_id",),
+    "directory_users": ("user_id",),
+    "directory_projects": ("org_id", "project_id"),
+    "directory_path_mappings": ("path_prefix",),
+}
 
 
 @dataclass(frozen=True)
@@ -84,7 +92,8 @@ def _read_rows(path: Path, required: tuple[str, ...], optional: tuple[str, ...],
     rows: list[dict] = []
     problems: list[tuple[str, int, str, str]] = []
     if not path.exists():
-        log.warning("directory file %s is missing; treating it as empty", path)
+        if path.name not in OPTIONAL_FILES:
+            log.warning("directory file %s is missing; treating it as empty", path)
         return rows, problems
     with open(path, newline="", encoding="utf-8-sig") as handle:
         reader = csv.DictReader(handle)

@@ -1,8 +1,8 @@
-/* grain: one row per (org_id, event_id) of a model_request, with its session's attributes and its cost. */
+/* grain: one row per (source, org_id, request_key) of a model request, with its session's attributes and
+   its cost. */
 with requests as (
 
-    select * from {{ ref('int_platform_events_deduplicated') }}
-    where event_type = 'model_request'
+    select * from {{ ref('int_model_requests_unioned') }}
 
 ),
 
@@ -21,7 +21,9 @@ prices as (
 tokens as (
 
     select
+        requests.source,
         requests.org_id,
+        requests.request_key,
         requests.event_id,
         requests.request_id,
         requests.session_id,
@@ -31,6 +33,9 @@ tokens as (
         requests.output_tokens,
         requests.cache_creation_input_tokens,
         requests.cache_read_input_tokens,
+        requests.cache_creation_5m_input_tokens,
+        requests.cache_creation_1h_input_tokens,
+        requests.reported_cost_usd,
         -- Attributes are the session's: request events do not carry them.
         sessions.user_id,
         sessions.agent,
@@ -57,7 +62,7 @@ priced as (
 
     select
         tokens.*,
-        prices.model_id is not null as is_priced,
+        prices.model_id is not null or tokens.reported_cost_usd is not null as is_priced,
         -- Anthropic bills every token of a request above the threshold at the long-context rates.
         coalesce(tokens.total_input_tokens > prices.long_context_threshold_tokens, false) as is_long_context,
         prices.input_usd_per_mtok,
@@ -97,7 +102,9 @@ rates as (
 )
 
 select
+    source,
     org_id,
+    request_key,
     event_id,
     request_id,
     session_id,
@@ -119,13 +126,19 @@ select
     total_input_tokens + output_tokens as total_tokens,
     is_priced,
     is_long_context,
-    (
-        input_tokens * input_rate
-        + output_tokens * output_rate
-        + cache_write_5m_tokens * cache_write_5m_rate
-        + cache_write_1h_tokens * cache_write_1h_rate
-        + cache_read_input_tokens * cache_read_rate
-    ) / 1000000.0 as cost_usd,
+    -- OTel reports its own cost (it has no 5m/1h split to price from); every other source is priced here.
+    coalesce(
+        reported_cost_usd,
+        (
+            input_tokens * input_rate
+            + output_tokens * output_rate
+            + cache_write_5m_tokens * cache_write_5m_rate
+            + cache_write_1h_tokens * cache_write_1h_rate
+            + cache_read_input_tokens * cache_read_rate
+        ) / 1000000.0
+    ) as cost_usd,
+    case when reported_cost_usd is not null then 'reported' when input_rate is not null then 'price_table' end
+        as cost_basis,
     -- What the cache reads would have cost as uncached input, minus what they cost.
     cache_read_input_tokens * (input_rate - cache_read_rate) / 1000000.0 as cache_read_savings_usd
 

@@ -24,6 +24,7 @@ select
     {{ surrogate_key(['sessions.org_id', 'sessions.session_id']) }} as session_key,
     sessions.org_id,
     sessions.session_id,
+    sessions.source,
     sessions.user_id,
     sessions.agent,
     sessions.project_id,

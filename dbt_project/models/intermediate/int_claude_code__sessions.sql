@@ -1,0 +1,62 @@
+/* grain: one row per (org_id, session_id) of Claude Code transcripts; subagent files share their parent's
+   sessionId. Duration = last - first timestamp of the session's lines. Project and repository come from the
+   working directory: the longest matching prefix in claude_code_projects.csv, else its last path component. */
+with spans as (
+
+    select * from {{ ref('stg_claude_code__session_spans') }}
+
+),
+
+sessions as (
+
+    select
+        users.org_id,
+        spans.session_id,
+        min(users.user_id) as user_id,
+        min(spans.first_at_utc) as first_event_at_utc,
+        max(spans.last_at_utc) as last_event_at_utc,
+        min_by(spans.cwd, spans.first_at_utc) as cwd
+
+    from spans
+    inner join {{ ref('int_users_resolved_by_email') }} as users
+        on users.user_email = spans.user_email
+    group by users.org_id, spans.session_id
+
+),
+
+mapped as (
+
+    select
+        sessions.*,
+        mappings.project_id as mapped_project_id,
+        mappings.repository as mapped_repository,
+        row_number() over (
+            partition by sessions.org_id, sessions.session_id order by length(mappings.path_prefix) desc
+        ) as mapping_rank
+
+    from sessions
+    left join {{ ref('stg_directory__path_mappings') }} as mappings
+        on (mappings.org_id is null or mappings.org_id = sessions.org_id)
+        and (sessions.cwd = mappings.path_prefix or sessions.cwd like mappings.path_prefix || '/%')
+
+)
+
+select
+    'claude_code' as source,
+    org_id,
+    session_id,
+    user_id,
+    'claude-code' as agent,
+    coalesce(mapped_project_id, {{ last_path_component('cwd') }}) as project_id,
+    case when mapped_project_id is not null then mapped_repository else {{ last_path_component('cwd') }} end
+        as repository,
+    false as has_start_event,
+    false as has_end_event,
+    cast(null as {{ dbt.type_timestamp() }}) as started_at_utc,
+    cast(null as {{ dbt.type_timestamp() }}) as ended_at_utc,
+    first_event_at_utc,
+    last_event_at_utc,
+    'unknown' as status
+
+from mapped
+where mapping_rank = 1

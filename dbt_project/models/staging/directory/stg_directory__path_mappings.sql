@@ -1,0 +1,14 @@
+with source as (
+
+    select * from {{ source('directory', 'directory_path_mappings') }}
+
+)
+
+select
+    -- A prefix matches the folder itself and everything below it; a trailing slash is not significant.
+    rtrim(path_prefix, '/') as path_prefix,
+    org_id,
+    project_id,
+    repository
+
+from source

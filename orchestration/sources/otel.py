@@ -1,0 +1,185 @@
+"""Load Claude Code OpenTelemetry log events written by the OpenTelemetry Collector's file exporter:
+`<raw-dir>/otel/**/*.jsonl[.gz]`, one `{"resourceLogs": [...]}` object per line.
+
+Each log record becomes one row with only analytics attributes (event name, time, session, user email,
+request id, model, token counts, reported cost, duration). Prompts (`claude_code.user_prompt` with
+OTEL_LOG_USER_PROMPTS), tool inputs and error texts are never kept. A collection is the first folder under
+`otel/` (files directly in `otel/` form the collection `_root`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+from orchestration.sources.collections import CollectionLoad, ParsedQueries, load_collection
+
+SOURCE = "otel"
+ROOT_COLLECTION = "_root"
+# Attribute -> column; 64-bit integers arrive as strings or as intValue.
+INTEGER_ATTRIBUTES = {
+    "input_tokens": "input_tokens",
+    "output_tokens": "output_tokens",
+    "cache_read_tokens": "cache_read_tokens",
+    "cache_creation_tokens": "cache_creation_tokens",
+    "duration_ms": "duration_ms",
+}
+# A request without a session could not be attributed to anyone: quarantined rather than dropped later.
+REQUIRED_REQUEST_ATTRIBUTES = ("session.id", "user.email", "input_tokens", "output_tokens", "model")
+
+
+def collections(raw_dir: Path) -> dict[str, list[Path]]:
+    root = raw_dir / SOURCE
+    grouped: dict[str, list[Path]] = {}
+    if not root.is_dir():
+        return grouped
+    for path in sorted(root.rglob("*")):
+        if path.is_file() and path.name.endswith((".jsonl", ".jsonl.gz")):
+            relative = path.relative_to(root)
+            name = relative.parts[0] if len(relative.parts) > 1 else ROOT_COLLECTION
+            grouped.setdefault(name, []).append(path)
+    return grouped
+
+
+def load_all(raw_dir: Path, lake_dir: Path, force: bool = False) -> list[CollectionLoad]:
+    return [
+        load_collection(
+            source=SOURCE, collection=name, files=files, raw_dir=raw_dir, lake_dir=lake_dir, parse=_parse, force=force
+        )
+        for name, files in collections(raw_dir).items()
+    ]
+
+
+def _attribute_map(list_expression: str) -> str:
+    value = (
+        "coalesce(a->>'$.value.stringValue', a->>'$.value.intValue', a->>'$.value.doubleValue', "
+        "a->>'$.value.boolValue')"
+    )
+    # try(): a record repeating a key gives no map rather than failing the load (it is then quarantined).
+    return (
+        f"try(map_from_entries(list_transform(coalesce(json_extract({list_expression}, '$[*]'), []), "
+        f"lambda a: struct_pack(k := a->>'$.key', v := {value}))))"
+    )
+
+
+def _parse(conn: duckdb.DuckDBPyConnection) -> ParsedQueries:
+    conn.execute(
+        f"""
+        create temp table parsed_lines as
+        select source_file, line_number, trim(line) = '' as is_blank,
+               case when trim(line) <> '' then try(json(line)) end as doc
+        from lines;
+
+        create temp table records as
+        with resource_logs as (
+            select source_file, line_number, unnest(json_extract(doc, '$.resourceLogs[*]')) as resource_log
+            from parsed_lines
+            where json_type(doc) = 'OBJECT'
+        ),
+        scope_logs as (
+            select source_file, line_number, resource_log->'$.resource.attributes' as resource_attributes,
+                   unnest(json_extract(resource_log, '$.scopeLogs[*]')) as scope_log
+            from resource_logs
+        ),
+        numbered as (
+            select source_file, line_number, resource_attributes,
+                   unnest(json_extract(scope_log, '$.logRecords[*]')) as record
+            from scope_logs
+        ),
+        attributed as (
+            select source_file, line_number,
+                   row_number() over (partition by source_file, line_number) as record_index,
+                   record->>'$.body.stringValue' as body,
+                   record->>'$.timeUnixNano' as time_unix_nano,
+                   {_attribute_map("record->'$.attributes'")} as attributes,
+                   {_attribute_map("resource_attributes")} as resource_attributes
+            from numbered
+        )
+        select *,
+               regexp_replace(coalesce(body, 'claude_code.' || attributes['event.name']), '^claude_code\\.', '')
+                   as event_name,
+               coalesce(
+                   try_cast(attributes['event.timestamp'] as timestamptz),
+                   make_timestamptz(try_cast(time_unix_nano as bigint) // 1000)
+               ) as event_at
+        from attributed
+        """
+    )
+
+    def attribute(key: str) -> str:
+        return f"coalesce(attributes['{key}'], resource_attributes['{key}'])"
+
+    integers = ",\n".join(
+        f"try_cast({attribute(key)} as bigint) as {column}" for key, column in INTEGER_ATTRIBUTES.items()
+    )
+    request_checks = " ".join(
+        f"when event_name = 'api_request' and {attribute(key)} is null then 'missing attribute {key}'"
+        for key in REQUIRED_REQUEST_ATTRIBUTES
+    ) + " " + " ".join(
+        f"when {attribute(key)} is not null and try_cast({attribute(key)} as bigint) is null "
+        f"then 'mistyped attribute {key}: expected integer'"
+        f" when try_cast({attribute(key)} as bigint) < 0 then 'negative token count {key}'"
+        for key in INTEGER_ATTRIBUTES
+    )
+    conn.execute(
+        f"""
+        create temp table checked_records as
+        select *,
+               case when attributes is null then 'unusable attributes (repeated keys)'
+                    when event_at is null then 'unparseable timestamp'
+                    {request_checks}
+               end as reason
+        from records
+        """
+    )
+    events = f"""
+        select source_file, line_number, record_index, event_name,
+               cast(event_at at time zone 'UTC' as timestamp) as event_at_utc,
+               {attribute('session.id')} as session_id,
+               lower({attribute('user.email')}) as user_email,
+               {attribute('organization.id')} as organization_id,
+               case when event_name = 'api_request' then {attribute('request_id')} end as request_id,
+               case when event_name = 'api_request' then {attribute('model')} end as model,
+               {integers},
+               try_cast({attribute('cost_usd')} as double) as cost_usd
+        from checked_records
+        where reason is null
+    """
+    quarantine = """
+        select source_file, line_number, 'invalid JSON (line content not kept)' as reason, cast(null as varchar) as line
+        from parsed_lines where not is_blank and doc is null
+        union all
+        select source_file, line_number, 'not an OTLP logs object (line content not kept)', null
+        from parsed_lines where doc is not null and (json_type(doc) <> 'OBJECT' or json_type(doc, '$.resourceLogs') is distinct from 'ARRAY')
+        union all
+        select source_file, line_number, 'log record ' || record_index || ': ' || reason, null
+        from checked_records where reason is not null
+    """
+    # A line is quarantined when it is not an OTLP logs object or any of its records broke the contract
+    # (the records that did not are still loaded).
+    summary = """
+        with bad_lines as (
+            select distinct source_file, line_number from checked_records where reason is not null
+        ),
+        classified as (
+            select p.source_file, p.line_number, p.is_blank,
+                   not p.is_blank and (
+                       p.doc is null or json_type(p.doc) <> 'OBJECT'
+                       or json_type(p.doc, '$.resourceLogs') is distinct from 'ARRAY'
+                       or b.line_number is not null
+                   ) as is_quarantined
+            from parsed_lines as p
+            left join bad_lines as b using (source_file, line_number)
+        )
+        select f.source_file,
+               count(c.line_number) as lines_read,
+               count(*) filter (where c.is_blank) as blank_lines,
+               count(*) filter (where not c.is_blank and not c.is_quarantined) as loaded_lines,
+               count(*) filter (where c.is_quarantined) as quarantined_lines,
+               0 as ignored_event_lines
+        from source_files as f
+        left join classified as c using (source_file)
+        group by f.source_file
+    """
+    return ParsedQueries(datasets={"otel_events": events}, quarantine=quarantine, summary=summary)
