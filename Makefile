@@ -24,7 +24,12 @@ run: $(MANIFEST)
 	$(BIN)/session-analytics refresh
 	$(BIN)/session-analytics analytics summary --org $(SAMPLE_ORG) --format table
 
-test: $(MANIFEST)
+# The peer tool ccusage (npm), for the token-parity test and `python -m orchestration.ccusage_parity`.
+CCUSAGE := .tools/node_modules/.bin/ccusage
+$(CCUSAGE):
+	npm install --silent --no-audit --no-fund --prefix .tools ccusage@20.0.24
+
+test: $(MANIFEST) $(CCUSAGE)
 	$(BIN)/pytest
 
 dev: $(MANIFEST)
@@ -35,4 +40,4 @@ validate: $(MANIFEST)
 	$(BIN)/dagster definitions validate -m orchestration.definitions
 
 clean:
-	rm -rf $(VENV) dbt_project/target dbt_project/logs data/raw data/directory data/lake data/warehouse.duckdb
+	rm -rf $(VENV) .tools dbt_project/target dbt_project/logs data/raw data/directory data/lake data/warehouse.duckdb

@@ -1,0 +1,99 @@
+"""Compare the warehouse's Claude Code transcript token totals with ccusage's, per local day and model.
+
+    python -m orchestration.ccusage_parity [--raw-dir data/raw] [--warehouse data/warehouse.duckdb]
+                                           [--timezone Europe/Berlin] [--ccusage "npx --yes ccusage@20.0.24"]
+
+Runs `ccusage daily --json --offline --timezone TZ` over every collected config folder under
+<raw-dir>/claude_code (CLAUDE_CONFIG_DIR=dir1,dir2,...) and prints one row per (day, model) with both token
+counts; exits 1 when any differs. Costs are printed too but not compared: ccusage splits each token type at
+200K for long-context requests, while we price the whole request at the long-context rate, as Anthropic bills.
+Known difference in counting: ccusage does not deduplicate assistant lines without a requestId; we count one
+request per message.id for them (see README).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+
+from orchestration.config import Paths
+
+CCUSAGE_VERSION = "20.0.24"
+DEFAULT_CCUSAGE = f"npx --yes ccusage@{CCUSAGE_VERSION}"
+TOKEN_KINDS = ("inputTokens", "outputTokens", "cacheCreationTokens", "cacheReadTokens")
+Totals = dict[tuple[str, str], dict[str, float]]
+
+
+def ccusage_daily(raw_dir: Path, timezone: str, command: str = DEFAULT_CCUSAGE) -> Totals:
+    collections = sorted(p for p in (raw_dir / "claude_code").iterdir() if (p / "projects").is_dir())
+    env = {**os.environ, "CLAUDE_CONFIG_DIR": ",".join(str(p) for p in collections)}
+    completed = subprocess.run(
+        [*shlex.split(command), "daily", "--json", "--offline", "--timezone", timezone],
+        capture_output=True, text=True, env=env, check=True, timeout=1800,
+    )
+    report = json.loads(completed.stdout)
+    totals: Totals = {}
+    for day in report.get("daily", []):
+        for model in day.get("modelBreakdowns", []):
+            key = (day["period"] if "period" in day else day["date"], model["modelName"])
+            totals[key] = {kind: model[kind] for kind in TOKEN_KINDS} | {"cost": model.get("cost", 0.0)}
+    return totals
+
+
+def warehouse_daily(warehouse: Path, timezone: str) -> Totals:
+    with duckdb.connect(str(warehouse), read_only=True) as conn:
+        rows = conn.execute(
+            """
+            select cast(timezone(?, timezone('UTC', requested_at_utc)) as date) as day, model,
+                   sum(uncached_input_tokens), sum(output_tokens), sum(cache_creation_input_tokens),
+                   sum(cache_read_input_tokens), sum(cost_usd)
+            from analytics.fct_model_requests
+            where source = 'claude_code'
+            group by all
+            """,
+            [timezone],
+        ).fetchall()
+    return {
+        (day.isoformat(), model): dict(zip((*TOKEN_KINDS, "cost"), (*map(int, tokens), float(cost or 0))))
+        for day, model, *tokens, cost in rows
+    }
+
+
+def compare(ours: Totals, theirs: Totals) -> tuple[list[tuple], bool]:
+    rows, identical = [], True
+    for key in sorted(set(ours) | set(theirs)):
+        a, b = ours.get(key), theirs.get(key)
+        same = a is not None and b is not None and all(a[k] == b[k] for k in TOKEN_KINDS)
+        identical &= same
+        rows.append((*key, *(a[k] if a else "-" for k in TOKEN_KINDS), *(b[k] if b else "-" for k in TOKEN_KINDS),
+                     round(a["cost"], 6) if a else "-", round(b["cost"], 6) if b else "-", "ok" if same else "DIFF"))
+    return rows, identical
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--raw-dir")
+    parser.add_argument("--warehouse")
+    parser.add_argument("--timezone", default="UTC")
+    parser.add_argument("--ccusage", default=os.environ.get("CCUSAGE", DEFAULT_CCUSAGE), help="command to run ccusage")
+    args = parser.parse_args(argv)
+    paths = Paths.resolve(raw_dir=args.raw_dir, warehouse=args.warehouse)
+    rows, identical = compare(warehouse_daily(paths.warehouse, args.timezone),
+                              ccusage_daily(paths.raw_dir, args.timezone, args.ccusage))
+    header = ("day", "model", "in", "out", "cache_write", "cache_read", "cc_in", "cc_out", "cc_cache_write",
+              "cc_cache_read", "cost", "cc_cost", "tokens")
+    for row in (header, *rows):
+        print("\t".join(str(value) for value in row))
+    print(f"\n{len(rows)} day/model rows; token totals {'identical' if identical else 'DIFFER'} to ccusage {CCUSAGE_VERSION}")
+    return 0 if identical else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
