@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -256,7 +257,15 @@ def _as_date(value: Any) -> dt.date | None:
 
 
 def _cost(value: Any) -> float | None:
-    return None if value is None else round(float(value), m.COST_DECIMALS)
+    """USD rounded half-up to COST_DECIMALS. Sums arrive as exact decimals from the marts, so a total is the
+    same wherever it is shown; averages arrive as doubles and may differ from exact by one last unit."""
+    if value is None:
+        return None
+    exact = value if isinstance(value, Decimal) else Decimal(repr(float(value)))
+    return float(exact.quantize(_COST_QUANTUM, rounding=ROUND_HALF_UP))
+
+
+_COST_QUANTUM = Decimal(1).scaleb(-m.COST_DECIMALS)
 
 
 def _duration(value: Any) -> float | None:

@@ -18,6 +18,7 @@ Inputs
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Iterable
@@ -231,7 +232,11 @@ def _cost_sum(requests: Iterable[Request]) -> Fraction:
 
 
 def _cost_out(value: Fraction | None) -> float | None:
-    return None if value is None else round(float(value), COST_DECIMALS)
+    """Half-up to COST_DECIMALS, on the exact fraction (the specification of a shown cost)."""
+    if value is None:
+        return None
+    scale = 10**COST_DECIMALS
+    return math.floor(value * scale + Fraction(1, 2)) / scale
 
 
 def _duration_out(value: Fraction | None) -> float | None:

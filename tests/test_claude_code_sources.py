@@ -179,7 +179,7 @@ def test_each_request_is_counted_once_with_the_ccusage_rules(warehouse):
         ("msg_I:req_I", "claude_code", 10, 10),
         ("req_O", "otel", 100, 100),
     ]
-    assert {key.split(":")[0].removeprefix("msg_").removeprefix("req_"): cost for key, _, _, _, cost in rows} == approx(COSTS)
+    assert {key.split(":")[0].removeprefix("msg_").removeprefix("req_"): float(cost) for key, _, _, _, cost in rows} == approx(COSTS)
 
 
 def test_org_summary_mixes_transcripts_and_otel(queries):

@@ -128,18 +128,18 @@ select
     is_long_context,
     -- OTel reports its own cost (it has no 5m/1h split to price from); every other source is priced here.
     coalesce(
-        reported_cost_usd,
-        (
-            input_tokens * input_rate
+        {{ money('reported_cost_usd') }},
+        {{ per_million_tokens(
+            'input_tokens * input_rate
             + output_tokens * output_rate
             + cache_write_5m_tokens * cache_write_5m_rate
             + cache_write_1h_tokens * cache_write_1h_rate
-            + cache_read_input_tokens * cache_read_rate
-        ) / 1000000.0
+            + cache_read_input_tokens * cache_read_rate'
+        ) }}
     ) as cost_usd,
     case when reported_cost_usd is not null then 'reported' when input_rate is not null then 'price_table' end
         as cost_basis,
     -- What the cache reads would have cost as uncached input, minus what they cost.
-    cache_read_input_tokens * (input_rate - cache_read_rate) / 1000000.0 as cache_read_savings_usd
+    {{ per_million_tokens('cache_read_input_tokens * (input_rate - cache_read_rate)') }} as cache_read_savings_usd
 
 from rates

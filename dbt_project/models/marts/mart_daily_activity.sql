@@ -12,9 +12,9 @@ with session_side as (
         0 as input_tokens,
         0 as output_tokens,
         0 as cache_read_input_tokens,
-        cast(null as double) as cost_usd,
+        {{ money('null') }} as cost_usd,
         0 as unpriced_requests,
-        cast(null as double) as cache_read_savings_usd
+        {{ money('null') }} as cache_read_savings_usd
 
     from {{ ref('fct_sessions') }}
     group by 1, 2, 3, 4, 5, 6
