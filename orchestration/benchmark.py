@@ -1,0 +1,305 @@
+"""`session-analytics bench`: the performance figures of the nightly job, measured on generated data.
+
+Every figure is measured in this run on this machine; ratios compare two measurements of the same run, so a
+noisy shared machine moves both sides. Cheap figures are the median of `--repeat` runs. The table is printed
+and written into BENCHMARKS.md between the markers below, with the machine, the versions and the command, so
+the method and the findings (written by hand around the markers) stay beside the latest figures.
+
+Sizes: `--requests` model requests for the full build (default 1M; `--large` = 10M). The generator writes
+about REQUESTS_PER_USER_DAY requests per user and day, so the user count follows from the size and the days.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform as host
+import shutil
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Callable
+
+import duckdb
+import psutil
+
+from orchestration.config import PATH_SETTINGS, Paths
+from orchestration.sample import generate_sample
+from orchestration.sources import platform
+
+REQUESTS_PER_USER_DAY = 60  # measured on the generator: 200 users x 56 days gave 668,023 requests
+FULL_BUILD_DAYS = 30
+INCREMENTAL_HISTORIES = (30, 365)
+INCREMENTAL_USERS = 12
+MARK_BEGIN, MARK_END = "<!-- bench:begin -->", "<!-- bench:end -->"
+VERSIONED = ("duckdb", "dbt-core", "dbt-duckdb", "dagster", "weasyprint")
+
+
+@dataclass
+class Figure:
+    benchmark: str
+    measure: str
+    value: str
+    note: str = ""
+
+
+@dataclass
+class Bench:
+    work_dir: Path
+    requests: int
+    repeat: int
+    histories: tuple[int, int] = INCREMENTAL_HISTORIES
+    figures: list[Figure] = field(default_factory=list)
+
+    def add(self, benchmark: str, measure: str, value: str, note: str = "") -> None:
+        self.figures.append(Figure(benchmark, measure, value, note))
+        print(f"  {benchmark:<28} {measure:<34} {value:>14}  {note}", flush=True)
+
+
+# -- measuring ------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Measurement:
+    seconds: float
+    peak_rss_bytes: int
+
+
+def run_measured(command: list[str], env: dict[str, str] | None = None, cwd: Path | None = None) -> Measurement:
+    """Run a command; wall time and the peak of the summed RSS of its whole process tree (polled every 50 ms)."""
+    started = time.perf_counter()
+    process = subprocess.Popen(command, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    peak = 0
+    output: list[str] = []
+    reader = threading.Thread(target=lambda: output.extend(process.stdout), daemon=True)
+    reader.start()
+    root = psutil.Process(process.pid)
+    while process.poll() is None:
+        peak = max(peak, _tree_rss(root))
+        time.sleep(0.05)
+    seconds = time.perf_counter() - started
+    reader.join()
+    if process.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} failed ({process.returncode}):\n{''.join(output)[-4000:]}")
+    return Measurement(seconds, peak)
+
+
+def _tree_rss(root: psutil.Process) -> int:
+    total = 0
+    try:
+        for proc in [root, *root.children(recursive=True)]:
+            try:
+                total += proc.memory_info().rss
+            except psutil.Error:
+                pass
+    except psutil.Error:
+        pass
+    return total
+
+
+def timed(function: Callable[[], object]) -> float:
+    started = time.perf_counter()
+    function()
+    return time.perf_counter() - started
+
+
+def median_of(repeat: int, function: Callable[[], float]) -> float:
+    return statistics.median(function() for _ in range(repeat))
+
+
+# -- the data -------------------------------------------------------------------------------------------------
+
+
+def sample_paths(root: Path) -> Paths:
+    return Paths.resolve(
+        raw_dir=root / "raw", directory=root / "directory", warehouse=root / "warehouse.duckdb", lake_dir=root / "lake"
+    )
+
+
+def users_for(requests: int, days: int) -> int:
+    return max(8, round(requests / (REQUESTS_PER_USER_DAY * days)))
+
+
+def generate(root: Path, users: int, days: int, end_date: dt.date) -> Paths:
+    """Platform events only: the full-build and incremental figures are about the platform pipeline."""
+    paths = sample_paths(root)
+    if root.exists():
+        shutil.rmtree(root)
+    generate_sample(paths.raw_dir, paths.directory, users=users, days=days, seed=11, end_date=end_date)
+    return paths
+
+
+def refresh_command(paths: Paths, full: bool) -> tuple[list[str], dict[str, str]]:
+    env = {**os.environ}
+    for name, (env_var, _) in PATH_SETTINGS.items():
+        value = getattr(paths, name, None)
+        if value is not None:
+            env[env_var] = str(value)
+    command = [sys.executable, "-m", "orchestration.cli", "refresh"] + (["--full"] if full else [])
+    return command, env
+
+
+def refresh(paths: Paths, full: bool) -> Measurement:
+    command, env = refresh_command(paths, full)
+    return run_measured(command, env=env)
+
+
+def model_requests(paths: Paths) -> int:
+    with duckdb.connect(str(paths.warehouse), read_only=True) as conn:
+        return conn.execute("select count(*) from analytics.fct_model_requests").fetchall()[0][0]
+
+
+# -- the benchmarks -------------------------------------------------------------------------------------------
+
+
+def bench_full_build(bench: Bench, end_date: dt.date) -> Paths:
+    paths = generate(bench.work_dir / "full", users_for(bench.requests, FULL_BUILD_DAYS), FULL_BUILD_DAYS, end_date)
+    measured = refresh(paths, full=True)
+    built = model_requests(paths)
+    bench.add("1 full load + build", "model requests", f"{built:,}")
+    bench.add("1 full load + build", "wall time", f"{measured.seconds:,.1f} s")
+    bench.add("1 full load + build", "requests per second", f"{built / measured.seconds:,.0f}")
+    bench.add("1 full load + build", "peak RSS (process tree)", f"{measured.peak_rss_bytes / 2**30:,.2f} GiB")
+    return paths
+
+
+def bench_incremental(bench: Bench, end_date: dt.date) -> None:
+    """One new delivery folder on top of 30 and of 365 days of history: the nightly run's cost."""
+    medians = {}
+    for days in bench.histories:
+        paths = generate(bench.work_dir / f"history-{days}", INCREMENTAL_USERS, days + 1, end_date)
+        newest = platform.delivery_dates(paths.raw_dir)[-1]
+        held_back = paths.raw_dir.parent / "held-back"
+        shutil.move(paths.raw_dir / "platform" / newest, held_back)
+        refresh(paths, full=True)
+
+        nights = []
+        for night in range(bench.repeat):
+            if night:  # undo the previous night: without its delivery, back to the history's state
+                shutil.rmtree(paths.raw_dir / "platform" / newest)
+                refresh(paths, full=True)
+            shutil.copytree(held_back, paths.raw_dir / "platform" / newest)
+            nights.append(refresh(paths, full=False).seconds)
+        medians[days] = statistics.median(nights)
+        bench.add("2 nightly refresh, 1 new day", f"on {days} days of history", f"{medians[days]:,.1f} s",
+                  f"median of {bench.repeat}")
+    first, last = bench.histories
+    bench.add("2 nightly refresh, 1 new day", f"ratio {last} d / {first} d", f"{medians[last] / medians[first]:.2f}x",
+              "target <= 1.5x")
+
+
+def bench_load_vs_scan(bench: Bench, paths: Paths) -> None:
+    """The platform loader alone (validation, quarantine, Parquet) against DuckDB counting the same files."""
+    files = sorted(str(p) for d in platform.delivery_dates(paths.raw_dir) for p in platform.delivery_files(paths.raw_dir, d))
+    scratch_lake = bench.work_dir / "load-only-lake"
+
+    def load() -> float:
+        shutil.rmtree(scratch_lake, ignore_errors=True)
+        return timed(lambda: [platform.load_delivery(paths.raw_dir, scratch_lake, d, force=True)
+                              for d in platform.delivery_dates(paths.raw_dir)])
+
+    def scan() -> float:
+        with duckdb.connect() as conn:
+            return timed(lambda: conn.execute(
+                "select count(*) from read_json(?, format = 'newline_delimited', ignore_errors = true)", [files]
+            ).fetchall())
+
+    load_seconds, scan_seconds = median_of(bench.repeat, load), median_of(bench.repeat, scan)
+    bench.add("3 load vs bare scan", "platform load step", f"{load_seconds:,.1f} s", f"median of {bench.repeat}")
+    bench.add("3 load vs bare scan", "read_json count(*)", f"{scan_seconds:,.1f} s", f"median of {bench.repeat}")
+    bench.add("3 load vs bare scan", "ratio load / scan", f"{load_seconds / scan_seconds:.2f}x", "target <= 1.5x")
+
+
+# -- output ---------------------------------------------------------------------------------------------------
+
+
+def machine() -> str:
+    memory = psutil.virtual_memory().total / 2**30
+    versions = ", ".join(f"{name} {_version(name)}" for name in VERSIONED)
+    return (f"{os.cpu_count()} cores ({host.processor() or host.machine()}), {memory:.0f} GiB RAM, "
+            f"{host.system()} {host.release()}, Python {host.python_version()}; {versions}")
+
+
+def _version(package: str) -> str:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return "-"
+
+
+def table(figures: list[Figure]) -> str:
+    lines = ["| benchmark | measure | value | note |", "| --- | --- | ---: | --- |"]
+    lines += [f"| {f.benchmark} | {f.measure} | {f.value} | {f.note} |" for f in figures]
+    return "\n".join(lines)
+
+
+def write_report(path: Path, bench: Bench, command: str) -> None:
+    block = (f"{MARK_BEGIN}\nLatest run: {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC, `{command}`\n\n"
+             f"Machine: {machine()}\n\n{table(bench.figures)}\n{MARK_END}")
+    text = path.read_text(encoding="utf-8") if path.exists() else f"# Benchmarks\n\n{MARK_BEGIN}\n{MARK_END}\n"
+    if MARK_BEGIN not in text:
+        text += f"\n{MARK_BEGIN}\n{MARK_END}\n"
+    head, rest = text.split(MARK_BEGIN, 1)
+    tail = rest.split(MARK_END, 1)[1] if MARK_END in rest else ""
+    path.write_text(head + block + tail, encoding="utf-8")
+
+
+BENCHMARKS = ("full", "incremental", "load")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="session-analytics bench", description=__doc__)
+    add_arguments(parser)
+    return run(parser.parse_args(argv))
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--requests", type=int, default=1_000_000, help="model requests of the full build")
+    parser.add_argument("--large", action="store_true", help="10M model requests")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per cheap figure (the median is shown)")
+    parser.add_argument("--history-days", type=_pair, default=INCREMENTAL_HISTORIES, metavar="SHORT,LONG",
+                        help="days of history under the nightly refresh (default 30,365)")
+    parser.add_argument("--only", action="append", choices=BENCHMARKS, help="run only these (repeatable)")
+    parser.add_argument("--work-dir", type=Path, default=Path("data/bench"))
+    parser.add_argument("--report", type=Path, default=Path("BENCHMARKS.md"), help="'-' to skip writing it")
+
+
+def _pair(text: str) -> tuple[int, int]:
+    try:
+        short, long = (int(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected two day counts like 30,365, got {text!r}") from None
+    return short, long
+
+
+def run(args: argparse.Namespace) -> int:
+    requests = 10_000_000 if args.large else args.requests
+    bench = Bench(args.work_dir.resolve(), requests, args.repeat, args.history_days)
+    selected = set(args.only or BENCHMARKS)
+    end_date = dt.date.today() - dt.timedelta(days=1)
+    print(f"Benchmarks on {machine()}", flush=True)
+    paths = None
+    if "full" in selected or "load" in selected:
+        paths = bench_full_build(bench, end_date) if "full" in selected else generate(
+            bench.work_dir / "full", users_for(requests, FULL_BUILD_DAYS), FULL_BUILD_DAYS, end_date)
+    if "incremental" in selected:
+        bench_incremental(bench, end_date)
+    if "load" in selected and paths is not None:
+        bench_load_vs_scan(bench, paths)
+    print()
+    print(table(bench.figures))
+    if str(args.report) != "-":
+        write_report(args.report, bench, "session-analytics bench " + " ".join(sys.argv[2:]))
+        print(f"\nwritten to {args.report}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
