@@ -482,6 +482,9 @@ def test_openapi_documents_every_endpoint_and_its_parameters(world):
 def test_fuzzing_the_openapi_document_finds_no_server_error(world):
     import schemathesis
     from schemathesis.checks import not_a_server_error
+    from schemathesis.specs.openapi.checks import (
+        content_type_conformance, response_schema_conformance, status_code_conformance,
+    )
     from schemathesis.generation import GenerationMode
 
     schema = schemathesis.openapi.from_url(f"{world['url']}/openapi.json")
@@ -492,13 +495,15 @@ def test_fuzzing_the_openapi_document_finds_no_server_error(world):
     ))
     statuses = []
 
-    @settings(max_examples=70, deadline=None, database=None,
+    @settings(max_examples=50, deadline=None, database=None,
               suppress_health_check=list(HealthCheck))
     @given(case=cases)
     def no_server_error(case):
         response = case.call(base_url=world["url"])
         statuses.append(response.status_code)
-        case.validate_response(response, checks=[not_a_server_error])
+        # No 5xx, and every answer and error is what the document says (status, content type, body schema).
+        case.validate_response(response, checks=[not_a_server_error, status_code_conformance,
+                                                 content_type_conformance, response_schema_conformance])
         assert response.status_code < 500, response.text
 
     no_server_error()
