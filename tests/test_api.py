@@ -601,6 +601,30 @@ def test_a_refresh_replacing_the_warehouse_never_fails_a_request(world, tmp_path
     assert final.json()["total_sessions"] == expected("summary", "acme")["total_sessions"]
 
 
+def test_before_the_first_refresh_the_api_answers_503_then_serves_once_the_file_is_published(world, tmp_path):
+    served = tmp_path / "warehouse.duckdb"
+    with LiveServer(ApiSettings(warehouse=served, tokens=world["tokens"])) as server, \
+            httpx.Client(base_url=server.url) as client:
+        auth = {"Authorization": f"Bearer {world['issued']['una']}"}
+        assert client.get("/health").status_code == 503
+        response = client.get(url("summary"), headers=auth)
+        assert response.status_code == 503 and "no warehouse" in response.json()["detail"]
+        assert response.headers["retry-after"]
+        staging = tmp_path / "staging.duckdb"
+        shutil.copy(world["paths"].warehouse, staging)
+        os.replace(staging, served)
+        assert client.get("/health").status_code == 200
+        assert_same(client.get(url("summary"), headers=auth).json(), expected("summary", "acme", reader="una"))
+
+
+def test_an_unreadable_token_store_is_503_not_a_crash(world, tmp_path):
+    broken = tmp_path / "tokens.sqlite3"
+    broken.write_text("not a database")
+    with LiveServer(ApiSettings(warehouse=world["paths"].warehouse, tokens=broken)) as server:
+        response = httpx.get(f"{server.url}{url('summary')}", headers={"Authorization": "Bearer sa_whatever"})
+    assert response.status_code == 503 and "token store" in response.json()["detail"]
+
+
 # -- the command ---------------------------------------------------------------------------------------------------
 
 def test_serve_command_runs_the_api_with_a_configurable_maximum_range(world):
