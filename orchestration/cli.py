@@ -1,4 +1,5 @@
-"""`session-analytics`: refresh the warehouse, ask the analytics questions, generate sample data."""
+"""`session-analytics`: refresh the warehouse, ask the analytics questions, serve them over HTTP, manage API
+tokens, generate sample data."""
 
 from __future__ import annotations
 
@@ -40,9 +41,36 @@ def _parser() -> argparse.ArgumentParser:
         analytics.add_argument(f"--{flag}", action="append", default=[], help="repeat for several (OR)")
     analytics.add_argument("--interval", default="day", choices=("day", "week"))
     analytics.add_argument("--metric", default="sessions", choices=("sessions", "cost", "tokens"))
-    analytics.add_argument("--format", default="json", choices=("json", "table"))
+    analytics.add_argument("--format", default="json", choices=("json", "table", "csv"))
     _add_path_flags(analytics, "warehouse")
     analytics.set_defaults(handler=_analytics)
+
+    serve = commands.add_parser("serve", help="serve the analytics HTTP API from the published warehouse")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
+    _add_path_flags(serve, "warehouse", "tokens")
+    serve.set_defaults(handler=_serve)
+
+    tokens = commands.add_parser("tokens", help="create, list and revoke API tokens")
+    token_commands = tokens.add_subparsers(dest="tokens_command", required=True)
+    create = token_commands.add_parser("create", help="issue a token for a user; it is printed once")
+    create.add_argument("--user", required=True, help="user id as in the directory")
+    create.add_argument("--org", help="the user's org (needed when the user id is in several orgs)")
+    _add_path_flags(create, "warehouse", "tokens")
+    create.set_defaults(handler=_tokens_create)
+    revoke = token_commands.add_parser("revoke", help="revoke a token by id, or every token of a user")
+    revoke.add_argument("token_id", nargs="?", help="e.g. tok_1a2b3c4d5e6f (see `tokens list`)")
+    revoke.add_argument("--user", help="revoke every active token of this user instead")
+    revoke.add_argument("--org", help="with --user: the user's org (needed when the user id is in several orgs)")
+    _add_path_flags(revoke, "tokens")
+    revoke.set_defaults(handler=_tokens_revoke)
+    listing = token_commands.add_parser("list", help="list tokens (ids, users, dates; never the secrets)")
+    listing.add_argument("--org")
+    listing.add_argument("--all", action="store_true", help="include revoked tokens")
+    listing.add_argument("--format", default="table", choices=("json", "table"))
+    _add_path_flags(listing, "tokens")
+    listing.set_defaults(handler=_tokens_list)
 
     sample = commands.add_parser("generate-sample", help="write a seeded, realistic sample org")
     sample.add_argument("--users", type=int, default=40)
@@ -103,7 +131,110 @@ def _analytics(args: argparse.Namespace) -> int:
     except QueryError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    print(json.dumps(answer, indent=2) if args.format == "json" else render_table(answer))
+    if args.format == "csv":
+        from reports.answer_csv import answer_csv
+        from reports.answers import ANSWER_SHAPES
+
+        sys.stdout.write(answer_csv(answer, ANSWER_SHAPES[args.question]))
+    else:
+        print(json.dumps(answer, indent=2) if args.format == "json" else render_table(answer))
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from reports.api import ApiSettings, app_from_environment
+
+    paths = _paths(args)
+    if not paths.warehouse.exists():
+        # Not fatal: the API answers 503 until a refresh publishes the warehouse.
+        print(f"warning: no warehouse at {paths.warehouse} yet; run `session-analytics refresh`", file=sys.stderr)
+    try:
+        ApiSettings.max_range_from_environment()
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    paths.export_to_environment()  # the app factory of each worker reads them
+    logging.getLogger().setLevel(logging.INFO)
+    uvicorn.run(
+        f"{app_from_environment.__module__}:{app_from_environment.__name__}",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+    )
+    return 0
+
+
+def _tokens_create(args: argparse.Namespace) -> int:
+    from reports.query import connect_read_only
+    from reports.scope import ROLES
+    from reports.tokens import TokenStore
+
+    paths = _paths(args)
+    if not paths.warehouse.exists():
+        print(f"error: no warehouse at {paths.warehouse}; run `session-analytics refresh` first", file=sys.stderr)
+        return 2
+    with connect_read_only(paths.warehouse) as conn:
+        rows = conn.execute(
+            "select org_id, role from analytics.dim_users where user_id = ? and (? is null or org_id = ?) order by 1",
+            [args.user, args.org, args.org],
+        ).fetchall()
+    where = f" in org {args.org}" if args.org else ""
+    if not rows:
+        print(f"error: no user {args.user!r}{where} in the directory", file=sys.stderr)
+        return 2
+    if len(rows) > 1:
+        orgs = ", ".join(org for org, _ in rows)
+        print(f"error: user {args.user!r} is in several orgs ({orgs}); choose one with --org", file=sys.stderr)
+        return 2
+    (org_id, role), = rows
+    if role not in ROLES:
+        print(f"error: {args.user} has no role in {org_id}'s directory, so a token would see nothing", file=sys.stderr)
+        return 2
+    record, secret = TokenStore(paths.tokens).create(org_id, args.user)
+    print(secret)
+    print(
+        f"token {record.token_id} for {args.user} ({role}) of {org_id}, stored in {paths.tokens}; "
+        "the token above is shown only this once",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def _tokens_revoke(args: argparse.Namespace) -> int:
+    from reports.tokens import TokenStore
+
+    store = TokenStore(_paths(args).tokens)
+    if bool(args.token_id) == bool(args.user):
+        print("error: give either a token id or --user", file=sys.stderr)
+        return 2
+    if args.token_id:
+        if store.get(args.token_id) is None:
+            print(f"error: no token {args.token_id!r}", file=sys.stderr)
+            return 2
+        revoked = store.revoke(args.token_id)
+    else:
+        orgs = sorted({record.org_id for record in store.list() if record.user_id == args.user})
+        if args.org is None and len(orgs) > 1:
+            print(f"error: {args.user} has tokens in several orgs ({', '.join(orgs)}); choose with --org", file=sys.stderr)
+            return 2
+        org = args.org or (orgs[0] if orgs else "")
+        revoked = store.revoke_user(org, args.user)
+    for record in revoked:
+        print(f"revoked {record.token_id} ({record.user_id} of {record.org_id})")
+    if not revoked:
+        print("nothing to revoke: no active token matches")
+    return 0
+
+
+def _tokens_list(args: argparse.Namespace) -> int:
+    from reports.tokens import TokenStore
+
+    records = TokenStore(_paths(args).tokens).list(org_id=args.org, include_revoked=args.all)
+    listing = {"tokens": [record.as_dict() for record in records]}
+    print(json.dumps(listing, indent=2) if args.format == "json" else render_table(listing))
     return 0
 
 

@@ -18,6 +18,8 @@ PATH_SETTINGS: dict[str, tuple[str, str]] = {
     "warehouse": (f"{ENV_PREFIX}WAREHOUSE", "data/warehouse.duckdb"),
     # The loaded raw layer: Parquet files partitioned by source and delivery date, readable by DuckDB and Spark.
     "lake_dir": (f"{ENV_PREFIX}LAKE_DIR", "data/lake"),
+    # API tokens (hashes only): a small SQLite file beside, not inside, the warehouse that refreshes replace.
+    "tokens": (f"{ENV_PREFIX}TOKENS", "data/api_tokens.sqlite3"),
 }
 
 
@@ -27,6 +29,7 @@ class Paths:
     directory: Path
     warehouse: Path
     lake_dir: Path
+    tokens: Path
 
     @classmethod
     def resolve(cls, **overrides: str | os.PathLike | None) -> "Paths":

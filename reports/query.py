@@ -236,8 +236,8 @@ class AnalyticsQueries:
 
 def _periods(first: dt.date | None, last: dt.date | None, interval: str) -> list[dt.date]:
     """Every period start from the period containing `first` to the one containing `last`."""
-    if first is None or last is None:
-        return []
+    if first is None or last is None or first > last:
+        return []  # an empty range (e.g. `from` after the last activity) has no periods, weekly or daily
     if interval == "week":
         first = first - dt.timedelta(days=first.weekday())
     step = dt.timedelta(days=1 if interval == "day" else 7)
