@@ -48,8 +48,8 @@ class Line:
 class Sample:
     root: Path
     summary: SampleSummary
-    raw_files: dict[str, bytes]  # relative path -> bytes as stored
-    lines: list[Line]  # every non-blank line
+    raw_files: dict[str, bytes]  # relative path -> bytes as stored, every source
+    lines: list[Line]  # every non-blank platform line
     blank_lines: int
 
     @property
@@ -82,6 +82,8 @@ def _read_sample(root: Path, summary: SampleSummary, validator) -> Sample:
     raw_files = _tree(root / "raw")
     lines, blank = [], 0
     for name, data in sorted(raw_files.items()):
+        if not name.startswith("platform/"):
+            continue
         text = (gzip.decompress(data) if name.endswith(".gz") else data).decode("utf-8").removeprefix("\ufeff")
         pieces = text.split("\n")
         if pieces[-1] == "":
@@ -145,15 +147,16 @@ def test_bad_arguments_are_refused(tmp_path):
 
 
 def test_files_follow_the_documented_layout(sample):
-    folders = {name.split("/")[1] for name in sample.raw_files}
-    for name in sample.raw_files:
+    platform_files = [name for name in sample.raw_files if name.startswith("platform/")]
+    assert {name.split("/")[0] for name in sample.raw_files} == {"platform", "claude_code", "otel"}
+    folders = {name.split("/")[1] for name in platform_files}
+    for name in platform_files:
         source, folder, file_name = name.split("/")
-        assert source == "platform"
         assert file_name.endswith((".jsonl", ".jsonl.gz"))
     dates = sorted(datetime.date.fromisoformat(folder) for folder in folders)
     assert dates[0] >= END - datetime.timedelta(days=SMALL["days"] - 1)
     assert dates[-1] <= END + datetime.timedelta(days=1)  # no delivery from the future
-    assert sample.summary.files == len(sample.raw_files)
+    assert sample.summary.files == len(platform_files)
     assert sample.summary.delivery_folders == len(folders)
     assert (sample.summary.start_date, sample.summary.end_date) == (END - datetime.timedelta(days=9), END)
 
