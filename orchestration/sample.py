@@ -605,7 +605,10 @@ def _write_directory(directory_dir: Path, people: list[_Person]) -> None:
             ("org_id", "project_id", "name", "kind"),
             [(org, p.project_id, p.name, p.kind) for org, specs in sorted(PROJECTS.items()) for p in specs],
         ),
-        "claude_code_projects.csv": (("path_prefix", "project_id", "repository", "org_id"), _claude_code_path_mappings()),
+        "claude_code_projects.csv": (
+            ("path_prefix", "project_id", "repository", "org_id"),
+            _claude_code_path_mappings(),
+        ),
     }
     for file_name, (header, rows) in tables.items():
         with open(directory_dir / file_name, "w", encoding="utf-8", newline="") as handle:
@@ -1074,7 +1077,8 @@ class _Conversation:
         side = "true" if sidechain else "false"
         agent = f'"agentId":"{agent_id}",' if agent_id else ""
         self.prefix = (f'"isSidechain":{side},{agent}"userType":"external","cwd":"{self.cwd_json}",'
-                       f'"sessionId":"{session_id}","version":"{version}","gitBranch":"{_escaped(branch)}"')  # fmt: skip
+                       f'"sessionId":"{session_id}","version":"{version}",'
+                       f'"gitBranch":"{_escaped(branch)}"')  # fmt: skip
 
 
 class _ClaudeCodeWriter:
@@ -1135,7 +1139,8 @@ class _ClaudeCodeWriter:
         if start_ms >= self.cutoff_ms:
             return
         transcripts = user.transcripts and self.transcripts_root is not None
-        otel = self.otel_root is not None and user.otel_from_day is not None and start_ms // DAY_MS >= user.otel_from_day
+        otel_on = user.otel_from_day is not None and start_ms // DAY_MS >= user.otel_from_day
+        otel = self.otel_root is not None and otel_on
         if not (transcripts or otel):
             return
         boost = OPUS_FAN_BOOST if user.opus_fan else 1.0
@@ -1255,14 +1260,16 @@ class _ClaudeCodeWriter:
             file = rng.randrange(len(SOURCE_FILES))
             blocks = []
             if rand() < THINKING_SHARE:
-                blocks.append(f'{{"type":"thinking","thinking":"{_THOUGHT_TEXTS[file]}","signature":"{bits(256):064x}"}}')
+                blocks.append(f'{{"type":"thinking","thinking":"{_THOUGHT_TEXTS[file]}",'
+                              f'"signature":"{bits(256):064x}"}}')  # fmt: skip
             if tool is None or rand() < TEXT_SHARE:
                 blocks.append(f'{{"type":"text","text":"{_RESPONSE_TEXTS[file]}"}}')
             if tool:
                 blocks.append(f'{{"type":"tool_use","id":"toolu_01{bits(112):028x}","name":"{tool}","input":'
                               f'{{"file_path":"{conversation.cwd_json}/{SOURCE_FILES[file]}"}}}}')  # fmt: skip
-            self._response_lines(conversation, t, message_id, request_id, blocks,
-                                 (typed, output, creation, one_hour, read), stop="tool_use" if tool else "end_turn")  # fmt: skip
+            tokens = (typed, output, creation, one_hour, read)
+            stop = "tool_use" if tool else "end_turn"
+            self._response_lines(conversation, t, message_id, request_id, blocks, tokens, stop)
         self._api_request(t, model, request_id, typed, output, creation - one_hour, one_hour, read, duration)
         conversation.cached = conversation.context + typed
         conversation.context += typed + output
@@ -1278,9 +1285,9 @@ class _ClaudeCodeWriter:
             if conversation.lines is not None:
                 self._user_line(conversation, t, f'[{{"tool_use_id":"toolu_01{bits(112):028x}","type":"tool_result",'
                                                  f'"content":"{body}"}}]')  # fmt: skip
+            duration = _int_attribute(rng, "duration_ms", t - conversation.last_ms)
             self._record(t, "tool_result", f'{_string_attribute("tool_name", tool)},'
-                                           f'{_string_attribute("success", "true")},'
-                                           f'{_int_attribute(rng, "duration_ms", t - conversation.last_ms)}')  # fmt: skip
+                                           f'{_string_attribute("success", "true")},{duration}')  # fmt: skip
             conversation.context += tokens
         if conversation.context > conversation.threshold:  # auto-compaction into a summary
             if conversation.lines is not None:
@@ -1302,7 +1309,7 @@ class _ClaudeCodeWriter:
             parent.subagent_files[agent_id] = lines
         subagent = _Conversation(
             session_id=parent.session_id, cwd=parent.cwd, version=parent.version, branch=parent.branch,
-            model=BACKGROUND_MODEL if rng.random() < SUBAGENT_HAIKU_SHARE else parent.model,
+            model=HAIKU_45 if rng.random() < SUBAGENT_HAIKU_SHARE else parent.model,
             base=rng.randint(*BASE_CONTEXT["cursor-agent"]), one_hour=False, threshold=COMPACTION_THRESHOLD,
             lines=lines, agent_id=agent_id, sidechain=True,
         )  # fmt: skip
@@ -1343,8 +1350,8 @@ class _ClaudeCodeWriter:
         self._line(conversation, t, f'"type":"user","message":{{"role":"user","content":{content}}}')
 
     def _summary_line(self, conversation: _Conversation, leaf: str | None = None) -> None:
-        summary = _escaped(self.rng.choice(SUMMARIES))
-        conversation.lines.append(f'{{"type":"summary","summary":"{summary}","leafUuid":"{leaf or _uuid(self.rng.getrandbits)}"}}')
+        summary, leaf = _escaped(self.rng.choice(SUMMARIES)), leaf or _uuid(self.rng.getrandbits)
+        conversation.lines.append(f'{{"type":"summary","summary":"{summary}","leafUuid":"{leaf}"}}')
 
     def _response_lines(self, conversation, t, message_id, request_id, blocks, tokens, stop) -> None:
         typed, output, creation, one_hour, read = tokens
@@ -1421,7 +1428,8 @@ class _ClaudeCodeWriter:
         if not events:
             return
         events.sort(key=lambda event: event[0])
-        resource = (f'{{"resourceLogs":[{{"resource":{{"attributes":[{_string_attribute("service.name", "claude-code")},'
+        resource = (f'{{"resourceLogs":[{{"resource":{{"attributes":['
+                    f'{_string_attribute("service.name", "claude-code")},'
                     f'{_string_attribute("service.version", user.version)},{_string_attribute("os.type", "linux")}]}},'
                     f'"scopeLogs":[{{"scope":{{"name":"com.anthropic.claude_code.events","version":"{user.version}"}},'
                     '"logRecords":[')  # fmt: skip
@@ -1501,8 +1509,9 @@ def _cost(model: str, typed: int, output: int, creation_5m: int, creation_1h: in
 
 def _write_gzip(path: Path, data: bytes) -> None:
     """No file name and mtime 0 in the header: byte-identical reruns."""
-    with open(path, "wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=6) as compressed:
-        compressed.write(data)
+    with open(path, "wb") as raw:
+        with gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=6) as compressed:
+            compressed.write(data)
 
 
 def _remove_previous_claude_code_output(raw_dir: Path, sources) -> None:
