@@ -6,7 +6,11 @@ encodings), not in the happy path. So the sample follows the input contract exac
 messy case the contract allows, in realistic proportions:
 
     <raw_dir>/platform/<delivery date YYYY-MM-DD>/ingest-NN.jsonl[.gz]   platform events, JSON Lines
+    <raw_dir>/claude_code/<email>/projects/<encoded cwd>/<sessionId>.jsonl  Claude Code transcripts (and
+        .../<sessionId>/subagents/agent-<id>.jsonl), the last 30 days
+    <raw_dir>/otel/sample-collector/<UTC date>/logs.jsonl[.gz]           OpenTelemetry Collector file exporter
     <directory_dir>/orgs.csv, users.csv, projects.csv                    the org directory
+    <directory_dir>/claude_code_projects.csv                             working-directory prefixes -> projects
 
 Two orgs (`acme` in Europe/Berlin with most users, a small `globex` in America/New_York) so cross-org
 separation and local-time rhythms can be tested. The JSON Schema of one good event line is
@@ -20,7 +24,10 @@ clock.
 
 Speed: event lines are hand-formatted (ids and enums never need JSON escaping) and buffered per delivery
 folder; a folder is written and dropped from memory as soon as no later day can add to it, so
-`users=1000, days=30` (a few million events) runs in about a minute with bounded memory.
+`users=1000, days=30` (a few million events) runs in about a minute with bounded memory. Claude Code sessions
+are simulated once and written as transcript lines and/or telemetry records the same way (hand-formatted
+compact JSON, content texts escaped once at import, one write per session file, telemetry flushed per day):
+about 1 GB of transcripts (`users=160, transcript_user_share=1`) takes well under a minute.
 """
 
 from __future__ import annotations
@@ -1094,7 +1101,6 @@ class _ClaudeCodeWriter:
         self.last_day = _epoch_day(end)
         self.fmt = _utc_formatter()
         self.otel_days: dict[int, list[tuple[int, str]]] = {}
-        self.flushed_before = -1
         self.truncated_otel_lines = 0
         self.collected: set[str] = set()
         self.counts = dict.fromkeys(
@@ -1128,7 +1134,7 @@ class _ClaudeCodeWriter:
                     start = midnight + datetime.timedelta(seconds=int(_start_hour(rng, weekday < 5) * 3600))
                     traits = user.showcase if showcase and index == 0 else frozenset()
                     self.session(user, int(start.timestamp() * 1000) + rng.randrange(1000), traits)
-            self.flush_before(_epoch_day(local_date))  # see generate_sample: earlier UTC days are complete
+            self.flush_before(_epoch_day(local_date))  # as in _write_platform: earlier UTC days are complete
         self.flush_before(self.last_day + 2)
 
     # ---- one session --------------------------------------------------------------------------------------
