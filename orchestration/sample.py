@@ -6,7 +6,11 @@ encodings), not in the happy path. So the sample follows the input contract exac
 messy case the contract allows, in realistic proportions:
 
     <raw_dir>/platform/<delivery date YYYY-MM-DD>/ingest-NN.jsonl[.gz]   platform events, JSON Lines
+    <raw_dir>/claude_code/<email>/projects/<encoded cwd>/<sessionId>.jsonl  Claude Code transcripts (and
+        .../<sessionId>/subagents/agent-<id>.jsonl), the last 30 days
+    <raw_dir>/otel/sample-collector/<UTC date>/logs.jsonl[.gz]           OpenTelemetry Collector file exporter
     <directory_dir>/orgs.csv, users.csv, projects.csv                    the org directory
+    <directory_dir>/claude_code_projects.csv                             working-directory prefixes -> projects
 
 Two orgs (`acme` in Europe/Berlin with most users, a small `globex` in America/New_York) so cross-org
 separation and local-time rhythms can be tested. The JSON Schema of one good event line is
@@ -20,21 +24,28 @@ clock.
 
 Speed: event lines are hand-formatted (ids and enums never need JSON escaping) and buffered per delivery
 folder; a folder is written and dropped from memory as soon as no later day can add to it, so
-`users=1000, days=30` (a few million events) runs in about a minute with bounded memory.
+`users=1000, days=30` (a few million events) runs in about a minute with bounded memory. Claude Code sessions
+are simulated once and written as transcript lines and/or telemetry records the same way (hand-formatted
+compact JSON, content texts escaped once at import, one write per session file, telemetry flushed per day):
+about 1 GB of transcripts (`users=160, transcript_user_share=1`) takes well under a minute.
 """
 
 from __future__ import annotations
 
 import csv
 import datetime
+import functools
 import gzip
 import json
 import math
 import random
+import re
+import shutil
 import unicodedata
 import zoneinfo
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Iterable
 
 # ---------------------------------------------------------------------------------------------------------------
 # Orgs, people, projects
@@ -232,6 +243,74 @@ BAD_LINES_PER_KIND = 2
 BAD_TIMESTAMPS = ("yesterday", "{year}-13-45T00:00:00Z")
 FILE_TRAITS = ("bom", "crlf", "gzip", "empty", "blank")  # each guaranteed in at least one delivery
 
+# ---------------------------------------------------------------------------------------------------------------
+# Claude Code transcripts and OpenTelemetry logs
+# ---------------------------------------------------------------------------------------------------------------
+
+SOURCES = ("platform", "claude_code", "otel")
+CLAUDE_CODE_DAYS = 30  # Claude Code deletes transcripts after 30 days; telemetry was switched on as long ago
+TRANSCRIPT_USER_SHARE, TRANSCRIPT_MIN_USERS = 0.3, 3  # acme people whose ~/.claude folders are collected
+OTEL_ONLY_USER_SHARE, OTEL_ONLY_MIN_USERS = 0.15, 2  # acme people exporting telemetry, transcripts not collected
+OTEL_WITH_TRANSCRIPTS_SHARE = 0.5  # transcript people who also export telemetry (from some day of the window)
+OUTSIDE_EMAIL = "freelancer@outside.example"  # a collected folder whose email the directory lacks
+OTEL_COLLECTOR = "sample-collector"  # otel/<collector>/<UTC date>/logs.jsonl[.gz]
+OTEL_UNCOMPRESSED_DAYS = 2  # the collector gzips rotated files older than this
+CC_VERSIONS = ("2.0.14", "2.0.22", "2.0.31")
+INLINE_SIDECHAIN_VERSION = "1.0.98"  # 1.x: subagent lines inline in the main file
+NO_REQUEST_ID_VERSION = "1.0.17"  # older 1.x: no requestId, one line per response, no 5m/1h split, costUSD
+CC_MODEL_MIX = {SONNET_45: 0.72, OPUS_45: 0.12, OPUS_41: 0.06, SONNET_4: 0.10}
+SUBAGENT_HAIKU_SHARE = 0.6  # Explore-style subagents run on haiku, the others on the session's model
+BACKGROUND_MODEL = HAIKU_45  # titles and command checks: in telemetry, never in transcripts
+BACKGROUND_REQUEST_SHARE = 0.3  # per prompt
+CC_SESSIONS_PER_ACTIVE_WORKDAY = 2.0
+TURNS_MEDIAN, TURNS_SIGMA, TURNS_MAX = 3, 0.9, 80  # prompts per session: heavy-tailed
+STEPS_MEDIAN, STEPS_SIGMA, STEPS_MAX = 4, 0.8, 60  # API requests per prompt (the agentic loop)
+SUBAGENT_STEPS = (3, 12)
+PROMPT_GAP_MU, PROMPT_GAP_SIGMA = math.log(90.0), 1.0  # seconds until the person's next prompt
+THINKING_SHARE, TEXT_SHARE = 0.3, 0.6  # content blocks of a response besides its tool call
+STREAMED_SHARE, STREAM_STEP_MS = 0.4, 400  # earlier lines of the response carry a partial output_tokens
+CC_TOOLS = ("Read", "Edit", "Bash", "Grep", "Glob", "Write", "TodoWrite", "Task")
+CC_TOOL_WEIGHTS = (30, 22, 20, 10, 6, 5, 3, 4)
+SUBAGENT_TOOLS, SUBAGENT_TOOL_WEIGHTS = ("Read", "Grep", "Glob", "Bash"), (40, 30, 20, 10)
+SYNTHETIC_ERROR_SHARE = 0.01  # prompts first answered by a `<synthetic>` API error stub, then retried
+RESUME_SHARE, RESUME_DELAY_S, RESUME_TURNS = 0.07, (1_800, 18_000), (1, 3)
+TRUNCATED_FILE_SHARE = 0.004  # Claude Code killed mid-write: the file ends in half a line
+ONE_HOUR_CACHE_SHARE = 0.12  # sessions writing their prompt cache with the 1h TTL
+CC_LONG_CONTEXT_SHARE = 0.01  # sessions on the 1M-context sonnet that grow past 200K
+SUMMARY_LINE_SHARE = 0.2  # files starting with the title of an earlier conversation
+DEVCONTAINER_SHARE = 0.4  # people working in /workspaces/<repo>, which claude_code_projects.csv maps
+OTEL_EXPORT_INTERVAL_MS = 5_000  # the SDK batches a user's records for this long into one exporter line
+OTEL_INT_STYLES = ('{{"stringValue":"{}"}}', '{{"intValue":"{}"}}', '{{"intValue":{}}}')
+OTEL_INT_STYLE_WEIGHTS = (0.7, 0.2, 0.1)
+OTEL_TRUNCATED_LINES = 2  # the collector died mid-write twice
+TERMINALS = ("vscode", "iTerm.app", "tmux", "WarpTerminal", "cursor")
+# Traits the first session of the first transcript people always has, so a tiny sample shows every case.
+SHOWCASE_TRAITS = (
+    frozenset({"long_context", "subagent", "resume", "synthetic", "one_hour"}),
+    frozenset({"truncated"}),
+    frozenset({"subagent", "truncated"}),
+)
+PROMPTS = (
+    "fix the failing test in {file}", "add retries with backoff around the upload client in {file}",
+    "refactor {file} so the parser is testable", "warum schlägt der Build auf main fehl? siehe {file}",
+    "explain what {file} does and where it is called", "write a migration for the new column used in {file}",
+    "optimise the query in {file}, it times out", "rename the helper in {file} and update all call sites",
+    "¿puedes revisar el manejo de errores en {file}?", "add type hints to {file} and fix what mypy reports",
+)  # fmt: skip
+RESPONSES = (
+    "I'll start by reading {file}.", "The test fails because the fixture in {file} is created twice.",
+    "Done: the retry in {file} now backs off exponentially.", "Die Ursache ist ein fehlender Import in {file}.",
+    "I updated the call sites of {file} and ran the tests: all green.", "Here is a summary of the change to {file}.",
+)  # fmt: skip
+THOUGHTS = ("The user wants {file} changed; check its callers first.", "Tests for {file} live next to it.")
+SOURCE_FILES = ("src/app.py", "src/api/handlers.py", "src/core/models.py", "tests/test_api.py", "README.md",
+                "src/lib/parser.ts", "src/components/Table.tsx", "firmware/motor.c", "Makefile", "docs/index.md")
+SUMMARIES = ("Fix flaky invoice test", "Retry uploads with backoff", "Parser refactor", "Build failure on main",
+             "Query timeout investigation")  # fmt: skip
+BRANCHES = ("main", "main", "main", "develop", "feature/invoice-rounding", "fix/retry-backoff", "ci-cache")
+TOOL_RESULT_LINES = (1, 4, 12, 40, 120, 250)  # lines of a file a tool call returns
+TOOL_RESULT_LINE_WEIGHTS = (20, 25, 25, 18, 9, 3)
+
 DAY_MS = 86_400_000
 EPOCH = datetime.date(1970, 1, 1)
 _UUID_CLEAR = ~((0xF << 76) | (0x3 << 62))
@@ -246,6 +325,12 @@ class SampleSummary:
     are distinct; `events_written` counts good event lines including the `duplicate_lines` copies, so
     `events_written == unique_events + duplicate_lines`; `bad_lines` are the deliberately invalid extra lines
     and `blank_lines` the empty ones, in neither count. `start_date`..`end_date` is the activity window.
+    These platform counts are 0 when the platform source was not generated.
+
+    Claude Code: `transcript_users` collected folders holding `transcript_sessions` session files (resumed
+    sessions included) in `transcript_files` files (subagent files included) of `transcript_lines` lines;
+    `otel_records` telemetry records (`otel_api_requests` of them requests, background ones included) in
+    `otel_lines` collector lines of `otel_files` files. Malformed lines are included in the line counts.
     """
 
     orgs: list[str]
@@ -261,6 +346,14 @@ class SampleSummary:
     delivery_folders: int
     start_date: datetime.date
     end_date: datetime.date
+    transcript_users: int = 0
+    transcript_sessions: int = 0
+    transcript_files: int = 0
+    transcript_lines: int = 0
+    otel_files: int = 0
+    otel_lines: int = 0
+    otel_records: int = 0
+    otel_api_requests: int = 0
 
 
 @dataclass(frozen=True)
@@ -314,13 +407,27 @@ def generate_sample(
     seed: int = 7,
     end_date: datetime.date | None = None,
     gzip_share: float = 0.25,
+    sources: Iterable[str] = SOURCES,
+    transcript_user_share: float = TRANSCRIPT_USER_SHARE,
+    claude_code_scale: float = 1.0,
 ) -> SampleSummary:
-    """Write a sample org's directory CSVs and `days` days of platform events ending at `end_date`.
+    """Write a sample org's directory CSVs, `days` days of platform events ending at `end_date`, and the last
+    30 of those days of Claude Code transcripts and OpenTelemetry logs (`sources` picks which of the three).
 
     `end_date` is the last local activity date (default: yesterday in UTC). Events are cut at the end of
     `end_date` in UTC (sessions still running then have no end yet) and delivery folders run up to the day
-    after. Earlier output of this generator under `<raw_dir>/platform` is replaced, other files are left alone.
+    after. Size knobs of the Claude Code sources: `transcript_user_share` of acme's people have collected
+    transcripts, and `claude_code_scale` multiplies everyone's Claude Code sessions per workday. Earlier output
+    of this generator for the chosen sources is replaced, other files are left alone.
     """
+    sources = tuple(sources)
+    unknown = sorted(set(sources) - set(SOURCES))
+    if unknown:
+        raise ValueError(f"unknown source(s) {', '.join(unknown)}: expected some of {', '.join(SOURCES)}")
+    if not 0.0 <= transcript_user_share <= 1.0:
+        raise ValueError(f"transcript_user_share must be between 0 and 1, got {transcript_user_share}")
+    if claude_code_scale <= 0:
+        raise ValueError(f"claude_code_scale must be positive, got {claude_code_scale}")
     if users < MIN_USERS:
         raise ValueError(f"users must be at least {MIN_USERS}, got {users}")
     if days < 1:
@@ -335,8 +442,27 @@ def generate_sample(
     people = _build_people(random.Random(f"{seed}:directory"), users, start_date, days)
     _write_directory(directory_dir, people)
 
-    _remove_previous_output(raw_dir / "platform")
     dates = [start_date + datetime.timedelta(days=i) for i in range(days)]
+    counts = dict.fromkeys(("sessions", "model_requests", "events_written", "bad_lines", "files", "unique_events",
+                            "duplicate_lines", "blank_lines", "delivery_folders"), 0)  # fmt: skip
+    if "platform" in sources:
+        counts = _write_platform(raw_dir, people, dates, seed=seed, gzip_share=gzip_share)
+    if "claude_code" in sources or "otel" in sources:
+        _remove_previous_claude_code_output(raw_dir, sources)
+        window = dates[-CLAUDE_CODE_DAYS:]
+        rng = random.Random(f"{seed}:claude_code")
+        claude_code_users = _claude_code_users(rng, people, transcript_user_share, _epoch_day(window[0]), len(window))
+        writer = _ClaudeCodeWriter(raw_dir, rng, end_date, sources, claude_code_scale)
+        writer.write_window(claude_code_users, window)
+        counts |= writer.counts | {"transcript_users": len(writer.collected)}
+    return SampleSummary(
+        orgs=[MAIN_ORG.org_id, SECOND_ORG.org_id], users=users, start_date=start_date, end_date=end_date, **counts
+    )
+
+
+def _write_platform(raw_dir: Path, people: list[_Person], dates: list[datetime.date], *, seed, gzip_share) -> dict:
+    start_date, end_date = dates[0], dates[-1]
+    _remove_previous_output(raw_dir / "platform")
     showcase = _showcase_plans(random.Random(f"{seed}:showcase"), people, dates)
     writer = _DeliveryWriter(
         raw_dir / "platform",
@@ -356,7 +482,7 @@ def generate_sample(
         # and sessions start after 7:00), and deliveries never precede the event: older folders are complete.
         writer.flush_before(_epoch_day(local_date))
     writer.flush_before(_epoch_day(end_date) + 2)
-    return writer.summary(orgs=[MAIN_ORG.org_id, SECOND_ORG.org_id], users=users)
+    return writer.summary()
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -485,6 +611,10 @@ def _write_directory(directory_dir: Path, people: list[_Person]) -> None:
         "projects.csv": (
             ("org_id", "project_id", "name", "kind"),
             [(org, p.project_id, p.name, p.kind) for org, specs in sorted(PROJECTS.items()) for p in specs],
+        ),
+        "claude_code_projects.csv": (
+            ("path_prefix", "project_id", "repository", "org_id"),
+            _claude_code_path_mappings(),
         ),
     }
     for file_name, (header, rows) in tables.items():
@@ -783,24 +913,9 @@ class _DeliveryWriter:
     def _formatter(self, offset_minutes: int | None):
         """RFC 3339 timestamp of epoch milliseconds: `...T09:14:03.120Z`, or local time with a numeric offset
         and whole seconds (the same instant, truncated to the second)."""
-        prefixes = self.day_prefix
-
-        def prefix(day: int) -> str:
-            text = prefixes.get(day)
-            if text is None:
-                text = prefixes[day] = f"{_date(day).isoformat()}T"
-            return text
-
         if offset_minutes is None:
-
-            def utc(ms: int) -> str:
-                day, rest = divmod(ms, DAY_MS)
-                seconds, millis = divmod(rest, 1000)
-                hours, seconds = divmod(seconds, 3600)
-                minutes, seconds = divmod(seconds, 60)
-                return f"{prefix(day)}{hours:02d}:{minutes:02d}:{seconds:02d}.{millis:03d}Z"
-
-            return utc
+            return _utc_formatter(self.day_prefix)
+        prefix = _day_prefix(self.day_prefix)
         sign = "+" if offset_minutes >= 0 else "-"
         suffix = f"{sign}{abs(offset_minutes) // 60:02d}:{abs(offset_minutes) % 60:02d}"
 
@@ -848,24 +963,572 @@ class _DeliveryWriter:
             self._write_file(path / f"ingest-{SHARDS_PER_DELIVERY:02d}.jsonl", b"", False)
 
     def _write_file(self, path: Path, data: bytes, gz: bool) -> None:
-        if gz:  # no file name and mtime 0 in the header: byte-identical reruns
-            with open(path.with_name(path.name + ".gz"), "wb") as raw:
-                with gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=6) as compressed:
-                    compressed.write(data)
+        if gz:
+            _write_gzip(path.with_name(path.name + ".gz"), data)
         else:
             path.write_bytes(data)
         self.counts["files"] += 1
 
-    def summary(self, *, orgs: list[str], users: int) -> SampleSummary:
-        counts = dict(self.counts)
-        counts["events_written"] = counts["unique_events"] + counts["duplicate_lines"]
-        return SampleSummary(
-            orgs=orgs,
-            users=users,
-            start_date=self.start_date,
-            end_date=self.end_date,
-            **counts,
-        )
+    def summary(self) -> dict[str, int]:
+        return self.counts | {"events_written": self.counts["unique_events"] + self.counts["duplicate_lines"]}
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Claude Code transcripts and OpenTelemetry logs
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def _escaped(text: str) -> str:
+    """The text as it sits inside a JSON string, escapes included."""
+    return json.dumps(text, ensure_ascii=False)[1:-1]
+
+
+def _code_lines(count: int) -> str:
+    lines = [f'def handler_{i}(request):  # größe "{i}"\n    return respond(request, status=200, body="\\t{i}")'
+             for i in range(count)]  # fmt: skip
+    return "\n".join(lines)
+
+
+# Content texts, JSON-escaped once: the writer pastes them into lines without per-line encoding.
+_PROMPT_TEXTS = tuple(_escaped(p.format(file=f)) for p in PROMPTS for f in SOURCE_FILES)
+_RESPONSE_TEXTS = tuple(_escaped(r.format(file=f)) for r in RESPONSES for f in SOURCE_FILES)
+_THOUGHT_TEXTS = tuple(_escaped(t.format(file=f)) for t in THOUGHTS for f in SOURCE_FILES)
+_TOOL_RESULTS = tuple((_escaped(_code_lines(n)), len(_code_lines(n)) // 4) for n in TOOL_RESULT_LINES)
+
+
+@dataclass(frozen=True)
+class _ClaudeCodeUser:
+    email: str
+    timezone: str
+    activity: float
+    opus_fan: bool
+    vacation: tuple[datetime.date, datetime.date] | None
+    version: str
+    checkouts: tuple[str, ...]  # working directories, the usual one first
+    transcripts: bool  # their ~/.claude folder is collected
+    otel_from_day: int | None  # UTC epoch day they switched telemetry on, None: never
+    logs_prompts: bool  # OTEL_LOG_USER_PROMPTS=1: user_prompt records carry the prompt text
+    showcase: frozenset[str]  # traits of their first session
+    account_uuid: str
+    terminal: str
+
+
+def _claude_code_users(
+    rng: random.Random, people: list[_Person], share: float, first_day: int, days: int
+) -> list[_ClaudeCodeUser]:
+    """Acme people with collected transcripts (the first three on 1.x clients and with the showcase traits),
+    some of them also exporting telemetry; acme people exporting telemetry only; and a collected folder of an
+    email the directory lacks."""
+    acme = [p for p in people if p.org.org_id == MAIN_ORG.org_id and p.user_id != UNKNOWN_USER_ID]
+    acme = rng.sample(acme, len(acme))
+    with_transcripts = min(len(acme) - OTEL_ONLY_MIN_USERS, max(TRANSCRIPT_MIN_USERS, round(share * len(acme))))
+    otel_only = min(len(acme) - with_transcripts, max(OTEL_ONLY_MIN_USERS, round(OTEL_ONLY_USER_SHARE * len(acme))))
+    users = []
+    for index, person in enumerate(acme[: with_transcripts + otel_only]):
+        transcripts = index < with_transcripts
+        version = (None, NO_REQUEST_ID_VERSION, INLINE_SIDECHAIN_VERSION)[index] if index < 3 else None
+        version = version or rng.choice(CC_VERSIONS)
+        # 1.x clients export no telemetry with request ids: they stay transcript-only.
+        if not transcripts or index == 0:
+            otel_from = first_day
+        elif version in CC_VERSIONS and rng.random() < OTEL_WITH_TRANSCRIPTS_SHARE:
+            otel_from = first_day + rng.randrange(max(1, days // 2))
+        else:
+            otel_from = None
+        devcontainer = index == 0 or (index != 1 and rng.random() < DEVCONTAINER_SHARE)
+        repositories = [r for project in person.projects for r in project.repositories]
+        picked = list(dict.fromkeys([repositories[0], *rng.sample(repositories, min(2, len(repositories)))]))
+        local = person.email.split("@")[0]
+        home = "/workspaces" if devcontainer else rng.choice((f"/home/{local}/src", f"/Users/{local}/code"))
+        users.append(_ClaudeCodeUser(
+            email=person.email, timezone=person.org.timezone, activity=person.activity, opus_fan=person.opus_fan,
+            vacation=person.vacation, version=version,
+            checkouts=tuple(f"{home}/{r.split('/')[-1]}" for r in picked), transcripts=transcripts,
+            otel_from_day=otel_from, logs_prompts=index == with_transcripts,
+            showcase=SHOWCASE_TRAITS[index] if index < len(SHOWCASE_TRAITS) else frozenset(),
+            account_uuid=_uuid(rng.getrandbits), terminal=rng.choice(TERMINALS),
+        ))  # fmt: skip
+    users.append(_ClaudeCodeUser(
+        email=OUTSIDE_EMAIL, timezone=MAIN_ORG.timezone, activity=0.5, opus_fan=False, vacation=None,
+        version=CC_VERSIONS[-1], checkouts=("/home/freelancer/work/acme_docs.site", "/home/freelancer/work/billing"),
+        transcripts=True, otel_from_day=None, logs_prompts=False, showcase=frozenset(),
+        account_uuid=_uuid(rng.getrandbits), terminal="tmux",
+    ))  # fmt: skip
+    return users
+
+
+def _claude_code_path_mappings() -> list[tuple[str, str, str, str]]:
+    """claude_code_projects.csv: the shared dev-container checkouts of acme's repositories. Checkouts in
+    people's home folders are not listed: they fall back to the folder name."""
+    return [(f"/workspaces/{repository.split('/')[-1]}", project.project_id, repository, MAIN_ORG.org_id)
+            for project in PROJECTS[MAIN_ORG.org_id] for repository in project.repositories]  # fmt: skip
+
+
+class _Cutoff(Exception):
+    """The snapshot is taken mid-session: later lines and records do not exist yet."""
+
+
+class _Conversation:
+    """One transcript stream (a session file, or a subagent's) and the prompt-cache state of its context."""
+
+    def __init__(self, *, session_id: str, cwd: str, version: str, branch: str,
+                 model: str, base: int, one_hour: bool, threshold: int, lines: list[str] | None,
+                 agent_id: str | None = None, sidechain: bool = False) -> None:  # fmt: skip
+        self.session_id, self.cwd, self.version, self.branch = session_id, cwd, version, branch
+        self.model, self.base, self.one_hour, self.threshold = model, base, one_hour, threshold
+        self.lines, self.agent_id, self.sidechain = lines, agent_id, sidechain
+        self.cwd_json = _escaped(cwd)
+        self.context, self.cached, self.last_ms, self.parent = base, 0, 0, "null"
+        self.with_request_id = version != NO_REQUEST_ID_VERSION
+        self.subagent_files: dict[str, list[str]] = {}
+        side = "true" if sidechain else "false"
+        agent = f'"agentId":"{agent_id}",' if agent_id else ""
+        self.prefix = (f'"isSidechain":{side},{agent}"userType":"external","cwd":"{self.cwd_json}",'
+                       f'"sessionId":"{session_id}","version":"{version}",'
+                       f'"gitBranch":"{_escaped(branch)}"')  # fmt: skip
+
+
+class _ClaudeCodeWriter:
+    """Simulates Claude Code sessions once and writes what each user's setup records of them: transcript files
+    (lines hand-formatted in Claude Code's compact JSON) and/or OpenTelemetry records, batched per user into
+    collector lines and written per UTC day once no later session can reach that day."""
+
+    def __init__(self, raw_dir: Path, rng: random.Random, end: datetime.date, sources, scale: float) -> None:
+        self.transcripts_root = raw_dir / "claude_code" if "claude_code" in sources else None
+        self.otel_root = raw_dir / "otel" / OTEL_COLLECTOR if "otel" in sources else None
+        self.rng, self.scale = rng, scale
+        self.cutoff_ms = (_epoch_day(end) + 1) * DAY_MS
+        self.last_day = _epoch_day(end)
+        self.fmt = _utc_formatter()
+        self.otel_days: dict[int, list[tuple[int, str]]] = {}
+        self.truncated_otel_lines = 0
+        self.collected: set[str] = set()
+        self.counts = dict.fromkeys(
+            ("transcript_sessions", "transcript_files", "transcript_lines", "otel_files", "otel_lines",
+             "otel_records", "otel_api_requests"), 0)  # fmt: skip
+        self.session_events: list[tuple[int, str]] | None = None
+        self.session_attributes = ""
+
+    # ---- rhythm -------------------------------------------------------------------------------------------
+
+    def write_window(self, users: list[_ClaudeCodeUser], dates: list[datetime.date]) -> None:
+        rng = self.rng
+        pending = {user.email for user in users if user.showcase}
+        for local_date in dates:
+            weekday = local_date.weekday()
+            for user in users:
+                if user.vacation and user.vacation[0] <= local_date <= user.vacation[1]:
+                    continue
+                count = 0
+                if rng.random() < min(0.97, PRESENCE_BY_WEEKDAY[weekday] * (0.6 + 0.4 * min(user.activity, 2.0))):
+                    if weekday < 5:
+                        count = max(1, _poisson(rng, CC_SESSIONS_PER_ACTIVE_WORKDAY * user.activity * self.scale))
+                    else:
+                        count = 2 if rng.random() < WEEKEND_SECOND_SESSION_SHARE else 1
+                showcase = user.email in pending and weekday < 5
+                if showcase:
+                    count = max(count, 1)
+                    pending.discard(user.email)
+                midnight = datetime.datetime.combine(local_date, datetime.time(), zoneinfo.ZoneInfo(user.timezone))
+                for index in range(count):
+                    start = midnight + datetime.timedelta(seconds=int(_start_hour(rng, weekday < 5) * 3600))
+                    traits = user.showcase if showcase and index == 0 else frozenset()
+                    self.session(user, int(start.timestamp() * 1000) + rng.randrange(1000), traits)
+            self.flush_before(_epoch_day(local_date))  # as in _write_platform: earlier UTC days are complete
+        self.flush_before(self.last_day + 2)
+
+    # ---- one session --------------------------------------------------------------------------------------
+
+    def session(self, user: _ClaudeCodeUser, start_ms: int, traits: frozenset[str]) -> None:
+        rng = self.rng
+        rand = rng.random
+        if start_ms >= self.cutoff_ms:
+            return
+        transcripts = user.transcripts and self.transcripts_root is not None
+        otel_on = user.otel_from_day is not None and start_ms // DAY_MS >= user.otel_from_day
+        otel = self.otel_root is not None and otel_on
+        if not (transcripts or otel):
+            return
+        boost = OPUS_FAN_BOOST if user.opus_fan else 1.0
+        model = SONNET_45 if "long_context" in traits else _pick(
+            rng, {m: w * (boost if "opus" in m else 1.0) for m, w in CC_MODEL_MIX.items()})
+        long_context = "long_context" in traits or (model in LONG_CONTEXT_MODELS and rand() < CC_LONG_CONTEXT_SHARE)
+        low, high = LONG_BASE_CONTEXT if long_context else BASE_CONTEXT["claude-code"]
+        cwd = user.checkouts[0] if rand() < MAIN_PROJECT_SHARE else rng.choice(user.checkouts)
+        conversation = _Conversation(
+            session_id=_uuid(rng.getrandbits), cwd=cwd, version=user.version, branch=rng.choice(BRANCHES),
+            model=model, base=rng.randint(low, high), one_hour="one_hour" in traits or rand() < ONE_HOUR_CACHE_SHARE,
+            threshold=LONG_CONTEXT_COMPACTION_THRESHOLD if long_context else COMPACTION_THRESHOLD,
+            lines=[] if transcripts else None,
+        )  # fmt: skip
+        if rand() < SUMMARY_LINE_SHARE and transcripts:
+            self._summary_line(conversation)
+        turns = min(TURNS_MAX, 1 + int(rng.lognormvariate(math.log(TURNS_MEDIAN), TURNS_SIGMA)))
+        self._start_session_records(user, conversation.session_id, otel)
+        t, complete = start_ms, True
+        try:
+            for turn in range(turns):
+                t = self._turn(conversation, user, t, traits if turn == 0 else frozenset())
+        except _Cutoff:
+            complete = False
+        # Lines without a requestId are never replayed: ccusage would count each copy (see the README).
+        resumed = complete and conversation.with_request_id and "truncated" not in traits and (
+            "resume" in traits or rand() < RESUME_SHARE)
+        truncated = transcripts and not resumed and ("truncated" in traits or rand() < TRUNCATED_FILE_SHARE)
+        self._end_session(user, conversation, truncated)
+        if resumed:
+            self._resume(user, conversation, t + rng.randint(*RESUME_DELAY_S) * 1000, otel)
+
+    def _resume(self, user: _ClaudeCodeUser, earlier: _Conversation, t: int, otel: bool) -> None:
+        """`claude --resume`: a new session file replays the earlier history under the new sessionId (same
+        message ids and request ids, same timestamps), then the conversation goes on."""
+        if t >= self.cutoff_ms:
+            return
+        rng = self.rng
+        session_id = _uuid(rng.getrandbits)
+        conversation = _Conversation(
+            session_id=session_id, cwd=earlier.cwd, version=earlier.version, branch=earlier.branch,
+            model=earlier.model, base=earlier.base, one_hour=earlier.one_hour, threshold=earlier.threshold,
+            lines=None if earlier.lines is None else [],
+        )  # fmt: skip
+        conversation.context = earlier.context  # the cache has expired meanwhile: cached stays 0
+        if earlier.lines is not None:
+            self._summary_line(conversation, leaf=earlier.parent.strip('"'))
+            conversation.lines += [line.replace(earlier.session_id, session_id) for line in earlier.lines
+                                   if earlier.session_id in line]  # fmt: skip
+            conversation.parent = earlier.parent
+        self._start_session_records(user, session_id, otel)
+        try:
+            for _ in range(rng.randint(*RESUME_TURNS)):
+                t = self._turn(conversation, user, t, frozenset())
+        except _Cutoff:
+            pass
+        self._end_session(user, conversation, truncated=False)
+
+    def _turn(self, conversation: _Conversation, user: _ClaudeCodeUser, t: int, traits: frozenset[str]) -> int:
+        """The person's prompt and the agentic loop answering it; returns the time of the last line."""
+        rng = self.rng
+        rand = rng.random
+        if conversation.last_ms:
+            t += int(rng.lognormvariate(PROMPT_GAP_MU, PROMPT_GAP_SIGMA) * 1000)
+        if t >= self.cutoff_ms:
+            raise _Cutoff
+        prompt_index = rng.randrange(len(_PROMPT_TEXTS))
+        prompt = _PROMPT_TEXTS[prompt_index]
+        if conversation.lines is not None:
+            if conversation.version in CC_VERSIONS:
+                snapshot = _uuid(rng.getrandbits)
+                conversation.lines.append(
+                    f'{{"type":"file-history-snapshot","messageId":"{snapshot}","snapshot":{{"messageId":'
+                    f'"{snapshot}","trackedFileBackups":{{}},"timestamp":"{self.fmt(t)}"}},"isSnapshotUpdate":false}}')
+            self._user_line(conversation, t, f'"{prompt}"')
+        text = f',{_string_attribute("prompt", prompt)}' if user.logs_prompts else ""
+        self._record(t, "user_prompt", f'{_int_attribute(rng, "prompt_length", len(prompt))}{text}')
+        if rand() < BACKGROUND_REQUEST_SHARE:  # a title or command check, in telemetry only
+            self._api_request(t + 400, BACKGROUND_MODEL, f"req_011C{rng.getrandbits(112):028x}",
+                              rng.randint(200, 1_500), rng.randint(5, 80), 0, 0, 0)  # fmt: skip
+        if "synthetic" in traits or rand() < SYNTHETIC_ERROR_SHARE:
+            t = self._api_error(conversation, t + rng.randint(10_000, 60_000))
+        steps = min(STEPS_MAX, 1 + int(rng.lognormvariate(math.log(STEPS_MEDIAN), STEPS_SIGMA)))
+        task = "subagent" in traits
+        for step in range(steps):
+            last = step == steps - 1 and not task
+            typed = 1 + int(rng.lognormvariate(TYPED_INPUT_MU, TYPED_INPUT_SIGMA)) if step == 0 else rng.randint(
+                *ROUTINE_INPUT_TOKENS)
+            t = self._request(conversation, user, t, typed, last=last, tool="Task" if task else None)
+            task = False
+        return t
+
+    def _request(self, conversation: _Conversation, user: _ClaudeCodeUser, t: int, typed: int, *, last: bool,
+                 tool: str | None = None) -> int:  # fmt: skip
+        """One API request: its response lines (one per content block, the same usage on each, earlier lines
+        of a streamed response with a partial output count), its telemetry record and the tool call's result."""
+        rng = self.rng
+        rand, bits = rng.random, rng.getrandbits
+        if conversation.last_ms and t - conversation.last_ms > (3_600_000 if conversation.one_hour else 300_000):
+            conversation.cached = conversation.base if rand() < WARM_SYSTEM_PROMPT_SHARE else 0
+        model = conversation.model
+        output = min(OUTPUT_MAX, 1 + int(rng.lognormvariate(math.log(OUTPUT_MEDIAN * (
+            OPUS_OUTPUT_FACTOR if "opus" in model else 1.0)), OUTPUT_SIGMA)))  # fmt: skip
+        duration = FIRST_TOKEN_MS + output * MS_PER_OUTPUT_TOKEN
+        t += duration
+        if t >= self.cutoff_ms:
+            raise _Cutoff
+        read = conversation.cached
+        creation = conversation.context - read
+        one_hour = creation if conversation.one_hour else 0
+        request_id, message_id = f"req_011C{bits(112):028x}", f"msg_01{bits(112):028x}"
+        if not last and tool is None:
+            tools, weights = (SUBAGENT_TOOLS, SUBAGENT_TOOL_WEIGHTS) if conversation.sidechain else (
+                CC_TOOLS, CC_TOOL_WEIGHTS)  # fmt: skip
+            tool = rng.choices(tools, weights)[0]
+        if conversation.lines is not None:
+            file = rng.randrange(len(SOURCE_FILES))
+            blocks = []
+            if rand() < THINKING_SHARE:
+                blocks.append(f'{{"type":"thinking","thinking":"{_THOUGHT_TEXTS[file]}",'
+                              f'"signature":"{bits(256):064x}"}}')  # fmt: skip
+            if tool is None or rand() < TEXT_SHARE:
+                blocks.append(f'{{"type":"text","text":"{_RESPONSE_TEXTS[file]}"}}')
+            if tool:
+                blocks.append(f'{{"type":"tool_use","id":"toolu_01{bits(112):028x}","name":"{tool}","input":'
+                              f'{{"file_path":"{conversation.cwd_json}/{SOURCE_FILES[file]}"}}}}')  # fmt: skip
+            tokens = (typed, output, creation, one_hour, read)
+            stop = "tool_use" if tool else "end_turn"
+            self._response_lines(conversation, t, message_id, request_id, blocks, tokens, stop)
+        self._api_request(t, model, request_id, typed, output, creation - one_hour, one_hour, read, duration)
+        conversation.cached = conversation.context + typed
+        conversation.context += typed + output
+        conversation.last_ms = t
+        if tool == "Task":
+            t = self._subagent(conversation, user, t)
+        elif tool:
+            t += min(TOOL_DURATION_MAX_MS, int(rng.lognormvariate(TOOL_DURATION_MU, TOOL_DURATION_SIGMA)))
+        if tool:
+            if t >= self.cutoff_ms:
+                raise _Cutoff
+            body, tokens = rng.choices(_TOOL_RESULTS, TOOL_RESULT_LINE_WEIGHTS)[0]
+            if conversation.lines is not None:
+                self._user_line(conversation, t, f'[{{"tool_use_id":"toolu_01{bits(112):028x}","type":"tool_result",'
+                                                 f'"content":"{body}"}}]')  # fmt: skip
+            duration = _int_attribute(rng, "duration_ms", t - conversation.last_ms)
+            self._record(t, "tool_result", f'{_string_attribute("tool_name", tool)},'
+                                           f'{_string_attribute("success", "true")},{duration}')  # fmt: skip
+            conversation.context += tokens
+        if conversation.context > conversation.threshold:  # auto-compaction into a summary
+            if conversation.lines is not None:
+                self._line(conversation, t, f'"type":"system","subtype":"compact_boundary","content":"Conversation '
+                                            f'compacted","level":"info","compactMetadata":{{"trigger":"auto",'
+                                            f'"preTokens":{conversation.context}}}')  # fmt: skip
+            conversation.context = conversation.base + rng.randint(*COMPACTION_SUMMARY)
+            conversation.cached = conversation.base
+        return t
+
+    def _subagent(self, parent: _Conversation, user: _ClaudeCodeUser, t: int) -> int:
+        """A Task tool call: the subagent's lines carry the parent's sessionId and isSidechain; Claude Code 2.x
+        writes them to <sessionId>/subagents/agent-<id>.jsonl, 1.x inline into the session file."""
+        rng = self.rng
+        inline = parent.version not in CC_VERSIONS
+        agent_id = None if inline else f"{rng.getrandbits(32):08x}"
+        lines = None if parent.lines is None else (parent.lines if inline else [])
+        if agent_id and lines is not None:
+            parent.subagent_files[agent_id] = lines
+        subagent = _Conversation(
+            session_id=parent.session_id, cwd=parent.cwd, version=parent.version, branch=parent.branch,
+            model=HAIKU_45 if rng.random() < SUBAGENT_HAIKU_SHARE else parent.model,
+            base=rng.randint(*BASE_CONTEXT["cursor-agent"]), one_hour=False, threshold=COMPACTION_THRESHOLD,
+            lines=lines, agent_id=agent_id, sidechain=True,
+        )  # fmt: skip
+        t += rng.randint(300, 1_500)
+        if lines is not None:
+            self._user_line(subagent, t, f'"{_PROMPT_TEXTS[rng.randrange(len(_PROMPT_TEXTS))]}"')
+        steps = rng.randint(*SUBAGENT_STEPS)
+        for step in range(steps):
+            t = self._request(subagent, user, t + rng.randint(200, 3_000), rng.randint(*ROUTINE_INPUT_TOKENS),
+                              last=step == steps - 1)  # fmt: skip
+        return t
+
+    def _api_error(self, conversation: _Conversation, t: int) -> int:
+        """The API failed (overloaded): Claude Code writes a `<synthetic>` stub with zero usage, then retries."""
+        if t >= self.cutoff_ms:
+            raise _Cutoff
+        if conversation.lines is not None:
+            self._line(conversation, t, f'"message":{{"id":"{_uuid(self.rng.getrandbits)}","model":"<synthetic>",'
+                                        '"role":"assistant","type":"message","stop_reason":"stop_sequence",'
+                                        '"stop_sequence":"","usage":{"input_tokens":0,"output_tokens":0,'
+                                        '"cache_creation_input_tokens":0,"cache_read_input_tokens":0},'
+                                        '"content":[{"type":"text","text":"API Error: 529 Overloaded"}]},'
+                                        '"type":"assistant","isApiErrorMessage":true')  # fmt: skip
+        self._record(t, "api_error", f'{_string_attribute("model", conversation.model)},'
+                                     f'{_string_attribute("error", "Overloaded")},'
+                                     f'{_string_attribute("status_code", "529")}')  # fmt: skip
+        return t + self.rng.randint(2_000, 20_000)
+
+    # ---- transcript lines ---------------------------------------------------------------------------------
+
+    def _line(self, conversation: _Conversation, t: int, body: str) -> None:
+        uuid = _uuid(self.rng.getrandbits)
+        conversation.lines.append(f'{{"parentUuid":{conversation.parent},{conversation.prefix},{body},'
+                                  f'"uuid":"{uuid}","timestamp":"{self.fmt(t)}"}}')  # fmt: skip
+        conversation.parent = f'"{uuid}"'
+
+    def _user_line(self, conversation: _Conversation, t: int, content: str) -> None:
+        self._line(conversation, t, f'"type":"user","message":{{"role":"user","content":{content}}}')
+
+    def _summary_line(self, conversation: _Conversation, leaf: str | None = None) -> None:
+        summary, leaf = _escaped(self.rng.choice(SUMMARIES)), leaf or _uuid(self.rng.getrandbits)
+        conversation.lines.append(f'{{"type":"summary","summary":"{summary}","leafUuid":"{leaf}"}}')
+
+    def _response_lines(self, conversation, t, message_id, request_id, blocks, tokens, stop) -> None:
+        typed, output, creation, one_hour, read = tokens
+        split = "" if conversation.version == NO_REQUEST_ID_VERSION else (
+            f',"cache_creation":{{"ephemeral_5m_input_tokens":{creation - one_hour},'
+            f'"ephemeral_1h_input_tokens":{one_hour}}}')  # fmt: skip
+        head = (f'"message":{{"model":"{conversation.model}","id":"{message_id}","type":"message","role":"assistant",'
+                f'"content":[')  # fmt: skip
+        usage = (f'"usage":{{"input_tokens":{typed},"cache_creation_input_tokens":{creation},'
+                 f'"cache_read_input_tokens":{read}{split},"output_tokens":')  # fmt: skip
+        if not conversation.with_request_id:  # one line per response, and the old costUSD field
+            cost = _cost(conversation.model, typed, output, creation, 0, read)
+            self._line(conversation, t, f'{head}{",".join(blocks)}],"stop_reason":"{stop}","stop_sequence":null,'
+                                        f'{usage}{output}}}}},"type":"assistant","costUSD":{cost!r}')  # fmt: skip
+            return
+        streamed = len(blocks) > 1 and output >= 2 * len(blocks) and self.rng.random() < STREAMED_SHARE
+        for index, block in enumerate(blocks):
+            final = index == len(blocks) - 1
+            partial = output if final or not streamed else output * (index + 1) // (len(blocks) + 1)
+            at = t if final or not streamed else t - (len(blocks) - 1 - index) * STREAM_STEP_MS
+            reason = f'"{stop}"' if final else "null"
+            self._line(conversation, at, f'{head}{block}],"stop_reason":{reason},'
+                                         f'"stop_sequence":null,{usage}{partial},"service_tier":"standard"}}}},'
+                                         f'"requestId":"{request_id}","type":"assistant"')  # fmt: skip
+
+    # ---- telemetry records --------------------------------------------------------------------------------
+
+    def _start_session_records(self, user: _ClaudeCodeUser, session_id: str, otel: bool) -> None:
+        self.session_events = [] if otel else None
+        self.session_attributes = (
+            f'{_string_attribute("session.id", session_id)},{_string_attribute("user.email", user.email)},'
+            f'{_string_attribute("user.account_uuid", user.account_uuid)},'
+            f'{_string_attribute("organization.id", ACME_ANTHROPIC_ORG)},'
+            f'{_string_attribute("terminal.type", user.terminal)},{_string_attribute("app.version", user.version)}')
+
+    def _record(self, t: int, name: str, attributes: str) -> None:
+        if self.session_events is None:
+            return
+        self.session_events.append((t, (
+            f'{{"timeUnixNano":"{t}000000","observedTimeUnixNano":"{t}000000","body":{{"stringValue":'
+            f'"claude_code.{name}"}},"attributes":[{self.session_attributes},'
+            f'{_string_attribute("event.name", name)},{_string_attribute("event.timestamp", self.fmt(t))},'
+            f'{attributes}],"droppedAttributesCount":0}}')))  # fmt: skip
+
+    def _api_request(self, t, model, request_id, typed, output, creation_5m, creation_1h, read, duration=None):
+        if self.session_events is None:
+            return
+        rng = self.rng
+        cost = _cost(model, typed, output, creation_5m, creation_1h, read)
+        duration = duration or FIRST_TOKEN_MS + output * MS_PER_OUTPUT_TOKEN
+        self._record(t, "api_request", (
+            f'{_string_attribute("model", model)},{_int_attribute(rng, "input_tokens", typed)},'
+            f'{_int_attribute(rng, "output_tokens", output)},{_int_attribute(rng, "cache_read_tokens", read)},'
+            f'{_int_attribute(rng, "cache_creation_tokens", creation_5m + creation_1h)},'
+            f'{{"key":"cost_usd","value":{{"doubleValue":{cost!r}}}}},{_int_attribute(rng, "duration_ms", duration)},'
+            f'{_string_attribute("request_id", request_id)}'))  # fmt: skip
+        self.counts["otel_api_requests"] += 1
+
+    # ---- files --------------------------------------------------------------------------------------------
+
+    def _end_session(self, user: _ClaudeCodeUser, conversation: _Conversation, truncated: bool) -> None:
+        if conversation.lines is not None and conversation.parent != "null":  # at least one real line
+            folder = self.transcripts_root / user.email / "projects" / _ENCODED_PATH.sub("-", conversation.cwd)
+            if truncated:  # the last line was half-written when Claude Code died
+                conversation.lines[-1] = conversation.lines[-1][: len(conversation.lines[-1]) * 3 // 5]
+            self._write_transcript(folder / f"{conversation.session_id}.jsonl", conversation.lines, not truncated)
+            for agent_id, lines in conversation.subagent_files.items():
+                if lines:
+                    path = folder / conversation.session_id / "subagents" / f"agent-{agent_id}.jsonl"
+                    self._write_transcript(path, lines, True)
+            self.counts["transcript_sessions"] += 1
+            self.collected.add(user.email)
+        events, self.session_events = self.session_events, None
+        if not events:
+            return
+        events.sort(key=lambda event: event[0])
+        resource = (f'{{"resourceLogs":[{{"resource":{{"attributes":['
+                    f'{_string_attribute("service.name", "claude-code")},'
+                    f'{_string_attribute("service.version", user.version)},{_string_attribute("os.type", "linux")}]}},'
+                    f'"scopeLogs":[{{"scope":{{"name":"com.anthropic.claude_code.events","version":"{user.version}"}},'
+                    '"logRecords":[')  # fmt: skip
+        batch_start, batch = events[0][0], []
+        for t, record in [*events, (None, "")]:
+            if t is None or t - batch_start >= OTEL_EXPORT_INTERVAL_MS:
+                self.otel_days.setdefault(batch_start // DAY_MS, []).append(
+                    (batch_start, f'{resource}{",".join(batch)}]}}]}}]}}'))
+                batch_start, batch = t, []
+            batch.append(record)
+        self.counts["otel_records"] += len(events)
+
+    def _write_transcript(self, path: Path, lines: list[str], complete: bool) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(("\n".join(lines) + ("\n" if complete else "")).encode("utf-8"))
+        self.counts["transcript_files"] += 1
+        self.counts["transcript_lines"] += len(lines)
+
+    def flush_before(self, day_limit: int) -> None:
+        """Write every UTC day of telemetry older than `day_limit`: one collector file per day, gzipped once
+        rotated, lines in export order."""
+        for day in sorted(d for d in self.otel_days if d < day_limit):
+            lines = [line for _, line in sorted(self.otel_days.pop(day), key=lambda entry: entry[0])]
+            if self.truncated_otel_lines < OTEL_TRUNCATED_LINES:  # the collector died mid-write and restarted
+                broken = lines[len(lines) // 2]
+                lines.insert(len(lines) // 2 + 1, broken[: len(broken) * 3 // 5])
+                self.truncated_otel_lines += 1
+            folder = self.otel_root / _date(day).isoformat()
+            folder.mkdir(parents=True, exist_ok=True)
+            data = ("\n".join(lines) + "\n").encode("utf-8")
+            if day <= self.last_day - OTEL_UNCOMPRESSED_DAYS:
+                _write_gzip(folder / "logs.jsonl.gz", data)
+            else:
+                (folder / "logs.jsonl").write_bytes(data)
+            self.counts["otel_files"] += 1
+            self.counts["otel_lines"] += len(lines)
+
+
+ACME_ANTHROPIC_ORG = "5f1c2b7e-0d4a-4c8e-9a31-7b2e6d0f4a10"  # the Anthropic organization acme's keys belong to
+_ENCODED_PATH = re.compile(r"[^A-Za-z0-9-]")  # how Claude Code names a project folder after its cwd
+
+
+def _string_attribute(key: str, value: str) -> str:
+    return f'{{"key":"{key}","value":{{"stringValue":"{value}"}}}}'
+
+
+def _int_attribute(rng: random.Random, key: str, value: int) -> str:
+    """64-bit integers arrive as strings, or as intValue (quoted or not) depending on the exporter."""
+    style = rng.choices(OTEL_INT_STYLES, OTEL_INT_STYLE_WEIGHTS)[0]
+    return f'{{"key":"{key}","value":{style.format(value)}}}'
+
+
+@functools.cache
+def _price_table() -> dict[str, tuple[float, ...]]:
+    """The dbt seed's current prices per model (USD/MTok): input, output, 5m write, 1h write, read, and the
+    long-context threshold and rates. Claude Code computes the cost_usd it reports from the same list prices."""
+    seed = Path(__file__).resolve().parents[1] / "dbt_project" / "seeds" / "model_prices.csv"
+    columns = ("input", "output", "cache_write_5m", "cache_write_1h", "cache_read")
+    table = {}
+    with open(seed, encoding="utf-8", newline="") as handle:
+        for row in csv.DictReader(handle):
+            if row["valid_to"]:
+                continue
+            normal = tuple(float(row[f"{c}_usd_per_mtok"]) for c in columns)
+            long = tuple(float(row[f"long_context_{c}_usd_per_mtok"] or row[f"{c}_usd_per_mtok"]) for c in columns)
+            threshold = float(row["long_context_threshold_tokens"] or "inf")
+            table[row["model_id"]] = (*normal, threshold, *long)
+    return table
+
+
+def _cost(model: str, typed: int, output: int, creation_5m: int, creation_1h: int, read: int) -> float:
+    prices = _price_table()[model]
+    rates = prices[6:] if typed + creation_5m + creation_1h + read > prices[5] else prices[:5]
+    tokens = (typed, output, creation_5m, creation_1h, read)
+    return round(sum(n * rate for n, rate in zip(tokens, rates)) / 1_000_000, 8)
+
+
+def _write_gzip(path: Path, data: bytes) -> None:
+    """No file name and mtime 0 in the header: byte-identical reruns."""
+    with open(path, "wb") as raw:
+        with gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=6) as compressed:
+            compressed.write(data)
+
+
+def _remove_previous_claude_code_output(raw_dir: Path, sources) -> None:
+    """Only what this generator writes: the sample emails' collected folders and the sample collector."""
+    if "claude_code" in sources and (raw_dir / "claude_code").is_dir():
+        domains = tuple(f"@{org.email_domain}" for org in (MAIN_ORG, SECOND_ORG))
+        for folder in sorted((raw_dir / "claude_code").iterdir()):
+            if folder.is_dir() and (folder.name.endswith(domains) or folder.name == OUTSIDE_EMAIL):
+                shutil.rmtree(folder)
+    if "otel" in sources and (raw_dir / "otel" / OTEL_COLLECTOR).is_dir():
+        shutil.rmtree(raw_dir / "otel" / OTEL_COLLECTOR)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -911,6 +1574,32 @@ def _corrupt(rng: random.Random, kind: str, copy: int, started: str, events: lis
 # ---------------------------------------------------------------------------------------------------------------
 # Helpers
 # ---------------------------------------------------------------------------------------------------------------
+
+
+def _day_prefix(prefixes: dict[int, str]):
+    """`YYYY-MM-DDT` of an epoch day, cached: formatting dates is the slow part of a timestamp."""
+
+    def prefix(day: int) -> str:
+        text = prefixes.get(day)
+        if text is None:
+            text = prefixes[day] = f"{_date(day).isoformat()}T"
+        return text
+
+    return prefix
+
+
+def _utc_formatter(prefixes: dict[int, str] | None = None):
+    """RFC 3339 UTC timestamp of epoch milliseconds, as Claude Code writes them: `...T09:14:03.120Z`."""
+    prefix = _day_prefix({} if prefixes is None else prefixes)
+
+    def utc(ms: int) -> str:
+        day, rest = divmod(ms, DAY_MS)
+        seconds, millis = divmod(rest, 1000)
+        hours, seconds = divmod(seconds, 3600)
+        minutes, seconds = divmod(seconds, 60)
+        return f"{prefix(day)}{hours:02d}:{minutes:02d}:{seconds:02d}.{millis:03d}Z"
+
+    return utc
 
 
 def _pick(rng: random.Random, weights: dict[str, float]) -> str:

@@ -9,24 +9,30 @@ import dataclasses
 import datetime
 import gzip
 import json
+import os
+import re
 import zoneinfo
 from dataclasses import dataclass
 from pathlib import Path
 
+import duckdb
 import jsonschema
 import pytest
 
 import orchestration.sources
+from orchestration.config import Paths
 from orchestration.sample import (
     BAD_LINE_KINDS,
     BAD_LINES_PER_KIND,
     LONG_CONTEXT_MODELS,
+    OUTSIDE_EMAIL,
     UNKNOWN_PROJECT,
     UNKNOWN_USER_ID,
     UNPRICED_MODEL,
     SampleSummary,
     generate_sample,
 )
+from tests.support import build_warehouse
 
 SCHEMA_PATH = Path(orchestration.sources.__file__).with_name("platform_event.schema.json")
 END = datetime.date(2026, 11, 22)  # a Sunday: the window holds weekdays and weekends
@@ -48,8 +54,8 @@ class Line:
 class Sample:
     root: Path
     summary: SampleSummary
-    raw_files: dict[str, bytes]  # relative path -> bytes as stored
-    lines: list[Line]  # every non-blank line
+    raw_files: dict[str, bytes]  # relative path -> bytes as stored, every source
+    lines: list[Line]  # every non-blank platform line
     blank_lines: int
 
     @property
@@ -82,6 +88,8 @@ def _read_sample(root: Path, summary: SampleSummary, validator) -> Sample:
     raw_files = _tree(root / "raw")
     lines, blank = [], 0
     for name, data in sorted(raw_files.items()):
+        if not name.startswith("platform/"):
+            continue
         text = (gzip.decompress(data) if name.endswith(".gz") else data).decode("utf-8").removeprefix("\ufeff")
         pieces = text.split("\n")
         if pieces[-1] == "":
@@ -145,15 +153,16 @@ def test_bad_arguments_are_refused(tmp_path):
 
 
 def test_files_follow_the_documented_layout(sample):
-    folders = {name.split("/")[1] for name in sample.raw_files}
-    for name in sample.raw_files:
+    platform_files = [name for name in sample.raw_files if name.startswith("platform/")]
+    assert {name.split("/")[0] for name in sample.raw_files} == {"platform", "claude_code", "otel"}
+    folders = {name.split("/")[1] for name in platform_files}
+    for name in platform_files:
         source, folder, file_name = name.split("/")
-        assert source == "platform"
         assert file_name.endswith((".jsonl", ".jsonl.gz"))
     dates = sorted(datetime.date.fromisoformat(folder) for folder in folders)
     assert dates[0] >= END - datetime.timedelta(days=SMALL["days"] - 1)
     assert dates[-1] <= END + datetime.timedelta(days=1)  # no delivery from the future
-    assert sample.summary.files == len(sample.raw_files)
+    assert sample.summary.files == len(platform_files)
     assert sample.summary.delivery_folders == len(folders)
     assert (sample.summary.start_date, sample.summary.end_date) == (END - datetime.timedelta(days=9), END)
 
@@ -418,7 +427,7 @@ def test_events_stay_within_their_directory_org(sample):
 
 def test_gzip_share_is_respected(tmp_path):
     generate_sample(tmp_path / "raw", tmp_path / "directory", users=8, days=2, end_date=END, gzip_share=0.0)
-    assert not [p for p in (tmp_path / "raw").rglob("*.gz")]
+    assert not [p for p in (tmp_path / "raw" / "platform").rglob("*.gz")]
 
 
 def test_some_sessions_cross_local_midnight(sample):
@@ -428,3 +437,316 @@ def test_some_sessions_cross_local_midnight(sample):
         local = _utc(line.doc["timestamp"]).astimezone(zones[line.doc["org_id"]])
         local_dates[line.doc["session_id"]].add(local.date())
     assert any(len(dates) > 1 for dates in local_dates.values())
+
+
+# --------------------------------------------------------------------------------------------------- Claude Code
+
+SONNET_LONG_CONTEXT = 200_000
+USAGE_FIELDS = ("input_tokens", "output_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
+
+
+@dataclass
+class TranscriptLine:
+    file: str  # relative to raw_dir
+    number: int
+    text: str
+    doc: dict | None  # None when the line is not JSON
+
+    @property
+    def is_usage(self) -> bool:
+        doc = self.doc or {}
+        return doc.get("type") == "assistant" and isinstance(doc["message"].get("usage"), dict)
+
+
+@dataclass
+class OtelRecord:
+    file: str
+    name: str  # event name without the claude_code. prefix
+    attributes: dict[str, dict]  # key -> the OTLP value object, e.g. {"stringValue": "12"}
+
+    def get(self, key: str):
+        value = self.attributes.get(key)
+        return None if value is None else next(iter(value.values()))
+
+
+@dataclass
+class ClaudeCodeSample:
+    transcript_lines: list[TranscriptLine]
+    otel_records: list[OtelRecord]
+    otel_malformed_lines: int
+    mappings: list[dict[str, str]]
+    directory_emails: dict[str, str]  # email -> org_id
+
+    @property
+    def usage_lines(self) -> list[TranscriptLine]:
+        return [line for line in self.transcript_lines if line.is_usage]
+
+    def requests(self) -> dict[tuple[str, str], dict]:
+        """ccusage's counting, computed here: one request per (message.id, requestId), the main copy before a
+        sidechain copy, then the copy with the largest token total; <synthetic> stubs are not requests."""
+        best: dict[tuple[str, str], tuple[tuple, dict]] = {}
+        for line in self.usage_lines:
+            message = line.doc["message"]
+            if message["model"] == "<synthetic>":
+                continue
+            key = (message["id"], line.doc.get("requestId") or "")
+            rank = (not line.doc.get("isSidechain", False), sum(message["usage"].get(f, 0) for f in USAGE_FIELDS))
+            if key not in best or rank > best[key][0]:
+                best[key] = (rank, line.doc)
+        return {key: doc for key, (_, doc) in best.items()}
+
+    def otel_api_requests(self) -> list[OtelRecord]:
+        return [record for record in self.otel_records if record.name == "api_request"]
+
+
+@pytest.fixture(scope="module")
+def claude_code(sample) -> ClaudeCodeSample:
+    transcript_lines, otel_records, otel_malformed = [], [], 0
+    for name, data in sorted(sample.raw_files.items()):
+        if name.startswith("claude_code/"):
+            for number, text in enumerate(data.decode("utf-8").split("\n"), start=1):
+                if text:
+                    transcript_lines.append(TranscriptLine(name, number, text, _json_or_none(text)))
+        elif name.startswith("otel/"):
+            text = (gzip.decompress(data) if name.endswith(".gz") else data).decode("utf-8")
+            for line in text.splitlines():
+                doc = _json_or_none(line)
+                if doc is None:
+                    otel_malformed += 1
+                    continue
+                for resource_logs in doc["resourceLogs"]:
+                    for scope_logs in resource_logs["scopeLogs"]:
+                        for record in scope_logs["logRecords"]:
+                            attributes = {a["key"]: a["value"] for a in record["attributes"]}
+                            event = record["body"]["stringValue"].removeprefix("claude_code.")
+                            otel_records.append(OtelRecord(name, event, attributes))
+    emails = {row["email"]: row["org_id"] for row in sample.directory("users.csv")}
+    return ClaudeCodeSample(transcript_lines, otel_records, otel_malformed,
+                            sample.directory("claude_code_projects.csv"), emails)  # fmt: skip
+
+
+def _json_or_none(text: str):
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return None
+
+
+def test_transcripts_follow_claude_codes_layout(claude_code):
+    window_start = datetime.datetime.combine(END - datetime.timedelta(days=SMALL["days"] - 1), datetime.time(),
+                                             datetime.UTC) - datetime.timedelta(hours=2)  # fmt: skip
+    cutoff = datetime.datetime.combine(END + datetime.timedelta(days=1), datetime.time(), datetime.UTC)
+    collected = set()
+    for line in claude_code.transcript_lines:
+        source, email, projects, encoded, *rest = line.file.split("/")
+        collected.add(email)
+        assert (source, projects) == ("claude_code", "projects")
+        if not line.doc or "sessionId" not in line.doc:
+            continue  # malformed, summary and snapshot lines
+        assert encoded == re.sub(r"[^A-Za-z0-9-]", "-", line.doc["cwd"])
+        if len(rest) == 1:  # <sessionId>.jsonl, sidechain lines inline only from 1.x clients
+            assert rest[0] == f"{line.doc['sessionId']}.jsonl"
+            assert not line.doc["isSidechain"] or line.doc["version"].startswith("1.")
+        else:  # <sessionId>/subagents/agent-<agentId>.jsonl with the parent's sessionId
+            assert rest == [line.doc["sessionId"], "subagents", f"agent-{line.doc['agentId']}.jsonl"]
+            assert line.doc["isSidechain"] and line.doc["version"].startswith("2.")
+        assert window_start <= _utc(line.doc["timestamp"]) < cutoff
+        assert line.doc["timestamp"].endswith("Z") and len(line.doc["timestamp"]) == len("2026-11-20T09:14:03.120Z")
+    # directory people of acme, plus one email the directory lacks
+    assert OUTSIDE_EMAIL in collected and OUTSIDE_EMAIL not in claude_code.directory_emails
+    assert {claude_code.directory_emails.get(email) for email in collected - {OUTSIDE_EMAIL}} == {"acme"}
+    assert len(collected) >= 4
+    # ccusage only reads lines holding these literal bytes: the sample writes Claude Code's compact JSON
+    assert all('"usage":{' in line.text for line in claude_code.usage_lines)
+
+
+def test_transcripts_hold_every_messy_case_the_loader_handles(claude_code):
+    lines = [line for line in claude_code.transcript_lines if line.doc]
+    usage = [line for line in claude_code.usage_lines if line.doc["message"]["model"] != "<synthetic>"]
+    copies = collections.defaultdict(list)
+    for line in usage:
+        copies[(line.doc["message"]["id"], line.doc.get("requestId"))].append(line)
+    # content-block repeats: one response over several lines with the same usage, and streamed partials
+    assert any(len(c) > 1 and len({json.dumps(x.doc["message"]["usage"]) for x in c}) == 1 for c in copies.values())
+    assert any(len({x.doc["message"]["usage"]["output_tokens"] for x in c}) > 1 for c in copies.values())
+    # resumed sessions: the same request in two session files under two sessionIds
+    assert any(len({x.doc["sessionId"] for x in c}) > 1 for c in copies.values())
+    # subagent files (2.x) and inline sidechain lines (1.x)
+    assert any("/subagents/agent-" in line.file for line in usage)
+    assert any(line.doc["isSidechain"] and "/subagents/" not in line.file for line in usage)
+    # lines without requestId, written once each (ccusage would count every copy of those)
+    no_request_id = [key for key in copies if key[1] is None]
+    assert no_request_id and all(len(copies[key]) == 1 for key in no_request_id)
+    assert any(line.doc.get("isApiErrorMessage") and line.doc["message"]["model"] == "<synthetic>" for line in lines)
+    assert any(line.doc["type"] == "summary" and "timestamp" not in line.doc for line in lines)
+    blocks = collections.Counter(block["type"] for line in lines if line.doc["type"] in ("user", "assistant")
+                                 and isinstance(line.doc["message"]["content"], list)
+                                 for block in line.doc["message"]["content"])  # fmt: skip
+    assert {"text", "thinking", "tool_use", "tool_result"} <= set(blocks)
+    one_hour_writes = [x.doc["message"]["usage"].get("cache_creation", {}).get("ephemeral_1h_input_tokens", 0)
+                       for x in usage]  # fmt: skip
+    assert max(one_hour_writes) > 0
+    long_context = [x for x in usage if "sonnet" in x.doc["message"]["model"] and sum(
+        x.doc["message"]["usage"][f] for f in USAGE_FIELDS if f != "output_tokens") > SONNET_LONG_CONTEXT]
+    assert len({x.doc["message"]["id"] for x in long_context}) >= 2
+    malformed = [line for line in claude_code.transcript_lines if line.doc is None]
+    assert len(malformed) >= 2
+
+
+def test_transcripts_have_a_realistic_model_mix_and_prompt_caching(claude_code):
+    requests = claude_code.requests().values()
+    by_family = collections.Counter(next(f for f in ("opus", "sonnet", "haiku") if f in doc["message"]["model"])
+                                    for doc in requests)  # fmt: skip
+    assert by_family["sonnet"] > by_family["opus"] > 0 and by_family["haiku"] > 0
+    assert all("haiku" not in doc["message"]["model"] or doc["isSidechain"] for doc in requests)  # subagents only
+    read = sum(doc["message"]["usage"]["cache_read_input_tokens"] for doc in requests)
+    uncached = sum(doc["message"]["usage"]["input_tokens"] for doc in requests)
+    written = sum(doc["message"]["usage"]["cache_creation_input_tokens"] for doc in requests)
+    assert read > 2 * (uncached + written)  # cache reads dominate input
+
+
+def test_otel_logs_follow_the_collector_file_exporter_format(sample, claude_code):
+    otel_files = [name for name in sample.raw_files if name.startswith("otel/")]
+    assert {name.rsplit(".", 1)[-1] for name in otel_files} == {"jsonl", "gz"}
+    assert claude_code.otel_malformed_lines == 2
+    names = collections.Counter(record.name for record in claude_code.otel_records)
+    assert {"api_request", "user_prompt", "tool_result"} <= set(names)
+    styles = {json.dumps(sorted((k, type(v).__name__) for k, v in record.attributes["input_tokens"].items()))
+              for record in claude_code.otel_api_requests()}  # fmt: skip
+    assert styles == {'[["stringValue", "str"]]', '[["intValue", "str"]]', '[["intValue", "int"]]'}
+    for record in claude_code.otel_api_requests():
+        assert record.get("session.id") and record.get("request_id") and record.get("model")
+        assert int(record.get("output_tokens")) >= 1 and record.get("cost_usd") > 0
+
+
+def test_otel_comes_from_people_with_and_without_transcripts(claude_code):
+    transcript_emails = {line.file.split("/")[1] for line in claude_code.transcript_lines}
+    otel_emails = {record.get("user.email") for record in claude_code.otel_records}
+    assert otel_emails - transcript_emails and otel_emails & transcript_emails
+    assert {claude_code.directory_emails[email] for email in otel_emails} == {"acme"}
+    transcript_request_ids = {key[1] for key in claude_code.requests()}
+    otel_request_ids = {record.get("request_id") for record in claude_code.otel_api_requests()}
+    assert otel_request_ids & transcript_request_ids  # the same request seen by both
+    assert otel_request_ids - transcript_request_ids
+
+
+def test_raw_files_carry_prompt_text(claude_code):
+    """What the warehouse must never store is really there in the input (see the end-to-end test)."""
+    prompts = _prompt_texts(claude_code)
+    assert len(prompts) >= 10
+    assert any(record.get("prompt") for record in claude_code.otel_records if record.name == "user_prompt")
+
+
+def _prompt_texts(claude_code: ClaudeCodeSample) -> set[str]:
+    texts = {line.doc["message"]["content"] for line in claude_code.transcript_lines
+             if line.doc and line.doc.get("type") == "user" and isinstance(line.doc["message"]["content"], str)}
+    texts |= {record.get("prompt") for record in claude_code.otel_records if record.get("prompt")}
+    return texts
+
+
+# --------------------------------------------------------------------------------------------------- end to end
+
+
+@pytest.fixture(scope="module")
+def warehouse(sample) -> Paths:
+    """The small sample, all three sources, through the real loaders and a real dbt build."""
+    root = sample.root
+    paths = Paths.resolve(raw_dir=root / "raw", directory=root / "directory", warehouse=root / "warehouse.duckdb",
+                          lake_dir=root / "lake")  # fmt: skip
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SESSION_ANALYTICS_DEFAULT_ORG", "acme")  # as `make run` does
+        build_warehouse(paths)
+    return paths
+
+
+def _fetch(paths: Paths, sql: str) -> list[tuple]:
+    with duckdb.connect(str(paths.warehouse), read_only=True) as conn:
+        return conn.execute(sql).fetchall()
+
+
+def test_warehouse_counts_each_claude_code_request_once(warehouse, claude_code):
+    requests = claude_code.requests()
+    transcript_request_ids = {request_id for _, request_id in requests}
+    otel_only = {r.get("request_id") for r in claude_code.otel_api_requests()} - transcript_request_ids
+    rows = _fetch(warehouse, "select source, count(*), sum(output_tokens), sum(cache_read_input_tokens), "
+                             "count(distinct org_id) from analytics.fct_model_requests "
+                             "where source in ('claude_code', 'otel') group by source order by source")  # fmt: skip
+    assert rows == [
+        ("claude_code", len(requests), sum(d["message"]["usage"]["output_tokens"] for d in requests.values()),
+         sum(d["message"]["usage"]["cache_read_input_tokens"] for d in requests.values()), 1),
+        ("otel", len(otel_only), _otel_sum(claude_code, otel_only, "output_tokens"),
+         _otel_sum(claude_code, otel_only, "cache_read_tokens"), 1),
+    ]  # fmt: skip
+
+
+def _otel_sum(claude_code: ClaudeCodeSample, request_ids: set[str], key: str) -> int:
+    seen, total = set(), 0
+    for record in claude_code.otel_api_requests():
+        if record.get("request_id") in request_ids and record.get("request_id") not in seen:
+            seen.add(record.get("request_id"))
+            total += int(record.get(key))
+    return total
+
+
+def test_warehouse_sessions_merge_transcripts_and_otel(warehouse, claude_code):
+    transcript_sessions = {line.doc["sessionId"]: line for line in claude_code.transcript_lines
+                           if line.doc and "sessionId" in line.doc and "timestamp" in line.doc}  # fmt: skip
+    otel_sessions = {record.get("session.id") for record in claude_code.otel_records}
+    rows = _fetch(warehouse, "select session_id, source, org_id, user_id, project_id from analytics.fct_sessions "
+                             "where agent = 'claude-code' and source in ('claude_code', 'otel')")  # fmt: skip
+    assert len(rows) == len(set(transcript_sessions) | otel_sessions)
+    assert {row[0] for row in rows} == set(transcript_sessions) | otel_sessions
+    assert {row[2] for row in rows} == {"acme"}
+    # project from the working directory: the longest mapped prefix, else the folder name
+    mappings = sorted(claude_code.mappings, key=lambda m: -len(m["path_prefix"]))
+    expected_projects = {}
+    for session_id, line in transcript_sessions.items():
+        cwd = line.doc["cwd"]
+        mapped = next((m["project_id"] for m in mappings if cwd == m["path_prefix"]
+                       or cwd.startswith(m["path_prefix"] + "/")), None)  # fmt: skip
+        expected_projects[session_id] = mapped or cwd.rsplit("/", 1)[-1]
+    projects = {row[0]: row[4] for row in rows if row[1] == "claude_code"}
+    assert projects == expected_projects
+    assert any(p.startswith("p-") for p in projects.values()) and not all(p.startswith("p-") for p in projects.values())
+    # the email the directory lacks is an unknown user of the default org
+    outside = {row[3] for row in rows if row[0] in {line.doc["sessionId"] for line in transcript_sessions.values()
+                                                    if f"/{OUTSIDE_EMAIL}/" in f"/{line.file}"}}  # fmt: skip
+    assert outside == {OUTSIDE_EMAIL}
+
+
+def test_no_prompt_text_reaches_the_warehouse(warehouse, claude_code):
+    prompts = [text.encode("utf-8") for text in _prompt_texts(claude_code)]
+    for path in [warehouse.warehouse, *warehouse.lake_dir.rglob("*.parquet")]:
+        data = path.read_bytes()
+        assert not [p for p in prompts if p in data], path
+
+
+def test_token_totals_equal_ccusage_on_the_generated_transcripts(warehouse):
+    from orchestration.ccusage_parity import DEFAULT_CCUSAGE, ccusage_daily, compare, warehouse_daily
+
+    local = Path(__file__).resolve().parents[1] / ".tools" / "node_modules" / ".bin" / "ccusage"
+    command = os.environ.get("CCUSAGE") or (str(local) if local.exists() else DEFAULT_CCUSAGE)
+    theirs = ccusage_daily(warehouse.raw_dir, "Europe/Berlin", command)
+    rows, identical = compare(warehouse_daily(warehouse.warehouse, "Europe/Berlin"), theirs)
+    assert identical, [row for row in rows if row[-1] != "ok"]
+    assert len(theirs) >= 10
+
+
+def test_cli_picks_sources_and_if_absent_considers_any_source(tmp_path, capsys):
+    from orchestration.cli import main
+
+    raw = tmp_path / "raw"
+    args = ["generate-sample", "--users", "8", "--days", "3", "--end-date", END.isoformat(),
+            "--raw-dir", str(raw), "--directory", str(tmp_path / "directory")]  # fmt: skip
+    assert main([*args, "--sources", "otel"]) == 0
+    assert [p.name for p in raw.iterdir()] == ["otel"]
+    assert main([*args, "--if-absent"]) == 0
+    assert [p.name for p in raw.iterdir()] == ["otel"]
+    assert "already present" in capsys.readouterr().out
+    assert main([*args, "--sources", "platform,claude_code"]) == 0
+    assert sorted(p.name for p in raw.iterdir()) == ["claude_code", "otel", "platform"]
+    with pytest.raises(SystemExit):
+        main([*args, "--sources", "slack"])
+    assert "expected some of platform,claude_code,otel" in capsys.readouterr().err
+    assert main([*args, "--claude-code-scale", "0"]) == 2
+    assert "claude_code_scale must be positive" in capsys.readouterr().err
