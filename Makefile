@@ -9,7 +9,7 @@ SAMPLE_ORG ?= acme
 # Transcripts and telemetry of emails the directory lacks are kept as unknown users of this org.
 SESSION_ANALYTICS_DEFAULT_ORG ?= $(SAMPLE_ORG)
 
-.PHONY: run test dev validate clean
+.PHONY: run test bench dev validate clean
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,10 @@ $(CCUSAGE):
 
 test: $(MANIFEST) $(CCUSAGE)
 	$(BIN)/pytest
+
+# The performance figures (see BENCHMARKS.md); BENCH_ARGS=--large for 10M model requests.
+bench: $(MANIFEST) $(CCUSAGE)
+	$(BIN)/session-analytics bench $(BENCH_ARGS)
 
 dev: $(MANIFEST)
 	mkdir -p .dagster_home && cp orchestration/dagster.yaml .dagster_home/dagster.yaml

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 import os
 import platform as host
 import shutil
@@ -30,6 +29,7 @@ from typing import Callable
 import duckdb
 import psutil
 
+from orchestration import ccusage_parity
 from orchestration.config import PATH_SETTINGS, Paths
 from orchestration.sample import generate_sample
 from orchestration.sources import platform
@@ -38,6 +38,9 @@ REQUESTS_PER_USER_DAY = 60  # measured on the generator: 200 users x 56 days gav
 FULL_BUILD_DAYS = 30
 INCREMENTAL_HISTORIES = (30, 365)
 INCREMENTAL_USERS = 12
+TRANSCRIPT_USERS = 170  # with every user collecting transcripts: about 1.1 GB of transcripts over 30 days
+TRANSCRIPT_TIMEZONE = "Europe/Berlin"  # the sample org's zone: days are compared in it
+LOCAL_CCUSAGE = Path(".tools/node_modules/.bin/ccusage")  # installed by `make test`/`make bench`
 MARK_BEGIN, MARK_END = "<!-- bench:begin -->", "<!-- bench:end -->"
 VERSIONED = ("duckdb", "dbt-core", "dbt-duckdb", "dagster", "weasyprint")
 
@@ -56,6 +59,7 @@ class Bench:
     requests: int
     repeat: int
     histories: tuple[int, int] = INCREMENTAL_HISTORIES
+    transcript_users: int = TRANSCRIPT_USERS
     figures: list[Figure] = field(default_factory=list)
 
     def add(self, benchmark: str, measure: str, value: str, note: str = "") -> None:
@@ -127,12 +131,14 @@ def users_for(requests: int, days: int) -> int:
     return max(8, round(requests / (REQUESTS_PER_USER_DAY * days)))
 
 
-def generate(root: Path, users: int, days: int, end_date: dt.date) -> Paths:
-    """Platform events only: the full-build and incremental figures are about the platform pipeline."""
+def generate(root: Path, users: int, days: int, end_date: dt.date, sources: tuple[str, ...] = ("platform",),
+             **options) -> Paths:
+    """Platform events by default: the full-build and incremental figures are about the platform pipeline."""
     paths = sample_paths(root)
     if root.exists():
         shutil.rmtree(root)
-    generate_sample(paths.raw_dir, paths.directory, users=users, days=days, seed=11, end_date=end_date)
+    generate_sample(paths.raw_dir, paths.directory, users=users, days=days, seed=11, end_date=end_date,
+                    sources=sources, **options)
     return paths
 
 
@@ -217,6 +223,30 @@ def bench_load_vs_scan(bench: Bench, paths: Paths) -> None:
     bench.add("3 load vs bare scan", "ratio load / scan", f"{load_seconds / scan_seconds:.2f}x", "target <= 1.5x")
 
 
+def bench_transcripts(bench: Bench, end_date: dt.date) -> None:
+    """Claude Code transcripts: our full refresh (load, deduplicate, build) against ccusage on the same folder."""
+    paths = generate(bench.work_dir / "transcripts", bench.transcript_users, 30, end_date, sources=("claude_code",),
+                     transcript_user_share=1.0)
+    size = sum(f.stat().st_size for f in (paths.raw_dir / "claude_code").rglob("*.jsonl"))
+    ours_seconds = median_of(bench.repeat, lambda: refresh(paths, full=True).seconds)
+    command = str(LOCAL_CCUSAGE.resolve()) if LOCAL_CCUSAGE.exists() else ccusage_parity.DEFAULT_CCUSAGE
+    theirs: dict = {}
+
+    def run_ccusage() -> float:
+        return timed(lambda: theirs.update(ccusage_parity.ccusage_daily(paths.raw_dir, TRANSCRIPT_TIMEZONE, command)))
+
+    ccusage_seconds = median_of(bench.repeat, run_ccusage)
+    rows, identical = ccusage_parity.compare(ccusage_parity.warehouse_daily(paths.warehouse, TRANSCRIPT_TIMEZONE),
+                                             theirs)
+    label = "4 transcripts vs ccusage"
+    bench.add(label, "transcript size", f"{size / 2**30:,.2f} GiB")
+    bench.add(label, "refresh (load + dedup + build)", f"{ours_seconds:,.1f} s", f"median of {bench.repeat}")
+    bench.add(label, f"ccusage {ccusage_parity.CCUSAGE_VERSION} daily", f"{ccusage_seconds:,.1f} s",
+              f"median of {bench.repeat}")
+    bench.add(label, "ratio ours / ccusage", f"{ours_seconds / ccusage_seconds:.2f}x", "target <= 1x")
+    bench.add(label, "token totals", "identical" if identical else "DIFFER", f"{len(rows)} day/model rows")
+
+
 # -- output ---------------------------------------------------------------------------------------------------
 
 
@@ -251,7 +281,7 @@ def write_report(path: Path, bench: Bench, command: str) -> None:
     path.write_text(head + block + tail, encoding="utf-8")
 
 
-BENCHMARKS = ("full", "incremental", "load")
+BENCHMARKS = ("full", "incremental", "load", "transcripts")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -266,6 +296,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--repeat", type=int, default=3, help="runs per cheap figure (the median is shown)")
     parser.add_argument("--history-days", type=_pair, default=INCREMENTAL_HISTORIES, metavar="SHORT,LONG",
                         help="days of history under the nightly refresh (default 30,365)")
+    parser.add_argument("--transcript-users", type=int, default=TRANSCRIPT_USERS,
+                        help="users collecting transcripts (170 gives about 1.1 GB)")
     parser.add_argument("--only", action="append", choices=BENCHMARKS, help="run only these (repeatable)")
     parser.add_argument("--work-dir", type=Path, default=Path("data/bench"))
     parser.add_argument("--report", type=Path, default=Path("BENCHMARKS.md"), help="'-' to skip writing it")
@@ -281,7 +313,7 @@ def _pair(text: str) -> tuple[int, int]:
 
 def run(args: argparse.Namespace) -> int:
     requests = 10_000_000 if args.large else args.requests
-    bench = Bench(args.work_dir.resolve(), requests, args.repeat, args.history_days)
+    bench = Bench(args.work_dir.resolve(), requests, args.repeat, args.history_days, args.transcript_users)
     selected = set(args.only or BENCHMARKS)
     end_date = dt.date.today() - dt.timedelta(days=1)
     print(f"Benchmarks on {machine()}", flush=True)
@@ -293,6 +325,8 @@ def run(args: argparse.Namespace) -> int:
         bench_incremental(bench, end_date)
     if "load" in selected and paths is not None:
         bench_load_vs_scan(bench, paths)
+    if "transcripts" in selected:
+        bench_transcripts(bench, end_date)
     print()
     print(table(bench.figures))
     if str(args.report) != "-":

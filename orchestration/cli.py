@@ -93,6 +93,12 @@ def _parser() -> argparse.ArgumentParser:
     sample.add_argument("--if-absent", action="store_true", help="do nothing when any raw source is already there")
     _add_path_flags(sample, "raw_dir", "directory")
     sample.set_defaults(handler=_generate_sample)
+
+    bench = commands.add_parser("bench", help="measure the job at scale on generated data; writes BENCHMARKS.md")
+    from orchestration.benchmark import add_arguments as add_bench_arguments
+
+    add_bench_arguments(bench)
+    bench.set_defaults(handler=_bench)
     return parser
 
 
@@ -249,6 +255,12 @@ def _tokens_list(args: argparse.Namespace) -> int:
     listing = {"tokens": [record.as_dict() for record in records]}
     print(json.dumps(listing, indent=2) if args.format == "json" else render_table(listing))
     return 0
+
+
+def _bench(args: argparse.Namespace) -> int:
+    from orchestration.benchmark import run
+
+    return run(args)
 
 
 def _generate_sample(args: argparse.Namespace) -> int:

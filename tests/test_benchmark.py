@@ -1,0 +1,58 @@
+"""The benchmark harness at a tiny size (seconds, not minutes), so `make bench` keeps working.
+
+The figures themselves are not asserted (they are measurements on a shared machine); what is checked is that each
+benchmark really ran: the full build built the generated requests, the load and the bare scan both read the files,
+our transcript figures equal ccusage's, and the table lands in the report between its markers without touching the
+hand-written text around it. The nightly-vs-history benchmark is left to `make bench`: it needs four refreshes,
+and tests/test_production.py already checks the nightly run against a full rebuild.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from orchestration import benchmark
+from orchestration.cli import main
+
+REPO = Path(__file__).resolve().parents[1]
+CCUSAGE = REPO / ".tools/node_modules/.bin/ccusage"
+
+
+@pytest.mark.skipif(not CCUSAGE.exists(), reason="ccusage is installed by `make test`")
+def test_small_benchmark_runs_every_measure_and_writes_the_report(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(REPO)  # where .tools/ccusage is found
+    report = tmp_path / "BENCHMARKS.md"
+    report.write_text("# Benchmarks\n\nMethod, written by hand.\n\n<!-- bench:begin -->\nold\n<!-- bench:end -->\n\n"
+                      "## Findings\nkept\n", encoding="utf-8")
+    work = tmp_path / "work"
+    code = main(["bench", "--requests", "2000", "--repeat", "1", "--transcript-users", "8", "--only", "full",
+                 "--only", "load", "--only", "transcripts", "--work-dir", str(work), "--report", str(report)])
+    assert code == 0
+    printed = capsys.readouterr().out
+
+    # the full build built every model request the generator wrote, counted independently from the raw files
+    raw_requests = duckdb.sql(
+        "select count(distinct json_extract_string(line, '$.event_id')) from read_csv(?, columns={'line': 'VARCHAR'},"
+        " delim=chr(1), quote='', escape='', header=false, auto_detect=false)"
+        " where try(json_extract_string(line, '$.event_type')) = 'model_request'"
+        " and try(json_extract_string(line, '$.request_id')) is not null",
+        params=[str(work / "full/raw/platform/*/*")],
+    ).fetchall()[0][0]
+    built = int(re.search(r"\| model requests \| ([\d,]+) \|", printed)[1].replace(",", ""))
+    assert built > 1000
+    assert abs(built - raw_requests) <= raw_requests * 0.01  # bad lines hold a few requests the loader rejects
+
+    for measure in ("wall time", "requests per second", "peak RSS (process tree)", "platform load step",
+                    "read_json count(*)", "ratio load / scan", "refresh (load + dedup + build)",
+                    "ratio ours / ccusage"):
+        assert re.search(rf"\| {re.escape(measure)} \| [\d,.]+ ?(?:s|x|GiB)? \|", printed), measure
+    assert "| token totals | identical |" in printed
+
+    text = report.read_text(encoding="utf-8")
+    assert text.startswith("# Benchmarks\n\nMethod, written by hand.\n")
+    assert text.endswith("## Findings\nkept\n")
+    assert "old" not in text and "| ratio load / scan |" in text and "Machine: " in text
