@@ -19,17 +19,25 @@ $(MANIFEST): $(INSTALLED) $(DBT_SOURCES)
 	cd dbt_project && ../$(BIN)/dbt parse --profiles-dir . --quiet
 	touch $(MANIFEST)
 
-run: $(MANIFEST)
+# Reports name people in any script; the machine image has DejaVu only, which has no CJK glyphs. WeasyPrint
+# (through fontconfig) and matplotlib fall back to this font for them.
+CJK_FONT := /usr/share/fonts/truetype/wqy/wqy-microhei.ttc
+$(CJK_FONT):
+	@fc-list :lang=zh | grep -q . || { apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends fonts-wqy-microhei; }
+
+run: $(MANIFEST) $(CJK_FONT)
 	$(BIN)/session-analytics generate-sample --if-absent
 	$(BIN)/session-analytics refresh
 	$(BIN)/session-analytics analytics summary --org $(SAMPLE_ORG) --format table
+	$(BIN)/session-analytics report --org $(SAMPLE_ORG)
 
 # The peer tool ccusage (npm), for the token-parity test and `python -m orchestration.ccusage_parity`.
 CCUSAGE := .tools/node_modules/.bin/ccusage
 $(CCUSAGE):
 	npm install --silent --no-audit --no-fund --prefix .tools ccusage@20.0.24
 
-test: $(MANIFEST) $(CCUSAGE)
+test: $(MANIFEST) $(CCUSAGE) $(CJK_FONT)
 	$(BIN)/pytest
 
 dev: $(MANIFEST)
@@ -40,4 +48,4 @@ validate: $(MANIFEST)
 	$(BIN)/dagster definitions validate -m orchestration.definitions
 
 clean:
-	rm -rf $(VENV) .tools dbt_project/target dbt_project/logs data/raw data/directory data/lake data/warehouse.duckdb
+	rm -rf $(VENV) .tools dbt_project/target dbt_project/logs data/raw data/directory data/lake data/warehouse.duckdb data/reports

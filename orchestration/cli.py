@@ -44,6 +44,23 @@ def _parser() -> argparse.ArgumentParser:
     _add_path_flags(analytics, "warehouse")
     analytics.set_defaults(handler=_analytics)
 
+    report = commands.add_parser(
+        "report", help="render the weekly HTML and PDF reports of an org (user, manager and org reports)"
+    )
+    report.add_argument("--org", required=True)
+    report.add_argument(
+        "--week", type=_week, help="ISO week, e.g. 2026-W46 (default: the latest complete week in the org's time zone)"
+    )
+    who = report.add_mutually_exclusive_group()
+    who.add_argument("--user", metavar="ID", help="only this user's personal report")
+    who.add_argument("--manager", metavar="ID", help="only this manager's team report")
+    who.add_argument("--all", action="store_true", help="every report of the org (the default)")
+    report.add_argument("--workers", type=int, help="worker processes (default: one per CPU core)")
+    env_var, default = PATH_SETTINGS["reports_dir"]
+    report.add_argument("--output-dir", dest="reports_dir", help=f"default: ${env_var} or {default}")
+    _add_path_flags(report, "warehouse")
+    report.set_defaults(handler=_report)
+
     sample = commands.add_parser("generate-sample", help="write a seeded, realistic sample org")
     sample.add_argument("--users", type=int, default=40)
     sample.add_argument("--days", type=int, default=56)
@@ -107,6 +124,27 @@ def _analytics(args: argparse.Namespace) -> int:
     return 0
 
 
+def _report(args: argparse.Namespace) -> int:
+    from reports.render import ReportError, render_reports
+
+    paths = _paths(args)
+    if args.workers is not None and args.workers < 1:
+        print("error: --workers must be at least 1", file=sys.stderr)
+        return 2
+    try:
+        outcome = render_reports(
+            paths.warehouse, paths.reports_dir, args.org, week=args.week, user_id=args.user,
+            manager_id=args.manager, workers=args.workers,
+        )
+    except ReportError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    reports = len({(file.audience, file.recipient_user_id) for file in outcome.files})
+    print(f"{reports} report(s), {len(outcome.files)} files in {outcome.week_dir}")
+    print(f"manifest: {outcome.manifest}")
+    return 0
+
+
 def _generate_sample(args: argparse.Namespace) -> int:
     from orchestration.sample import generate_sample
 
@@ -156,6 +194,15 @@ def _cell(value: Any) -> str:
 
 def _numeric(text: str) -> bool:
     return text.replace(",", "").replace(".", "").replace("-", "").isdigit()
+
+
+def _week(text: str):
+    from reports.weeks import ReportWeek
+
+    try:
+        return ReportWeek.parse(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def _date(text: str) -> dt.date:

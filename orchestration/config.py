@@ -18,6 +18,8 @@ PATH_SETTINGS: dict[str, tuple[str, str]] = {
     "warehouse": (f"{ENV_PREFIX}WAREHOUSE", "data/warehouse.duckdb"),
     # The loaded raw layer: Parquet files partitioned by source and delivery date, readable by DuckDB and Spark.
     "lake_dir": (f"{ENV_PREFIX}LAKE_DIR", "data/lake"),
+    # Rendered reports: <reports_dir>/<org>/<ISO week>/{users,managers,org}/<user id>.{html,pdf} + manifest.json.
+    "reports_dir": (f"{ENV_PREFIX}REPORTS_DIR", "data/reports"),
 }
 
 
@@ -27,6 +29,7 @@ class Paths:
     directory: Path
     warehouse: Path
     lake_dir: Path
+    reports_dir: Path
 
     @classmethod
     def resolve(cls, **overrides: str | os.PathLike | None) -> "Paths":
