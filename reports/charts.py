@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import warnings
 from typing import Callable, Sequence
 
 import matplotlib
@@ -19,6 +20,8 @@ import re  # noqa: E402
 
 from matplotlib import font_manager, rc_context  # noqa: E402  (the backend must be chosen first)
 from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.font_manager import FontProperties  # noqa: E402
+from matplotlib.textpath import TextToPath  # noqa: E402
 from matplotlib.ticker import FuncFormatter, MaxNLocator  # noqa: E402
 
 from reports import formatting as fmt  # noqa: E402
@@ -112,8 +115,7 @@ def _svg(figure: Figure, salt: str) -> str:
 _GROUP_ID = re.compile(r'<g id="[^"]*"')
 
 
-# Character width of the tick font in inches (DejaVu Sans at 8 pt averages about 0.6 em per character).
-_CHAR_IN = 8 * 0.6 / 72
+_TEXT_MEASURE = TextToPath()
 
 
 def _figure(width: float, height: float, left: float, bottom: float, top: float = 0.32, right: float = 0.1) -> Figure:
@@ -127,7 +129,13 @@ def _figure(width: float, height: float, left: float, bottom: float, top: float 
 
 
 def _tick_width(labels: Sequence[str]) -> float:
-    return max((len(line) for label in labels for line in label.split("\n")), default=1) * _CHAR_IN
+    """Width in inches of the widest tick label, measured with the chart fonts (margins are fixed)."""
+    with rc_context(STYLE), warnings.catch_warnings():
+        # The measuring font has no CJK glyphs; its fallback box is about as wide as a CJK character.
+        warnings.filterwarnings("ignore", message="Glyph .* missing from font", category=UserWarning)
+        font = FontProperties(size=STYLE["font.size"])
+        widths = [_TEXT_MEASURE.get_text_width_height_descent(label, font, ismath=False)[0] for label in labels]
+    return max(widths, default=0.0) / 72
 
 
 def _axis_formatter(formatter: Formatter) -> FuncFormatter:
@@ -150,7 +158,7 @@ def period_bars(
     keeps the value axis on whole numbers (counts)."""
     with rc_context(STYLE):
         tick_labels = [formatter(v) for v in values] + [formatter(max(values, default=0) * 1.2)]
-        figure = _figure(width, height, left=0.3 + _tick_width(tick_labels), bottom=0.26)
+        figure = _figure(width, height, left=0.32 + _tick_width(tick_labels), bottom=0.26)
         axes = figure.add_subplot()
         colors = [ACCENT if highlight is None or index == highlight else ACCENT_SOFT for index in range(len(values))]
         bars = axes.bar(range(len(values)), values, color=colors, width=0.68)
@@ -174,12 +182,14 @@ def ranked_bars(
     formatter: Formatter,
     width: float = HALF_WIDTH_IN,
     color: str = ACCENT,
+    integer: bool = False,
 ) -> str:
-    """Horizontal bars, largest on top, each labelled with its value (cost by model, project, person...)."""
+    """Horizontal bars in the given order from the top, each labelled with its value (cost by model,
+    project, person; a distribution's buckets)."""
     with rc_context(STYLE | {"axes.grid.axis": "x"}):
-        height = 0.75 + 0.22 * max(len(values), 1)
+        height = 0.72 + 0.2 * max(len(values), 1)
         shown = [_truncate(label, 26) for label in labels]
-        figure = _figure(width, height, left=0.1 + _tick_width(shown), bottom=0.42, right=0.15)
+        figure = _figure(width, height, left=0.12 + _tick_width(shown), bottom=0.42, right=0.15)
         axes = figure.add_subplot()
         positions = list(range(len(values)))[::-1]
         bars = axes.barh(positions, values, color=color, height=0.62)
@@ -188,7 +198,7 @@ def ranked_bars(
         axes.set_title(title)
         axes.set_xlabel(unit_label)
         axes.xaxis.set_major_formatter(_axis_formatter(formatter))
-        axes.xaxis.set_major_locator(MaxNLocator(nbins=4, min_n_ticks=2))
+        axes.xaxis.set_major_locator(MaxNLocator(nbins=4, min_n_ticks=2, integer=integer))
         top = max(values, default=0)
         axes.set_xlim(0, top * 1.3 if top > 0 else 1)
         axes.set_ylim(-0.6, len(values) - 0.4)
@@ -204,7 +214,7 @@ def weekday_hour_heatmap(salt: str, title: str, counts: Sequence[dict]) -> str:
     for cell in counts:
         grid[cell["weekday"] - 1][cell["hour"]] = cell["sessions"]
     with rc_context(STYLE | {"axes.grid": False}):
-        figure = _figure(FULL_WIDTH_IN, 2.3, left=0.45, bottom=0.42, right=0.1)
+        figure = _figure(FULL_WIDTH_IN, 1.65, left=0.45, bottom=0.4, right=0.5, top=0.28)
         axes = figure.add_subplot()
         peak = max(max(row) for row in grid)
         mesh = axes.pcolormesh(

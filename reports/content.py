@@ -231,9 +231,10 @@ def _add_personal_patterns(content: ReportContent, queries, org_id: str, filters
     )
     pattern = queries.session_pattern(org_id, filters, scope)
     durations = pattern["durations"]
-    content.charts["durations"] = charts.period_bars(
-        f"{salt}-durations", "Session durations", "sessions",
-        [row["bucket"] for row in durations], [row["sessions"] for row in durations], fmt.compact, integer=True,
+    content.charts["durations"] = charts.ranked_bars(
+        f"{salt}-durations", "How long your sessions last", "sessions",
+        [row["bucket"] for row in durations], [row["sessions"] for row in durations], fmt.integer,
+        integer=True,
     )
     content.charts["weekday_hour"] = charts.weekday_hour_heatmap(
         f"{salt}-heatmap", "When your sessions start (local time)", pattern["weekday_hour"]

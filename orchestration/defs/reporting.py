@@ -50,7 +50,7 @@ def weekly_reports(context: dg.AssetExecutionContext, paths: SessionAnalyticsPat
 
 
 weekly_reports_job = dg.define_asset_job(
-    "weekly_reports", selection=[weekly_reports], partitions_def=report_weeks,
+    "weekly_reports", selection=[weekly_reports],
     description="Render the reports of one ISO week for every org.",
 )
 
