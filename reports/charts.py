@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import logging
 import warnings
 from typing import Callable, Sequence
 
@@ -40,10 +41,9 @@ HALF_WIDTH_IN = 3.4
 
 STYLE = {
     "svg.fonttype": "none",
-    "font.family": "sans-serif",
-    # WenQuanYi covers CJK names (installed by `make`); matplotlib only measures text with these fonts, the
-    # PDF and the browser draw it with the CSS fonts.
-    "font.sans-serif": ["DejaVu Sans", "WenQuanYi Micro Hei"],
+    # A list, so that matplotlib falls back per glyph: WenQuanYi covers CJK names (installed by `make`).
+    # matplotlib only measures text with these fonts; the PDF and the browser draw it with the CSS fonts.
+    "font.family": ["DejaVu Sans", "WenQuanYi Micro Hei"],
     "font.size": 8,
     "axes.titlesize": 9,
     "axes.titleweight": "bold",
@@ -74,7 +74,7 @@ def _know_installed_fonts() -> None:
     """matplotlib caches the font list on first use; a font installed later (the CJK font `make` adds) is
     unknown to it until the cache is rebuilt. Add such fonts so text is measured with the right glyphs."""
     known = {font.fname for font in font_manager.fontManager.ttflist}
-    if all(_font_known(family) for family in STYLE["font.sans-serif"]):
+    if all(_font_known(family) for family in STYLE["font.family"]):
         return
     for path in font_manager.findSystemFonts():
         if path not in known:
@@ -93,6 +93,8 @@ def _font_known(family: str) -> bool:
 
 
 _know_installed_fonts()
+# WenQuanYi has no bold face; matplotlib says so for every bold title. Nothing to act on.
+logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)
 
 Formatter = Callable[[float], str]
 UNIT_FORMATTERS: dict[str, Formatter] = {
@@ -163,6 +165,7 @@ def period_bars(
         colors = [ACCENT if highlight is None or index == highlight else ACCENT_SOFT for index in range(len(values))]
         bars = axes.bar(range(len(values)), values, color=colors, width=0.68)
         axes.set_xticks(range(len(labels)), labels)
+        axes.tick_params(bottom=False, left=False)  # no tick marks: fewer SVG elements to draw twice
         axes.set_title(title)
         axes.set_ylabel(unit_label)
         axes.yaxis.set_major_formatter(_axis_formatter(formatter))
@@ -195,6 +198,7 @@ def ranked_bars(
         bars = axes.barh(positions, values, color=color, height=0.62)
         axes.set_yticks(positions, shown)
         axes.tick_params(axis="y", colors=INK)
+        axes.tick_params(bottom=False, left=False)
         axes.set_title(title)
         axes.set_xlabel(unit_label)
         axes.xaxis.set_major_formatter(_axis_formatter(formatter))

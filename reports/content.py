@@ -23,6 +23,7 @@ UNKNOWN_USER = "Unknown (session start not yet received)"
 UNKNOWN_PROJECT = "Unknown project"
 NO_TEAM = "No team"
 MODEL_FAMILY_NAMES = {"opus": "Opus", "sonnet": "Sonnet", "haiku": "Haiku", "other": "Other"}
+SCOPE_SUBJECTS = {"user": "you", "manager": "you and your team", "org": "the organisation"}
 AUDIENCE_TITLES = {"user": "Personal report", "manager": "Team report", "org": "Organisation report"}
 
 
@@ -46,6 +47,7 @@ class ReportContent:
     week: ReportWeek
     previous_week: ReportWeek
     scope_description: str
+    scope_subject: str  # who the figures are about, inside a sentence: "you", "you and your team", ...
     time_zone: str
     empty: bool
     summary: dict
@@ -96,6 +98,7 @@ def build_report(
         week=week,
         previous_week=week.previous,
         scope_description=_scope_description(audience, directory, scope),
+        scope_subject=SCOPE_SUBJECTS[audience],
         time_zone=time_zone,
         empty=empty,
         summary=summary,
