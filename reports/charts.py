@@ -11,6 +11,7 @@ import datetime as dt
 import io
 import logging
 import warnings
+from dataclasses import dataclass
 from typing import Callable, Sequence
 
 import matplotlib
@@ -144,69 +145,64 @@ def _axis_formatter(formatter: Formatter) -> FuncFormatter:
     return FuncFormatter(lambda value, _position: formatter(value))
 
 
-def period_bars(
-    salt: str,
-    title: str,
-    unit_label: str,
-    labels: Sequence[str],
-    values: Sequence[float],
-    formatter: Formatter,
-    highlight: int | None = None,
-    width: float = HALF_WIDTH_IN,
-    height: float = 1.85,
-    integer: bool = False,
-) -> str:
-    """Bars per day or per week with value labels; `highlight` marks one bar (the report week); `integer`
-    keeps the value axis on whole numbers (counts)."""
+@dataclass(frozen=True)
+class Bars:
+    """What a bar chart shows: a title, the value unit, one label and one value per bar."""
+
+    title: str
+    unit_label: str
+    labels: Sequence[str]
+    values: Sequence[float]
+    formatter: Formatter
+    integer: bool = False  # counts: keep the value axis on whole numbers
+
+
+def _value_axis(axes, axis, bars: Bars, headroom: float) -> None:
+    """Format the value axis for people, few ticks, room above the longest bar for its label."""
+    axis.set_major_formatter(_axis_formatter(bars.formatter))
+    axis.set_major_locator(MaxNLocator(nbins=4, min_n_ticks=2, integer=bars.integer))
+    top = max(bars.values, default=0)
+    limit = (0, top * headroom if top > 0 else 1)
+    axes.set_ylim(*limit) if axis is axes.yaxis else axes.set_xlim(*limit)
+
+
+def period_bars(salt: str, bars: Bars, highlight: int | None = None, width: float = HALF_WIDTH_IN) -> str:
+    """Vertical bars per day or per week with value labels; `highlight` marks one bar (the report week)."""
     with rc_context(STYLE):
-        tick_labels = [formatter(v) for v in values] + [formatter(max(values, default=0) * 1.2)]
-        figure = _figure(width, height, left=0.32 + _tick_width(tick_labels), bottom=0.26)
+        tick_labels = [bars.formatter(v) for v in bars.values] + [bars.formatter(max(bars.values, default=0) * 1.2)]
+        figure = _figure(width, 1.85, left=0.32 + _tick_width(tick_labels), bottom=0.26)
         axes = figure.add_subplot()
-        colors = [ACCENT if highlight is None or index == highlight else ACCENT_SOFT for index in range(len(values))]
-        bars = axes.bar(range(len(values)), values, color=colors, width=0.68)
-        axes.set_xticks(range(len(labels)), labels)
+        count = len(bars.values)
+        colors = [ACCENT if highlight is None or index == highlight else ACCENT_SOFT for index in range(count)]
+        drawn = axes.bar(range(count), bars.values, color=colors, width=0.68)
+        axes.set_xticks(range(len(bars.labels)), bars.labels)
         axes.tick_params(bottom=False, left=False)  # no tick marks: fewer SVG elements to draw twice
-        axes.set_title(title)
-        axes.set_ylabel(unit_label)
-        axes.yaxis.set_major_formatter(_axis_formatter(formatter))
-        axes.yaxis.set_major_locator(MaxNLocator(nbins=4, min_n_ticks=2, integer=integer))
-        top = max(values, default=0)
-        axes.set_ylim(0, top * 1.22 if top > 0 else 1)
-        axes.bar_label(bars, labels=[formatter(v) if v else "" for v in values], padding=2, fontsize=6.5, color=INK)
+        axes.set_title(bars.title)
+        axes.set_ylabel(bars.unit_label)
+        _value_axis(axes, axes.yaxis, bars, headroom=1.22)
+        axes.bar_label(drawn, labels=[bars.formatter(v) if v else "" for v in bars.values], padding=2,
+                       fontsize=6.5, color=INK)
         return _svg(figure, salt)
 
 
-def ranked_bars(
-    salt: str,
-    title: str,
-    unit_label: str,
-    labels: Sequence[str],
-    values: Sequence[float],
-    formatter: Formatter,
-    width: float = HALF_WIDTH_IN,
-    color: str = ACCENT,
-    integer: bool = False,
-) -> str:
+def ranked_bars(salt: str, bars: Bars, width: float = HALF_WIDTH_IN, color: str = ACCENT) -> str:
     """Horizontal bars in the given order from the top, each labelled with its value (cost by model,
     project, person; a distribution's buckets)."""
     with rc_context(STYLE | {"axes.grid.axis": "x"}):
-        height = 0.72 + 0.2 * max(len(values), 1)
-        shown = [_truncate(label, 26) for label in labels]
-        figure = _figure(width, height, left=0.12 + _tick_width(shown), bottom=0.42, right=0.15)
+        count = len(bars.values)
+        shown = [_truncate(label, 26) for label in bars.labels]
+        figure = _figure(width, 0.72 + 0.2 * max(count, 1), left=0.12 + _tick_width(shown), bottom=0.42, right=0.15)
         axes = figure.add_subplot()
-        positions = list(range(len(values)))[::-1]
-        bars = axes.barh(positions, values, color=color, height=0.62)
+        positions = list(range(count))[::-1]
+        drawn = axes.barh(positions, bars.values, color=color, height=0.62)
         axes.set_yticks(positions, shown)
         axes.tick_params(axis="y", colors=INK)
         axes.tick_params(bottom=False, left=False)
-        axes.set_title(title)
-        axes.set_xlabel(unit_label)
-        axes.xaxis.set_major_formatter(_axis_formatter(formatter))
-        axes.xaxis.set_major_locator(MaxNLocator(nbins=4, min_n_ticks=2, integer=integer))
-        top = max(values, default=0)
-        axes.set_xlim(0, top * 1.3 if top > 0 else 1)
-        axes.set_ylim(-0.6, len(values) - 0.4)
-        axes.bar_label(bars, labels=[formatter(v) for v in values], padding=3, fontsize=7, color=INK)
+        axes.set_title(bars.title)
+        axes.set_xlabel(bars.unit_label)
+        _value_axis(axes, axes.xaxis, bars, headroom=1.3)
+        axes.set_ylim(-0.6, count - 0.4)
+        axes.bar_label(drawn, labels=[bars.formatter(v) for v in bars.values], padding=3, fontsize=7, color=INK)
         return _svg(figure, salt)
 
 

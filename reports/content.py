@@ -169,23 +169,21 @@ _TREND_METRICS = (
 
 
 def _add_trends(content: ReportContent, queries, org_id: str, week: ReportWeek, scope: Scope, salt: str) -> None:
-    """Per day of the week and per week over the last eight weeks, for sessions, cost and tokens."""
-    days = Filters(date_from=week.start, date_to=week.end)
-    weeks = Filters(date_from=week.shifted(1 - TREND_WEEKS).start, date_to=week.end)
+    """Per day of the week and per week over the last eight weeks, for sessions, cost and tokens; the weekly
+    chart marks the report week."""
+    periods = (
+        ("daily", "day", Filters(date_from=week.start, date_to=week.end), charts.day_labels),
+        ("weekly", "week", Filters(date_from=week.shifted(1 - TREND_WEEKS).start, date_to=week.end), charts.week_labels),
+    )
     for metric, title, unit in _TREND_METRICS:
-        formatter = charts.UNIT_FORMATTERS[metric]
-        daily = queries.timeseries(org_id, days, scope, interval="day", metric=metric)["points"]
-        content.charts[f"daily_{metric}"] = charts.period_bars(
-            f"{salt}-daily-{metric}", f"{title} per day", unit,
-            charts.day_labels([dt.date.fromisoformat(p["period_start"]) for p in daily]),
-            [p["value"] for p in daily], formatter, integer=metric == "sessions",
-        )
-        weekly = queries.timeseries(org_id, weeks, scope, interval="week", metric=metric)["points"]
-        content.charts[f"weekly_{metric}"] = charts.period_bars(
-            f"{salt}-weekly-{metric}", f"{title} per week", unit,
-            charts.week_labels([dt.date.fromisoformat(p["period_start"]) for p in weekly]),
-            [p["value"] for p in weekly], formatter, highlight=len(weekly) - 1, integer=metric == "sessions",
-        )
+        for name, interval, filters, labeller in periods:
+            points = queries.timeseries(org_id, filters, scope, interval=interval, metric=metric)["points"]
+            bars = charts.Bars(
+                f"{title} per {interval}", unit, labeller([dt.date.fromisoformat(p["period_start"]) for p in points]),
+                [p["value"] for p in points], charts.UNIT_FORMATTERS[metric], integer=metric == "sessions",
+            )
+            highlight = len(points) - 1 if interval == "week" else None
+            content.charts[f"{name}_{metric}"] = charts.period_bars(f"{salt}-{name}-{metric}", bars, highlight)
 
 
 def _add_breakdowns(content: ReportContent, queries, org_id: str, filters: Filters, scope: Scope, salt: str) -> None:
@@ -195,16 +193,16 @@ def _add_breakdowns(content: ReportContent, queries, org_id: str, filters: Filte
         {"family": MODEL_FAMILY_NAMES[row["model_family"]], "cost_usd": row["cost_usd"]} for row in families
     ]
     content.charts["cost_by_model"] = charts.ranked_bars(
-        f"{salt}-models", "Cost by model family", "USD",
-        [MODEL_FAMILY_NAMES[row["model_family"]] for row in families], [row["cost_usd"] for row in families],
-        fmt.usd_short,
+        f"{salt}-models",
+        charts.Bars("Cost by model family", "USD", [MODEL_FAMILY_NAMES[row["model_family"]] for row in families],
+                    [row["cost_usd"] for row in families], fmt.usd_short),
     )
     projects = [
         (row["name"] or row["project_id"] or UNKNOWN_PROJECT, row["cost_usd"]) for row in costs["by_project"]
     ]
     labels, values = _top(projects)
     content.charts["cost_by_project"] = charts.ranked_bars(
-        f"{salt}-projects", "Cost by project", "USD", labels, values, fmt.usd_short
+        f"{salt}-projects", charts.Bars("Cost by project", "USD", labels, values, fmt.usd_short)
     )
     if content.audience in ("manager", "org"):
         people = [(row["name"] or row["user_id"] or UNKNOWN_USER, row["cost_usd"]) for row in costs["by_user"]]
@@ -214,8 +212,10 @@ def _add_breakdowns(content: ReportContent, queries, org_id: str, filters: Filte
             rest = sum(cost for _, cost in people[TOP_ROWS:])
             title += f": top {TOP_ROWS} of {len(people)} (the other {len(people) - TOP_ROWS}: {fmt.usd(rest)})"
         content.charts["cost_by_person"] = charts.ranked_bars(
-            f"{salt}-people", title, "USD", [label for label, _ in people[:TOP_ROWS]],
-            [cost for _, cost in people[:TOP_ROWS]], fmt.usd_short, width=charts.FULL_WIDTH_IN,
+            f"{salt}-people",
+            charts.Bars(title, "USD", [label for label, _ in people[:TOP_ROWS]],
+                        [cost for _, cost in people[:TOP_ROWS]], fmt.usd_short),
+            width=charts.FULL_WIDTH_IN,
         )
     content.tables["agents"] = queries.agent_shares(org_id, filters, scope)["agents"]
     content.tables["projects"] = queries.by_project(org_id, filters, scope)["projects"]
@@ -228,16 +228,18 @@ def _add_breakdowns(content: ReportContent, queries, org_id: str, filters: Filte
 def _add_personal_patterns(content: ReportContent, queries, org_id: str, filters: Filters, scope: Scope, salt: str) -> None:
     agents = content.tables["agents"]
     content.charts["agent_shares"] = charts.ranked_bars(
-        f"{salt}-agents", "Share of your sessions by agent", "share of sessions",
-        [row["agent"] or "unknown" for row in agents], [row["session_share"] or 0 for row in agents],
-        lambda share: fmt.percent(share, 0), color=charts.SERIES[1],
+        f"{salt}-agents",
+        charts.Bars("Share of your sessions by agent", "share of sessions",
+                    [row["agent"] or "unknown" for row in agents], [row["session_share"] or 0 for row in agents],
+                    lambda share: fmt.percent(share, 0)),
+        color=charts.SERIES[1],
     )
     pattern = queries.session_pattern(org_id, filters, scope)
     durations = pattern["durations"]
     content.charts["durations"] = charts.ranked_bars(
-        f"{salt}-durations", "How long your sessions last", "sessions",
-        [row["bucket"] for row in durations], [row["sessions"] for row in durations], fmt.integer,
-        integer=True,
+        f"{salt}-durations",
+        charts.Bars("How long your sessions last", "sessions", [row["bucket"] for row in durations],
+                    [row["sessions"] for row in durations], fmt.integer, integer=True),
     )
     content.charts["weekday_hour"] = charts.weekday_hour_heatmap(
         f"{salt}-heatmap", "When your sessions start (local time)", pattern["weekday_hour"]
