@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any
 
 from reports import charts
 from reports import formatting as fmt
 from reports.query import AnalyticsQueries, Filters, Scope
-from reports.scope import AUDIENCE_FOLDERS, Directory, Person
+from reports.scope import Directory, Person
 from reports.weeks import ReportWeek
 
 TREND_WEEKS = 8  # the report week and the seven before it
@@ -34,7 +33,6 @@ class Kpi:
     change_absolute: str
     change_percent: str
     trend: str  # up | down | flat | none: the direction against the previous week, for the arrow and colour
-    raw: Any = None
 
 
 @dataclass
@@ -57,11 +55,6 @@ class ReportContent:
     tables: dict[str, list[dict]] = field(default_factory=dict)
     cache: dict = field(default_factory=dict)
     data_quality: dict = field(default_factory=dict)
-    generated_for: str = ""
-
-    @property
-    def folder(self) -> str:
-        return AUDIENCE_FOLDERS[self.audience]
 
     @property
     def header_text(self) -> str:
@@ -143,11 +136,11 @@ def _kpis(audience: str, summary: dict, previous: dict) -> list[Kpi]:
 
 def _kpi(label: str, value: float | None, previous: float | None, formatter, kind: str) -> Kpi:
     if value is None or previous is None:
-        return Kpi(label, formatter(value), fmt.DASH, fmt.DASH, "none", value)
+        return Kpi(label, formatter(value), fmt.DASH, fmt.DASH, "none")
     change = value - previous
     relative = change / previous if previous else None
     trend = "flat" if abs(change) < 1e-9 else "up" if change > 0 else "down"
-    return Kpi(label, formatter(value), fmt.signed(change, kind), fmt.signed_percent(relative), trend, value)
+    return Kpi(label, formatter(value), fmt.signed(change, kind), fmt.signed_percent(relative), trend)
 
 
 def _scope_description(audience: str, directory: Directory, scope: Scope) -> str:
@@ -221,8 +214,7 @@ def _add_breakdowns(content: ReportContent, queries, org_id: str, filters: Filte
     content.tables["projects"] = queries.by_project(org_id, filters, scope)["projects"]
     for row in content.tables["projects"]:
         row["label"] = row["name"] or row["project_id"] or UNKNOWN_PROJECT
-    cache = queries.cache_efficiency(org_id, filters, scope)
-    content.cache = cache
+    content.cache = queries.cache_efficiency(org_id, filters, scope)
 
 
 def _add_personal_patterns(content: ReportContent, queries, org_id: str, filters: Filters, scope: Scope, salt: str) -> None:

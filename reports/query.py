@@ -308,10 +308,13 @@ class AnalyticsQueries:
             "time_zone": time_zone,
         }
 
-    def org_time_zone(self, org_id: str) -> str | None:
-        """The org's IANA time zone, or None when the warehouse does not know the org."""
-        rows = self._rows("select time_zone from analytics.dim_orgs where org_id = ?", [org_id])
-        return rows[0][0] if rows else None
+    def org(self, org_id: str) -> dict | None:
+        """The org's name and IANA time zone, or None when the warehouse does not know the org."""
+        rows = self._rows("select org_id, org_name, time_zone from analytics.dim_orgs where org_id = ?", [org_id])
+        return dict(zip(("org_id", "name", "time_zone"), rows[0])) if rows else None
+
+    def org_ids(self) -> list[str]:
+        return [row[0] for row in self._rows("select org_id from analytics.dim_orgs order by org_id", [])]
 
     # -- shared pieces ------------------------------------------------------------------------------------
 

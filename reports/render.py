@@ -214,8 +214,8 @@ def render_reports(
         raise ReportError(f"no warehouse at {warehouse}; run `session-analytics refresh` first")
     with connect_read_only(warehouse) as conn:
         queries = AnalyticsQueries(conn)
-        _org_identity(queries, org_id)  # raises for an unknown org
-        week = week or ReportWeek.latest_complete(queries.org_time_zone(org_id))
+        _, time_zone = _org_identity(queries, org_id)  # raises for an unknown org
+        week = week or ReportWeek.latest_complete(time_zone)
         directory = Directory.load(conn, org_id)
         tasks = plan_reports(directory, user_id, manager_id)
 
@@ -255,13 +255,11 @@ def _render_all(job: _Job, tasks: list[ReportTask], workers: int | None) -> list
 
 
 def _org_identity(queries: AnalyticsQueries, org_id: str) -> tuple[str, str]:
-    rows = queries.conn.cursor().execute(
-        "select org_name, time_zone from analytics.dim_orgs where org_id = ?", [org_id]
-    ).fetchall()
-    if not rows:
-        known = [row[0] for row in queries.conn.cursor().execute("select org_id from analytics.dim_orgs order by 1").fetchall()]
-        raise ReportError(f"unknown org {org_id!r}; the warehouse has: {', '.join(known) or 'none'}")
-    return rows[0]
+    """The org's display name and time zone; a ReportError naming the known orgs when it is unknown."""
+    org = queries.org(org_id)
+    if org is None:
+        raise ReportError(f"unknown org {org_id!r}; the warehouse has: {', '.join(queries.org_ids()) or 'none'}")
+    return org["name"], org["time_zone"]
 
 
 # -- manifest ---------------------------------------------------------------------------------------------

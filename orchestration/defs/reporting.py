@@ -12,7 +12,7 @@ import datetime as dt
 import dagster as dg
 
 from orchestration.defs.resources import SessionAnalyticsPaths
-from reports.query import connect_read_only
+from reports.query import AnalyticsQueries, connect_read_only
 from reports.render import render_reports
 from reports.weeks import ReportWeek
 
@@ -38,7 +38,7 @@ def weekly_reports(context: dg.AssetExecutionContext, paths: SessionAnalyticsPat
     resolved = paths.resolve()
     week = ReportWeek.containing(dt.date.fromisoformat(context.partition_key))
     with connect_read_only(resolved.warehouse) as conn:
-        orgs = [row[0] for row in conn.execute("select org_id from analytics.dim_orgs order by org_id").fetchall()]
+        orgs = AnalyticsQueries(conn).org_ids()
     metadata: dict = {"week": week.label}
     for org_id in orgs:
         outcome = render_reports(resolved.warehouse, resolved.reports_dir, org_id, week)
