@@ -300,6 +300,8 @@ def test_html_is_self_contained(rendered):
     assert "<style>" in html and "@page" in html and html.count("<svg") == 11
     assert not re.search(r'(src|href)="(https?:)?//', html)
     assert "<link" not in html and "<script" not in html
+    ids = re.findall(r'\bid="([^"]+)"', html)
+    assert len(ids) == len(set(ids)), "charts must not repeat element ids within a page"
 
 
 # Page 1 always holds the KPIs and the trend charts; the breakdowns start page 2. The scenario's breakdowns
