@@ -125,6 +125,8 @@ def _analytics(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
+    import duckdb
+
     from reports.render import ReportError, render_reports
 
     paths = _paths(args)
@@ -139,6 +141,9 @@ def _report(args: argparse.Namespace) -> int:
     except ReportError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except duckdb.IOException as error:  # e.g. a refresh holds the warehouse file's write lock
+        print(f"error: cannot read the warehouse {paths.warehouse}: {error}", file=sys.stderr)
+        return 1
     reports = len({(file.audience, file.recipient_user_id) for file in outcome.files})
     print(f"{reports} report(s), {len(outcome.files)} files in {outcome.week_dir}")
     print(f"manifest: {outcome.manifest}")
