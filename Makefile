@@ -21,17 +21,27 @@ $(MANIFEST): $(INSTALLED) $(DBT_SOURCES)
 	cd dbt_project && ../$(BIN)/dbt parse --profiles-dir . --quiet
 	touch $(MANIFEST)
 
-run: $(MANIFEST)
+# Reports name people in any script; the machine image has DejaVu only, which has no CJK glyphs: WeasyPrint
+# (through fontconfig) and matplotlib fall back to WenQuanYi for them. WeasyPrint subsets fonts with
+# HarfBuzz-Subset (fast; without it, slow fontTools). Both from Debian, installed once.
+REPORT_SYSTEM_PACKAGES := fonts-wqy-microhei libharfbuzz-subset0
+CJK_FONT := /usr/share/fonts/truetype/wqy/wqy-microhei.ttc
+$(CJK_FONT):
+	@dpkg -s $(REPORT_SYSTEM_PACKAGES) >/dev/null 2>&1 || { apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(REPORT_SYSTEM_PACKAGES); }
+
+run: $(MANIFEST) $(CJK_FONT)
 	$(BIN)/session-analytics generate-sample --if-absent
 	SESSION_ANALYTICS_DEFAULT_ORG=$(SESSION_ANALYTICS_DEFAULT_ORG) $(BIN)/session-analytics refresh
 	$(BIN)/session-analytics analytics summary --org $(SAMPLE_ORG) --format table
+	$(BIN)/session-analytics report --org $(SAMPLE_ORG)
 
 # The peer tool ccusage (npm), for the token-parity test and `python -m orchestration.ccusage_parity`.
 CCUSAGE := .tools/node_modules/.bin/ccusage
 $(CCUSAGE):
 	npm install --silent --no-audit --no-fund --prefix .tools ccusage@20.0.24
 
-test: $(MANIFEST) $(CCUSAGE)
+test: $(MANIFEST) $(CCUSAGE) $(CJK_FONT)
 	$(BIN)/pytest
 
 # The performance figures (see BENCHMARKS.md); BENCH_ARGS=--large for 10M model requests.
@@ -46,4 +56,4 @@ validate: $(MANIFEST)
 	$(BIN)/dagster definitions validate -m orchestration.definitions
 
 clean:
-	rm -rf $(VENV) .tools dbt_project/target dbt_project/logs data/raw data/directory data/lake data/warehouse.duckdb
+	rm -rf $(VENV) .tools dbt_project/target dbt_project/logs data/raw data/directory data/lake data/warehouse.duckdb data/reports

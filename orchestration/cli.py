@@ -72,6 +72,22 @@ def _parser() -> argparse.ArgumentParser:
     listing.add_argument("--format", default="table", choices=("json", "table"))
     _add_path_flags(listing, "tokens")
     listing.set_defaults(handler=_tokens_list)
+    report = commands.add_parser(
+        "report", help="render the weekly HTML and PDF reports of an org (user, manager and org reports)"
+    )
+    report.add_argument("--org", required=True)
+    report.add_argument(
+        "--week", type=_week, help="ISO week, e.g. 2026-W46 (default: the latest complete week in the org's time zone)"
+    )
+    who = report.add_mutually_exclusive_group()
+    who.add_argument("--user", metavar="ID", help="only this user's personal report")
+    who.add_argument("--manager", metavar="ID", help="only this manager's team report")
+    who.add_argument("--all", action="store_true", help="every report of the org (the default)")
+    report.add_argument("--workers", type=int, help="worker processes (default: one per CPU core)")
+    env_var, default = PATH_SETTINGS["reports_dir"]
+    report.add_argument("--output-dir", dest="reports_dir", help=f"default: ${env_var} or {default}")
+    _add_path_flags(report, "warehouse")
+    report.set_defaults(handler=_report)
 
     sample = commands.add_parser("generate-sample", help="write a seeded, realistic sample org")
     sample.add_argument("--users", type=int, default=40)
@@ -263,6 +279,32 @@ def _bench(args: argparse.Namespace) -> int:
     return run(args)
 
 
+def _report(args: argparse.Namespace) -> int:
+    import duckdb
+
+    from reports.render import ReportError, render_reports
+
+    paths = _paths(args)
+    if args.workers is not None and args.workers < 1:
+        print("error: --workers must be at least 1", file=sys.stderr)
+        return 2
+    try:
+        outcome = render_reports(
+            paths.warehouse, paths.reports_dir, args.org, week=args.week, user_id=args.user,
+            manager_id=args.manager, workers=args.workers,
+        )
+    except ReportError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except duckdb.IOException as error:  # e.g. a refresh holds the warehouse file's write lock
+        print(f"error: cannot read the warehouse {paths.warehouse}: {error}", file=sys.stderr)
+        return 1
+    reports = len({(file.audience, file.recipient_user_id) for file in outcome.files})
+    print(f"{reports} report(s), {len(outcome.files)} files in {outcome.week_dir}")
+    print(f"manifest: {outcome.manifest}")
+    return 0
+
+
 def _generate_sample(args: argparse.Namespace) -> int:
     from orchestration.sample import generate_sample
 
@@ -326,6 +368,13 @@ def _sources(text: str) -> tuple[str, ...]:
     if not chosen or unknown:
         raise argparse.ArgumentTypeError(f"expected some of {','.join(SOURCES)}, got {text!r}")
     return chosen
+def _week(text: str):
+    from reports.weeks import ReportWeek
+
+    try:
+        return ReportWeek.parse(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def _date(text: str) -> dt.date:

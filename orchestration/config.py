@@ -20,6 +20,8 @@ PATH_SETTINGS: dict[str, tuple[str, str]] = {
     "lake_dir": (f"{ENV_PREFIX}LAKE_DIR", "data/lake"),
     # API tokens (hashes only): a small SQLite file beside, not inside, the warehouse that refreshes replace.
     "tokens": (f"{ENV_PREFIX}TOKENS", "data/api_tokens.sqlite3"),
+    # Rendered reports: <reports_dir>/<org>/<ISO week>/{users,managers,org}/<user id>.{html,pdf} + manifest.json.
+    "reports_dir": (f"{ENV_PREFIX}REPORTS_DIR", "data/reports"),
 }
 
 
@@ -30,6 +32,7 @@ class Paths:
     warehouse: Path
     lake_dir: Path
     tokens: Path
+    reports_dir: Path
 
     @classmethod
     def resolve(cls, **overrides: str | os.PathLike | None) -> "Paths":

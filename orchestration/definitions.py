@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from orchestration.defs import automation, ingest, transform
+from orchestration.defs import automation, ingest, reporting, transform
 from orchestration.defs.resources import SessionAnalyticsPaths
 
 defs = dg.Definitions(
@@ -12,8 +12,9 @@ defs = dg.Definitions(
         ingest.otel_raw,
         ingest.org_directory_raw,
         transform.warehouse_models,
+        reporting.weekly_reports,
     ],
-    jobs=[automation.refresh_job],
-    schedules=[automation.nightly_refresh_schedule],
+    jobs=[automation.refresh_job, reporting.weekly_reports_job],
+    schedules=[automation.nightly_refresh_schedule, reporting.weekly_reports_schedule],
     resources={"paths": SessionAnalyticsPaths(), "dbt": transform.dbt_resource},
 )

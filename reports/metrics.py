@@ -9,6 +9,9 @@ from __future__ import annotations
 
 ACTIVITY_MART = "analytics.mart_daily_activity"
 MODEL_COSTS_MART = "analytics.mart_daily_model_costs"
+SESSION_STARTS_MART = "analytics.mart_session_starts"
+SESSIONS_FACT = "analytics.fct_sessions"
+QUARANTINED_LINES = "staging.stg_ingestion__quarantined_lines"
 
 # Columns of mart_daily_activity that every filter can apply to.
 FILTER_COLUMNS = {
@@ -34,6 +37,30 @@ UNIQUE_USERS = "count(distinct case when sessions > 0 then user_id end)"
 AVG_SESSION_DURATION_SECONDS = f"{SESSION_DURATION_SECONDS} / nullif({SESSIONS}, 0)"
 # Cost in the range / sessions in the range; null when there are no sessions.
 AVG_COST_PER_SESSION_USD = f"{COST_USD} / nullif({SESSIONS}, 0)"
+# Share of input tokens (input + cache writes + cache reads) that were cache reads; null without input.
+CACHE_READ_SHARE = f"{CACHE_READ_TOKENS} / nullif({INPUT_TOKENS}, 0)"
+
+# Session-duration distribution (over mart_session_starts rows): (label, upper bound in seconds, exclusive).
+DURATION_BUCKETS = (
+    ("<1m", 60),
+    ("1–5m", 5 * 60),
+    ("5–15m", 15 * 60),
+    ("15–30m", 30 * 60),
+    ("30–60m", 60 * 60),
+    ("1–2h", 2 * 60 * 60),
+    ("≥2h", None),
+)
+DURATION_BUCKET = (
+    "case "
+    + " ".join(
+        f"when coalesce(duration_seconds, 0) < {upper} then {index}"
+        for index, (_, upper) in enumerate(DURATION_BUCKETS)
+        if upper is not None
+    )
+    + f" else {len(DURATION_BUCKETS) - 1} end"
+)
+# ISO weekday (Monday = 1) and local hour of a session's start.
+WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 # What `--metric` can chart in a timeseries.
 TIMESERIES_METRICS = {"sessions": SESSIONS, "cost": COST_USD, "tokens": TOTAL_TOKENS}

@@ -195,6 +195,128 @@ class AnalyticsQueries:
             "unpriced_requests": int(unpriced),
         }
 
+    # -- report figures (the reports and the API share them) ---------------------------------------------
+
+    def cache_efficiency(self, org_id: str, filters: Filters = Filters(), scope: Scope = Scope()) -> dict:
+        """Cache-read share of input tokens and the saving against paying the uncached input price."""
+        where = self._where(org_id, filters, scope)
+        input_tokens, cache_read, share, savings = self._rows(
+            f"""
+            select {m.INPUT_TOKENS}, {m.CACHE_READ_TOKENS}, {m.CACHE_READ_SHARE}, {m.CACHE_READ_SAVINGS_USD}
+            from {m.ACTIVITY_MART} where {where.sql}
+            """,
+            where.params,
+        )[0]
+        return {
+            "input_tokens": int(input_tokens),
+            "cache_read_tokens": int(cache_read),
+            "cache_read_share": None if share is None else float(share),
+            "cache_read_savings_usd": _cost(savings),
+        }
+
+    def session_pattern(self, org_id: str, filters: Filters = Filters(), scope: Scope = Scope()) -> dict:
+        """Sessions by local weekday x start hour, and the session-duration distribution."""
+        where = self._where(org_id, filters, scope)
+        by_slot = {
+            (int(isodow), int(hour)): int(sessions)
+            for isodow, hour, sessions in self._rows(
+                f"""
+                select start_isodow, start_hour, count(*) from {m.SESSION_STARTS_MART}
+                where {where.sql} group by 1, 2
+                """,
+                where.params,
+            )
+        }
+        by_bucket = dict(
+            self._rows(
+                f"select {m.DURATION_BUCKET}, count(*) from {m.SESSION_STARTS_MART} where {where.sql} group by 1",
+                where.params,
+            )
+        )
+        return {
+            "weekday_hour": [
+                {"weekday": weekday, "hour": hour, "sessions": by_slot.get((weekday, hour), 0)}
+                for weekday in range(1, 8)
+                for hour in range(24)
+            ],
+            "durations": [
+                {"bucket": label, "sessions": int(by_bucket.get(index, 0))}
+                for index, (label, _) in enumerate(m.DURATION_BUCKETS)
+            ],
+        }
+
+    def agent_shares(self, org_id: str, filters: Filters = Filters(), scope: Scope = Scope()) -> dict:
+        """Each agent's share of the sessions (the by-agent answer plus `session_share`)."""
+        agents = self.by_agent(org_id, filters, scope)["agents"]
+        total = sum(agent["sessions"] for agent in agents)
+        return {
+            "agents": [
+                {**agent, "session_share": agent["sessions"] / total if total else None} for agent in agents
+            ]
+        }
+
+    def by_project(self, org_id: str, filters: Filters = Filters(), scope: Scope = Scope()) -> dict:
+        """Projects by sessions (most used first), with tokens and cost."""
+        rows = self._grouped(
+            org_id, filters, scope,
+            key="facts.project_id",
+            label="projects.project_name",
+            join="left join analytics.dim_projects as projects "
+            "on projects.org_id = facts.org_id and projects.project_id = facts.project_id",
+        )
+        return {"projects": [{"project_id": key, "name": label, **figures} for key, label, figures in rows]}
+
+    def by_person(self, org_id: str, filters: Filters = Filters(), scope: Scope = Scope()) -> dict:
+        """Per-person figures of the people with activity in the range (managers' and org reports)."""
+        rows = self._grouped(
+            org_id, filters, scope,
+            key="facts.user_id",
+            label="users.user_name",
+            join=_USERS_JOIN,
+        )
+        return {"people": [{"user_id": key, "name": label, **figures} for key, label, figures in rows]}
+
+    def by_team(self, org_id: str, filters: Filters = Filters(), scope: Scope = Scope()) -> dict:
+        """Per-team figures (team from the directory; null = users without a team or not in the directory)."""
+        rows = self._grouped(org_id, filters, scope, key="users.team", label="null", join=_USERS_JOIN)
+        return {"teams": [{"team": key, **figures} for key, _, figures in rows]}
+
+    def data_quality(self, org_id: str, filters: Filters = Filters(), scope: Scope = Scope()) -> dict:
+        """What a reader should know about the data behind the figures.
+
+        Unpriced requests follow the filters and scope. Quarantined lines cannot be attributed to an org or a
+        person (they did not parse), so they are the warehouse total; the latest event time is the org's
+        (how fresh the data is), which reveals nobody's activity.
+        """
+        where = self._where(org_id, filters, scope)
+        unpriced = self._rows(
+            f"select {m.UNPRICED_REQUESTS} from {m.MODEL_COSTS_MART} where {where.sql}", where.params
+        )[0][0]
+        quarantined = self._rows(f"select count(*) from {m.QUARANTINED_LINES}", [])[0][0]
+        latest_utc, time_zone = self._rows(
+            f"""
+            select max(sessions.last_event_at_utc), any_value(orgs.time_zone)
+            from analytics.dim_orgs as orgs
+            left join {m.SESSIONS_FACT} as sessions on sessions.org_id = orgs.org_id
+            where orgs.org_id = ?
+            """,
+            [org_id],
+        )[0]
+        return {
+            "unpriced_requests": int(unpriced),
+            "quarantined_lines": int(quarantined),
+            "latest_event_at_utc": None if latest_utc is None else latest_utc.isoformat(),
+            "time_zone": time_zone,
+        }
+
+    def org(self, org_id: str) -> dict | None:
+        """The org's name and IANA time zone, or None when the warehouse does not know the org."""
+        rows = self._rows("select org_id, org_name, time_zone from analytics.dim_orgs where org_id = ?", [org_id])
+        return dict(zip(("org_id", "name", "time_zone"), rows[0])) if rows else None
+
+    def org_ids(self) -> list[str]:
+        return [row[0] for row in self._rows("select org_id from analytics.dim_orgs order by org_id", [])]
+
     # -- shared pieces ------------------------------------------------------------------------------------
 
     def activity_bounds(self, org_id: str) -> tuple[dt.date | None, dt.date | None]:
@@ -207,6 +329,44 @@ class AnalyticsQueries:
     def _date_range(self, org_id: str, filters: Filters) -> tuple[dt.date | None, dt.date | None]:
         first, last = self.activity_bounds(org_id)
         return filters.date_from or first, filters.date_to or last
+
+    def _grouped(
+        self, org_id: str, filters: Filters, scope: Scope, *, key: str, label: str, join: str
+    ) -> list[tuple[Any, Any, dict]]:
+        """Activity figures grouped by one key (with a display label), busiest first; keys without any
+        session or request are left out. The metric SQL of metrics.py runs unchanged over the joined rows."""
+        where = self._where(org_id, filters, scope, alias="facts")
+        rows = self._rows(
+            f"""
+            select group_key, any_value(group_label), {m.SESSIONS}, {m.COST_USD}, {m.TOTAL_TOKENS},
+                   {m.AVG_SESSION_DURATION_SECONDS}, {m.AVG_COST_PER_SESSION_USD}, {m.UNIQUE_USERS}
+            from (
+                select facts.*, {key} as group_key, {label} as group_label
+                from {m.ACTIVITY_MART} as facts
+                {join}
+                where {where.sql}
+            ) as grouped
+            group by group_key
+            having {m.SESSIONS} > 0 or sum(model_requests) > 0
+            order by 3 desc, 4 desc, group_key nulls last
+            """,
+            where.params,
+        )
+        return [
+            (
+                group,
+                name,
+                {
+                    "sessions": int(sessions),
+                    "total_cost_usd": _cost(cost),
+                    "total_tokens": int(tokens),
+                    "avg_duration_seconds": _duration(avg_duration),
+                    "avg_cost_usd": _cost(avg_cost),
+                    "active_users": int(users),
+                },
+            )
+            for group, name, sessions, cost, tokens, avg_duration, avg_cost, users in rows
+        ]
 
     def _where(self, org_id: str, filters: Filters, scope: Scope, alias: str = "") -> _Where:
         """The rows of a daily mart that the filters and the scope select; `alias` qualifies the columns."""
@@ -232,6 +392,11 @@ class AnalyticsQueries:
 
     def _rows(self, sql: str, params: Iterable[Any]) -> list[tuple]:
         return self.conn.cursor().execute(sql, list(params)).fetchall()
+
+
+_USERS_JOIN = (
+    "left join analytics.dim_users as users on users.org_id = facts.org_id and users.user_id = facts.user_id"
+)
 
 
 def _periods(first: dt.date | None, last: dt.date | None, interval: str) -> list[dt.date]:

@@ -23,6 +23,7 @@ class SessionAnalyticsPaths(dg.ConfigurableResource):
     directory: str = ""
     warehouse: str = ""
     lake_dir: str = ""
+    reports_dir: str = ""
 
     def resolve(self) -> Paths:
         return Paths.resolve(
@@ -30,6 +31,7 @@ class SessionAnalyticsPaths(dg.ConfigurableResource):
             directory=self.directory or None,
             warehouse=self.warehouse or None,
             lake_dir=self.lake_dir or None,
+            reports_dir=self.reports_dir or None,
         )
 
 

@@ -1,0 +1,58 @@
+"""Reporting: the weekly HTML/PDF reports of every org, one partition per ISO week (Monday to Sunday).
+
+Partitions: weekly, starting on Mondays (`WeeklyPartitionsDefinition(day_offset=1)`); the partition key is the
+week's Monday (`2026-11-16` is ISO week 2026-W47). Only complete weeks are partitions. One run renders the
+week's reports of every org in the warehouse (user, manager and org reports, in parallel worker processes);
+orgs are not a partition dimension because they come from the directory, which a refresh can change.
+The asset reads the warehouse read-only, so it does not take the warehouse writer pool.
+"""
+
+import datetime as dt
+
+import dagster as dg
+
+from orchestration.defs.resources import SessionAnalyticsPaths
+from reports.query import AnalyticsQueries, connect_read_only
+from reports.render import render_reports
+from reports.weeks import ReportWeek
+
+report_weeks = dg.WeeklyPartitionsDefinition(start_date="2025-01-06", day_offset=1)
+
+# The marts and dimensions the reports read (keys, not asset objects: see STACK-NOTES on duplicate keys).
+REPORT_INPUTS = [
+    dg.AssetKey(["analytics", name])
+    for name in ("mart_daily_activity", "mart_daily_model_costs", "mart_session_starts", "dim_users", "dim_orgs")
+]
+
+
+@dg.asset(
+    key=dg.AssetKey(["reports", "weekly_reports"]),
+    deps=REPORT_INPUTS,
+    partitions_def=report_weeks,
+    group_name="reporting",
+    kinds={"html", "pdf"},
+    description="Weekly user, manager and org reports (HTML + PDF + manifest.json) of every org under "
+    "<reports-dir>/<org>/<ISO week>/.",
+)
+def weekly_reports(context: dg.AssetExecutionContext, paths: SessionAnalyticsPaths) -> dg.MaterializeResult:
+    resolved = paths.resolve()
+    week = ReportWeek.containing(dt.date.fromisoformat(context.partition_key))
+    with connect_read_only(resolved.warehouse) as conn:
+        orgs = AnalyticsQueries(conn).org_ids()
+    metadata: dict = {"week": week.label}
+    for org_id in orgs:
+        outcome = render_reports(resolved.warehouse, resolved.reports_dir, org_id, week)
+        reports = len({(file.audience, file.recipient_user_id) for file in outcome.files})
+        context.log.info("%s %s: %d reports in %s", org_id, week.label, reports, outcome.week_dir)
+        metadata[f"{org_id}_reports"] = reports
+        metadata[f"{org_id}_manifest"] = dg.MetadataValue.path(str(outcome.manifest))
+    return dg.MaterializeResult(metadata=metadata)
+
+
+weekly_reports_job = dg.define_asset_job(
+    "weekly_reports", selection=[weekly_reports],
+    description="Render the reports of one ISO week for every org.",
+)
+
+# Mondays at 07:00 (UTC): the week that ended on Sunday.
+weekly_reports_schedule = dg.build_schedule_from_partitioned_job(weekly_reports_job, hour_of_day=7)

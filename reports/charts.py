@@ -1,0 +1,245 @@
+"""The report charts: matplotlib's SVG backend, one visual style, text kept as text (fonts come from the CSS).
+
+Every function takes figures already computed by the query code and returns an SVG string ready to inline
+in HTML (`Markup`). Ids inside each SVG are derived from a per-chart salt, so several charts in one page never
+clash and the same data always gives the same bytes (the manifest hashes stay stable).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import logging
+import warnings
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+import matplotlib
+
+matplotlib.use("svg")
+
+import re  # noqa: E402
+
+from matplotlib import font_manager, rc_context  # noqa: E402  (the backend must be chosen first)
+from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.font_manager import FontProperties  # noqa: E402
+from matplotlib.textpath import TextToPath  # noqa: E402
+from matplotlib.ticker import FuncFormatter, MaxNLocator  # noqa: E402
+
+from reports import formatting as fmt  # noqa: E402
+
+# One palette for every chart; the accent marks "this week" / the main series.
+INK = "#1f2933"
+MUTED = "#7b8794"
+GRID = "#e4e7eb"
+ACCENT = "#2563eb"
+ACCENT_SOFT = "#a9c1f5"
+SERIES = ("#2563eb", "#0d9488", "#d97706", "#9333ea", "#dc2626", "#4b5563", "#65a30d", "#db2777")
+HEAT = "Blues"
+
+FULL_WIDTH_IN = 7.0
+HALF_WIDTH_IN = 3.4
+
+STYLE = {
+    "svg.fonttype": "none",
+    # A list, so that matplotlib falls back per glyph: WenQuanYi covers CJK names (installed by `make`).
+    # matplotlib only measures text with these fonts; the PDF and the browser draw it with the CSS fonts.
+    "font.family": ["DejaVu Sans", "WenQuanYi Micro Hei"],
+    "font.size": 8,
+    "axes.titlesize": 9,
+    "axes.titleweight": "bold",
+    "axes.titlelocation": "left",
+    "axes.titlepad": 8,
+    "axes.edgecolor": GRID,
+    "axes.labelcolor": MUTED,
+    "axes.linewidth": 0.8,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.spines.left": False,
+    "axes.grid": True,
+    "axes.grid.axis": "y",
+    "axes.axisbelow": True,
+    "grid.color": GRID,
+    "grid.linewidth": 0.6,
+    "xtick.color": MUTED,
+    "ytick.color": MUTED,
+    "xtick.major.size": 0,
+    "ytick.major.size": 0,
+    "text.color": INK,
+    "figure.dpi": 72,
+}
+
+
+
+def _know_installed_fonts() -> None:
+    """matplotlib caches the font list on first use; a font installed later (the CJK font `make` adds) is
+    unknown to it until the cache is rebuilt. Add such fonts so text is measured with the right glyphs."""
+    known = {font.fname for font in font_manager.fontManager.ttflist}
+    if all(_font_known(family) for family in STYLE["font.family"]):
+        return
+    for path in font_manager.findSystemFonts():
+        if path not in known:
+            try:
+                font_manager.fontManager.addfont(path)
+            except (OSError, RuntimeError, ValueError):
+                continue
+
+
+def _font_known(family: str) -> bool:
+    try:
+        font_manager.findfont(family, fallback_to_default=False)
+        return True
+    except ValueError:
+        return False
+
+
+_know_installed_fonts()
+# WenQuanYi has no bold face; matplotlib says so for every bold title. Nothing to act on.
+logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)
+
+Formatter = Callable[[float], str]
+UNIT_FORMATTERS: dict[str, Formatter] = {
+    "sessions": fmt.compact,
+    "cost": fmt.usd_short,
+    "tokens": fmt.compact,
+}
+
+
+def _svg(figure: Figure, salt: str) -> str:
+    buffer = io.StringIO()
+    with rc_context({"svg.hashsalt": salt}):
+        figure.savefig(buffer, format="svg", metadata={"Date": None})
+    text = buffer.getvalue()
+    # matplotlib names its groups figure_1, axes_1, ... in every chart: several charts in one page would
+    # repeat those ids. Nothing refers to them (references go to the salted clip-path and glyph ids).
+    return _GROUP_ID.sub("<g", text[text.index("<svg"):])
+
+
+_GROUP_ID = re.compile(r'<g id="[^"]*"')
+
+
+_TEXT_MEASURE = TextToPath()
+
+
+def _figure(width: float, height: float, left: float, bottom: float, top: float = 0.32, right: float = 0.1) -> Figure:
+    """A figure with fixed margins in inches. Fixed margins cost one draw; constrained layout or a tight
+    bounding box would draw every chart two or three times, the dominant cost of a report."""
+    figure = Figure(figsize=(width, height))
+    figure.subplots_adjust(
+        left=left / width, right=1 - right / width, bottom=bottom / height, top=1 - top / height
+    )
+    return figure
+
+
+def _tick_width(labels: Sequence[str]) -> float:
+    """Width in inches of the widest tick label, measured with the chart fonts (margins are fixed)."""
+    with rc_context(STYLE), warnings.catch_warnings():
+        # The measuring font has no CJK glyphs; its fallback box is about as wide as a CJK character.
+        warnings.filterwarnings("ignore", message="Glyph .* missing from font", category=UserWarning)
+        font = FontProperties(size=STYLE["font.size"])
+        widths = [_TEXT_MEASURE.get_text_width_height_descent(label, font, ismath=False)[0] for label in labels]
+    return max(widths, default=0.0) / 72
+
+
+def _axis_formatter(formatter: Formatter) -> FuncFormatter:
+    return FuncFormatter(lambda value, _position: formatter(value))
+
+
+@dataclass(frozen=True)
+class Bars:
+    """What a bar chart shows: a title, the value unit, one label and one value per bar."""
+
+    title: str
+    unit_label: str
+    labels: Sequence[str]
+    values: Sequence[float]
+    formatter: Formatter
+    integer: bool = False  # counts: keep the value axis on whole numbers
+
+
+def _value_axis(axes, axis, bars: Bars, headroom: float) -> None:
+    """Format the value axis for people, few ticks, room above the longest bar for its label."""
+    axis.set_major_formatter(_axis_formatter(bars.formatter))
+    axis.set_major_locator(MaxNLocator(nbins=4, min_n_ticks=2, integer=bars.integer))
+    top = max(bars.values, default=0)
+    limit = (0, top * headroom if top > 0 else 1)
+    axes.set_ylim(*limit) if axis is axes.yaxis else axes.set_xlim(*limit)
+
+
+def period_bars(salt: str, bars: Bars, highlight: int | None = None, width: float = HALF_WIDTH_IN) -> str:
+    """Vertical bars per day or per week with value labels; `highlight` marks one bar (the report week)."""
+    with rc_context(STYLE):
+        tick_labels = [bars.formatter(v) for v in bars.values] + [bars.formatter(max(bars.values, default=0) * 1.2)]
+        figure = _figure(width, 1.85, left=0.32 + _tick_width(tick_labels), bottom=0.26)
+        axes = figure.add_subplot()
+        count = len(bars.values)
+        colors = [ACCENT if highlight is None or index == highlight else ACCENT_SOFT for index in range(count)]
+        drawn = axes.bar(range(count), bars.values, color=colors, width=0.68)
+        axes.set_xticks(range(len(bars.labels)), bars.labels)
+        axes.tick_params(bottom=False, left=False)  # no tick marks: fewer SVG elements to draw twice
+        axes.set_title(bars.title)
+        axes.set_ylabel(bars.unit_label)
+        _value_axis(axes, axes.yaxis, bars, headroom=1.22)
+        axes.bar_label(drawn, labels=[bars.formatter(v) if v else "" for v in bars.values], padding=2,
+                       fontsize=6.5, color=INK)
+        return _svg(figure, salt)
+
+
+def ranked_bars(salt: str, bars: Bars, width: float = HALF_WIDTH_IN, color: str = ACCENT) -> str:
+    """Horizontal bars in the given order from the top, each labelled with its value (cost by model,
+    project, person; a distribution's buckets)."""
+    with rc_context(STYLE | {"axes.grid.axis": "x"}):
+        count = len(bars.values)
+        shown = [_truncate(label, 26) for label in bars.labels]
+        figure = _figure(width, 0.72 + 0.2 * max(count, 1), left=0.12 + _tick_width(shown), bottom=0.42, right=0.15)
+        axes = figure.add_subplot()
+        positions = list(range(count))[::-1]
+        drawn = axes.barh(positions, bars.values, color=color, height=0.62)
+        axes.set_yticks(positions, shown)
+        axes.tick_params(axis="y", colors=INK)
+        axes.tick_params(bottom=False, left=False)
+        axes.set_title(bars.title)
+        axes.set_xlabel(bars.unit_label)
+        _value_axis(axes, axes.xaxis, bars, headroom=1.3)
+        axes.set_ylim(-0.6, count - 0.4)
+        axes.bar_label(drawn, labels=[bars.formatter(v) for v in bars.values], padding=3, fontsize=7, color=INK)
+        return _svg(figure, salt)
+
+
+def weekday_hour_heatmap(salt: str, title: str, counts: Sequence[dict]) -> str:
+    """Sessions by local weekday (rows, Monday on top) and start hour (columns)."""
+    from reports.metrics import WEEKDAYS
+
+    grid = [[0] * 24 for _ in range(7)]
+    for cell in counts:
+        grid[cell["weekday"] - 1][cell["hour"]] = cell["sessions"]
+    with rc_context(STYLE | {"axes.grid": False}):
+        figure = _figure(FULL_WIDTH_IN, 1.65, left=0.45, bottom=0.4, right=0.5, top=0.28)
+        axes = figure.add_subplot()
+        peak = max(max(row) for row in grid)
+        mesh = axes.pcolormesh(
+            grid, cmap=HEAT, vmin=0, vmax=max(peak, 1), edgecolors="white", linewidth=1.2
+        )
+        axes.invert_yaxis()
+        axes.set_yticks([index + 0.5 for index in range(7)], WEEKDAYS)
+        axes.set_xticks([hour + 0.5 for hour in range(0, 24, 2)], [f"{hour:02d}" for hour in range(0, 24, 2)])
+        axes.set_xlabel("local start hour")
+        axes.set_title(title)
+        colorbar = figure.colorbar(mesh, ax=axes, fraction=0.03, pad=0.015, aspect=12)
+        colorbar.set_label("sessions", color=MUTED)
+        colorbar.outline.set_visible(False)
+        colorbar.ax.yaxis.set_major_locator(MaxNLocator(nbins=4, integer=True))
+        colorbar.ax.tick_params(colors=MUTED, size=0)
+        return _svg(figure, salt)
+
+
+def day_labels(days: Sequence[dt.date]) -> list[str]:
+    return [f"{day:%a}" for day in days]
+
+
+def week_labels(starts: Sequence[dt.date]) -> list[str]:
+    return [f"W{start.isocalendar()[1]:02d}" for start in starts]
+
+
+def _truncate(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
