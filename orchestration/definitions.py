@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from orchestration.defs import automation, ingest, transform
+from orchestration.defs import automation, ingest, publish, transform
 from orchestration.defs.resources import SessionAnalyticsPaths
 
 defs = dg.Definitions(
@@ -12,8 +12,11 @@ defs = dg.Definitions(
         ingest.otel_raw,
         ingest.org_directory_raw,
         transform.warehouse_models,
+        publish.published_warehouse,
     ],
+    asset_checks=[publish.events_are_fresh],
     jobs=[automation.refresh_job],
     schedules=[automation.nightly_refresh_schedule],
+    sensors=[automation.refresh_failure_email],
     resources={"paths": SessionAnalyticsPaths(), "dbt": transform.dbt_resource},
 )

@@ -29,14 +29,20 @@ def delivery_range(paths: Paths, today: dt.date | None = None) -> tuple[str, str
 
 
 def run_refresh(
-    paths: Paths, full: bool = False, instance: dg.DagsterInstance | None = None, log_level: str = "INFO"
+    paths: Paths,
+    full: bool = False,
+    instance: dg.DagsterInstance | None = None,
+    log_level: str = "INFO",
+    partition_range: tuple[str, str] | None = None,
 ) -> dict[str, Any]:
+    """Run the refresh job: the delivery partitions of `partition_range` (a backfill), or of every delivery
+    folder present. On success the working warehouse is published; on failure nothing is."""
     paths.export_to_environment()
     if full:
         _forget_load_state(paths)
     from orchestration.definitions import defs
 
-    start, end = delivery_range(paths)
+    start, end = partition_range or delivery_range(paths)
     result = defs.resolve_job_def("refresh").execute_in_process(
         instance=instance or dg.DagsterInstance.ephemeral(),
         tags={PARTITION_RANGE_START: start, PARTITION_RANGE_END: end},
@@ -80,6 +86,7 @@ def warehouse_counts(paths: Paths) -> dict[str, Any]:
 
 
 def _forget_load_state(paths: Paths) -> None:
+    """Everything is reloaded, and with no record of pending changes every dbt model is rebuilt in full."""
     state = paths.lake_dir / "_state"
     for file in state.rglob("*.json") if state.exists() else []:
         file.unlink()

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import duckdb
 
-from orchestration import lake
+from orchestration import changes, lake
 from orchestration.sources.lines import WHOLE_FILE, read_lines
 
 log = logging.getLogger(__name__)
@@ -86,6 +86,7 @@ def load_delivery(raw_dir: Path, lake_dir: Path, delivery_date: str, force: bool
             log.info("platform delivery %s unchanged since its last load", delivery_date)
             return DeliveryLoad(**state["result"])
     result = _load_files(raw_dir, lake_dir, delivery_date, files)
+    changes.record_batch(lake_dir, SOURCE, delivery_date)
     state_file.parent.mkdir(parents=True, exist_ok=True)
     state_file.write_text(json.dumps({"fingerprint": fingerprint, "result": dataclasses.asdict(result)}))
     return result
