@@ -49,7 +49,12 @@ def run_refresh(
         run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
         raise_on_error=False,
     )
-    outcome: dict[str, Any] = {"success": result.success, "deliveries": f"{start}..{end}"}
+    outcome: dict[str, Any] = {
+        "success": result.success,
+        "run_id": result.run_id,
+        "deliveries": f"{start}..{end}",
+        "deliveries_loaded": _loaded_delivery_dates(result),
+    }
     if result.success:
         outcome.update(warehouse_counts(paths))
     else:
@@ -57,6 +62,16 @@ def run_refresh(
             event.message for event in result.all_events if event.is_failure and event.message
         ][:5]
     return outcome
+
+
+def _loaded_delivery_dates(result: dg.ExecuteInProcessResult) -> list[str]:
+    """Delivery folders the run actually read (unchanged folders are skipped)."""
+    dates: set[str] = set()
+    for event in result.get_asset_materialization_events():
+        value = event.materialization.metadata.get("loaded_delivery_dates")
+        if value is not None and value.value:
+            dates.update(value.value.split(", "))
+    return sorted(dates)
 
 
 def warehouse_counts(paths: Paths) -> dict[str, Any]:
