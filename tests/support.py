@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -78,6 +79,13 @@ def run_dbt(paths: Paths, *args: str) -> subprocess.CompletedProcess:
         raise AssertionError(f"dbt {' '.join(args)} failed:\n{completed.stdout[-6000:]}\n{completed.stderr[-2000:]}")
     publish_warehouse(paths)
     return completed
+
+
+def free_port() -> int:
+    """A TCP port on loopback that nothing listens on (for test servers)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 test_paths.__test__ = False  # a helper, not a test, although its name starts with test_

@@ -49,7 +49,7 @@ def test_production_automation_is_present():
     # published copy.
     job = defs.resolve_job_def("refresh")
     pools = {node.name: node.definition.pool for node in job.graph.node_dict.values()}
-    assert {name for name, pool in pools.items() if pool != "warehouse_writer"} == {"events_are_fresh"}, pools
+    assert {name for name, pool in pools.items() if pool != "warehouse_writer"} == {"warehouse__published_events_are_fresh"}, pools
     assert {"platform_events_raw", "warehouse_models", "published_warehouse"} <= set(pools)
 
 

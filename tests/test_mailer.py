@@ -2,18 +2,12 @@
 backoff, permanent failures not retried, partial recipient refusal, and the outbox without a host."""
 
 import email
-import socket
 
 import pytest
 from aiosmtpd.controller import Controller
 
+from tests.support import free_port
 from reports.delivery.mailer import MailConfigError, MailDeliveryError, Mailer, SmtpSettings
-
-
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class Server:

@@ -9,7 +9,6 @@ import json
 import math
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import textwrap
@@ -23,6 +22,7 @@ from orchestration.config import Paths
 from orchestration.refresh import run_refresh
 from orchestration.sample import generate_sample
 from orchestration.sources import platform
+from tests.support import free_port
 
 SAMPLE_END = dt.date(2026, 11, 20)
 # An old session gets a late request (and so a new cost on an old day) in the nightly delivery.
@@ -75,12 +75,6 @@ ANALYST = textwrap.dedent("""
     sys.stdin.readline()  # the refresh runs now, while this connection stays open
     print(list(conn.execute(query).fetchall()[0]), flush=True)
 """)
-
-
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def fresh_reader_state(warehouse):
