@@ -50,7 +50,7 @@ def test_production_automation_is_present():
     job = defs.resolve_job_def("refresh")
     pools = {node.name: node.definition.pool for node in job.graph.node_dict.values()}
     assert {name for name, pool in pools.items() if pool != "warehouse_writer"} == {"warehouse__published_events_are_fresh"}, pools
-    assert {"platform_events_raw", "warehouse_models", "published_warehouse"} <= set(pools)
+    assert {"platform_events_raw", "warehouse_models", "warehouse__published"} <= set(pools)
 
 
 def test_schedule_time_and_zone_come_from_the_environment():
