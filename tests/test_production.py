@@ -192,6 +192,22 @@ def test_analyst_connection_open_during_refresh_keeps_the_old_state(nightly):
     assert json.loads(now)[0] == sessions
 
 
+def test_backfill_command_reloads_a_date_range_and_keeps_the_marts(nightly, capsys):
+    from orchestration.cli import main
+
+    paths = nightly["paths"]
+    old_day = platform.delivery_dates(paths.raw_dir)[-4]
+    for file in (paths.raw_dir / "platform" / old_day).rglob("*.jsonl*"):
+        os.utime(file, None)  # re-delivered unchanged: the backfill reads it again
+    code = main(["backfill", "--from", old_day, "--to", old_day, "--raw-dir", str(paths.raw_dir),
+                 "--directory", str(paths.directory), "--warehouse", str(paths.warehouse),
+                 "--lake-dir", str(paths.lake_dir)])
+    outcome = json.loads(capsys.readouterr().out)
+    assert code == 0 and outcome["success"], outcome
+    assert outcome["deliveries"] == f"{old_day}..{old_day}" and outcome["deliveries_loaded"] == [old_day]
+    assert analytics_tables(paths.warehouse) == nightly["after"]
+
+
 def test_failed_run_publishes_nothing_and_emails_the_admins(nightly, tmp_path):
     from aiosmtpd.controller import Controller
     from aiosmtpd.handlers import Message
