@@ -23,6 +23,7 @@ from orchestration.refresh import run_refresh
 from orchestration.sample import generate_sample
 from orchestration.sources import platform
 from tests.support import free_port
+from tests.test_claude_code_sources import SONNET, assistant, otel_line, write
 
 SAMPLE_END = dt.date(2026, 11, 20)
 # An old session gets a late request (and so a new cost on an old day) in the nightly delivery.
@@ -84,6 +85,39 @@ def fresh_reader_state(warehouse):
     return completed.stdout.splitlines()[0]
 
 
+def write_transcripts(paths):
+    """Session S1 of an acme user's Claude Code transcripts now; returns what arrives the next night: S2
+    resumes S1 and replays its request msg_A with a bigger final count (so the request moves from S1 to S2),
+    and an OTel export repeats S2's new request and adds session S9 that only OTel saw."""
+    with open(paths.directory / "users.csv", encoding="utf-8") as handle:
+        email = next(row["email"] for row in csv.DictReader(handle) if row.get("org_id", "acme") == "acme" and row["email"])
+    project = paths.raw_dir / "claude_code" / email / "projects" / "-home-zoe-src-api"
+    write(project / "S1.jsonl", [
+        assistant("S1", "2026-11-15T08:00:05.000Z", "msg_A", "req_A", SONNET, 100, 10),
+        assistant("S1", "2026-11-15T08:00:06.000Z", "msg_A", "req_A", SONNET, 100, 300),
+        assistant("S1", "2026-11-15T08:20:00.000Z", "msg_C", "req_C", SONNET, 2_000, 100),
+    ])
+
+    def next_night():
+        write(project / "S2.jsonl", [
+            assistant("S2", "2026-11-15T08:00:06.000Z", "msg_A", "req_A", SONNET, 100, 400),
+            assistant("S2", "2026-11-19T09:00:00.000Z", "msg_F", "req_F", SONNET, 1_000, 500),
+        ])
+        common = {"user.email": email, "session.id": "S2", "model": SONNET, "cache_read_tokens": 0,
+                  "cache_creation_tokens": 0, "duration_ms": 1_000}
+        write(paths.raw_dir / "otel" / "2026-11-19" / "logs.jsonl", [otel_line([
+            ("api_request", "2026-11-19T09:00:00+00:00", {**common, "input_tokens": 1_000, "output_tokens": 500,
+             "cost_usd": 0.0105, "request_id": "req_F"}),
+            ("api_request", "2026-11-19T12:00:00+00:00", {**common, "session.id": "S9", "input_tokens": 100,
+             "output_tokens": 100, "cost_usd": 0.0018, "request_id": "req_O"}),
+        ])])
+
+    return next_night
+
+
+TRANSCRIPT_SESSIONS = {"S1", "S2", "S9"}
+
+
 @pytest.fixture(scope="module")
 def nightly(tmp_path_factory):
     root = tmp_path_factory.mktemp("nightly")
@@ -107,6 +141,8 @@ def nightly(tmp_path_factory):
     }
     (held_back / "late.jsonl").write_text(json.dumps(late_request) + "\n", encoding="utf-8")
 
+    transcripts = write_transcripts(paths)
+
     first = run_refresh(paths, log_level="WARNING")
     assert first["success"], first
     before = analytics_tables(paths.warehouse)
@@ -116,6 +152,7 @@ def nightly(tmp_path_factory):
                                stdout=subprocess.PIPE, text=True)
     analyst_before = analyst.stdout.readline().strip()
     shutil.move(held_back, paths.raw_dir / "platform" / new_day)
+    transcripts()  # the same night, a resumed transcript session and an OTel export arrive
     started = time.perf_counter()
     second = run_refresh(paths, log_level="WARNING")
     nightly_seconds = time.perf_counter() - started
@@ -155,10 +192,13 @@ def test_nightly_run_rebuilds_only_the_sessions_and_days_it_touches(nightly):
     # Platform sessions have no cross-session copies: the affected sessions are those of the new delivery
     # (less any whose only lines there were quarantined).
     assert nightly["old_start"]["session_id"] in affected
+    # S1 is rebuilt although none of its files changed: its request msg_A now counts in S2.
+    assert TRANSCRIPT_SESSIONS <= affected
+    affected = affected - TRANSCRIPT_SESSIONS
     assert affected <= in_new_delivery
     assert len(affected) >= len(in_new_delivery) - 3
     all_sessions = sum(1 for _ in nightly["after"]["fct_sessions"])
-    assert nightly["delta_sessions"] <= len(affected) and len(affected) < all_sessions / 3
+    assert nightly["delta_sessions"] <= len(nightly["affected_sessions"]) < all_sessions / 3
 
     # Days: the late request's old day, and otherwise only days of the new delivery's events (local dates,
     # so a day either side of the UTC date).
@@ -180,6 +220,9 @@ def test_nightly_run_gives_the_same_warehouse_as_a_full_rebuild(nightly):
     # ... and the nightly run did change things: the late request is in the facts, on its old session.
     requests = [row for row in after["fct_model_requests"] if LATE_EVENT_ID in row]
     assert len(requests) == 1
+    transcript_requests = {row[4]: row for row in after["fct_model_requests"] if row[2] == "claude_code"}
+    assert set(transcript_requests) == {"msg_A:req_A", "msg_C:req_C", "msg_F:req_F"}
+    assert "S2" in transcript_requests["msg_A:req_A"]  # moved from S1 to S2 by the bigger replay
     assert after["fct_sessions"] != nightly["before"]["fct_sessions"]
 
 
