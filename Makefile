@@ -56,4 +56,5 @@ validate: $(MANIFEST)
 	$(BIN)/dagster definitions validate -m orchestration.definitions
 
 clean:
-	rm -rf $(VENV) .tools dbt_project/target dbt_project/logs data/raw data/directory data/lake data/warehouse.duckdb data/reports
+	rm -rf $(VENV) .tools dbt_project/target dbt_project/logs data/raw data/directory data/lake data/warehouse.duckdb \
+		data/.build data/outbox data/reports

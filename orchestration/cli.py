@@ -28,10 +28,19 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     refresh = commands.add_parser("refresh", help="load new raw files and the directory, rebuild the marts")
-    _add_path_flags(refresh, "raw_dir", "directory", "warehouse", "lake_dir")
+    _add_path_flags(refresh, "raw_dir", "directory", "warehouse", "lake_dir", "working_warehouse")
     refresh.add_argument("--full", action="store_true", help="reload every delivery folder, changed or not")
     refresh.add_argument("-v", "--verbose", action="store_true")
     refresh.set_defaults(handler=_refresh)
+
+    backfill = commands.add_parser(
+        "backfill", help="(re)load the platform delivery folders of a date range and rebuild what they touch"
+    )
+    backfill.add_argument("--from", dest="date_from", type=_date, required=True, help="first delivery date")
+    backfill.add_argument("--to", dest="date_to", type=_date, required=True, help="last delivery date, inclusive")
+    _add_path_flags(backfill, "raw_dir", "directory", "warehouse", "lake_dir", "working_warehouse")
+    backfill.add_argument("-v", "--verbose", action="store_true")
+    backfill.set_defaults(handler=_backfill)
 
     analytics = commands.add_parser("analytics", help="answer an analytics question from the warehouse")
     analytics.add_argument("question", choices=ANALYTICS_QUESTIONS)
@@ -122,7 +131,7 @@ def _add_path_flags(parser: argparse.ArgumentParser, *names: str) -> None:
     for name in names:
         env_var, default = PATH_SETTINGS[name]
         parser.add_argument(
-            f"--{name.replace('_', '-')}", dest=name, help=f"default: ${env_var} or {default}"
+            f"--{name.replace('_', '-')}", dest=name, help=f"default: ${env_var} or {default or '<warehouse folder>/.build/<warehouse file>'}"
         )
 
 
@@ -137,6 +146,23 @@ def _refresh(args: argparse.Namespace) -> int:
     from orchestration.refresh import run_refresh
 
     outcome = run_refresh(paths, full=args.full, log_level="DEBUG" if args.verbose else "INFO")
+    print(json.dumps(outcome, indent=2, default=str))
+    return 0 if outcome["success"] else 1
+
+
+def _backfill(args: argparse.Namespace) -> int:
+    if args.date_from > args.date_to:
+        print(f"error: --from {args.date_from} is after --to {args.date_to}", file=sys.stderr)
+        return 2
+    paths = _paths(args)
+    paths.export_to_environment()
+    from orchestration.refresh import run_refresh
+
+    outcome = run_refresh(
+        paths,
+        partition_range=(args.date_from.isoformat(), args.date_to.isoformat()),
+        log_level="DEBUG" if args.verbose else "INFO",
+    )
     print(json.dumps(outcome, indent=2, default=str))
     return 0 if outcome["success"] else 1
 

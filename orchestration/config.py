@@ -22,6 +22,9 @@ PATH_SETTINGS: dict[str, tuple[str, str]] = {
     "tokens": (f"{ENV_PREFIX}TOKENS", "data/api_tokens.sqlite3"),
     # Rendered reports: <reports_dir>/<org>/<ISO week>/{users,managers,org}/<user id>.{html,pdf} + manifest.json.
     "reports_dir": (f"{ENV_PREFIX}REPORTS_DIR", "data/reports"),
+    # Where loaders and dbt build; published to `warehouse` after each successful refresh. Empty default =
+    # `<warehouse folder>/.build/<warehouse file name>` (same file system, so publishing is one rename).
+    "working_warehouse": (f"{ENV_PREFIX}WORKING_WAREHOUSE", ""),
 }
 
 
@@ -33,14 +36,25 @@ class Paths:
     lake_dir: Path
     tokens: Path
     reports_dir: Path
+    working_warehouse: Path
 
     @classmethod
     def resolve(cls, **overrides: str | os.PathLike | None) -> "Paths":
         """Flag value if given, else environment variable, else default; always absolute."""
         values = {}
+        if overrides.get("warehouse") and not overrides.get("working_warehouse"):
+            # A warehouse given explicitly gets its own working file, never one left in the environment.
+            overrides = {**overrides, "working_warehouse": None}
+            skip_environment = {"working_warehouse"}
+        else:
+            skip_environment = set()
         for name, (env_var, default) in PATH_SETTINGS.items():
-            value = overrides.get(name) or os.environ.get(env_var) or default
-            values[name] = Path(value).expanduser().resolve()
+            from_environment = None if name in skip_environment else os.environ.get(env_var)
+            value = overrides.get(name) or from_environment or default
+            values[name] = Path(value).expanduser().resolve() if value else None
+        if values["working_warehouse"] is None:
+            published = values["warehouse"]
+            values["working_warehouse"] = published.parent / ".build" / published.name
         return cls(**values)
 
     def export_to_environment(self) -> None:

@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from orchestration.defs import automation, ingest, reporting, transform
+from orchestration.defs import automation, ingest, publish, reporting, transform
 from orchestration.defs.resources import SessionAnalyticsPaths
 
 defs = dg.Definitions(
@@ -12,9 +12,12 @@ defs = dg.Definitions(
         ingest.otel_raw,
         ingest.org_directory_raw,
         transform.warehouse_models,
+        publish.published_warehouse,
         reporting.weekly_reports,
     ],
+    asset_checks=[publish.events_are_fresh],
     jobs=[automation.refresh_job, reporting.weekly_reports_job],
     schedules=[automation.nightly_refresh_schedule, reporting.weekly_reports_schedule],
+    sensors=[automation.refresh_failure_email],
     resources={"paths": SessionAnalyticsPaths(), "dbt": transform.dbt_resource},
 )

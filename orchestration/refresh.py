@@ -29,21 +29,32 @@ def delivery_range(paths: Paths, today: dt.date | None = None) -> tuple[str, str
 
 
 def run_refresh(
-    paths: Paths, full: bool = False, instance: dg.DagsterInstance | None = None, log_level: str = "INFO"
+    paths: Paths,
+    full: bool = False,
+    instance: dg.DagsterInstance | None = None,
+    log_level: str = "INFO",
+    partition_range: tuple[str, str] | None = None,
 ) -> dict[str, Any]:
+    """Run the refresh job: the delivery partitions of `partition_range` (a backfill), or of every delivery
+    folder present. On success the working warehouse is published; on failure nothing is."""
     paths.export_to_environment()
     if full:
         _forget_load_state(paths)
     from orchestration.definitions import defs
 
-    start, end = delivery_range(paths)
+    start, end = partition_range or delivery_range(paths)
     result = defs.resolve_job_def("refresh").execute_in_process(
         instance=instance or dg.DagsterInstance.ephemeral(),
         tags={PARTITION_RANGE_START: start, PARTITION_RANGE_END: end},
         run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
         raise_on_error=False,
     )
-    outcome: dict[str, Any] = {"success": result.success, "deliveries": f"{start}..{end}"}
+    outcome: dict[str, Any] = {
+        "success": result.success,
+        "run_id": result.run_id,
+        "deliveries": f"{start}..{end}",
+        "deliveries_loaded": _loaded_delivery_dates(result),
+    }
     if result.success:
         outcome.update(warehouse_counts(paths))
     else:
@@ -51,6 +62,16 @@ def run_refresh(
             event.message for event in result.all_events if event.is_failure and event.message
         ][:5]
     return outcome
+
+
+def _loaded_delivery_dates(result: dg.ExecuteInProcessResult) -> list[str]:
+    """Delivery folders the run actually read (unchanged folders are skipped)."""
+    dates: set[str] = set()
+    for event in result.get_asset_materialization_events():
+        value = event.materialization.metadata.get("loaded_delivery_dates")
+        if value is not None and value.value:
+            dates.update(value.value.split(", "))
+    return sorted(dates)
 
 
 def warehouse_counts(paths: Paths) -> dict[str, Any]:
@@ -80,6 +101,7 @@ def warehouse_counts(paths: Paths) -> dict[str, Any]:
 
 
 def _forget_load_state(paths: Paths) -> None:
+    """Everything is reloaded, and with no record of pending changes every dbt model is rebuilt in full."""
     state = paths.lake_dir / "_state"
     for file in state.rglob("*.json") if state.exists() else []:
         file.unlink()

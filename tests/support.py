@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +13,7 @@ from typing import Iterable
 
 from orchestration.config import Paths
 from orchestration.defs.resources import publish_lake_views
+from orchestration.publish import publish_warehouse
 from orchestration.sources import claude_code, directory, otel, platform
 
 REPO = Path(__file__).resolve().parents[1]
@@ -52,7 +54,7 @@ def write_directory(directory_dir: Path, orgs: list[tuple], users: list[tuple], 
 
 def build_warehouse(paths: Paths, dbt_command: str = "build") -> subprocess.CompletedProcess:
     """Load every source (platform deliveries, transcripts, OTel) and the directory, then run a real
-    `dbt build` on the warehouse file."""
+    `dbt build` on the working warehouse, published to `paths.warehouse` as a refresh does."""
     for delivery_date in platform.delivery_dates(paths.raw_dir):
         platform.load_delivery(paths.raw_dir, paths.lake_dir, delivery_date)
     claude_code.load_all(paths.raw_dir, paths.lake_dir)
@@ -63,7 +65,9 @@ def build_warehouse(paths: Paths, dbt_command: str = "build") -> subprocess.Comp
 
 
 def run_dbt(paths: Paths, *args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "SESSION_ANALYTICS_WAREHOUSE": str(paths.warehouse)}
+    """Run dbt on the working warehouse; publish it when dbt succeeds."""
+    env = {**os.environ, "SESSION_ANALYTICS_WAREHOUSE": str(paths.warehouse),
+           "SESSION_ANALYTICS_WORKING_WAREHOUSE": str(paths.working_warehouse)}
     target = paths.warehouse.parent / "dbt-target"
     command = [
         str(Path(sys.executable).parent / "dbt"), *args,
@@ -73,7 +77,15 @@ def run_dbt(paths: Paths, *args: str) -> subprocess.CompletedProcess:
     completed = subprocess.run(command, env=env, capture_output=True, text=True)
     if completed.returncode != 0:
         raise AssertionError(f"dbt {' '.join(args)} failed:\n{completed.stdout[-6000:]}\n{completed.stderr[-2000:]}")
+    publish_warehouse(paths)
     return completed
+
+
+def free_port() -> int:
+    """A TCP port on loopback that nothing listens on (for test servers)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 test_paths.__test__ = False  # a helper, not a test, although its name starts with test_

@@ -47,8 +47,14 @@ def platform_events_raw(context: dg.AssetExecutionContext, paths: SessionAnalyti
         name: sum(getattr(load, name) for load in loads)
         for name in ("files", "lines_read", "blank_lines", "loaded_lines", "quarantined_lines", "ignored_event_lines")
     }
-    context.log.info("loaded %d delivery folder(s): %s", len(loads), totals)
-    metadata = {"deliveries_loaded": len(loads), **totals}
+    loaded = [load.delivery_date for load in loads if not load.skipped]
+    context.log.info("loaded %d delivery folder(s) (%d unchanged): %s", len(loaded), len(loads) - len(loaded), totals)
+    metadata = {
+        "deliveries_loaded": len(loaded),
+        "deliveries_unchanged": len(loads) - len(loaded),
+        "loaded_delivery_dates": ", ".join(loaded),
+        **totals,
+    }
     for key in (PLATFORM_EVENTS, QUARANTINED_LINES, LOAD_FILE_SUMMARY):
         yield dg.MaterializeResult(asset_key=key, metadata=metadata)
 

@@ -24,6 +24,7 @@ class SessionAnalyticsPaths(dg.ConfigurableResource):
     warehouse: str = ""
     lake_dir: str = ""
     reports_dir: str = ""
+    working_warehouse: str = ""
 
     def resolve(self) -> Paths:
         return Paths.resolve(
@@ -32,11 +33,12 @@ class SessionAnalyticsPaths(dg.ConfigurableResource):
             warehouse=self.warehouse or None,
             lake_dir=self.lake_dir or None,
             reports_dir=self.reports_dir or None,
+            working_warehouse=self.working_warehouse or None,
         )
 
 
 def publish_lake_views(paths: Paths) -> None:
-    """Point the warehouse's `raw` views at the lake files (the sources of the dbt project)."""
-    Path(paths.warehouse).parent.mkdir(parents=True, exist_ok=True)
-    with duckdb.connect(str(paths.warehouse)) as warehouse:
+    """Point the working warehouse's `raw` views at the lake files (the sources of the dbt project)."""
+    Path(paths.working_warehouse).parent.mkdir(parents=True, exist_ok=True)
+    with duckdb.connect(str(paths.working_warehouse)) as warehouse:
         lake.register_views(warehouse, paths.lake_dir)

@@ -1,6 +1,7 @@
 """Transform: the dbt project (staging -> intermediate -> marts), with dbt tests as asset checks."""
 
 
+import json
 import shutil
 import sys
 from pathlib import Path
@@ -9,7 +10,8 @@ from typing import Any, Mapping
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
 
-from orchestration.defs.resources import WAREHOUSE_WRITER_POOL
+from orchestration import changes
+from orchestration.defs.resources import WAREHOUSE_WRITER_POOL, SessionAnalyticsPaths
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
 
@@ -36,8 +38,20 @@ class LayerTranslator(DagsterDbtTranslator):
     dagster_dbt_translator=LayerTranslator(settings=DagsterDbtTranslatorSettings(enable_source_tests_as_checks=True)),
     pool=WAREHOUSE_WRITER_POOL,
 )
-def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
-    yield from dbt.cli(["build"], context=context).stream()
+def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, paths: SessionAnalyticsPaths):
+    """dbt build into the working warehouse. Incremental models rebuild only the sessions and days of the
+    batches loaded since the last successful build; a changed directory or `refresh --full` rebuilds all."""
+    resolved = paths.resolve()
+    resolved.export_to_environment()  # the dbt subprocess reads the working warehouse path from it
+    pending = changes.pending(resolved.lake_dir)
+    if pending.full_rebuild:
+        arguments = ["build", "--full-refresh"]
+        context.log.info("full rebuild of every model")
+    else:
+        arguments = ["build", "--vars", json.dumps(pending.dbt_vars())]
+        context.log.info("incremental build of the changed batches: %s", pending.batches)
+    yield from dbt.cli(arguments, context=context).stream()
+    changes.mark_built(resolved.lake_dir, pending)
 
 
 def _dbt_executable() -> str:

@@ -18,7 +18,7 @@ from typing import Callable
 
 import duckdb
 
-from orchestration import lake
+from orchestration import changes, lake
 from orchestration.sources.lines import WHOLE_FILE, read_lines, reported_name
 
 log = logging.getLogger(__name__)
@@ -91,6 +91,7 @@ def load_collection(
             f"from ({_summary_with_unreadable(queries.summary, unreadable)})"
         ).fetchall()[0]
 
+    changes.record_batch(lake_dir, source, collection)
     state_file.parent.mkdir(parents=True, exist_ok=True)
     kept_history = {name: fingerprint for name, fingerprint in previous.items() if name not in current}
     state_file.write_text(json.dumps({"files": {**kept_history, **current}}, sort_keys=True))

@@ -7,6 +7,8 @@ file and line, like a bad event line; the good rows beside it are kept.
 from __future__ import annotations
 
 import csv
+import hashlib
+import json
 import logging
 import zoneinfo
 from dataclasses import dataclass
@@ -14,7 +16,7 @@ from pathlib import Path
 
 import duckdb
 
-from orchestration import lake
+from orchestration import changes, lake
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +69,7 @@ def load_directory(directory: Path, lake_dir: Path) -> DirectoryLoad:
         for row in users:
             row["org_id"] = row.get("org_id") or only_org
 
+    _record_if_changed(lake_dir, good)
     with duckdb.connect() as conn:
         for dataset, rows in good.items():
             columns = list(lake.DATASETS[dataset]["columns"])
@@ -80,6 +83,21 @@ def load_directory(directory: Path, lake_dir: Path) -> DirectoryLoad:
     result = DirectoryLoad(len(good["directory_orgs"]), len(users), len(good["directory_projects"]), len(bad))
     log.info("directory %s: %s", directory, result)
     return result
+
+
+def _record_if_changed(lake_dir: Path, good: dict[str, list[dict]]) -> None:
+    """A directory change (zones, emails, path mappings) can move any session: ask for a full mart rebuild."""
+    content = {
+        dataset: sorted(json.dumps([row.get(c) for c in lake.DATASETS[dataset]["columns"]]) for row in rows)
+        for dataset, rows in good.items()
+    }
+    digest = hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
+    state_file = lake_dir / "_state" / SOURCE / "content.json"
+    if state_file.exists() and json.loads(state_file.read_text()).get("sha256") == digest:
+        return
+    changes.record_full_rebuild(lake_dir)
+    state_file.parent.mkdir(parents=True, exist_ok=True)
+    state_file.write_text(json.dumps({"sha256": digest}))
 
 
 def _insert(conn: duckdb.DuckDBPyConnection, table: str, rows: list) -> None:

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import duckdb
 
-from orchestration import lake
+from orchestration import changes, lake
 from orchestration.sources.lines import WHOLE_FILE, read_lines
 
 log = logging.getLogger(__name__)
@@ -54,6 +54,8 @@ class DeliveryLoad:
     loaded_lines: int
     quarantined_lines: int
     ignored_event_lines: int
+    # True when the folder was unchanged since its last load and nothing was read.
+    skipped: bool = False
 
 
 def delivery_dates(raw_dir: Path) -> list[str]:
@@ -84,8 +86,9 @@ def load_delivery(raw_dir: Path, lake_dir: Path, delivery_date: str, force: bool
         state = json.loads(state_file.read_text())
         if state["fingerprint"] == fingerprint:
             log.info("platform delivery %s unchanged since its last load", delivery_date)
-            return DeliveryLoad(**state["result"])
+            return dataclasses.replace(DeliveryLoad(**state["result"]), skipped=True)
     result = _load_files(raw_dir, lake_dir, delivery_date, files)
+    changes.record_batch(lake_dir, SOURCE, delivery_date)
     state_file.parent.mkdir(parents=True, exist_ok=True)
     state_file.write_text(json.dumps({"fingerprint": fingerprint, "result": dataclasses.asdict(result)}))
     return result

@@ -9,13 +9,19 @@ with lines as (
     select
         *,
         input_tokens + output_tokens + cache_creation_input_tokens + cache_read_input_tokens as line_total_tokens,
-        case
-            when message_id is null then source_file || ':' || cast(line_number as {{ dbt.type_string() }})
-            else message_id || ':' || coalesce(request_id, '')
-        end as request_key
+        {{ claude_code_request_key() }} as request_key
 
     from {{ ref('stg_claude_code__usage_lines') }}
     where coalesce(model, '') <> '<synthetic>'
+
+),
+
+lines_in_scope as (
+
+    -- Every copy of each request an affected session has a copy of, whichever session the copy is in, so the
+    -- copy that wins below is the one a full build picks.
+    select * from lines
+    where request_key in (select request_key from lines where {{ only_affected_sessions('session_id') }})
 
 ),
 
@@ -28,7 +34,7 @@ ranked as (
             order by case when is_sidechain then 1 else 0 end, line_total_tokens desc, source_file, line_number
         ) as copy_rank
 
-    from lines
+    from lines_in_scope
 
 )
 

@@ -4,6 +4,7 @@
 with spans as (
 
     select * from {{ ref('stg_claude_code__session_spans') }}
+    where {{ only_affected_sessions('session_id') }}
 
 ),
 

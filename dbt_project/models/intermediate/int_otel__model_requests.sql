@@ -10,7 +10,7 @@ with requests as (
         ) as request_key
 
     from {{ ref('stg_otel__events') }}
-    where event_name = 'api_request'
+    where event_name = 'api_request' and {{ only_affected_sessions('session_id') }}
 
 ),
 

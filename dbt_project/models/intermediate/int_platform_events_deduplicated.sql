@@ -2,6 +2,7 @@
 with events as (
 
     select * from {{ ref('stg_platform__events') }}
+    where {{ only_affected_sessions('session_id') }}
 
 ),
 

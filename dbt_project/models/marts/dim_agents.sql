@@ -5,6 +5,6 @@ select
     min(session_date) as first_session_date,
     max(session_date) as last_session_date
 
-from {{ ref('int_sessions_assembled') }}
+from {{ ref('fct_sessions') }}
 where agent is not null
 group by agent

@@ -3,7 +3,7 @@
     select
         coalesce(min(session_date), current_date) as first_date,
         coalesce(max(session_date), current_date) as last_date
-    from {{ ref('int_sessions_assembled') }}
+    from {{ ref('fct_sessions') }}
 {% endset %}
 
 with spine as (

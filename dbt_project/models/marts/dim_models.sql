@@ -10,7 +10,7 @@ with priced as (
 seen as (
 
     select model as model_id, count(*) as model_requests
-    from {{ ref('int_model_requests_priced') }}
+    from {{ ref('fct_model_requests') }}
     group by model
 
 )

@@ -7,7 +7,7 @@ with directory as (
 
 seen as (
 
-    select distinct org_id from {{ ref('int_sessions_assembled') }}
+    select distinct org_id from {{ ref('fct_sessions') }}
 
 )
 

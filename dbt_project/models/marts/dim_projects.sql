@@ -8,7 +8,7 @@ with directory as (
 seen as (
 
     select org_id, project_id, count(distinct repository) as repositories
-    from {{ ref('int_sessions_assembled') }}
+    from {{ ref('fct_sessions') }}
     where project_id is not null
     group by org_id, project_id
 

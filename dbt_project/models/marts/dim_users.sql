@@ -8,7 +8,7 @@ with directory as (
 seen as (
 
     select org_id, user_id, count(*) as sessions
-    from {{ ref('int_sessions_assembled') }}
+    from {{ ref('fct_sessions') }}
     where user_id is not null
     group by org_id, user_id
 

@@ -1,3 +1,12 @@
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key='grain_key',
+    on_schema_change='fail',
+    pre_hook="{{ delete_affected_rows('int_affected_days', ['org_id', 'activity_date']) }}"
+) }}
+-- Incremental: a nightly build replaces the (org, day) rows the affected sessions touch (int_affected_days).
+-- depends_on: {{ ref('int_affected_days') }}
 /* grain: one row per (org_id, activity_date, user_id, agent, project_id, repository).
    Sessions are counted on their session date and tokens/cost on each request's date, so every filter
    combination (date range, user, agent, project, repository) sums without double counting. Nulls in the
@@ -17,6 +26,7 @@ with session_side as (
         {{ money('null') }} as cache_read_savings_usd
 
     from {{ ref('fct_sessions') }}
+    where {{ only_affected_days('org_id', 'session_date') }}
     group by 1, 2, 3, 4, 5, 6
 
 ),
@@ -36,6 +46,7 @@ request_side as (
         sum(cache_read_savings_usd) as cache_read_savings_usd
 
     from {{ ref('fct_model_requests') }}
+    where {{ only_affected_days('org_id', 'request_date') }}
     group by 1, 2, 3, 4, 5, 6
 
 ),

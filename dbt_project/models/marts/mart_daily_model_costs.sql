@@ -1,3 +1,12 @@
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key='grain_key',
+    on_schema_change='fail',
+    pre_hook="{{ delete_affected_rows('int_affected_days', ['org_id', 'activity_date']) }}"
+) }}
+-- Incremental: a nightly build replaces the (org, day) rows the affected sessions touch (int_affected_days).
+-- depends_on: {{ ref('int_affected_days') }}
 /* grain: one row per (org_id, request_date, user_id, agent, project_id, repository, model).
    Cost and tokens by model for the cost breakdown; the same filters as mart_daily_activity apply. */
 select
@@ -19,4 +28,5 @@ select
     sum(case when is_priced then 0 else 1 end) as unpriced_requests
 
 from {{ ref('fct_model_requests') }}
+where {{ only_affected_days('org_id', 'request_date') }}
 group by org_id, request_date, user_id, agent, project_id, repository, model, model_family

@@ -20,6 +20,7 @@ select
     cache_read_tokens as cache_read_input_tokens,
     cache_creation_tokens as cache_creation_input_tokens,
     cost_usd as reported_cost_usd,
-    duration_ms
+    duration_ms,
+    collection
 
 from source

@@ -1,0 +1,1 @@
+"""Delivering what the product produces: email (mailer.py)."""
