@@ -71,7 +71,7 @@ def analytics_tables(warehouse):
 ANALYST = textwrap.dedent("""
     import sys, duckdb
     conn = duckdb.connect(sys.argv[1], read_only=True)
-    query = "select count(*), sum(model_requests), round(sum(cost_usd), 9) from analytics.fct_sessions"
+    query = "select count(*), sum(model_requests), cast(round(sum(cost_usd), 9) as double) from analytics.fct_sessions"
     print(list(conn.execute(query).fetchall()[0]), flush=True)
     sys.stdin.readline()  # the refresh runs now, while this connection stays open
     print(list(conn.execute(query).fetchall()[0]), flush=True)
@@ -122,7 +122,8 @@ TRANSCRIPT_SESSIONS = {"S1", "S2", "S9"}
 def nightly(tmp_path_factory):
     root = tmp_path_factory.mktemp("nightly")
     paths = sample_paths(root)
-    generate_sample(paths.raw_dir, paths.directory, users=10, days=10, seed=11, end_date=SAMPLE_END)
+    generate_sample(paths.raw_dir, paths.directory, users=10, days=10, seed=11, end_date=SAMPLE_END,
+                    sources=("platform",))  # the transcripts and OTel lines are written below, by hand
     dates = platform.delivery_dates(paths.raw_dir)
     new_day = dates[-1]
     held_back = root / "held_back"
