@@ -6,7 +6,10 @@ spreadsheet gets the same header whatever the data:
 - scalar fields are repeated as columns on every row (an answer without lists is one row of its scalars);
 - when an answer has several lists (cost-breakdown), a first column `section` names the list of each row and
   the columns are the union of the lists' fields (a cell is empty where a row's list lacks the field);
-- null is an empty cell; numbers are written as in the JSON.
+- null is an empty cell; numbers are written as in the JSON;
+- a text cell that a spreadsheet would run as a formula (it starts with =, +, -, @, tab or carriage return:
+  names and ids come from the org directory and the raw events, which anyone can write) gets a leading
+  apostrophe, the OWASP rule against CSV injection.
 """
 
 from __future__ import annotations
@@ -61,7 +64,12 @@ def _fields(shape: type[BaseModel]) -> tuple[list[str], dict[str, type[BaseModel
     return scalars, lists
 
 
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
 def _cell(value: Any) -> str:
     if value is None:
         return ""
-    return value if isinstance(value, str) else json.dumps(value)
+    if isinstance(value, str):
+        return "'" + value if value.startswith(FORMULA_PREFIXES) else value
+    return json.dumps(value)

@@ -33,6 +33,8 @@ import uvicorn
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from orchestration import cli
+from reports.answer_csv import answer_csv
+from reports.answers import CostBreakdown
 from reports.api import ApiSettings, create_app
 from reports.query import Filters
 from tests import oracle
@@ -298,6 +300,22 @@ def test_csv_of_by_agent_has_a_row_per_agent_and_a_header_even_when_empty(world)
     assert header == ["agent", "sessions", "total_cost_usd", "total_tokens", "avg_cost_usd", "avg_duration_seconds"]
     assert rows == [[cell(agent[c]) for c in header] for agent in answer["agents"]] and rows
     assert read_csv(get(world, "una", url("by-agent"), format="csv", agent="nobody")) == [header]
+
+
+def test_csv_cells_that_a_spreadsheet_would_run_as_formulas_are_quoted():
+    # Names come from the directory and ids from raw events: anyone can write "=HYPERLINK(...)" there.
+    answer = {
+        "by_model": [{"model_family": "opus", "cost_usd": 1.5}],
+        "by_project": [{"project_id": "@sum(a1)", "name": "=HYPERLINK(\"http://x\")", "cost_usd": 0.25}],
+        "by_user": [{"user_id": "u-1", "name": "-2+3", "cost_usd": 0.0}, {"user_id": "u-2", "name": "Ann", "cost_usd": 1}],
+        "unpriced_requests": 0,
+    }
+    header, *rows = list(csv.reader(io.StringIO(answer_csv(answer, CostBreakdown))))
+    project, first_user, second_user = rows[1], rows[2], rows[3]
+    assert project[header.index("project_id")] == "'@sum(a1)"
+    assert project[header.index("name")] == "'=HYPERLINK(\"http://x\")"
+    assert first_user[header.index("name")] == "'-2+3" and second_user[header.index("name")] == "Ann"
+    assert project[header.index("cost_usd")] == "0.25"
 
 
 def test_csv_of_cost_breakdown_has_a_section_per_list(world):
