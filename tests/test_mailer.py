@@ -117,7 +117,7 @@ def test_unreachable_server_is_retried_then_reported():
 
 
 def test_without_a_host_messages_go_to_the_outbox(tmp_path):
-    mailer = Mailer(SmtpSettings.from_env({"SESSION_ANALYTICS_OUTBOX_DIR": str(tmp_path / "outbox")}))
+    mailer = Mailer(SmtpSettings.from_env({"SESSION_ANALYTICS_OUTBOX": str(tmp_path / "outbox")}))
     result = mailer.send(message(mailer))
     assert result.outbox_file.parent == tmp_path / "outbox" and result.outbox_file.suffix == ".eml"
     saved = email.message_from_bytes(result.outbox_file.read_bytes())
