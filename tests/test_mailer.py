@@ -6,33 +6,9 @@ import email
 import pytest
 from aiosmtpd.controller import Controller
 
+from tests.support import RecordingSmtpHandler as Server
 from tests.support import free_port
 from reports.delivery.mailer import MailConfigError, MailDeliveryError, Mailer, SmtpSettings
-
-
-class Server:
-    """Collects messages; `script` lists what to do with the next DATA commands ('ok', '451', '550', 'drop');
-    recipients in `refuse` are refused with 550 at RCPT."""
-
-    def __init__(self, script=(), refuse=()):
-        self.script, self.refuse, self.messages, self.data_commands = list(script), set(refuse), [], 0
-
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        if address in self.refuse:
-            return "550 5.1.1 no such user"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server, session, envelope):
-        self.data_commands += 1
-        action = self.script.pop(0) if self.script else "ok"
-        if action == "drop":
-            server.transport.close()
-            return "421 closing"
-        if action != "ok":
-            return f"{action} scripted failure"
-        self.messages.append((list(envelope.rcpt_tos), email.message_from_bytes(envelope.content)))
-        return "250 OK"
 
 
 @pytest.fixture

@@ -70,7 +70,7 @@ class DeliverySummary:
         counts = self.counts
         lines = [
             f"{self.org_id} {self.week.label}: "
-            + ", ".join(f"{counts[outcome]} {outcome}" for outcome in OUTCOMES)
+            + "; ".join(f"{counts[outcome]} {outcome}" for outcome in OUTCOMES)
             + f" ({self.destination}; {self.rendered} report(s) rendered first)"
         ]
         for outcome in self.recipients:
