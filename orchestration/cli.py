@@ -326,36 +326,42 @@ def _bench(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    import duckdb
+    from reports.render import render_reports
 
-    from reports.render import ReportError, render_reports
-
-    paths = _paths(args)
-    if args.workers is not None and args.workers < 1:
-        print("error: --workers must be at least 1", file=sys.stderr)
-        return 2
-    try:
+    def render(paths: Paths) -> int:
         outcome = render_reports(
             paths.warehouse, paths.reports_dir, args.org, week=args.week, user_id=args.user,
             manager_id=args.manager, workers=args.workers,
         )
-    except ReportError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    except duckdb.IOException as error:  # e.g. a refresh holds the warehouse file's write lock
-        print(f"error: cannot read the warehouse {paths.warehouse}: {error}", file=sys.stderr)
-        return 1
-    reports = len({(file.audience, file.recipient_user_id) for file in outcome.files})
-    print(f"{reports} report(s), {len(outcome.files)} files in {outcome.week_dir}")
-    print(f"manifest: {outcome.manifest}")
-    return 0
+        reports = len({(file.audience, file.recipient_user_id) for file in outcome.files})
+        print(f"{reports} report(s), {len(outcome.files)} files in {outcome.week_dir}")
+        print(f"manifest: {outcome.manifest}")
+        return 0
+
+    return _run_report_command(args, render)
 
 
 def _deliver(args: argparse.Namespace) -> int:
+    from reports.delivery.mailer import Mailer
+    from reports.delivery.weekly import deliver_week
+
+    def deliver(paths: Paths) -> int:
+        summary = deliver_week(
+            paths.warehouse, paths.reports_dir, paths.ledger, args.org, args.week, mailer=Mailer.from_env(),
+            outbox=paths.outbox, resend=args.resend, workers=args.workers,
+        )  # fmt: skip
+        print(summary.text())
+        print(f"ledger: {paths.ledger}")
+        return 1 if summary.failed else 0
+
+    return _run_report_command(args, deliver)
+
+
+def _run_report_command(args: argparse.Namespace, run) -> int:
+    """`report` and `deliver`: check --workers, and turn the errors a user can fix into messages (exit 2)."""
     import duckdb
 
-    from reports.delivery.mailer import MailConfigError, Mailer
-    from reports.delivery.weekly import deliver_week
+    from reports.delivery.mailer import MailConfigError
     from reports.render import ReportError
 
     paths = _paths(args)
@@ -363,19 +369,13 @@ def _deliver(args: argparse.Namespace) -> int:
         print("error: --workers must be at least 1", file=sys.stderr)
         return 2
     try:
-        summary = deliver_week(
-            paths.warehouse, paths.reports_dir, paths.ledger, args.org, args.week, mailer=Mailer.from_env(),
-            outbox=paths.outbox, resend=args.resend, workers=args.workers,
-        )  # fmt: skip
+        return run(paths)
     except (ReportError, MailConfigError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except duckdb.IOException as error:  # e.g. a refresh holds the warehouse file's write lock
         print(f"error: cannot read the warehouse {paths.warehouse}: {error}", file=sys.stderr)
         return 1
-    print(summary.text())
-    print(f"ledger: {paths.ledger}")
-    return 1 if summary.failed else 0
 
 
 def _generate_sample(args: argparse.Namespace) -> int:

@@ -156,7 +156,7 @@ class _ReportWriter:
         self.conn = connect_read_only(job.warehouse)
         self.queries = AnalyticsQueries(self.conn)
         self.directory = Directory.load(self.conn, job.org_id)
-        self.org_name, self.time_zone = _org_identity(self.queries, job.org_id)
+        self.org_name, self.time_zone = org_identity(self.queries, job.org_id)
 
     def write(self, task: ReportTask) -> list[RenderedFile]:
         content = build_report(
@@ -212,11 +212,10 @@ def render_reports(
     one user or manager, or for the given `tasks` (e.g. the reports a delivery finds missing), replaces only
     those reports' files and their manifest entries.
     """
-    if not Path(warehouse).exists():
-        raise ReportError(f"no warehouse at {warehouse}; run `session-analytics refresh` first")
+    require_warehouse(warehouse)
     with connect_read_only(warehouse) as conn:
         queries = AnalyticsQueries(conn)
-        _, time_zone = _org_identity(queries, org_id)  # raises for an unknown org
+        _, time_zone = org_identity(queries, org_id)  # raises for an unknown org
         week = week or ReportWeek.latest_complete(time_zone)
         full_run = user_id is None and manager_id is None and tasks is None
         if tasks is None:
@@ -256,7 +255,12 @@ def _render_all(job: _Job, tasks: list[ReportTask], workers: int | None) -> list
         return [file for files in pool.map(_write_in_worker, tasks, chunksize=chunk) for file in files]
 
 
-def _org_identity(queries: AnalyticsQueries, org_id: str) -> tuple[str, str]:
+def require_warehouse(warehouse: Path) -> None:
+    if not Path(warehouse).exists():
+        raise ReportError(f"no warehouse at {warehouse}; run `session-analytics refresh` first")
+
+
+def org_identity(queries: AnalyticsQueries, org_id: str) -> tuple[str, str]:
     """The org's display name and time zone; a ReportError naming the known orgs when it is unknown."""
     org = queries.org(org_id)
     if org is None:

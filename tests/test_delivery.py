@@ -297,3 +297,19 @@ def test_the_weekly_job_renders_and_sends_every_org(site):
     assert recipients == sorted([EMAIL[user] for _, user in WANTED] + [EMAIL["gina-g"]])
     assert (site["reports"] / "globex" / "2026-W46" / "users" / "gina-g.pdf").exists()
     assert ROLE["gina-g"] == "member"
+
+
+@pytest.mark.parametrize("args, message", [
+    (("--org", "nope", "--week", "2026-W46"), "unknown org 'nope'"),
+    (("--org", "acme", "--week", "2026-W46", "--workers", "0"), "--workers must be at least 1"),
+])
+def test_deliver_explains_bad_requests(site, capsys, args, message):
+    code = cli.main(["deliver", *args, "--warehouse", str(site["warehouse"]), "--ledger", str(site["ledger"])])
+    assert code == 2 and message in capsys.readouterr().err
+
+
+def test_bad_smtp_settings_are_an_error_before_anything_is_sent(site, capsys, monkeypatch):
+    monkeypatch.setenv("SESSION_ANALYTICS_SMTP_SECURITY", "tls")
+    code, _ = deliver(site)
+    assert code == 2 and "SESSION_ANALYTICS_SMTP_SECURITY must be one of none, starttls, ssl" in capsys.readouterr().err
+    assert not site["ledger"].exists() and not site["outbox"].exists()

@@ -107,3 +107,17 @@ def test_without_a_host_messages_go_to_the_outbox(tmp_path):
 def test_bad_settings_get_a_clear_error(setting, value, error):
     with pytest.raises(MailConfigError, match=error):
         SmtpSettings.from_env({"SESSION_ANALYTICS_SMTP_HOST": "smtp.example", setting: value})
+
+
+def test_retry_policy_comes_from_the_environment(smtp):
+    server, configured, _ = smtp(script=["451"] * 10)
+    environment = {"SESSION_ANALYTICS_SMTP_HOST": "127.0.0.1", "SESSION_ANALYTICS_SMTP_PORT": str(configured.settings.port),
+                   "SESSION_ANALYTICS_SMTP_SECURITY": "none", "SESSION_ANALYTICS_SMTP_ATTEMPTS": "2",
+                   "SESSION_ANALYTICS_SMTP_BACKOFF_SECONDS": "0.25"}
+    waits = []
+    mailer = Mailer.from_env(environment, sleep=waits.append)
+    with pytest.raises(MailDeliveryError, match="after 2 attempts") as failure:
+        mailer.send(message(mailer))
+    assert failure.value.attempts == 2 and waits == [0.25] and server.data_commands == 2
+    with pytest.raises(MailConfigError, match="SMTP_ATTEMPTS must be a number"):
+        Mailer.from_env({**environment, "SESSION_ANALYTICS_SMTP_ATTEMPTS": "many"})

@@ -14,6 +14,7 @@ import datetime as dt
 
 import dagster as dg
 
+from orchestration.config import Paths
 from orchestration.defs.resources import SessionAnalyticsPaths
 from reports.delivery.weekly import deliver_week
 from reports.query import AnalyticsQueries, connect_read_only
@@ -29,6 +30,17 @@ REPORT_INPUTS = [
 ]
 
 
+def _partition_week_and_orgs(
+    context: dg.AssetExecutionContext, paths: SessionAnalyticsPaths
+) -> tuple[Paths, ReportWeek, list[str]]:
+    """The resolved paths, the partition's ISO week, and every org of the warehouse."""
+    resolved = paths.resolve()
+    week = ReportWeek.containing(dt.date.fromisoformat(context.partition_key))
+    with connect_read_only(resolved.warehouse) as conn:
+        orgs = AnalyticsQueries(conn).org_ids()
+    return resolved, week, orgs
+
+
 @dg.asset(
     key=dg.AssetKey(["reports", "weekly_reports"]),
     deps=REPORT_INPUTS,
@@ -39,10 +51,7 @@ REPORT_INPUTS = [
     "<reports-dir>/<org>/<ISO week>/.",
 )
 def weekly_reports(context: dg.AssetExecutionContext, paths: SessionAnalyticsPaths) -> dg.MaterializeResult:
-    resolved = paths.resolve()
-    week = ReportWeek.containing(dt.date.fromisoformat(context.partition_key))
-    with connect_read_only(resolved.warehouse) as conn:
-        orgs = AnalyticsQueries(conn).org_ids()
+    resolved, week, orgs = _partition_week_and_orgs(context, paths)
     metadata: dict = {"week": week.label}
     for org_id in orgs:
         outcome = render_reports(resolved.warehouse, resolved.reports_dir, org_id, week)
@@ -63,10 +72,7 @@ def weekly_reports(context: dg.AssetExecutionContext, paths: SessionAnalyticsPat
     "skipped); each report is sent once, recorded in the delivery ledger.",
 )
 def weekly_delivery(context: dg.AssetExecutionContext, paths: SessionAnalyticsPaths) -> dg.MaterializeResult:
-    resolved = paths.resolve()
-    week = ReportWeek.containing(dt.date.fromisoformat(context.partition_key))
-    with connect_read_only(resolved.warehouse) as conn:
-        orgs = AnalyticsQueries(conn).org_ids()
+    resolved, week, orgs = _partition_week_and_orgs(context, paths)
     metadata: dict = {"week": week.label, "ledger": dg.MetadataValue.path(str(resolved.ledger))}
     failures = []
     for org_id in orgs:

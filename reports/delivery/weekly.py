@@ -20,7 +20,7 @@ from pathlib import Path
 from reports.delivery.ledger import SENT, Ledger, LedgerEntry
 from reports.delivery.mailer import Mailer, MailDeliveryError
 from reports.query import AnalyticsQueries, connect_read_only
-from reports.render import ReportError, ReportTask, plan_reports, read_manifest, render_reports
+from reports.render import ReportTask, org_identity, plan_reports, read_manifest, render_reports, require_warehouse
 from reports.scope import Directory, Person
 from reports.weeks import ReportWeek
 
@@ -112,15 +112,12 @@ def deliver_week(
     mailer = mailer or Mailer.from_env()
     if outbox is not None:
         mailer = dataclasses.replace(mailer, settings=dataclasses.replace(mailer.settings, outbox_dir=Path(outbox)))
-    if not Path(warehouse).exists():
-        raise ReportError(f"no warehouse at {warehouse}; run `session-analytics refresh` first")
+    require_warehouse(warehouse)
     with connect_read_only(warehouse) as conn:
-        queries = AnalyticsQueries(conn)
-        org = queries.org(org_id)
-        if org is None:
-            raise ReportError(f"unknown org {org_id!r}; the warehouse has: {', '.join(queries.org_ids()) or 'none'}")
+        org_name, time_zone = org_identity(AnalyticsQueries(conn), org_id)
         directory = Directory.load(conn, org_id)
-    week = week or ReportWeek.latest_complete(org["time_zone"])
+    org = {"org_id": org_id, "name": org_name}
+    week = week or ReportWeek.latest_complete(time_zone)
     tasks = plan_reports(directory)
 
     week_dir = Path(reports_dir) / org_id / week.label
