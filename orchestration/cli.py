@@ -93,10 +93,25 @@ def _parser() -> argparse.ArgumentParser:
     who.add_argument("--manager", metavar="ID", help="only this manager's team report")
     who.add_argument("--all", action="store_true", help="every report of the org (the default)")
     report.add_argument("--workers", type=int, help="worker processes (default: one per CPU core)")
-    env_var, default = PATH_SETTINGS["reports_dir"]
-    report.add_argument("--output-dir", dest="reports_dir", help=f"default: ${env_var} or {default}")
+    _add_reports_dir_flag(report)
     _add_path_flags(report, "warehouse")
     report.set_defaults(handler=_report)
+
+    deliver = commands.add_parser(
+        "deliver", help="email a week's reports (rendering any that are missing); each report is sent once"
+    )
+    deliver.add_argument("--org", required=True)
+    deliver.add_argument(
+        "--week", type=_week, help="ISO week, e.g. 2026-W46 (default: the latest complete week in the org's time zone)"
+    )
+    deliver.add_argument(
+        "--resend", action="store_true", help="send again the reports that changed since they were sent"
+    )
+    deliver.add_argument("--workers", type=int, help="worker processes for rendering (default: one per CPU core)")
+    _add_reports_dir_flag(deliver)
+    _add_path_flags(deliver, "outbox", "ledger", "warehouse")
+    deliver.add_argument("-v", "--verbose", action="store_true")
+    deliver.set_defaults(handler=_deliver)
 
     sample = commands.add_parser("generate-sample", help="write a seeded, realistic sample org")
     sample.add_argument("--users", type=int, default=40)
@@ -133,6 +148,11 @@ def _add_path_flags(parser: argparse.ArgumentParser, *names: str) -> None:
         parser.add_argument(
             f"--{name.replace('_', '-')}", dest=name, help=f"default: ${env_var} or {default or '<warehouse folder>/.build/<warehouse file>'}"
         )
+
+
+def _add_reports_dir_flag(parser: argparse.ArgumentParser) -> None:
+    env_var, default = PATH_SETTINGS["reports_dir"]
+    parser.add_argument("--output-dir", dest="reports_dir", help=f"reports folder; default: ${env_var} or {default}")
 
 
 def _paths(args: argparse.Namespace) -> Paths:
@@ -306,29 +326,56 @@ def _bench(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
+    from reports.render import render_reports
+
+    def render(paths: Paths) -> int:
+        outcome = render_reports(
+            paths.warehouse, paths.reports_dir, args.org, week=args.week, user_id=args.user,
+            manager_id=args.manager, workers=args.workers,
+        )
+        reports = len({(file.audience, file.recipient_user_id) for file in outcome.files})
+        print(f"{reports} report(s), {len(outcome.files)} files in {outcome.week_dir}")
+        print(f"manifest: {outcome.manifest}")
+        return 0
+
+    return _run_report_command(args, render)
+
+
+def _deliver(args: argparse.Namespace) -> int:
+    from reports.delivery.mailer import Mailer
+    from reports.delivery.weekly import deliver_week
+
+    def deliver(paths: Paths) -> int:
+        summary = deliver_week(
+            paths.warehouse, paths.reports_dir, paths.ledger, args.org, args.week, mailer=Mailer.from_env(),
+            outbox=paths.outbox, resend=args.resend, workers=args.workers,
+        )  # fmt: skip
+        print(summary.text())
+        print(f"ledger: {paths.ledger}")
+        return 1 if summary.failed else 0
+
+    return _run_report_command(args, deliver)
+
+
+def _run_report_command(args: argparse.Namespace, run) -> int:
+    """`report` and `deliver`: check --workers, and turn the errors a user can fix into messages (exit 2)."""
     import duckdb
 
-    from reports.render import ReportError, render_reports
+    from reports.delivery.mailer import MailConfigError
+    from reports.render import ReportError
 
     paths = _paths(args)
     if args.workers is not None and args.workers < 1:
         print("error: --workers must be at least 1", file=sys.stderr)
         return 2
     try:
-        outcome = render_reports(
-            paths.warehouse, paths.reports_dir, args.org, week=args.week, user_id=args.user,
-            manager_id=args.manager, workers=args.workers,
-        )
-    except ReportError as error:
+        return run(paths)
+    except (ReportError, MailConfigError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except duckdb.IOException as error:  # e.g. a refresh holds the warehouse file's write lock
         print(f"error: cannot read the warehouse {paths.warehouse}: {error}", file=sys.stderr)
         return 1
-    reports = len({(file.audience, file.recipient_user_id) for file in outcome.files})
-    print(f"{reports} report(s), {len(outcome.files)} files in {outcome.week_dir}")
-    print(f"manifest: {outcome.manifest}")
-    return 0
 
 
 def _generate_sample(args: argparse.Namespace) -> int:

@@ -22,6 +22,10 @@ PATH_SETTINGS: dict[str, tuple[str, str]] = {
     "tokens": (f"{ENV_PREFIX}TOKENS", "data/api_tokens.sqlite3"),
     # Rendered reports: <reports_dir>/<org>/<ISO week>/{users,managers,org}/<user id>.{html,pdf} + manifest.json.
     "reports_dir": (f"{ENV_PREFIX}REPORTS_DIR", "data/reports"),
+    # Report emails written as .eml files when no SMTP host is configured (SESSION_ANALYTICS_SMTP_HOST).
+    "outbox": (f"{ENV_PREFIX}OUTBOX", "data/outbox"),
+    # What report emails were sent (SQLite): makes delivery idempotent.
+    "ledger": (f"{ENV_PREFIX}LEDGER", "data/delivery_ledger.sqlite3"),
     # Where loaders and dbt build; published to `warehouse` after each successful refresh. Empty default =
     # `<warehouse folder>/.build/<warehouse file name>` (same file system, so publishing is one rename).
     "working_warehouse": (f"{ENV_PREFIX}WORKING_WAREHOUSE", ""),
@@ -36,6 +40,8 @@ class Paths:
     lake_dir: Path
     tokens: Path
     reports_dir: Path
+    outbox: Path
+    ledger: Path
     working_warehouse: Path
 
     @classmethod

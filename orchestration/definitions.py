@@ -14,6 +14,7 @@ defs = dg.Definitions(
         transform.warehouse_models,
         publish.published_warehouse,
         reporting.weekly_reports,
+        reporting.weekly_delivery,
     ],
     asset_checks=[publish.events_are_fresh],
     jobs=[automation.refresh_job, reporting.weekly_reports_job],

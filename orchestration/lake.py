@@ -137,6 +137,7 @@ DATASETS: dict[str, dict[str, object]] = {
             "team": "VARCHAR",
             "manager_id": "VARCHAR",
             "role": "VARCHAR",
+            "email_reports": "VARCHAR",  # 'true' or 'false' (normalised by the loader)
         },
     },
     "directory_projects": {

@@ -156,7 +156,7 @@ class _ReportWriter:
         self.conn = connect_read_only(job.warehouse)
         self.queries = AnalyticsQueries(self.conn)
         self.directory = Directory.load(self.conn, job.org_id)
-        self.org_name, self.time_zone = _org_identity(self.queries, job.org_id)
+        self.org_name, self.time_zone = org_identity(self.queries, job.org_id)
 
     def write(self, task: ReportTask) -> list[RenderedFile]:
         content = build_report(
@@ -204,24 +204,25 @@ def render_reports(
     user_id: str | None = None,
     manager_id: str | None = None,
     workers: int | None = None,
+    tasks: list[ReportTask] | None = None,
 ) -> RenderOutcome:
     """Render the reports asked for (all of the org's by default) and update the week's manifest.
 
     A full run replaces the week folder as a whole (a report of someone who lost a role disappears); a run for
-    one user or manager replaces only that report's files and its manifest entries.
+    one user or manager, or for the given `tasks` (e.g. the reports a delivery finds missing), replaces only
+    those reports' files and their manifest entries.
     """
-    if not Path(warehouse).exists():
-        raise ReportError(f"no warehouse at {warehouse}; run `session-analytics refresh` first")
+    require_warehouse(warehouse)
     with connect_read_only(warehouse) as conn:
         queries = AnalyticsQueries(conn)
-        _, time_zone = _org_identity(queries, org_id)  # raises for an unknown org
+        _, time_zone = org_identity(queries, org_id)  # raises for an unknown org
         week = week or ReportWeek.latest_complete(time_zone)
-        directory = Directory.load(conn, org_id)
-        tasks = plan_reports(directory, user_id, manager_id)
+        full_run = user_id is None and manager_id is None and tasks is None
+        if tasks is None:
+            tasks = plan_reports(Directory.load(conn, org_id), user_id, manager_id)
 
     org_dir = Path(output_dir) / org_id
     final_dir = org_dir / week.label
-    full_run = user_id is None and manager_id is None
     org_dir.mkdir(parents=True, exist_ok=True)
     work_dir = Path(tempfile.mkdtemp(prefix=f".{week.label}-", dir=org_dir)) if full_run else final_dir
     job = _Job(str(warehouse), org_id, week, str(work_dir))
@@ -231,7 +232,7 @@ def render_reports(
             _write_manifest(work_dir, job, files)
             _replace_dir(work_dir, final_dir)
         else:
-            _write_manifest(final_dir, job, _merge(_read_manifest(final_dir), files))
+            _write_manifest(final_dir, job, _merge(read_manifest(final_dir), files))
     except BaseException:
         if full_run:
             shutil.rmtree(work_dir, ignore_errors=True)
@@ -254,7 +255,12 @@ def _render_all(job: _Job, tasks: list[ReportTask], workers: int | None) -> list
         return [file for files in pool.map(_write_in_worker, tasks, chunksize=chunk) for file in files]
 
 
-def _org_identity(queries: AnalyticsQueries, org_id: str) -> tuple[str, str]:
+def require_warehouse(warehouse: Path) -> None:
+    if not Path(warehouse).exists():
+        raise ReportError(f"no warehouse at {warehouse}; run `session-analytics refresh` first")
+
+
+def org_identity(queries: AnalyticsQueries, org_id: str) -> tuple[str, str]:
     """The org's display name and time zone; a ReportError naming the known orgs when it is unknown."""
     org = queries.org(org_id)
     if org is None:
@@ -279,7 +285,7 @@ def _write_manifest(week_dir: Path, job: _Job, files: list[RenderedFile]) -> Non
     os.replace(temporary, target)
 
 
-def _read_manifest(week_dir: Path) -> list[RenderedFile]:
+def read_manifest(week_dir: Path) -> list[RenderedFile]:
     path = week_dir / MANIFEST_NAME
     if not path.exists():
         return []

@@ -38,6 +38,7 @@ class Person:
     team: str | None
     manager_id: str | None
     role: str | None
+    email_reports: bool | None = True  # False: opted out of the weekly report emails
 
     @property
     def display_name(self) -> str:
@@ -59,7 +60,7 @@ class Directory:
     def load(cls, conn: duckdb.DuckDBPyConnection, org_id: str) -> "Directory":
         rows = conn.cursor().execute(
             """
-            select user_id, user_name, email, team, manager_id, role
+            select user_id, user_name, email, team, manager_id, role, email_reports
             from analytics.dim_users
             where org_id = ?
             order by user_id

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import email
 import gzip
 import json
 import os
@@ -9,7 +10,7 @@ import socket
 import subprocess
 import sys
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Mapping
 
 from orchestration.config import Paths
 from orchestration.defs.resources import publish_lake_views
@@ -40,12 +41,17 @@ def write_delivery(raw_dir: Path, delivery_date: str, name: str, events: Iterabl
 
 
 def write_directory(directory_dir: Path, orgs: list[tuple], users: list[tuple], projects: list[tuple]) -> None:
-    """orgs: (org_id, name, tz); users: (org_id, user_id, email, name, team, manager_id, role);
-    projects: (org_id, project_id, name, kind)."""
+    """orgs: (org_id, name, tz); users: (org_id, user_id, email, name, team, manager_id, role[, email_reports]);
+    projects: (org_id, project_id, name, kind). The optional email_reports column is written when some user
+    tuple has it (empty for the others)."""
     directory_dir.mkdir(parents=True, exist_ok=True)
+    user_header = "org_id,user_id,email,name,team,manager_id,role"
+    if any(len(user) > 7 for user in users):
+        user_header += ",email_reports"
+        users = [(*user, "")[:8] for user in users]
     for file_name, header, rows in (
         ("orgs.csv", "org_id,name,timezone", orgs),
-        ("users.csv", "org_id,user_id,email,name,team,manager_id,role", users),
+        ("users.csv", user_header, users),
         ("projects.csv", "org_id,project_id,name,kind", projects),
     ):
         lines = [header] + [",".join("" if v is None else str(v) for v in row) for row in rows]
@@ -89,3 +95,32 @@ def free_port() -> int:
 
 
 test_paths.__test__ = False  # a helper, not a test, although its name starts with test_
+
+
+class RecordingSmtpHandler:
+    """An aiosmtpd handler that keeps what arrives. `script` lists what to do with the next DATA commands
+    ('ok', a reply code such as '451' or '554', or 'drop' to close the connection); recipients in `refuse` are
+    refused at RCPT, with the reply given (a mapping) or 550."""
+
+    def __init__(self, script: Iterable[str] = (), refuse: Iterable[str] | Mapping[str, str] = ()):
+        self.script = list(script)
+        self.refuse = dict(refuse) if isinstance(refuse, Mapping) else dict.fromkeys(refuse, "550 5.1.1 no such user")
+        self.messages: list[tuple[list[str], email.message.Message]] = []
+        self.data_commands = 0
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address in self.refuse:
+            return self.refuse[address]
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        self.data_commands += 1
+        action = self.script.pop(0) if self.script else "ok"
+        if action == "drop":
+            server.transport.close()
+            return "421 closing"
+        if action != "ok":
+            return f"{action} scripted failure"
+        self.messages.append((list(envelope.rcpt_tos), email.message_from_bytes(envelope.content)))
+        return "250 OK"

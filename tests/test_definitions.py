@@ -62,3 +62,13 @@ def test_schedule_time_and_zone_come_from_the_environment():
     env["SESSION_ANALYTICS_SCHEDULE_TIMEZONE"] = "Mars/Olympus"
     completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
     assert completed.returncode != 0 and "is not an IANA time zone" in completed.stderr
+
+
+def test_the_weekly_job_renders_then_emails_the_reports():
+    graph = defs.resolve_asset_graph()
+    reports, delivery = AssetKey(["reports", "weekly_reports"]), AssetKey(["reports", "weekly_delivery"])
+    assert graph.get(delivery).parent_keys == {reports}
+    assert graph.get(delivery).partitions_def == graph.get(reports).partitions_def
+    job = defs.resolve_job_def("weekly_reports")
+    assert set(job.asset_layer.asset_graph.get_all_asset_keys()) >= {reports, delivery}
+    assert defs.resolve_schedule_def("weekly_reports_schedule").job_name == "weekly_reports"

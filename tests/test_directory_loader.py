@@ -50,3 +50,26 @@ def test_users_without_org_column_belong_to_the_only_org(tmp_path):
     with duckdb.connect() as conn:
         lake.register_views(conn, paths.lake_dir)
         assert conn.execute("select org_id, user_id from raw.directory_users").fetchall() == [("acme", "u1")]
+
+
+def test_email_reports_column_is_optional_normalised_and_checked(tmp_path):
+    paths = test_paths(tmp_path)
+    write_directory(
+        paths.directory,
+        orgs=[("acme", "Acme", "UTC")],
+        users=[("acme", "u1", "u1@x", "A", "T", "", "admin"),  # empty: gets the emails
+               ("acme", "u2", "u2@x", "B", "T", "u1", "member", "FALSE"),
+               ("acme", "u3", "u3@x", "C", "T", "u1", "member", "yes"),
+               ("acme", "u4", "u4@x", "D", "T", "u1", "member", "maybe")],
+        projects=[],
+    )
+
+    result = directory.load_directory(paths.directory, paths.lake_dir)
+
+    assert (result.users, result.quarantined_rows) == (3, 1)
+    with duckdb.connect() as conn:
+        lake.register_views(conn, paths.lake_dir)
+        users = conn.execute("select user_id, email_reports from raw.directory_users order by 1").fetchall()
+        rejected = conn.execute("select line_number, reason from raw.quarantined_lines").fetchall()
+    assert users == [("u1", "true"), ("u2", "false"), ("u3", "true")]
+    assert rejected == [(5, "invalid email_reports 'maybe': expected true or false")]

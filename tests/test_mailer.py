@@ -6,33 +6,9 @@ import email
 import pytest
 from aiosmtpd.controller import Controller
 
+from tests.support import RecordingSmtpHandler as Server
 from tests.support import free_port
 from reports.delivery.mailer import MailConfigError, MailDeliveryError, Mailer, SmtpSettings
-
-
-class Server:
-    """Collects messages; `script` lists what to do with the next DATA commands ('ok', '451', '550', 'drop');
-    recipients in `refuse` are refused with 550 at RCPT."""
-
-    def __init__(self, script=(), refuse=()):
-        self.script, self.refuse, self.messages, self.data_commands = list(script), set(refuse), [], 0
-
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        if address in self.refuse:
-            return "550 5.1.1 no such user"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server, session, envelope):
-        self.data_commands += 1
-        action = self.script.pop(0) if self.script else "ok"
-        if action == "drop":
-            server.transport.close()
-            return "421 closing"
-        if action != "ok":
-            return f"{action} scripted failure"
-        self.messages.append((list(envelope.rcpt_tos), email.message_from_bytes(envelope.content)))
-        return "250 OK"
 
 
 @pytest.fixture
@@ -117,7 +93,7 @@ def test_unreachable_server_is_retried_then_reported():
 
 
 def test_without_a_host_messages_go_to_the_outbox(tmp_path):
-    mailer = Mailer(SmtpSettings.from_env({"SESSION_ANALYTICS_OUTBOX_DIR": str(tmp_path / "outbox")}))
+    mailer = Mailer(SmtpSettings.from_env({"SESSION_ANALYTICS_OUTBOX": str(tmp_path / "outbox")}))
     result = mailer.send(message(mailer))
     assert result.outbox_file.parent == tmp_path / "outbox" and result.outbox_file.suffix == ".eml"
     saved = email.message_from_bytes(result.outbox_file.read_bytes())
@@ -131,3 +107,17 @@ def test_without_a_host_messages_go_to_the_outbox(tmp_path):
 def test_bad_settings_get_a_clear_error(setting, value, error):
     with pytest.raises(MailConfigError, match=error):
         SmtpSettings.from_env({"SESSION_ANALYTICS_SMTP_HOST": "smtp.example", setting: value})
+
+
+def test_retry_policy_comes_from_the_environment(smtp):
+    server, configured, _ = smtp(script=["451"] * 10)
+    environment = {"SESSION_ANALYTICS_SMTP_HOST": "127.0.0.1", "SESSION_ANALYTICS_SMTP_PORT": str(configured.settings.port),
+                   "SESSION_ANALYTICS_SMTP_SECURITY": "none", "SESSION_ANALYTICS_SMTP_ATTEMPTS": "2",
+                   "SESSION_ANALYTICS_SMTP_BACKOFF_SECONDS": "0.25"}
+    waits = []
+    mailer = Mailer.from_env(environment, sleep=waits.append)
+    with pytest.raises(MailDeliveryError, match="after 2 attempts") as failure:
+        mailer.send(message(mailer))
+    assert failure.value.attempts == 2 and waits == [0.25] and server.data_commands == 2
+    with pytest.raises(MailConfigError, match="SMTP_ATTEMPTS must be a number"):
+        Mailer.from_env({**environment, "SESSION_ANALYTICS_SMTP_ATTEMPTS": "many"})

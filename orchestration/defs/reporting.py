@@ -1,17 +1,22 @@
-"""Reporting: the weekly HTML/PDF reports of every org, one partition per ISO week (Monday to Sunday).
+"""Reporting: the weekly HTML/PDF reports of every org and their emails, one partition per ISO week (Monday to
+Sunday).
 
 Partitions: weekly, starting on Mondays (`WeeklyPartitionsDefinition(day_offset=1)`); the partition key is the
 week's Monday (`2026-11-16` is ISO week 2026-W47). Only complete weeks are partitions. One run renders the
 week's reports of every org in the warehouse (user, manager and org reports, in parallel worker processes);
 orgs are not a partition dimension because they come from the directory, which a refresh can change.
-The asset reads the warehouse read-only, so it does not take the warehouse writer pool.
+The assets read the warehouse read-only, so they do not take the warehouse writer pool. `reports/weekly_delivery`
+emails the rendered reports (SMTP settings from the environment, see reports/delivery/mailer.py); its ledger
+makes a re-run send nothing twice.
 """
 
 import datetime as dt
 
 import dagster as dg
 
+from orchestration.config import Paths
 from orchestration.defs.resources import SessionAnalyticsPaths
+from reports.delivery.weekly import deliver_week
 from reports.query import AnalyticsQueries, connect_read_only
 from reports.render import render_reports
 from reports.weeks import ReportWeek
@@ -25,6 +30,17 @@ REPORT_INPUTS = [
 ]
 
 
+def _partition_week_and_orgs(
+    context: dg.AssetExecutionContext, paths: SessionAnalyticsPaths
+) -> tuple[Paths, ReportWeek, list[str]]:
+    """The resolved paths, the partition's ISO week, and every org of the warehouse."""
+    resolved = paths.resolve()
+    week = ReportWeek.containing(dt.date.fromisoformat(context.partition_key))
+    with connect_read_only(resolved.warehouse) as conn:
+        orgs = AnalyticsQueries(conn).org_ids()
+    return resolved, week, orgs
+
+
 @dg.asset(
     key=dg.AssetKey(["reports", "weekly_reports"]),
     deps=REPORT_INPUTS,
@@ -35,10 +51,7 @@ REPORT_INPUTS = [
     "<reports-dir>/<org>/<ISO week>/.",
 )
 def weekly_reports(context: dg.AssetExecutionContext, paths: SessionAnalyticsPaths) -> dg.MaterializeResult:
-    resolved = paths.resolve()
-    week = ReportWeek.containing(dt.date.fromisoformat(context.partition_key))
-    with connect_read_only(resolved.warehouse) as conn:
-        orgs = AnalyticsQueries(conn).org_ids()
+    resolved, week, orgs = _partition_week_and_orgs(context, paths)
     metadata: dict = {"week": week.label}
     for org_id in orgs:
         outcome = render_reports(resolved.warehouse, resolved.reports_dir, org_id, week)
@@ -49,10 +62,37 @@ def weekly_reports(context: dg.AssetExecutionContext, paths: SessionAnalyticsPat
     return dg.MaterializeResult(metadata=metadata)
 
 
+@dg.asset(
+    key=dg.AssetKey(["reports", "weekly_delivery"]),
+    deps=[weekly_reports],
+    partitions_def=report_weeks,
+    group_name="reporting",
+    kinds={"email"},
+    description="The week's reports emailed to their recipients (user, manager and org reports; opted-out users "
+    "skipped); each report is sent once, recorded in the delivery ledger.",
+)
+def weekly_delivery(context: dg.AssetExecutionContext, paths: SessionAnalyticsPaths) -> dg.MaterializeResult:
+    resolved, week, orgs = _partition_week_and_orgs(context, paths)
+    metadata: dict = {"week": week.label, "ledger": dg.MetadataValue.path(str(resolved.ledger))}
+    failures = []
+    for org_id in orgs:
+        # Every org is tried even when an earlier one had failures: one bad address must not hold up the rest.
+        summary = deliver_week(resolved.warehouse, resolved.reports_dir, resolved.ledger, org_id, week,
+                               outbox=resolved.outbox)  # fmt: skip
+        context.log.info(summary.text())
+        metadata.update({f"{org_id}_{outcome.replace(' ', '_').replace(',', '')}": count
+                         for outcome, count in summary.counts.items()})  # fmt: skip
+        failures += summary.failed
+    if failures:
+        # Fails the run (visible in the UI, retried by a re-run, which sends only what is still unsent).
+        raise dg.Failure(f"{len(failures)} report email(s) not delivered; see the log", metadata=metadata)
+    return dg.MaterializeResult(metadata=metadata)
+
+
 weekly_reports_job = dg.define_asset_job(
-    "weekly_reports", selection=[weekly_reports],
-    description="Render the reports of one ISO week for every org.",
+    "weekly_reports", selection=[weekly_reports, weekly_delivery],
+    description="Render the reports of one ISO week for every org, then email them.",
 )
 
-# Mondays at 07:00 (UTC): the week that ended on Sunday.
+# Mondays at 07:00 (UTC): render and send the week that ended on Sunday.
 weekly_reports_schedule = dg.build_schedule_from_partitioned_job(weekly_reports_job, hour_of_day=7)

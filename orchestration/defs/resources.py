@@ -24,6 +24,8 @@ class SessionAnalyticsPaths(dg.ConfigurableResource):
     warehouse: str = ""
     lake_dir: str = ""
     reports_dir: str = ""
+    outbox: str = ""
+    ledger: str = ""
     working_warehouse: str = ""
 
     def resolve(self) -> Paths:
@@ -33,6 +35,8 @@ class SessionAnalyticsPaths(dg.ConfigurableResource):
             warehouse=self.warehouse or None,
             lake_dir=self.lake_dir or None,
             reports_dir=self.reports_dir or None,
+            outbox=self.outbox or None,
+            ledger=self.ledger or None,
             working_warehouse=self.working_warehouse or None,
         )
 

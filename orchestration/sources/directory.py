@@ -23,10 +23,14 @@ log = logging.getLogger(__name__)
 SOURCE = "directory"
 ROLES = ("member", "manager", "admin")
 PROJECT_KINDS = ("single", "workspace")
+# users.csv's optional email_reports column: whether the user gets the weekly report emails (empty = yes).
+EMAIL_REPORTS_VALUES = {"true": "true", "yes": "true", "1": "true", "false": "false", "no": "false", "0": "false"}
 # file -> (dataset, required columns, optional columns)
 FILES = {
     "orgs.csv": ("directory_orgs", ("org_id", "name", "timezone"), ()),
-    "users.csv": ("directory_users", ("user_id", "email", "name", "team", "manager_id", "role"), ("org_id",)),
+    "users.csv": (
+        "directory_users", ("user_id", "email", "name", "team", "manager_id", "role"), ("org_id", "email_reports")
+    ),
     "projects.csv": ("directory_projects", ("org_id", "project_id", "name", "kind"), ()),
     # Optional: where Claude Code transcripts' working directories belong (longest prefix wins).
     "claude_code_projects.csv": ("directory_path_mappings", ("path_prefix", "project_id"), ("repository", "org_id")),
@@ -160,6 +164,10 @@ def _org_problem(row) -> str | None:
 def _user_problem(row) -> str | None:
     if row["role"] not in ROLES:
         return f"invalid role {row['role']!r}: expected one of {'/'.join(ROLES)}"
+    choice = (row.get("email_reports") or "true").lower()
+    if choice not in EMAIL_REPORTS_VALUES:
+        return f"invalid email_reports {row['email_reports']!r}: expected true or false"
+    row["email_reports"] = EMAIL_REPORTS_VALUES[choice]  # stored normalised: 'true' or 'false'
     return None
 
 

@@ -9,7 +9,9 @@ Settings come from the environment:
 | SESSION_ANALYTICS_SMTP_SECURITY | none, starttls or ssl | starttls |
 | SESSION_ANALYTICS_SMTP_USER / _SMTP_PASSWORD | login, when the server needs one | (none) |
 | SESSION_ANALYTICS_SMTP_FROM | sender address | session-analytics@localhost |
-| SESSION_ANALYTICS_OUTBOX_DIR | where `.eml` files go without a host | data/outbox |
+| SESSION_ANALYTICS_OUTBOX | where `.eml` files go without a host | data/outbox |
+| SESSION_ANALYTICS_SMTP_ATTEMPTS | attempts per message | 4 |
+| SESSION_ANALYTICS_SMTP_BACKOFF_SECONDS | wait before the 2nd attempt; doubles for each further one | 1 |
 
 Transient failures (connection refused or dropped, timeouts, 4xx replies) are retried with exponential
 backoff; permanent ones (5xx, a refused recipient) are not. A message to several recipients where the server
@@ -44,6 +46,10 @@ class MailConfigError(ValueError):
 class MailDeliveryError(RuntimeError):
     """The message could not be delivered to any recipient after all retries."""
 
+    def __init__(self, message: str, attempts: int):
+        super().__init__(message)
+        self.attempts = attempts  # how many times the message was tried before giving up
+
 
 @dataclass(frozen=True)
 class SmtpSettings:
@@ -61,7 +67,7 @@ class SmtpSettings:
         env = os.environ if environ is None else environ
 
         def setting(name: str) -> str | None:
-            return (env.get(ENV_PREFIX + name) or "").strip() or None
+            return _setting(env, name)
 
         security = (setting("SMTP_SECURITY") or "starttls").lower()
         if security not in SECURITY_MODES:
@@ -80,7 +86,7 @@ class SmtpSettings:
             user=setting("SMTP_USER"),
             password=setting("SMTP_PASSWORD"),
             sender=setting("SMTP_FROM") or "session-analytics@localhost",
-            outbox_dir=Path(setting("OUTBOX_DIR") or "data/outbox").expanduser().resolve(),
+            outbox_dir=Path(setting("OUTBOX") or "data/outbox").expanduser().resolve(),
         )
 
 
@@ -100,8 +106,22 @@ class Mailer:
     sleep: Callable[[float], None] = time.sleep
 
     @classmethod
-    def from_env(cls, **options) -> "Mailer":
-        return cls(SmtpSettings.from_env(), **options)
+    def from_env(cls, environ: Mapping[str, str] | None = None, **options) -> "Mailer":
+        """Settings and retry policy from the environment; keyword options override them."""
+        env = os.environ if environ is None else environ
+        retry: dict = {}
+        for name, option, kind in (("SMTP_ATTEMPTS", "max_attempts", int),
+                                   ("SMTP_BACKOFF_SECONDS", "backoff_seconds", float)):
+            text = _setting(env, name)
+            if text is not None:
+                try:
+                    retry[option] = kind(text)
+                except ValueError:
+                    raise MailConfigError(f"{ENV_PREFIX}{name} must be a number, not {text!r}") from None
+        if retry.get("max_attempts", 1) < 1 or retry.get("backoff_seconds", 0) < 0:
+            raise MailConfigError(f"{ENV_PREFIX}SMTP_ATTEMPTS must be at least 1 and "
+                                  f"{ENV_PREFIX}SMTP_BACKOFF_SECONDS at least 0")
+        return cls(SmtpSettings.from_env(env), **{**retry, **options})
 
     def compose(
         self,
@@ -141,11 +161,14 @@ class Mailer:
                 # Every recipient refused: retry only if some refusal is temporary (4xx).
                 last_error = error
                 if not any(400 <= code < 500 for code, _ in error.recipients.values()):
-                    raise MailDeliveryError(f"all recipients refused: {_refusals(error.recipients)}") from error
+                    raise MailDeliveryError(f"all recipients refused: {_refusals(error.recipients)}",
+                                            attempt) from error
             except (smtplib.SMTPResponseException) as error:
                 last_error = error
                 if not 400 <= error.smtp_code < 500:
-                    raise MailDeliveryError(f"SMTP server refused the message: {error.smtp_code} {_reply(error)}") from error
+                    raise MailDeliveryError(
+                        f"SMTP server refused the message: {error.smtp_code} {_reply(error)}", attempt
+                    ) from error
             except (smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError, ConnectionError, socket.timeout,
                     OSError) as error:
                 last_error = error
@@ -155,7 +178,8 @@ class Mailer:
                             message["Subject"], attempt, self.max_attempts, last_error, delay)
                 self.sleep(delay)
         raise MailDeliveryError(
-            f"could not send {message['Subject']!r} after {self.max_attempts} attempts: {last_error}"
+            f"could not send {message['Subject']!r} after {self.max_attempts} attempts: {last_error}",
+            self.max_attempts,
         ) from last_error
 
     def _send_once(self, message: EmailMessage) -> dict:
@@ -182,6 +206,10 @@ class Mailer:
         os.replace(temporary, target)
         log.info("no SMTP host configured: wrote %s", target)
         return SendResult(message["Message-ID"], 1, {}, target)
+
+
+def _setting(env: Mapping[str, str], name: str) -> str | None:
+    return (env.get(ENV_PREFIX + name) or "").strip() or None
 
 
 def _reply(value) -> str:

@@ -53,6 +53,7 @@ select
     team,
     manager_id,
     role,
+    email_reports,
     true as in_directory
 from directory_users
 
@@ -67,5 +68,6 @@ select
     cast(null as {{ dbt.type_string() }}) as team,
     cast(null as {{ dbt.type_string() }}) as manager_id,
     cast(null as {{ dbt.type_string() }}) as role,
+    cast(null as {{ dbt.type_boolean() }}) as email_reports,
     false as in_directory
 from unknown_users

@@ -13,7 +13,9 @@ renamed as (
         name as user_name,
         team,
         manager_id,
-        role
+        role,
+        -- users.csv's optional column; the loader stores 'true' or 'false', and no value means yes.
+        coalesce(email_reports, 'true') = 'true' as email_reports
 
     from source
 

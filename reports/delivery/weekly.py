@@ -1,0 +1,225 @@
+"""Email a week's reports: each user their personal report, each manager their team report, each admin the org
+report; the HTML report is the message body and the PDF is attached.
+
+Who gets what comes from the directory in the warehouse (the same plan the renderer follows); reports of the
+week that are not rendered yet are rendered first. The ledger (`ledger.py`) decides what still needs sending:
+a report already sent with the same content is skipped, a changed report is sent again only when asked
+(`resend`), a failed one is tried again. Users with `email_reports = false` in the directory get no email
+(their reports are still rendered). One recipient's failure never stops the others.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import logging
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+from reports.delivery.ledger import SENT, Ledger, LedgerEntry
+from reports.delivery.mailer import Mailer, MailDeliveryError
+from reports.query import AnalyticsQueries, connect_read_only
+from reports.render import ReportTask, org_identity, plan_reports, read_manifest, render_reports, require_warehouse
+from reports.scope import Directory, Person
+from reports.weeks import ReportWeek
+
+log = logging.getLogger(__name__)
+
+# What each audience's message calls its report.
+REPORT_TITLES = {"user": "Your weekly report", "manager": "Your team's weekly report", "org": "Org-wide weekly report"}
+
+# Outcomes of one recipient's report in one run.
+SENT_NOW = "sent"
+ALREADY_SENT = "already sent"
+CHANGED_NOT_RESENT = "changed, not resent"
+OPTED_OUT = "opted out"
+NO_ADDRESS = "no email address"
+FAILED = "failed"
+OUTCOMES = (SENT_NOW, ALREADY_SENT, CHANGED_NOT_RESENT, OPTED_OUT, NO_ADDRESS, FAILED)
+
+
+@dataclass(frozen=True)
+class RecipientOutcome:
+    audience: str
+    user_id: str
+    email: str | None
+    outcome: str
+    attempts: int = 0
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class DeliverySummary:
+    org_id: str
+    week: ReportWeek
+    rendered: int  # reports rendered by this run because they were missing
+    destination: str  # SMTP server or outbox folder
+    recipients: list[RecipientOutcome]
+
+    @property
+    def counts(self) -> dict[str, int]:
+        counted = Counter(outcome.outcome for outcome in self.recipients)
+        return {outcome: counted[outcome] for outcome in OUTCOMES}
+
+    @property
+    def failed(self) -> list[RecipientOutcome]:
+        return [outcome for outcome in self.recipients if outcome.outcome == FAILED]
+
+    def text(self) -> str:
+        counts = self.counts
+        lines = [
+            f"{self.org_id} {self.week.label}: "
+            + "; ".join(f"{counts[outcome]} {outcome}" for outcome in OUTCOMES)
+            + f" ({self.destination}; {self.rendered} report(s) rendered first)"
+        ]
+        for outcome in self.recipients:
+            if outcome.outcome == CHANGED_NOT_RESENT:
+                lines.append(f"  changed, not resent (use --resend): {outcome.audience} report of {outcome.user_id}")
+            elif outcome.outcome == FAILED:
+                lines.append(
+                    f"  failed after {outcome.attempts} attempt(s): {outcome.audience} report of {outcome.user_id} "
+                    f"<{outcome.email}>: {outcome.error}"
+                )
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class _Report:
+    """One rendered report as the week's manifest lists it."""
+
+    html: Path
+    pdf: Path
+    sha256: str  # of the HTML and PDF together: either changing means a changed report
+
+
+def deliver_week(
+    warehouse: Path,
+    reports_dir: Path,
+    ledger_path: Path,
+    org_id: str,
+    week: ReportWeek | None = None,
+    *,
+    mailer: Mailer | None = None,
+    outbox: Path | None = None,
+    resend: bool = False,
+    workers: int | None = None,
+) -> DeliverySummary:
+    """Render the week's missing reports, then send every report not sent yet (see the module docstring).
+
+    `mailer` defaults to the SMTP settings of the environment; `outbox` overrides where `.eml` files go when no
+    SMTP host is set. Raises ReportError for an unknown org (nothing is sent)."""
+    mailer = mailer or Mailer.from_env()
+    if outbox is not None:
+        mailer = dataclasses.replace(mailer, settings=dataclasses.replace(mailer.settings, outbox_dir=Path(outbox)))
+    require_warehouse(warehouse)
+    with connect_read_only(warehouse) as conn:
+        org_name, time_zone = org_identity(AnalyticsQueries(conn), org_id)
+        directory = Directory.load(conn, org_id)
+    org = {"org_id": org_id, "name": org_name}
+    week = week or ReportWeek.latest_complete(time_zone)
+    tasks = plan_reports(directory)
+
+    week_dir = Path(reports_dir) / org_id / week.label
+    reports = _rendered_reports(week_dir)
+    missing = [task for task in tasks if (task.audience, task.user_id) not in reports]
+    if missing:
+        log.info("%s %s: rendering %d missing report(s)", org_id, week.label, len(missing))
+        # No manifest yet: render the whole week (one folder swap); otherwise only what is missing.
+        render_reports(warehouse, reports_dir, org_id, week, workers=workers,
+                       tasks=missing if reports else None)  # fmt: skip
+        reports = _rendered_reports(week_dir)
+
+    ledger = Ledger(ledger_path)
+    outcomes = []
+    with ledger.exclusive():
+        sent_before = ledger.entries(org_id, week.label)
+        for task in tasks:
+            person = directory.get(task.user_id)
+            outcomes.append(
+                _deliver_one(mailer, ledger, sent_before.get((task.audience, task.user_id)), org, week, task,
+                             person, reports[(task.audience, task.user_id)], resend)
+            )  # fmt: skip
+    destination = (
+        f"SMTP {mailer.settings.host}:{mailer.settings.port}" if mailer.settings.host
+        else f"outbox {mailer.settings.outbox_dir}"
+    )  # fmt: skip
+    return DeliverySummary(org_id, week, len(missing), destination, outcomes)
+
+
+def _deliver_one(
+    mailer: Mailer,
+    ledger: Ledger,
+    previous: LedgerEntry | None,
+    org: dict,
+    week: ReportWeek,
+    task: ReportTask,
+    person: Person,
+    report: _Report,
+    resend: bool,
+) -> RecipientOutcome:
+    def outcome(name: str, **details) -> RecipientOutcome:
+        return RecipientOutcome(task.audience, task.user_id, person.email, name, **details)
+
+    if person.email_reports is False:
+        return outcome(OPTED_OUT)
+    if not person.email:
+        return outcome(NO_ADDRESS)
+    if previous is not None and previous.status == SENT:
+        if previous.report_sha256 == report.sha256:
+            return outcome(ALREADY_SENT)
+        if not resend:
+            return outcome(CHANGED_NOT_RESENT)
+
+    message = compose(mailer, org, week, task, person, report)
+    record = dict(
+        org_id=org["org_id"], week=week.label, audience=task.audience, recipient_user_id=task.user_id,
+        recipient_email=person.email, report_sha256=report.sha256, message_id=message["Message-ID"],
+    )  # fmt: skip
+    try:
+        result = mailer.send(message)
+    except (MailDeliveryError, OSError) as error:
+        attempts = getattr(error, "attempts", 1)
+        log.error("%s report of %s <%s> not delivered: %s", task.audience, task.user_id, person.email, error)
+        ledger.record(previous, **record, attempts=attempts, error=str(error))
+        return outcome(FAILED, attempts=attempts, error=str(error))
+    ledger.record(previous, **record, attempts=result.attempts, error=None)
+    return outcome(SENT_NOW, attempts=result.attempts)
+
+
+def compose(mailer: Mailer, org: dict, week: ReportWeek, task: ReportTask, person: Person, report: _Report):
+    """One recipient's message: only their own address, their report as HTML body and as PDF attachment."""
+    title = REPORT_TITLES[task.audience]
+    subject = f"[{org['name']}] {title}, {week.label} ({week.date_range_text()})"
+    text = "\n".join([
+        f"Hello {person.display_name},",
+        "",
+        f"{title} on AI coding assistant use at {org['name']} for {week.date_range_text()} (ISO week "
+        f"{week.label}) is attached as a PDF; the same report is this message's HTML part.",
+        "",
+        "To stop these emails, ask the people who maintain the org directory to set email_reports to false "
+        "for you in users.csv.",
+    ])  # fmt: skip
+    attachment = f"{org['org_id']}-{week.label}-{task.audience}-{report.pdf.stem}.pdf"
+    return mailer.compose(
+        [person.email], subject, text, html=report.html.read_text(encoding="utf-8"),
+        attachments=[(attachment, report.pdf.read_bytes(), "application/pdf")],
+    )  # fmt: skip
+
+
+def _rendered_reports(week_dir: Path) -> dict[tuple[str, str], _Report]:
+    """The week's reports whose HTML and PDF the manifest lists and that are on disk."""
+    files: dict[tuple[str, str], dict[str, tuple[Path, str]]] = {}
+    for entry in read_manifest(week_dir):
+        path = week_dir / entry.file
+        if path.is_file():
+            files.setdefault((entry.audience, entry.recipient_user_id), {})[entry.format] = (path, entry.sha256)
+    return {
+        key: _Report(
+            html=formats["html"][0],
+            pdf=formats["pdf"][0],
+            sha256=hashlib.sha256(f"{formats['html'][1]} {formats['pdf'][1]}".encode()).hexdigest(),
+        )
+        for key, formats in files.items()
+        if {"html", "pdf"} <= formats.keys()
+    }
