@@ -46,6 +46,9 @@ class AgentFigures(BaseModel):
     total_tokens: int
     avg_cost_usd: float | None
     avg_duration_seconds: float | None
+    unpriced_requests: int = Field(
+        description="the agent's model requests with no price for their model and date (not in its cost)"
+    )
 
 
 class ByAgent(BaseModel):

@@ -128,7 +128,7 @@ class AnalyticsQueries:
         rows = self._rows(
             f"""
             select agent, {m.SESSIONS}, {m.COST_USD}, {m.TOTAL_TOKENS},
-                   {m.AVG_COST_PER_SESSION_USD}, {m.AVG_SESSION_DURATION_SECONDS}
+                   {m.AVG_COST_PER_SESSION_USD}, {m.AVG_SESSION_DURATION_SECONDS}, {m.UNPRICED_REQUESTS}
             from {m.ACTIVITY_MART} where {where.sql}
             group by agent
             having {m.SESSIONS} > 0 or sum(model_requests) > 0
@@ -145,8 +145,9 @@ class AnalyticsQueries:
                     "total_tokens": int(tokens),
                     "avg_cost_usd": _cost(avg_cost),
                     "avg_duration_seconds": _duration(avg_duration),
+                    "unpriced_requests": int(unpriced),
                 }
-                for agent, sessions, cost, tokens, avg_cost, avg_duration in rows
+                for agent, sessions, cost, tokens, avg_cost, avg_duration, unpriced in rows
             ]
         }
 

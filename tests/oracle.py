@@ -332,6 +332,7 @@ def expected_by_agent(events, orgs, users, projects, org_id: str, filters: Filte
             "total_tokens": sum(r.total_tokens for r in reqs),
             "avg_cost_usd": _cost_out(cost / len(mine)) if mine else None,
             "avg_duration_seconds": _duration_out(_mean([s.duration for s in mine])),
+            "unpriced_requests": sum(1 for r in reqs if r.cost is None),
         })
     rows.sort(key=lambda row: (-row["sessions"], *_none_last(row["agent"])))
     return {"agents": rows}

@@ -297,7 +297,8 @@ def test_csv_of_timeseries_has_a_row_per_period(world):
 def test_csv_of_by_agent_has_a_row_per_agent_and_a_header_even_when_empty(world):
     answer = get(world, "una", url("by-agent")).json()
     header, *rows = read_csv(get(world, "una", url("by-agent"), format="csv"))
-    assert header == ["agent", "sessions", "total_cost_usd", "total_tokens", "avg_cost_usd", "avg_duration_seconds"]
+    assert header == ["agent", "sessions", "total_cost_usd", "total_tokens", "avg_cost_usd", "avg_duration_seconds",
+                      "unpriced_requests"]
     assert rows == [[cell(agent[c]) for c in header] for agent in answer["agents"]] and rows
     assert read_csv(get(world, "una", url("by-agent"), format="csv", agent="nobody")) == [header]
 

@@ -201,9 +201,10 @@ def test_by_agent(queries):
     assert queries.by_agent("acme")["agents"] == [
         {"agent": "claude-code", "sessions": 2, "total_cost_usd": approx(COST_A + COST_C),
          "total_tokens": TOKENS_A + TOKENS_C, "avg_cost_usd": approx((COST_A + COST_C) / 2),
-         "avg_duration_seconds": approx(3_000)},
+         "avg_duration_seconds": approx(3_000), "unpriced_requests": 1},  # C's gpt-5-codex request
         {"agent": "cursor-agent", "sessions": 1, "total_cost_usd": approx(COST_B),
-         "total_tokens": TOKENS_B, "avg_cost_usd": approx(COST_B), "avg_duration_seconds": approx(300)},
+         "total_tokens": TOKENS_B, "avg_cost_usd": approx(COST_B), "avg_duration_seconds": approx(300),
+         "unpriced_requests": 0},
     ]
 
 

@@ -297,12 +297,12 @@ HAND_TIMESERIES = [
 ]
 HAND_BY_AGENT = {"agents": [
     {"agent": "claude-code", "sessions": 1, "total_cost_usd": 0.0105, "total_tokens": 1_500,
-     "avg_cost_usd": 0.0105, "avg_duration_seconds": 4200.0},
+     "avg_cost_usd": 0.0105, "avg_duration_seconds": 4200.0, "unpriced_requests": 0},
     {"agent": "cursor-agent", "sessions": 1, "total_cost_usd": 1.432506, "total_tokens": 402_001,
-     "avg_cost_usd": 1.432506, "avg_duration_seconds": 7200.0},
+     "avg_cost_usd": 1.432506, "avg_duration_seconds": 7200.0, "unpriced_requests": 0},
     # S2: haiku 11,300 tokens + codex 20 tokens
     {"agent": None, "sessions": 1, "total_cost_usd": 0.0038, "total_tokens": 11_320,
-     "avg_cost_usd": 0.0038, "avg_duration_seconds": 119.75},
+     "avg_cost_usd": 0.0038, "avg_duration_seconds": 119.75, "unpriced_requests": 1},
 ]}
 HAND_COST_BREAKDOWN = {
     # sonnet 0.0105 + 0.48 + 0.952506 = 1.443006; haiku 0.0038; opus and other 0 (tie: opus before other)

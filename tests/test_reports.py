@@ -179,6 +179,30 @@ def test_hand_worked_strings_of_the_personal_report(rendered):
     assert "58.8% of input tokens were cache reads" in html and "$0.27" in html
 
 
+def test_costs_that_leave_out_unpriced_requests_say_so(rendered):
+    # S5 (zoe-mgr, claude-code) used an unpriced model: her reports mark claude-code's cost as leaving it out;
+    # li-lei's own claude-code cost is complete, so his report has no mark.
+    for path in (rendered / "users" / "zoe-mgr.html", rendered / "managers" / "zoe-mgr.html"):
+        html = html_text(path)
+        # the claude-code row's average and total cost, and nothing else
+        assert html.count('<span class="unpriced">*</span>') == 2
+        assert "* Cost without 1 model request of models that have no" in squeeze_spaces(html)
+        assert "These costs leave out 1 model request of models with no price" in squeeze_spaces(html)
+        assert "* Cost without" in squeeze_spaces(pdf_page_text(path.with_suffix(".pdf")))
+    # her own week has only the unpriced session: a known $0.00 would be a lie, so it is marked
+    assert '$0.00<span class="unpriced">*</span>' in html_text(rendered / "users" / "zoe-mgr.html")
+    li = html_text(rendered / "users" / "li-lei.html")
+    assert 'class="unpriced"' not in li and "These costs leave out" not in li
+
+
+def squeeze_spaces(text: str) -> str:
+    return re.sub(r"\s+", " ", text)
+
+
+def pdf_page_text(path: Path) -> str:
+    return " ".join(pdf_text(path))
+
+
 def test_new_report_figures_of_the_query_code(warehouse, directory):
     week = Filters(date_from=W46.start, date_to=W46.end)
     li = directory.scope_for("user", "li-lei")
