@@ -131,12 +131,31 @@ _GROUP_TAG = re.compile(r"<g(?=[\s>])[^>]*>|</g>")
 _METADATA = re.compile(r"\s*<metadata>.*?</metadata>", re.S)
 _NO_ROTATION = re.compile(r' transform="rotate\(-?0 [^"]*\)"')
 _EMPTY_GROUP = re.compile(r"<g/>")
+_STYLE_ATTRIBUTE = re.compile(r' style="([^"]*)"')
+# Set by matplotlib's `*` rule in the SVG's own stylesheet, which outranks presentation attributes: these stay
+# in the style attribute, which outranks the rule.
+_STYLESHEET_PROPERTIES = ("stroke-linejoin", "stroke-linecap")
 _BETWEEN_TAGS = re.compile(r">\s+<")
+
+
+def _presentation_attributes(style: re.Match) -> str:
+    """`style="fill: #fff; stroke-linecap: square"` as `fill="#fff" style="stroke-linecap: square"`: the same
+    drawing, without a CSS declaration parse per element in WeasyPrint (a chart's text is mostly such elements)."""
+    attributes, kept = [], []
+    for declaration in style.group(1).split(";"):
+        name, _, value = declaration.partition(":")
+        name, value = name.strip(), value.strip()
+        if name in _STYLESHEET_PROPERTIES:
+            kept.append(f"{name}: {value}")
+        elif name:
+            attributes.append(f' {name}="{value}"')
+    return "".join(attributes) + (f' style="{"; ".join(kept)}"' if kept else "")
 
 
 def _slim(svg: str) -> str:
     svg = _NO_ROTATION.sub("", _METADATA.sub("", _GROUP_ID.sub("<g", svg)))
     svg = _BETWEEN_TAGS.sub("><", _EMPTY_GROUP.sub("", svg))
+    svg = _STYLE_ATTRIBUTE.sub(_presentation_attributes, svg)
     pieces, kept_open, position = [], [], 0
     for tag in _GROUP_TAG.finditer(svg):
         text = tag.group()
