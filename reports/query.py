@@ -167,15 +167,19 @@ class AnalyticsQueries:
         facts_where = self._where(org_id, filters, scope, alias="facts")
 
         def by(column: str, dimension: str, name_column: str) -> list[tuple]:
+            # Sum first, then name the few groups: joining the names to every mart row first costs twice as much.
             return self._rows(
                 f"""
-                select facts.{column}, any_value(names.{name_column}), {m.COST_USD}
-                from {m.MODEL_COSTS_MART} as facts
+                select grouped.{column}, names.{name_column}, grouped.cost_usd
+                from (
+                    select facts.org_id, facts.{column}, {m.COST_USD} as cost_usd
+                    from {m.MODEL_COSTS_MART} as facts
+                    where {facts_where.sql}
+                    group by facts.org_id, facts.{column}
+                ) as grouped
                 left join analytics.{dimension} as names
-                    on names.org_id = facts.org_id and names.{column} = facts.{column}
-                where {facts_where.sql}
-                group by facts.{column}
-                order by 3 desc, facts.{column} nulls last
+                    on names.org_id = grouped.org_id and names.{column} = grouped.{column}
+                order by 3 desc, grouped.{column} nulls last
                 """,
                 facts_where.params,
             )
