@@ -13,9 +13,13 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import http.client
 import os
 import platform as host
+import random
+import resource
 import shutil
+import socket
 import statistics
 import subprocess
 import sys
@@ -25,13 +29,14 @@ from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 from typing import Callable
+from urllib.parse import urlencode
 
 import duckdb
 import psutil
 
 from orchestration import ccusage_parity
 from orchestration.config import PATH_SETTINGS, Paths
-from orchestration.sample import generate_sample
+from orchestration.sample import MAIN_ORG, SECOND_ORG_MIN_USERS, SECOND_ORG_SHARE, generate_sample
 from orchestration.sources import platform
 
 REQUESTS_PER_USER_DAY = 60  # measured on the generator: 200 users x 56 days gave 668,023 requests
@@ -41,6 +46,8 @@ INCREMENTAL_USERS = 12
 TRANSCRIPT_USERS = 170  # with every user collecting transcripts: about 1.1 GB of transcripts over 30 days
 TRANSCRIPT_TIMEZONE = "Europe/Berlin"  # the sample org's zone: days are compared in it
 LOCAL_CCUSAGE = Path(".tools/node_modules/.bin/ccusage")  # installed by `make test`/`make bench`
+REPORT_ORG_PEOPLE = 1000  # benchmark 5: people of the org whose reports are rendered
+API_REQUESTS_PER_ENDPOINT = 200  # benchmark 6: requests per endpoint
 MARK_BEGIN, MARK_END = "<!-- bench:begin -->", "<!-- bench:end -->"
 VERSIONED = ("duckdb", "dbt-core", "dbt-duckdb", "dagster", "weasyprint")
 
@@ -60,6 +67,8 @@ class Bench:
     repeat: int
     histories: tuple[int, int] = INCREMENTAL_HISTORIES
     transcript_users: int = TRANSCRIPT_USERS
+    report_people: int = REPORT_ORG_PEOPLE
+    api_requests: int = API_REQUESTS_PER_ENDPOINT
     figures: list[Figure] = field(default_factory=list)
 
     def add(self, benchmark: str, measure: str, value: str, note: str = "") -> None:
@@ -157,6 +166,15 @@ def refresh(paths: Paths, full: bool) -> Measurement:
     return run_measured(command, env=env)
 
 
+def built_warehouse(bench: Bench, end_date: dt.date, paths: Paths | None) -> Paths:
+    """The full build's warehouse, for benchmarks that read it: built (untimed) when the run has not built it."""
+    if paths is None:
+        paths = generate(bench.work_dir / "full", users_for(bench.requests, FULL_BUILD_DAYS), FULL_BUILD_DAYS, end_date)
+    if not paths.warehouse.exists():
+        refresh(paths, full=True)
+    return paths
+
+
 def model_requests(paths: Paths) -> int:
     with duckdb.connect(str(paths.warehouse), read_only=True) as conn:
         return conn.execute("select count(*) from analytics.fct_model_requests").fetchall()[0][0]
@@ -247,6 +265,180 @@ def bench_transcripts(bench: Bench, end_date: dt.date) -> None:
     bench.add(label, "token totals", "identical" if identical else "DIFFER", f"{len(rows)} day/model rows")
 
 
+# -- benchmarks 5 and 6: reports and the API ------------------------------------------------------------------
+
+# The report week and the week before it (the KPI changes), ending on the Sunday that closes the report week.
+REPORT_DAYS = 14
+API_ENDPOINTS = ("summary", "timeseries", "by-agent", "cost-breakdown")
+API_READERS = ("admin", "manager", "member")
+
+
+def bench_reports(bench: Bench, end_date: dt.date) -> None:
+    """Every report of an org of `report_people` people for one week (each user's, each manager's and the
+    org's; HTML and PDF), rendered the way the weekly asset does: `render_reports` with one worker per core."""
+    from reports.render import render_reports
+    from reports.weeks import ReportWeek
+
+    sunday = end_date - dt.timedelta(days=end_date.isoweekday() % 7)
+    paths = generate(bench.work_dir / "reports", _sample_people(bench.report_people), REPORT_DAYS, sunday)
+    refresh(paths, full=True)
+    week = ReportWeek.containing(sunday)
+    workers = os.cpu_count() or 1
+    started_cpu, started = _cpu_seconds(), time.perf_counter()
+    outcome = render_reports(paths.warehouse, bench.work_dir / "reports" / "out", MAIN_ORG.org_id, week,
+                             workers=workers)
+    seconds, cpu = time.perf_counter() - started, _cpu_seconds() - started_cpu
+    reports = [file for file in outcome.files if file.format == "pdf"]
+    by_audience = {audience: sum(1 for f in reports if f.audience == audience) for audience in ("user", "manager", "org")}
+    label = "5 reports, 1 week"
+    bench.add(label, "reports (HTML + PDF each)", f"{len(reports):,}",
+              f"{by_audience['user']:,} users, {by_audience['manager']:,} managers, {by_audience['org']} org; {week}")
+    bench.add(label, "wall time", f"{seconds:,.1f} s", f"{workers} worker processes; target < 180 s on 2 cores")
+    bench.add(label, "reports per second", f"{len(reports) / seconds:,.2f}")
+    bench.add(label, "CPU per report", f"{cpu / len(reports):,.3f} s", "all processes: the cost on an idle machine")
+
+
+def _sample_people(main_org_people: int) -> int:
+    """The sample's `--users` that gives its main org this many people (the rest go to the second org)."""
+    users = round(main_org_people / (1 - SECOND_ORG_SHARE))
+    while users - max(SECOND_ORG_MIN_USERS, round(users * SECOND_ORG_SHARE)) < main_org_people:
+        users += 1
+    return users
+
+
+def _cpu_seconds() -> float:
+    """CPU time of this process and of its finished children (the render pool's workers once it is shut down)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def bench_api(bench: Bench, paths: Paths) -> None:
+    """Latency of each endpoint over HTTP against `session-analytics serve`, one request at a time, with
+    random filters and readers of each role (admin, manager, member) on the full build's warehouse."""
+    tokens_file = bench.work_dir / "api_tokens.sqlite3"
+    tokens_file.unlink(missing_ok=True)
+    readers = _api_readers(paths.warehouse, tokens_file)
+    port = _free_port()
+    env = {**refresh_command(paths, full=False)[1], "SESSION_ANALYTICS_TOKENS": str(tokens_file)}
+    server = subprocess.Popen([sys.executable, "-m", "orchestration.cli", "serve", "--port", str(port)], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        connection = _wait_for_server(port, server)
+        choices = _ApiChoices.load(paths.warehouse)
+        rng = random.Random(7)
+        latencies: dict[str, list[float]] = {endpoint: [] for endpoint in API_ENDPOINTS}
+        for _ in range(bench.api_requests):
+            for endpoint in API_ENDPOINTS:
+                reader = readers[rng.choice(API_READERS)]
+                url = f"/{MAIN_ORG.org_id}/sessions/analytics/{endpoint}?" + urlencode(
+                    choices.random_filters(rng, endpoint, reader), doseq=True)
+                started = time.perf_counter()
+                connection.request("GET", url, headers={"Authorization": f"Bearer {reader.secret}"})
+                response = connection.getresponse()
+                body = response.read()
+                latencies[endpoint].append(time.perf_counter() - started)
+                if response.status != 200:
+                    raise RuntimeError(f"GET {url} as {reader.user_id}: {response.status} {body[:300]!r}")
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    label = "6 API latency"
+    bench.add(label, "model requests in the warehouse", f"{model_requests(paths):,}")
+    for endpoint, samples in latencies.items():
+        percentiles = statistics.quantiles(samples, n=100, method="inclusive")
+        bench.add(label, f"{endpoint} p50 / p95", f"{percentiles[49] * 1000:,.1f} / {percentiles[94] * 1000:,.1f} ms",
+                  f"{len(samples)} requests; target p95 < 50 ms")
+
+
+@dataclass(frozen=True)
+class _Reader:
+    user_id: str
+    role: str
+    team: tuple[str, ...]  # the users the reader may name in `user=`
+    secret: str
+
+
+def _api_readers(warehouse: Path, tokens_file: Path) -> dict[str, "_Reader"]:
+    """A token for the admin, for the manager of the largest team, and for a member of that team."""
+    from reports.scope import Directory
+    from reports.tokens import TokenStore
+
+    with duckdb.connect(str(warehouse), read_only=True) as conn:
+        directory = Directory.load(conn, MAIN_ORG.org_id)
+    admin = directory.recipients("org")[0]
+    manager = max(directory.recipients("manager"), key=lambda person: len(directory.team_of(person.user_id)))
+    team = sorted(directory.team_of(manager.user_id))
+    member = next(directory.get(user) for user in team if directory.get(user).role == "member")
+    store = TokenStore(tokens_file)
+    readers = {}
+    for role, person, visible in (("admin", admin, sorted(directory.people)), ("manager", manager, team),
+                                  ("member", member, [member.user_id])):
+        readers[role] = _Reader(person.user_id, role, tuple(visible), store.create(MAIN_ORG.org_id, person.user_id)[1])
+    return readers
+
+
+@dataclass(frozen=True)
+class _ApiChoices:
+    """What random filters pick from: the org's activity dates, projects and agents."""
+
+    first_day: dt.date
+    last_day: dt.date
+    projects: tuple[str, ...]
+    agents: tuple[str, ...]
+
+    @classmethod
+    def load(cls, warehouse: Path) -> "_ApiChoices":
+        with duckdb.connect(str(warehouse), read_only=True) as conn:
+            rows = conn.execute(
+                "select min(activity_date), max(activity_date), list(distinct project_id), list(distinct agent) "
+                "from analytics.mart_daily_activity where org_id = ?", [MAIN_ORG.org_id]).fetchall()
+        first, last, projects, agents = rows[0]
+        return cls(first, last, tuple(sorted(p for p in projects if p)), tuple(sorted(a for a in agents if a)))
+
+    def random_filters(self, rng: random.Random, endpoint: str, reader: _Reader) -> dict[str, object]:
+        """A date range (or none), and now and then one or two projects, agents and users of the reader's scope."""
+        query: dict[str, object] = {}
+        if rng.random() < 0.8:
+            span = (self.last_day - self.first_day).days
+            start = self.first_day + dt.timedelta(days=rng.randint(0, span))
+            query["from"] = start.isoformat()
+            query["to"] = min(self.last_day, start + dt.timedelta(days=rng.randint(0, 30))).isoformat()
+        for name, values, share in (("project", self.projects, 0.3), ("agent", self.agents, 0.3),
+                                    ("user", reader.team, 0.3)):
+            if values and rng.random() < share:
+                query[name] = rng.sample(values, min(len(values), rng.randint(1, 2)))
+        if endpoint == "timeseries":
+            query["interval"] = rng.choice(("day", "week"))
+            query["metric"] = rng.choice(("sessions", "cost", "tokens"))
+        return query
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _wait_for_server(port: int, server: subprocess.Popen, timeout: float = 60) -> http.client.HTTPConnection:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(f"the API server exited with {server.returncode}")
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        try:
+            connection.request("GET", "/health")
+            response = connection.getresponse()
+            response.read()
+            if response.status == 200:
+                return connection
+            connection.close()
+            time.sleep(0.2)
+        except OSError:
+            connection.close()
+            time.sleep(0.2)
+    raise RuntimeError(f"the API server did not answer on port {port} within {timeout:.0f} s")
+
+
 # -- output ---------------------------------------------------------------------------------------------------
 
 
@@ -281,7 +473,7 @@ def write_report(path: Path, bench: Bench, command: str) -> None:
     path.write_text(head + block + tail, encoding="utf-8")
 
 
-BENCHMARKS = ("full", "incremental", "load", "transcripts")
+BENCHMARKS = ("full", "incremental", "load", "transcripts", "reports", "api")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -298,6 +490,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="days of history under the nightly refresh (default 30,365)")
     parser.add_argument("--transcript-users", type=int, default=TRANSCRIPT_USERS,
                         help="users collecting transcripts (170 gives about 1.1 GB)")
+    parser.add_argument("--report-people", type=int, default=REPORT_ORG_PEOPLE,
+                        help="people of the org whose weekly reports are rendered (default 1000)")
+    parser.add_argument("--api-requests", type=int, default=API_REQUESTS_PER_ENDPOINT,
+                        help="timed API requests per endpoint (default 200)")
     parser.add_argument("--only", action="append", choices=BENCHMARKS, help="run only these (repeatable)")
     parser.add_argument("--work-dir", type=Path, default=Path("data/bench"))
     parser.add_argument("--report", type=Path, default=Path("BENCHMARKS.md"), help="'-' to skip writing it")
@@ -313,7 +509,8 @@ def _pair(text: str) -> tuple[int, int]:
 
 def run(args: argparse.Namespace) -> int:
     requests = 10_000_000 if args.large else args.requests
-    bench = Bench(args.work_dir.resolve(), requests, args.repeat, args.history_days, args.transcript_users)
+    bench = Bench(args.work_dir.resolve(), requests, args.repeat, args.history_days, args.transcript_users,
+                  args.report_people, args.api_requests)
     selected = set(args.only or BENCHMARKS)
     end_date = dt.date.today() - dt.timedelta(days=1)
     print(f"Benchmarks on {machine()}", flush=True)
@@ -327,6 +524,10 @@ def run(args: argparse.Namespace) -> int:
         bench_load_vs_scan(bench, paths)
     if "transcripts" in selected:
         bench_transcripts(bench, end_date)
+    if "reports" in selected:
+        bench_reports(bench, end_date)
+    if "api" in selected:
+        bench_api(bench, built_warehouse(bench, end_date, paths))
     print()
     print(table(bench.figures))
     if str(args.report) != "-":

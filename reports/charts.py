@@ -20,7 +20,12 @@ matplotlib.use("svg")
 
 import re  # noqa: E402
 
-from matplotlib import font_manager, rc_context  # noqa: E402  (the backend must be chosen first)
+from matplotlib import colormaps, font_manager, rc_context  # noqa: E402  (the backend must be chosen first)
+from matplotlib.cm import ScalarMappable  # noqa: E402
+from matplotlib.collections import PolyCollection  # noqa: E402
+from matplotlib.colors import Normalize  # noqa: E402
+from matplotlib.patches import PathPatch  # noqa: E402
+from matplotlib.path import Path  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.font_manager import FontProperties  # noqa: E402
 from matplotlib.textpath import TextToPath  # noqa: E402
@@ -50,6 +55,9 @@ STYLE = {
     "axes.titleweight": "bold",
     "axes.titlelocation": "left",
     "axes.titlepad": 8,
+    # A fixed title position: matplotlib's automatic one measures every tick label of the axes again (a
+    # quarter of a chart's drawing time) only to find that nothing sits above the axes.
+    "axes.titley": 1.0,
     "axes.edgecolor": GRID,
     "axes.labelcolor": MUTED,
     "axes.linewidth": 0.8,
@@ -110,12 +118,57 @@ def _svg(figure: Figure, salt: str) -> str:
     with rc_context({"svg.hashsalt": salt}):
         figure.savefig(buffer, format="svg", metadata={"Date": None})
     text = buffer.getvalue()
-    # matplotlib names its groups figure_1, axes_1, ... in every chart: several charts in one page would
-    # repeat those ids. Nothing refers to them (references go to the salted clip-path and glyph ids).
-    return _GROUP_ID.sub("<g", text[text.index("<svg"):])
+    return _slim(text[text.index("<svg"):])
 
 
+# WeasyPrint's time on a report goes mostly to the charts' SVG elements, each styled and drawn one by one, so
+# the markup keeps only what is drawn. matplotlib names its groups figure_1, axes_1, ... in every chart
+# (several charts in one page would repeat those ids; nothing refers to them: references go to the salted
+# clip-path ids); without the id such a group has no attribute and no effect, so it goes, and so do the RDF
+# metadata, empty groups, whitespace between tags and the `rotate(-0 x y)` transforms of unrotated text.
 _GROUP_ID = re.compile(r'<g id="[^"]*"')
+_GROUP_TAG = re.compile(r"<g(?=[\s>])[^>]*>|</g>")
+_METADATA = re.compile(r"\s*<metadata>.*?</metadata>", re.S)
+_NO_ROTATION = re.compile(r' transform="rotate\(-?0 [^"]*\)"')
+_EMPTY_GROUP = re.compile(r"<g/>")
+_STYLE_ATTRIBUTE = re.compile(r' style="([^"]*)"')
+# Set by matplotlib's `*` rule in the SVG's own stylesheet, which outranks presentation attributes: these stay
+# in the style attribute, which outranks the rule.
+_STYLESHEET_PROPERTIES = ("stroke-linejoin", "stroke-linecap")
+_BETWEEN_TAGS = re.compile(r">\s+<")
+
+
+def _presentation_attributes(style: re.Match) -> str:
+    """`style="fill: #fff; stroke-linecap: square"` as `fill="#fff" style="stroke-linecap: square"`: the same
+    drawing, without a CSS declaration parse per element in WeasyPrint (a chart's text is mostly such elements)."""
+    attributes, kept = [], []
+    for declaration in style.group(1).split(";"):
+        name, _, value = declaration.partition(":")
+        name, value = name.strip(), value.strip()
+        if name in _STYLESHEET_PROPERTIES:
+            kept.append(f"{name}: {value}")
+        elif name:
+            attributes.append(f' {name}="{value}"')
+    return "".join(attributes) + (f' style="{"; ".join(kept)}"' if kept else "")
+
+
+def _slim(svg: str) -> str:
+    svg = _NO_ROTATION.sub("", _METADATA.sub("", _GROUP_ID.sub("<g", svg)))
+    svg = _BETWEEN_TAGS.sub("><", _EMPTY_GROUP.sub("", svg))
+    svg = _STYLE_ATTRIBUTE.sub(_presentation_attributes, svg)
+    pieces, kept_open, position = [], [], 0
+    for tag in _GROUP_TAG.finditer(svg):
+        text = tag.group()
+        if text == "</g>":
+            keep = kept_open.pop()
+        else:
+            keep = text != "<g>"
+            kept_open.append(keep)
+        if not keep:
+            pieces.append(svg[position:tag.start()])
+            position = tag.end()
+    pieces.append(svg[position:])
+    return "".join(pieces)
 
 
 _TEXT_MEASURE = TextToPath()
@@ -125,10 +178,24 @@ def _figure(width: float, height: float, left: float, bottom: float, top: float 
     """A figure with fixed margins in inches. Fixed margins cost one draw; constrained layout or a tight
     bounding box would draw every chart two or three times, the dominant cost of a report."""
     figure = Figure(figsize=(width, height))
+    figure.patch.set_visible(False)  # white on a white page: drawing it would add an element per chart
     figure.subplots_adjust(
         left=left / width, right=1 - right / width, bottom=bottom / height, top=1 - top / height
     )
     return figure
+
+
+def _axes(figure: Figure):
+    axes = figure.add_subplot()
+    axes.patch.set_visible(False)
+    return axes
+
+
+def _hide_empty_bars(drawn, values: Sequence[float]) -> None:
+    """A zero bar has no height to show; not drawing it keeps it out of the SVG."""
+    for bar, value in zip(drawn, values):
+        if not value:
+            bar.set_visible(False)
 
 
 def _tick_width(labels: Sequence[str]) -> float:
@@ -171,10 +238,11 @@ def period_bars(salt: str, bars: Bars, highlight: int | None = None, width: floa
     with rc_context(STYLE):
         tick_labels = [bars.formatter(v) for v in bars.values] + [bars.formatter(max(bars.values, default=0) * 1.2)]
         figure = _figure(width, 1.85, left=0.32 + _tick_width(tick_labels), bottom=0.26)
-        axes = figure.add_subplot()
+        axes = _axes(figure)
         count = len(bars.values)
         colors = [ACCENT if highlight is None or index == highlight else ACCENT_SOFT for index in range(count)]
         drawn = axes.bar(range(count), bars.values, color=colors, width=0.68)
+        _hide_empty_bars(drawn, bars.values)
         axes.set_xticks(range(len(bars.labels)), bars.labels)
         axes.tick_params(bottom=False, left=False)  # no tick marks: fewer SVG elements to draw twice
         axes.set_title(bars.title)
@@ -192,9 +260,10 @@ def ranked_bars(salt: str, bars: Bars, width: float = HALF_WIDTH_IN, color: str 
         count = len(bars.values)
         shown = [_truncate(label, 26) for label in bars.labels]
         figure = _figure(width, 0.72 + 0.2 * max(count, 1), left=0.12 + _tick_width(shown), bottom=0.42, right=0.15)
-        axes = figure.add_subplot()
+        axes = _axes(figure)
         positions = list(range(count))[::-1]
         drawn = axes.barh(positions, bars.values, color=color, height=0.62)
+        _hide_empty_bars(drawn, bars.values)
         axes.set_yticks(positions, shown)
         axes.tick_params(axis="y", colors=INK)
         axes.tick_params(bottom=False, left=False)
@@ -217,20 +286,38 @@ def weekday_hour_heatmap(salt: str, title: str, counts: Sequence[dict]) -> str:
         figure = _figure(FULL_WIDTH_IN, 1.65, left=0.45, bottom=0.4, right=0.5, top=0.28)
         axes = figure.add_subplot()
         peak = max(max(row) for row in grid)
-        mesh = axes.pcolormesh(
-            grid, cmap=HEAT, vmin=0, vmax=max(peak, 1), edgecolors="white", linewidth=1.2
-        )
+        shades = ScalarMappable(Normalize(0, max(peak, 1)), colormaps[HEAT])
+        # Only the hours with sessions are drawn as cells, over a background of the zero colour, and one path
+        # draws the white lines between all cells: a week of one person fills a few of the 168 cells, and each
+        # drawn cell is one more SVG element for WeasyPrint.
+        axes.set_facecolor(shades.to_rgba(0))
+        busy = [(hour, day, count) for day, row in enumerate(grid) for hour, count in enumerate(row) if count]
+        axes.add_collection(PolyCollection(
+            [[(hour, day), (hour + 1, day), (hour + 1, day + 1), (hour, day + 1)] for hour, day, _ in busy],
+            facecolors=[shades.to_rgba(count) for *_, count in busy], linewidths=0, clip_on=False,
+        ))
+        axes.add_patch(PathPatch(_cell_borders(24, 7), facecolor="none", edgecolor="white", linewidth=1.2,
+                                 clip_on=False))
+        axes.set_xlim(0, 24)
+        axes.set_ylim(0, 7)
         axes.invert_yaxis()
         axes.set_yticks([index + 0.5 for index in range(7)], WEEKDAYS)
         axes.set_xticks([hour + 0.5 for hour in range(0, 24, 2)], [f"{hour:02d}" for hour in range(0, 24, 2)])
         axes.set_xlabel("local start hour")
         axes.set_title(title)
-        colorbar = figure.colorbar(mesh, ax=axes, fraction=0.03, pad=0.015, aspect=12)
+        colorbar = figure.colorbar(shades, ax=axes, fraction=0.03, pad=0.015, aspect=12)
         colorbar.set_label("sessions", color=MUTED)
         colorbar.outline.set_visible(False)
         colorbar.ax.yaxis.set_major_locator(MaxNLocator(nbins=4, integer=True))
         colorbar.ax.tick_params(colors=MUTED, size=0)
         return _svg(figure, salt)
+
+
+def _cell_borders(columns: int, rows: int) -> Path:
+    """Every line of a columns x rows grid of unit cells, as one path."""
+    segments = [((x, 0), (x, rows)) for x in range(columns + 1)] + [((0, y), (columns, y)) for y in range(rows + 1)]
+    return Path([point for segment in segments for point in segment],
+                [Path.MOVETO, Path.LINETO] * len(segments))
 
 
 def day_labels(days: Sequence[dt.date]) -> list[str]:

@@ -3,8 +3,10 @@
 The figures themselves are not asserted (they are measurements on a shared machine); what is checked is that each
 benchmark really ran: the full build built the generated requests, the load and the bare scan both read the files,
 our transcript figures equal ccusage's, and the table lands in the report between its markers without touching the
-hand-written text around it. The nightly-vs-history benchmark is left to `make bench`: it needs four refreshes,
-and tests/test_production.py already checks the nightly run against a full rebuild.
+hand-written text around it, the API answered every timed request of each endpoint, and the reports benchmark
+rendered a report for every person with a role, every manager and the admin. The nightly-vs-history benchmark is
+left to `make bench`: it needs four refreshes, and tests/test_production.py already checks the nightly run against
+a full rebuild.
 """
 
 from __future__ import annotations
@@ -29,8 +31,9 @@ def test_small_benchmark_runs_every_measure_and_writes_the_report(tmp_path, monk
     report.write_text("# Benchmarks\n\nMethod, written by hand.\n\n<!-- bench:begin -->\nold\n<!-- bench:end -->\n\n"
                       "## Findings\nkept\n", encoding="utf-8")
     work = tmp_path / "work"
-    code = main(["bench", "--requests", "2000", "--repeat", "1", "--transcript-users", "8", "--only", "full",
-                 "--only", "load", "--only", "transcripts", "--work-dir", str(work), "--report", str(report)])
+    code = main(["bench", "--requests", "2000", "--repeat", "1", "--transcript-users", "8", "--api-requests", "5",
+                 "--only", "full", "--only", "load", "--only", "transcripts", "--only", "api",
+                 "--work-dir", str(work), "--report", str(report)])
     assert code == 0
     printed = capsys.readouterr().out
 
@@ -51,8 +54,33 @@ def test_small_benchmark_runs_every_measure_and_writes_the_report(tmp_path, monk
                     "ratio ours / ccusage"):
         assert re.search(rf"\| {re.escape(measure)} \| [\d,.]+ ?(?:s|x|GiB)? \|", printed), measure
     assert "| token totals | identical |" in printed
+    # every timed API request answered 200 (the benchmark stops on any other status) for each endpoint
+    for endpoint in ("summary", "timeseries", "by-agent", "cost-breakdown"):
+        assert re.search(rf"\| {endpoint} p50 / p95 \| [\d,.]+ / [\d,.]+ ms \| 5 requests;", printed), endpoint
 
     text = report.read_text(encoding="utf-8")
     assert text.startswith("# Benchmarks\n\nMethod, written by hand.\n")
     assert text.endswith("## Findings\nkept\n")
     assert "old" not in text and "| ratio load / scan |" in text and "Machine: " in text
+
+
+def test_small_reports_benchmark_renders_every_report_of_the_org(tmp_path, capsys):
+    work = tmp_path / "work"
+    code = main(["bench", "--report-people", "12", "--only", "reports", "--work-dir", str(work), "--report", "-"])
+    assert code == 0
+    printed = capsys.readouterr().out
+
+    with duckdb.connect(str(work / "reports/warehouse.duckdb"), read_only=True) as conn:
+        roles = dict(conn.execute("select role, count(*) from analytics.dim_users where org_id = 'acme'"
+                                  " and role is not null group by role").fetchall())
+    expected = {"user": sum(roles.values()), "manager": roles["manager"], "org": roles["admin"]}
+    assert expected["user"] == 12
+    reports = re.search(r"\| reports \(HTML \+ PDF each\) \| ([\d,]+) \| ([\d,]+) users, ([\d,]+) managers, (\d+) org",
+                        printed)
+    assert [int(group) for group in reports.groups()] == [sum(expected.values()), expected["user"],
+                                                           expected["manager"], expected["org"]]
+    pdfs = list((work / "reports/out/acme").glob("*/*/*.pdf"))
+    assert len(pdfs) == sum(expected.values()) and all(pdf.read_bytes().startswith(b"%PDF") for pdf in pdfs)
+    for measure in ("wall time", "reports per second", "CPU per report"):
+        assert re.search(rf"\| {measure} \| [\d,.]+ ?s? \|", printed), measure
+
