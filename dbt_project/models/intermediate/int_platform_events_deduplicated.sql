@@ -1,8 +1,11 @@
-/* grain: one row per (org_id, event_id). Delivery is at least once: keep the first copy delivered. */
+/* grain: one row per (org_id, event_id) of the event types sessions and requests are built from. Delivery is
+   at least once: keep the first copy delivered. Other event types (heartbeats, tool calls: nearly half the
+   lines) are loaded and counted, but nothing downstream reads them: deduplicating them only cost time. */
 with events as (
 
     select * from {{ ref('stg_platform__events') }}
-    where {{ only_affected_sessions('session_id') }}
+    where event_type in ('session_started', 'model_request', 'session_ended')
+        and {{ only_affected_sessions('session_id') }}
 
 ),
 
