@@ -185,3 +185,35 @@ def test_unchanged_delivery_is_not_read_again_and_a_changed_one_is(tmp_path):
     result = platform.load_delivery(paths.raw_dir, paths.lake_dir, DAY)
     assert result.loaded_lines == 2
     assert {row[3] for row in read_lake(paths, "platform_events")} == {"e1", "e2"}
+
+
+def test_long_files_keep_physical_line_numbers_around_bad_blank_and_doubtful_lines(tmp_path):
+    """The typed fast path numbers rows by position: bad, blank and doubtful lines deep inside long files (plain
+    and gzip) must not shift the line numbers of the good lines around them."""
+    paths = test_paths(tmp_path)
+    lines = [json.dumps(event(f"e{n}", "model_request" if n % 2 else "session_started")) for n in range(1, 2001)]
+    lines[699] = json.dumps(event("e700"))[:-5]  # truncated: reported by read_json on the line after it
+    lines[1199] = "  "
+    lines[1499] = json.dumps(event("e1500", session_id=1500))  # read as VARCHAR '1500': doubtful, checked exactly
+    lines[1500] = json.dumps(event("e1501", project_id="1501"))  # a string that looks like a number: loaded
+    lines[1998] = "[1]"
+    text = "\r\n".join(lines) + "\r\n"
+    folder = paths.raw_dir / "platform" / DAY
+    folder.mkdir(parents=True)
+    (folder / "long.jsonl").write_text(text, encoding="utf-8")
+    (folder / "long.jsonl.gz").write_bytes(gzip.compress(text.encode("utf-8")))
+
+    result = platform.load_delivery(paths.raw_dir, paths.lake_dir, DAY)
+
+    expected_bad = [(700, "invalid JSON"), (1500, "mistyped field session_id: expected string, got integer"),
+                    (1999, "not a JSON object")]
+    assert quarantine(paths) == [(f"platform/{DAY}/{name}", n, reason)
+                                 for name in ("long.jsonl", "long.jsonl.gz") for n, reason in expected_bad]
+    with duckdb.connect() as conn:
+        lake.register_views(conn, paths.lake_dir)
+        numbered = conn.execute("select source_file, line_number, event_id, project_id from raw.platform_events"
+                                ).fetchall()
+    assert len(numbered) == 2 * 1996
+    assert all(event_id == f"e{line_number}" for _, line_number, event_id, _ in numbered)
+    assert {project for _, n, _, project in numbered if n == 1501} == {"1501"}
+    assert (result.lines_read, result.blank_lines, result.loaded_lines) == (4000, 2, 3992)

@@ -1,32 +1,36 @@
+-- A view: read once, by the next model; a table here only copied every request once more.
+{{ config(materialized='view') }}
 /* grain: one row per model request over every source. A request seen both in a transcript and in OTel
    (same request id) is counted once, from the transcript, which has the 5m/1h cache-write split. */
-{% set sources = [('int_platform__model_requests', 1), ('int_claude_code__model_requests', 2),
-                  ('int_otel__model_requests', 3)] %}
-with unioned as (
+with transcript_and_otel as (
 
-    {% for model, rank in sources %}
-    select *, {{ rank }} as source_rank from {{ ref(model) }}
-    {% if not loop.last %}union all{% endif %}
-    {% endfor %}
+    select *, 2 as source_rank from {{ ref('int_claude_code__model_requests') }}
+    union all
+    select *, 3 as source_rank from {{ ref('int_otel__model_requests') }}
 
 ),
 
+-- Only transcript and OTel requests can share a request id, so only they are ranked: ranking platform requests
+-- too sorted every one of them in one partition. (Platform requests are not in a CTE read twice either:
+-- DuckDB would materialise it.)
 ranked as (
 
     select
         *,
         case
-            when source in ('claude_code', 'otel') and request_id is not null
-                then row_number() over (
-                    partition by org_id, case when source in ('claude_code', 'otel') then request_id end
-                    order by source_rank, request_key
-                )
+            when request_id is not null
+                then row_number() over (partition by org_id, request_id order by source_rank, request_key)
             else 1
         end as cross_source_rank
 
-    from unioned
+    from transcript_and_otel
 
 )
+
+select *, 1 as source_rank, 1 as cross_source_rank
+from {{ ref('int_platform__model_requests') }}
+
+union all
 
 select * from ranked
 where cross_source_rank = 1

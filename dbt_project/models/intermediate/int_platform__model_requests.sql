@@ -1,3 +1,5 @@
+-- A view: read once, by the next model; a table here only copied every request once more.
+{{ config(materialized='view') }}
 /* grain: one row per (org_id, event_id) of a platform model_request. */
 select
     'platform' as source,
