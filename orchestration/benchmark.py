@@ -197,7 +197,7 @@ def refresh(paths: Paths, full: bool) -> Measurement:
 def built_warehouse(bench: Bench, end_date: dt.date, paths: Paths | None) -> Paths:
     """The full build's warehouse, for benchmarks that read it: built (untimed) when the run has not built it."""
     if paths is None:
-        paths = generate(bench.work_dir / "full", users_for(bench.requests, FULL_BUILD_DAYS), FULL_BUILD_DAYS, end_date)
+        paths = generate_cached(bench.work_dir / "full", *full_build_shape(bench.requests), end_date)
     if not paths.warehouse.exists():
         refresh(paths, full=True)
     return paths
