@@ -17,6 +17,7 @@ from pathlib import Path
 import duckdb
 
 from orchestration.sources.collections import CollectionLoad, ParsedQueries, load_collection
+from orchestration.sources.platform import JSON_WHITESPACE
 
 log = logging.getLogger(__name__)
 
@@ -53,56 +54,88 @@ def load_all(raw_dir: Path, lake_dir: Path, force: bool = False) -> list[Collect
     ]
 
 
+# Every field the loader reads, extracted in ONE parse of each line (`json_extract` with a list of paths):
+# transcript lines carry whole prompts, responses and tool results, so parsing a line once per field was most of
+# the load's time. Name -> JSON path.
+EXTRACTED = {
+    "line_type": "$.type",
+    "timestamp_text": "$.timestamp",
+    "session_id_json": "$.sessionId",
+    "usage": "$.message.usage",
+    "is_sidechain": "$.isSidechain",
+    "agent_id": "$.agentId",
+    "message_id": "$.message.id",
+    "request_id": "$.requestId",
+    "model": "$.message.model",
+    "is_api_error": "$.isApiErrorMessage",
+    "client_version": "$.version",
+    "cwd": "$.cwd",
+    "git_branch": "$.gitBranch",
+}
+
+
 def _parse(conn: duckdb.DuckDBPyConnection) -> ParsedQueries:
+    paths = ", ".join(f"'{path}'" for path in EXTRACTED.values())
+    # Small JSON values (the usage object, or one scalar) stay JSON; the rest are read as text.
+    fields = ",\n".join(
+        f"extracted[{index}] as {name}" if name in ("usage", "session_id_json") else f"extracted[{index}]->>'$' as {name}"
+        for index, name in enumerate(EXTRACTED, start=1)
+    )
     conn.execute(
         f"""
         create temp table parsed as
-        with docs as (
+        with extracted as (
             select source_file, line_number, trim(line) = '' as is_blank,
-                   case when trim(line) <> '' then try(json(line)) end as doc
+                   -- null for invalid JSON; valid JSON whose first character is a brace is an object
+                   case when trim(line) <> '' then try(json_extract(line, [{paths}])) end as extracted,
+                   starts_with(ltrim(line, {JSON_WHITESPACE}), '{{') as is_object
             from lines
+        ),
+        docs as (
+            select source_file, line_number, is_blank, extracted is not null as is_json, is_object, {fields}
+            from extracted
         )
-        select source_file, line_number, is_blank, doc,
-               doc->>'$.type' = 'assistant' and json_type(doc, '$.message.usage') = 'OBJECT' as is_usage_line,
-               try_cast(doc->>'$.timestamp' as timestamptz) as event_at,
+        select *, session_id_json ->> '$' as session_id,
+               line_type = 'assistant' and json_type(usage) = 'OBJECT' as is_usage_line,
+               try_cast(timestamp_text as timestamptz) as event_at,
                case when is_blank then null else coalesce({_reasons()}) end as reason
         from docs
         """
     )
     split = {
-        f"cache_creation_{window}_input_tokens": f"$.message.usage.cache_creation.ephemeral_{window}_input_tokens"
+        f"cache_creation_{window}_input_tokens": f"$.cache_creation.ephemeral_{window}_input_tokens"
         for window in ("5m", "1h")
     }
     optional_tokens = ",\n".join(
-        f"coalesce(cast(doc->>'$.message.usage.{field}' as bigint), 0) as {field}" for field in TOKEN_FIELDS
+        f"coalesce(cast(usage->>'$.{field}' as bigint), 0) as {field}" for field in TOKEN_FIELDS
     )
-    split_columns = ",\n".join(f"cast(doc->>'{path}' as bigint) as {column}" for column, path in split.items())
+    split_columns = ",\n".join(f"cast(usage->>'{path}' as bigint) as {column}" for column, path in split.items())
     requests = f"""
         select source_file, line_number,
-               doc->>'$.sessionId' as session_id,
+               session_id,
                cast(event_at at time zone 'UTC' as timestamp) as event_at_utc,
-               coalesce(cast(doc->>'$.isSidechain' as boolean), false) as is_sidechain,
-               doc->>'$.agentId' as agent_id,
-               doc->>'$.message.id' as message_id,
-               doc->>'$.requestId' as request_id,
-               doc->>'$.message.model' as model,
+               coalesce(cast(is_sidechain as boolean), false) as is_sidechain,
+               agent_id,
+               message_id,
+               request_id,
+               model,
                {optional_tokens},
                {split_columns},
-               coalesce(cast(doc->>'$.isApiErrorMessage' as boolean), false) as is_api_error,
-               doc->>'$.version' as client_version
+               coalesce(cast(is_api_error as boolean), false) as is_api_error,
+               client_version
         from parsed
         where is_usage_line and reason is null
     """
     spans = """
-        select source_file, doc->>'$.sessionId' as session_id,
+        select source_file, session_id,
                cast(min(event_at) at time zone 'UTC' as timestamp) as first_at_utc,
                cast(max(event_at) at time zone 'UTC' as timestamp) as last_at_utc,
                count(*) as timestamped_lines,
-               arg_min(doc->>'$.cwd', line_number) filter (where doc->>'$.cwd' is not null) as cwd,
-               arg_min(doc->>'$.gitBranch', line_number) filter (where doc->>'$.gitBranch' is not null) as git_branch
+               arg_min(cwd, line_number) filter (where cwd is not null) as cwd,
+               arg_min(git_branch, line_number) filter (where git_branch is not null) as git_branch
         from parsed
-        where reason is null and event_at is not null and doc->>'$.sessionId' is not null
-        group by source_file, doc->>'$.sessionId'
+        where reason is null and event_at is not null and session_id is not null
+        group by source_file, session_id
     """
     quarantine = (
         "select source_file, line_number, reason, cast(null as varchar) as line "
@@ -128,19 +161,20 @@ def _parse(conn: duckdb.DuckDBPyConnection) -> ParsedQueries:
 
 
 def _reasons() -> str:
-    """Contract checks, in priority order. Only lines that carry usage must be complete; other line types
-    (user, system, summary without a timestamp, snapshots) only need to be JSON objects."""
-    usage = "doc->>'$.type' = 'assistant' and json_type(doc, '$.message.usage') = 'OBJECT'"
+    """Contract checks, in priority order, over the extracted fields. Only lines that carry usage must be
+    complete; other line types (user, system, summary without a timestamp, snapshots) only need to be JSON
+    objects."""
+    usage = "line_type = 'assistant' and json_type(usage) = 'OBJECT'"
     checks = [
-        "case when doc is null then 'invalid JSON (line content not kept)' end",
-        "case when json_type(doc) <> 'OBJECT' then 'not a JSON object (line content not kept)' end",
-        f"case when {usage} and try_cast(doc->>'$.timestamp' as timestamptz) is null "
+        "case when not is_json then 'invalid JSON (line content not kept)' end",
+        "case when not is_object then 'not a JSON object (line content not kept)' end",
+        f"case when {usage} and try_cast(timestamp_text as timestamptz) is null "
         "then 'unparseable timestamp on a usage line' end",
-        f"case when {usage} and json_type(doc, '$.sessionId') is distinct from 'VARCHAR' "
+        f"case when {usage} and json_type(session_id_json) is distinct from 'VARCHAR' "
         "then 'missing field sessionId on a usage line' end",
     ]
     for field in TOKEN_FIELDS:
-        kind = f"json_type(doc, '$.message.usage.{field}')"
+        kind = f"json_type(usage, '$.{field}')"
         if field in REQUIRED_TOKEN_FIELDS:
             checks.append(f"case when {usage} and {kind} is null then 'missing field message.usage.{field}' end")
         checks.append(
@@ -148,7 +182,7 @@ def _reasons() -> str:
             f"then 'mistyped field message.usage.{field}: expected integer' end"
         )
         checks.append(
-            f"case when {usage} and {kind} = 'BIGINT' and cast(doc->>'$.message.usage.{field}' as bigint) < 0 "
+            f"case when {usage} and {kind} = 'BIGINT' and cast(usage->>'$.{field}' as bigint) < 0 "
             f"then 'negative token count message.usage.{field}' end"
         )
     return ",\n".join(checks)
