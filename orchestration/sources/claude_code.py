@@ -17,7 +17,7 @@ from pathlib import Path
 import duckdb
 
 from orchestration.sources.collections import CollectionLoad, ParsedQueries, load_collection
-from orchestration.sources.platform import JSON_WHITESPACE
+from orchestration.sources.lines import parse_once_sql
 
 log = logging.getLogger(__name__)
 
@@ -54,9 +54,8 @@ def load_all(raw_dir: Path, lake_dir: Path, force: bool = False) -> list[Collect
     ]
 
 
-# Every field the loader reads, extracted in ONE parse of each line (`json_extract` with a list of paths):
-# transcript lines carry whole prompts, responses and tool results, so parsing a line once per field was most of
-# the load's time. Name -> JSON path.
+# Every field the loader reads, extracted in one parse of each line (`lines.parse_once_sql`): transcript lines
+# carry whole prompts, responses and tool results. Name -> JSON path.
 EXTRACTED = {
     "line_type": "$.type",
     "timestamp_text": "$.timestamp",
@@ -85,10 +84,7 @@ def _parse(conn: duckdb.DuckDBPyConnection) -> ParsedQueries:
         f"""
         create temp table parsed as
         with extracted as (
-            select source_file, line_number, trim(line) = '' as is_blank,
-                   -- null for invalid JSON; valid JSON whose first character is a brace is an object
-                   case when trim(line) <> '' then try(json_extract(line, [{paths}])) end as extracted,
-                   starts_with(ltrim(line, {JSON_WHITESPACE}), '{{') as is_object
+            select source_file, line_number, {parse_once_sql(paths)}
             from lines
         ),
         docs as (

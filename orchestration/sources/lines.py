@@ -15,6 +15,20 @@ import duckdb
 
 # Reported as the file's one quarantined "line": line number 0 stands for the whole file.
 WHOLE_FILE = 0
+# JSON whitespace a line can start with (not LF: lines are split on it), as an SQL string for ltrim.
+JSON_WHITESPACE_SQL = "chr(32) || chr(9) || chr(13)"
+
+
+def parse_once_sql(path_list: str) -> str:
+    """Select items over `lines` that parse each line ONCE, whatever the number of fields read from it:
+    `is_blank`, `extracted` (the values at the paths of `path_list`, an SQL list of JSON path strings, as a
+    list of JSON values; null for a blank line or invalid JSON) and `is_object` (valid JSON whose first
+    character is a brace is an object). Parsing a line again per field was most of a loader's time."""
+    return (
+        "trim(line) = '' as is_blank, "
+        f"case when trim(line) <> '' then try(json_extract(line, [{path_list}])) end as extracted, "
+        f"starts_with(ltrim(line, {JSON_WHITESPACE_SQL}), '{{') as is_object"
+    )
 
 
 def read_lines(

@@ -28,7 +28,7 @@ from pathlib import Path
 import duckdb
 
 from orchestration import changes, lake
-from orchestration.sources.lines import WHOLE_FILE, read_lines
+from orchestration.sources.lines import WHOLE_FILE, parse_once_sql, read_lines
 from orchestration.sources.typed_read import read_typed
 
 log = logging.getLogger(__name__)
@@ -185,7 +185,6 @@ EXTRACTED_FIELDS = tuple(
         )
     )
 )
-JSON_WHITESPACE = "chr(32) || chr(9) || chr(13)"
 
 
 def _column(field: str) -> str:
@@ -293,8 +292,7 @@ def _checked_sql() -> str:
     reasons = ",\n            ".join(_field_checks())
     return f"""
         with parsed as (
-            select source_file, line_number, line, trim(line) = '' as is_blank,
-                   case when trim(line) <> '' then try(json_extract(line, [{paths}])) end as extracted
+            select source_file, line_number, line, {parse_once_sql(paths)}
             from lines
         ),
         with_texts as (
@@ -303,9 +301,7 @@ def _checked_sql() -> str:
         ),
         fields as (
             select source_file, line_number, line, is_blank,
-                   extracted is not null as is_json,
-                   -- valid JSON whose first character is a brace is an object
-                   starts_with(ltrim(line, {JSON_WHITESPACE}), '{{') as is_object,
+                   extracted is not null as is_json, is_object,
                    {columns}
             from with_texts
         ),
