@@ -179,14 +179,19 @@ def generate(root: Path, users: int, days: int, end_date: dt.date, sources: tupl
     return paths
 
 
-def refresh_command(paths: Paths, full: bool) -> tuple[list[str], dict[str, str]]:
+def paths_env(paths: Paths) -> dict[str, str]:
+    """This process's environment with every path setting pointing at `paths` (for the CLI subprocesses)."""
     env = {**os.environ}
     for name, (env_var, _) in PATH_SETTINGS.items():
         value = getattr(paths, name, None)
         if value is not None:
             env[env_var] = str(value)
+    return env
+
+
+def refresh_command(paths: Paths, full: bool) -> tuple[list[str], dict[str, str]]:
     command = [sys.executable, "-m", "orchestration.cli", "refresh"] + (["--full"] if full else [])
-    return command, env
+    return command, paths_env(paths)
 
 
 def refresh(paths: Paths, full: bool) -> Measurement:
@@ -393,7 +398,7 @@ def bench_api(bench: Bench, paths: Paths) -> None:
     tokens_file.unlink(missing_ok=True)
     readers = _api_readers(paths.warehouse, tokens_file)
     port = _free_port()
-    env = {**refresh_command(paths, full=False)[1], "SESSION_ANALYTICS_TOKENS": str(tokens_file)}
+    env = {**paths_env(paths), "SESSION_ANALYTICS_TOKENS": str(tokens_file)}
     server = subprocess.Popen([sys.executable, "-m", "orchestration.cli", "serve", "--port", str(port)], env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
