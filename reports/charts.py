@@ -1,7 +1,7 @@
 """The report charts: matplotlib's SVG backend, one visual style, text kept as text (fonts come from the CSS).
 
-Every function takes figures already computed by the query code and returns an SVG string ready to inline
-in HTML (`Markup`). Ids inside each SVG are derived from a per-chart salt, so several charts in one page never
+Every function takes figures already computed by the query code and returns a `Chart`: its title, which the
+page sets as text above the drawing, and the drawing as an SVG string ready to inline in HTML (`Markup`). Ids inside each SVG are derived from a per-chart salt, so several charts in one page never
 clash and the same data always gives the same bytes (the manifest hashes stay stable).
 """
 
@@ -45,6 +45,10 @@ HEAT = "Blues"
 
 FULL_WIDTH_IN = 7.0
 HALF_WIDTH_IN = 3.4
+# Above the axes: room for the top tick label. The title sits on the page above the drawing, in the band that
+# matplotlib's title took before (the drawing is that much shorter).
+TOP_MARGIN_IN = 0.06
+TITLE_BAND_IN = 0.26
 
 STYLE = {
     "svg.fonttype": "none",
@@ -52,13 +56,6 @@ STYLE = {
     # matplotlib only measures text with these fonts; the PDF and the browser draw it with the CSS fonts.
     "font.family": ["DejaVu Sans", "WenQuanYi Micro Hei"],
     "font.size": 8,
-    "axes.titlesize": 9,
-    "axes.titleweight": "bold",
-    "axes.titlelocation": "left",
-    "axes.titlepad": 8,
-    # A fixed title position: matplotlib's automatic one measures every tick label of the axes again (a
-    # quarter of a chart's drawing time) only to find that nothing sits above the axes.
-    "axes.titley": 1.0,
     "axes.edgecolor": GRID,
     "axes.labelcolor": MUTED,
     "axes.linewidth": 0.8,
@@ -103,7 +100,7 @@ def _font_known(family: str) -> bool:
 
 
 _know_installed_fonts()
-# WenQuanYi has no bold face; matplotlib says so for every bold title. Nothing to act on.
+# WenQuanYi has no bold face; matplotlib would say so for any bold text. Nothing to act on.
 logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)
 
 Formatter = Callable[[float], str]
@@ -188,6 +185,7 @@ class _Canvas:
         self.figure = figure
         self.axes = axes
         self._data_artists: list = []
+        self.left_share = 0.0
 
     def forget(self) -> None:
         for artist in self._data_artists:
@@ -199,11 +197,12 @@ class _Canvas:
     def keep(self, *artists) -> None:
         self._data_artists.extend(artists)
 
-    def place(self, width: float, height: float, left: float, bottom: float, top: float = 0.32,
+    def place(self, width: float, height: float, left: float, bottom: float, top: float = TOP_MARGIN_IN,
               right: float = 0.1) -> None:
         """Size the figure and set fixed margins in inches. Fixed margins cost one draw; constrained layout or
         a tight bounding box would draw every chart two or three times."""
         self.figure.set_size_inches(width, height)
+        self.left_share = left / width
         self.figure.subplots_adjust(
             left=left / width, right=1 - right / width, bottom=bottom / height, top=1 - top / height
         )
@@ -256,6 +255,17 @@ def _axis_formatter(formatter: Formatter) -> FuncFormatter:
 
 
 @dataclass(frozen=True)
+class Chart:
+    """A chart's title and its drawing. The title is the page's text, not the SVG's: WeasyPrint lays out and
+    draws SVG text one letter at a time (each letter a text layout of its own), the costliest part of a PDF,
+    while it sets page text a line at a time."""
+
+    title: str
+    svg: str
+    title_indent: float = 0.0  # the axes' left edge as a share of the drawing's width: titles start there
+
+
+@dataclass(frozen=True)
 class Bars:
     """What a bar chart shows: a title, the value unit, one label and one value per bar."""
 
@@ -276,26 +286,25 @@ def _value_axis(axes, axis, bars: Bars, headroom: float) -> None:
     axes.set_ylim(*limit) if axis is axes.yaxis else axes.set_xlim(*limit)
 
 
-def period_bars(salt: str, bars: Bars, highlight: int | None = None, width: float = HALF_WIDTH_IN) -> str:
+def period_bars(salt: str, bars: Bars, highlight: int | None = None, width: float = HALF_WIDTH_IN) -> Chart:
     """Vertical bars per day or per week with value labels; `highlight` marks one bar (the report week)."""
     with rc_context(STYLE):
         canvas = _canvas(("period", width), _bar_canvas)
         canvas.forget()
         tick_labels = [bars.formatter(v) for v in bars.values] + [bars.formatter(max(bars.values, default=0) * 1.2)]
-        canvas.place(width, 1.85, left=0.32 + _tick_width(tick_labels), bottom=0.26)
+        canvas.place(width, 1.85 - TITLE_BAND_IN, left=0.32 + _tick_width(tick_labels), bottom=0.26)
         axes = canvas.axes
         count = len(bars.values)
         colors = [ACCENT if highlight is None or index == highlight else ACCENT_SOFT for index in range(count)]
         drawn = axes.bar(range(count), bars.values, color=colors, width=0.68)
         _hide_empty_bars(drawn, bars.values)
         axes.set_xticks(range(len(bars.labels)), bars.labels)
-        axes.set_title(bars.title)
         axes.set_ylabel(bars.unit_label)
         _value_axis(axes, axes.yaxis, bars, headroom=1.22)
         labels = axes.bar_label(drawn, labels=[bars.formatter(v) if v else "" for v in bars.values], padding=2,
                                 fontsize=6.5, color=INK)
         canvas.keep(drawn, *labels)
-        return _svg(canvas.figure, salt)
+        return Chart(bars.title, _svg(canvas.figure, salt), canvas.left_share)
 
 
 def _ranked_canvas() -> _Canvas:
@@ -304,7 +313,7 @@ def _ranked_canvas() -> _Canvas:
     return canvas
 
 
-def ranked_bars(salt: str, bars: Bars, width: float = HALF_WIDTH_IN, color: str = ACCENT) -> str:
+def ranked_bars(salt: str, bars: Bars, width: float = HALF_WIDTH_IN, color: str = ACCENT) -> Chart:
     """Horizontal bars in the given order from the top, each labelled with its value (cost by model,
     project, person; a distribution's buckets)."""
     with rc_context(STYLE | {"axes.grid.axis": "x"}):
@@ -312,20 +321,20 @@ def ranked_bars(salt: str, bars: Bars, width: float = HALF_WIDTH_IN, color: str 
         canvas.forget()
         count = len(bars.values)
         shown = [_truncate(label, 26) for label in bars.labels]
-        canvas.place(width, 0.72 + 0.2 * max(count, 1), left=0.12 + _tick_width(shown), bottom=0.42, right=0.15)
+        canvas.place(width, 0.72 - TITLE_BAND_IN + 0.2 * max(count, 1), left=0.12 + _tick_width(shown), bottom=0.42,
+                     right=0.15)
         axes = canvas.axes
         positions = list(range(count))[::-1]
         drawn = axes.barh(positions, bars.values, color=color, height=0.62)
         _hide_empty_bars(drawn, bars.values)
         axes.set_yticks(positions, shown)
-        axes.set_title(bars.title)
         axes.set_xlabel(bars.unit_label)
         _value_axis(axes, axes.xaxis, bars, headroom=1.3)
         axes.set_ylim(-0.6, count - 0.4)
         labels = axes.bar_label(drawn, labels=[bars.formatter(v) for v in bars.values], padding=3, fontsize=7,
                                 color=INK)
         canvas.keep(drawn, *labels)
-        return _svg(canvas.figure, salt)
+        return Chart(bars.title, _svg(canvas.figure, salt), canvas.left_share)
 
 
 class _Heatmap(_Canvas):
@@ -338,7 +347,7 @@ class _Heatmap(_Canvas):
         figure = Figure()
         figure.patch.set_visible(False)
         super().__init__(figure, figure.add_subplot())
-        self.place(FULL_WIDTH_IN, 1.65, left=0.45, bottom=0.4, right=0.5, top=0.28)
+        self.place(FULL_WIDTH_IN, 1.43, left=0.45, bottom=0.4, right=0.5)
         axes = self.axes
         self.shades = ScalarMappable(Normalize(0, 1), colormaps[HEAT])
         # Only the hours with sessions are drawn as cells, over a background of the zero colour, and one path
@@ -365,7 +374,7 @@ class _Heatmap(_Canvas):
         self.colorbar.ax.yaxis.set_major_locator(MaxNLocator(nbins=4, integer=True))
 
 
-def weekday_hour_heatmap(salt: str, title: str, counts: Sequence[dict]) -> str:
+def weekday_hour_heatmap(salt: str, title: str, counts: Sequence[dict]) -> Chart:
     """Sessions by local weekday (rows, Monday on top) and start hour (columns)."""
     grid = [[0] * 24 for _ in range(7)]
     for cell in counts:
@@ -378,8 +387,7 @@ def weekday_hour_heatmap(salt: str, title: str, counts: Sequence[dict]) -> str:
             [[(hour, day), (hour + 1, day), (hour + 1, day + 1), (hour, day + 1)] for hour, day, _ in busy]
         )
         heatmap.cells.set_facecolors([heatmap.shades.to_rgba(count) for *_, count in busy])
-        heatmap.axes.set_title(title)
-        return _svg(heatmap.figure, salt)
+        return Chart(title, _svg(heatmap.figure, salt), heatmap.left_share)
 
 
 def _cell_borders(columns: int, rows: int) -> Path:

@@ -109,7 +109,9 @@ class Renderer:
         # The same page, with each chart's SVG as a data: URL image instead of inline markup: WeasyPrint draws
         # both alike, but it would first run every inline SVG element through the HTML style cascade (and then
         # parse the SVG again), a third of the PDF time of a report.
-        printed = replace(content, charts={name: _svg_image(svg) for name, svg in content.charts.items()})
+        printed = replace(content, charts={
+            name: replace(chart, svg=_svg_image(chart.svg)) for name, chart in content.charts.items()
+        })
         document = html_class(string=self.html(printed, inline_css=False), base_url=str(TEMPLATES_DIR))
         return document.write_pdf(stylesheets=[stylesheet], font_config=fonts)
 
