@@ -7,13 +7,14 @@ clash and the same data always gives the same bytes (the manifest hashes stay st
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import io
 import logging
 import warnings
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Callable, Iterator, Sequence
 
 import matplotlib
 
@@ -178,7 +179,8 @@ class _Canvas:
     Making a figure, its axes and their ticks costs about as much as drawing them (each tick is five artists
     built from rcParams); a report draws ten charts and a batch thousands. A canvas keeps everything that is
     the same from one chart to the next (axes, ticks, grid, title and label texts, colour bar) and replaces only
-    the data artists: `forget()` removes those of the previous chart, `keep()` registers the new ones.
+    the data artists: `forget()` removes those of the previous chart, `keep()` registers the new ones. One
+    process draws one chart at a time (worker processes, not threads: matplotlib is not thread-safe either).
     """
 
     def __init__(self, figure: Figure, axes):
@@ -211,12 +213,15 @@ class _Canvas:
 _CANVASES: dict[tuple, _Canvas] = {}
 
 
-def _canvas(kind: tuple, make: Callable[[], _Canvas]) -> _Canvas:
-    """The process's canvas for one kind of chart (made on first use, inside the chart's rc_context)."""
-    canvas = _CANVASES.get(kind)
-    if canvas is None:
-        canvas = _CANVASES[kind] = make()
-    return canvas
+@contextlib.contextmanager
+def _canvas(kind: tuple, make: Callable[[], _Canvas]) -> Iterator[_Canvas]:
+    """The process's canvas for one kind of chart, without the previous chart's data (made on first use, inside
+    the chart's rc_context). Only a chart drawn to the end gives its canvas back: after an error half-way the
+    canvas may hold data artists it does not know of, which must never show up in someone else's chart."""
+    canvas = _CANVASES.pop(kind, None) or make()
+    canvas.forget()
+    yield canvas
+    _CANVASES[kind] = canvas
 
 
 def _bar_canvas() -> _Canvas:
@@ -288,9 +293,7 @@ def _value_axis(axes, axis, bars: Bars, headroom: float) -> None:
 
 def period_bars(salt: str, bars: Bars, highlight: int | None = None, width: float = HALF_WIDTH_IN) -> Chart:
     """Vertical bars per day or per week with value labels; `highlight` marks one bar (the report week)."""
-    with rc_context(STYLE):
-        canvas = _canvas(("period", width), _bar_canvas)
-        canvas.forget()
+    with rc_context(STYLE), _canvas(("period", width), _bar_canvas) as canvas:
         tick_labels = [bars.formatter(v) for v in bars.values] + [bars.formatter(max(bars.values, default=0) * 1.2)]
         canvas.place(width, 1.85 - TITLE_BAND_IN, left=0.32 + _tick_width(tick_labels), bottom=0.26)
         axes = canvas.axes
@@ -316,9 +319,7 @@ def _ranked_canvas() -> _Canvas:
 def ranked_bars(salt: str, bars: Bars, width: float = HALF_WIDTH_IN, color: str = ACCENT) -> Chart:
     """Horizontal bars in the given order from the top, each labelled with its value (cost by model,
     project, person; a distribution's buckets)."""
-    with rc_context(STYLE | {"axes.grid.axis": "x"}):
-        canvas = _canvas(("ranked", width), _ranked_canvas)
-        canvas.forget()
+    with rc_context(STYLE | {"axes.grid.axis": "x"}), _canvas(("ranked", width), _ranked_canvas) as canvas:
         count = len(bars.values)
         shown = [_truncate(label, 26) for label in bars.labels]
         canvas.place(width, 0.72 - TITLE_BAND_IN + 0.2 * max(count, 1), left=0.12 + _tick_width(shown), bottom=0.42,
@@ -379,8 +380,7 @@ def weekday_hour_heatmap(salt: str, title: str, counts: Sequence[dict]) -> Chart
     grid = [[0] * 24 for _ in range(7)]
     for cell in counts:
         grid[cell["weekday"] - 1][cell["hour"]] = cell["sessions"]
-    with rc_context(STYLE | {"axes.grid": False}):
-        heatmap = _canvas(("heatmap",), _Heatmap)
+    with rc_context(STYLE | {"axes.grid": False}), _canvas(("heatmap",), _Heatmap) as heatmap:
         heatmap.scale(max(max(row) for row in grid))
         busy = [(hour, day, count) for day, row in enumerate(grid) for hour, count in enumerate(row) if count]
         heatmap.cells.set_verts(
