@@ -1,18 +1,20 @@
 """The report charts: matplotlib's SVG backend, one visual style, text kept as text (fonts come from the CSS).
 
-Every function takes figures already computed by the query code and returns an SVG string ready to inline
-in HTML (`Markup`). Ids inside each SVG are derived from a per-chart salt, so several charts in one page never
+Every function takes figures already computed by the query code and returns a `Chart`: its title, which the
+page sets as text above the drawing, and the drawing as an SVG string ready to inline in HTML (`Markup`). Ids inside each SVG are derived from a per-chart salt, so several charts in one page never
 clash and the same data always gives the same bytes (the manifest hashes stay stable).
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import functools
 import io
 import logging
 import warnings
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Callable, Iterator, Sequence
 
 import matplotlib
 
@@ -44,6 +46,10 @@ HEAT = "Blues"
 
 FULL_WIDTH_IN = 7.0
 HALF_WIDTH_IN = 3.4
+# Above the axes: room for the top tick label. The title sits on the page above the drawing, in the band that
+# matplotlib's title took before (the drawing is that much shorter).
+TOP_MARGIN_IN = 0.06
+TITLE_BAND_IN = 0.26
 
 STYLE = {
     "svg.fonttype": "none",
@@ -51,13 +57,6 @@ STYLE = {
     # matplotlib only measures text with these fonts; the PDF and the browser draw it with the CSS fonts.
     "font.family": ["DejaVu Sans", "WenQuanYi Micro Hei"],
     "font.size": 8,
-    "axes.titlesize": 9,
-    "axes.titleweight": "bold",
-    "axes.titlelocation": "left",
-    "axes.titlepad": 8,
-    # A fixed title position: matplotlib's automatic one measures every tick label of the axes again (a
-    # quarter of a chart's drawing time) only to find that nothing sits above the axes.
-    "axes.titley": 1.0,
     "axes.edgecolor": GRID,
     "axes.labelcolor": MUTED,
     "axes.linewidth": 0.8,
@@ -102,7 +101,7 @@ def _font_known(family: str) -> bool:
 
 
 _know_installed_fonts()
-# WenQuanYi has no bold face; matplotlib says so for every bold title. Nothing to act on.
+# WenQuanYi has no bold face; matplotlib would say so for any bold text. Nothing to act on.
 logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)
 
 Formatter = Callable[[float], str]
@@ -174,21 +173,64 @@ def _slim(svg: str) -> str:
 _TEXT_MEASURE = TextToPath()
 
 
-def _figure(width: float, height: float, left: float, bottom: float, top: float = 0.32, right: float = 0.1) -> Figure:
-    """A figure with fixed margins in inches. Fixed margins cost one draw; constrained layout or a tight
-    bounding box would draw every chart two or three times, the dominant cost of a report."""
-    figure = Figure(figsize=(width, height))
+class _Canvas:
+    """A figure and its axes, kept for the life of the process and drawn again for every chart of one kind.
+
+    Making a figure, its axes and their ticks costs about as much as drawing them (each tick is five artists
+    built from rcParams); a report draws ten charts and a batch thousands. A canvas keeps everything that is
+    the same from one chart to the next (axes, ticks, grid, title and label texts, colour bar) and replaces only
+    the data artists: `forget()` removes those of the previous chart, `keep()` registers the new ones. One
+    process draws one chart at a time (worker processes, not threads: matplotlib is not thread-safe either).
+    """
+
+    def __init__(self, figure: Figure, axes):
+        self.figure = figure
+        self.axes = axes
+        self._data_artists: list = []
+        self.left_share = 0.0
+
+    def forget(self) -> None:
+        for artist in self._data_artists:
+            artist.remove()
+        self._data_artists = []
+        # The data limits of the removed bars would otherwise widen the next chart's autoscaled axis.
+        self.axes.relim()
+
+    def keep(self, *artists) -> None:
+        self._data_artists.extend(artists)
+
+    def place(self, width: float, height: float, left: float, bottom: float, top: float = TOP_MARGIN_IN,
+              right: float = 0.1) -> None:
+        """Size the figure and set fixed margins in inches. Fixed margins cost one draw; constrained layout or
+        a tight bounding box would draw every chart two or three times."""
+        self.figure.set_size_inches(width, height)
+        self.left_share = left / width
+        self.figure.subplots_adjust(
+            left=left / width, right=1 - right / width, bottom=bottom / height, top=1 - top / height
+        )
+
+
+_CANVASES: dict[tuple, _Canvas] = {}
+
+
+@contextlib.contextmanager
+def _canvas(kind: tuple, make: Callable[[], _Canvas]) -> Iterator[_Canvas]:
+    """The process's canvas for one kind of chart, without the previous chart's data (made on first use, inside
+    the chart's rc_context). Only a chart drawn to the end gives its canvas back: after an error half-way the
+    canvas may hold data artists it does not know of, which must never show up in someone else's chart."""
+    canvas = _CANVASES.pop(kind, None) or make()
+    canvas.forget()
+    yield canvas
+    _CANVASES[kind] = canvas
+
+
+def _bar_canvas() -> _Canvas:
+    figure = Figure()
     figure.patch.set_visible(False)  # white on a white page: drawing it would add an element per chart
-    figure.subplots_adjust(
-        left=left / width, right=1 - right / width, bottom=bottom / height, top=1 - top / height
-    )
-    return figure
-
-
-def _axes(figure: Figure):
     axes = figure.add_subplot()
     axes.patch.set_visible(False)
-    return axes
+    axes.tick_params(bottom=False, left=False)  # no tick marks: fewer SVG elements to draw twice
+    return _Canvas(figure, axes)
 
 
 def _hide_empty_bars(drawn, values: Sequence[float]) -> None:
@@ -198,18 +240,34 @@ def _hide_empty_bars(drawn, values: Sequence[float]) -> None:
             bar.set_visible(False)
 
 
-def _tick_width(labels: Sequence[str]) -> float:
-    """Width in inches of the widest tick label, measured with the chart fonts (margins are fixed)."""
+@functools.lru_cache(maxsize=4096)
+def _label_width(label: str) -> float:
+    """Width in points of one tick label in the chart font (labels repeat a lot: "$1.2k", weekday names)."""
     with rc_context(STYLE), warnings.catch_warnings():
         # The measuring font has no CJK glyphs; its fallback box is about as wide as a CJK character.
         warnings.filterwarnings("ignore", message="Glyph .* missing from font", category=UserWarning)
         font = FontProperties(size=STYLE["font.size"])
-        widths = [_TEXT_MEASURE.get_text_width_height_descent(label, font, ismath=False)[0] for label in labels]
-    return max(widths, default=0.0) / 72
+        return _TEXT_MEASURE.get_text_width_height_descent(label, font, ismath=False)[0]
+
+
+def _tick_width(labels: Sequence[str]) -> float:
+    """Width in inches of the widest tick label, measured with the chart fonts (margins are fixed)."""
+    return max(map(_label_width, labels), default=0.0) / 72
 
 
 def _axis_formatter(formatter: Formatter) -> FuncFormatter:
     return FuncFormatter(lambda value, _position: formatter(value))
+
+
+@dataclass(frozen=True)
+class Chart:
+    """A chart's title and its drawing. The title is the page's text, not the SVG's: WeasyPrint lays out and
+    draws SVG text one letter at a time (each letter a text layout of its own), the costliest part of a PDF,
+    while it sets page text a line at a time."""
+
+    title: str
+    svg: str
+    title_indent: float = 0.0  # the axes' left edge as a share of the drawing's width: titles start there
 
 
 @dataclass(frozen=True)
@@ -233,69 +291,71 @@ def _value_axis(axes, axis, bars: Bars, headroom: float) -> None:
     axes.set_ylim(*limit) if axis is axes.yaxis else axes.set_xlim(*limit)
 
 
-def period_bars(salt: str, bars: Bars, highlight: int | None = None, width: float = HALF_WIDTH_IN) -> str:
+def period_bars(salt: str, bars: Bars, highlight: int | None = None, width: float = HALF_WIDTH_IN) -> Chart:
     """Vertical bars per day or per week with value labels; `highlight` marks one bar (the report week)."""
-    with rc_context(STYLE):
+    with rc_context(STYLE), _canvas(("period", width), _bar_canvas) as canvas:
         tick_labels = [bars.formatter(v) for v in bars.values] + [bars.formatter(max(bars.values, default=0) * 1.2)]
-        figure = _figure(width, 1.85, left=0.32 + _tick_width(tick_labels), bottom=0.26)
-        axes = _axes(figure)
+        canvas.place(width, 1.85 - TITLE_BAND_IN, left=0.32 + _tick_width(tick_labels), bottom=0.26)
+        axes = canvas.axes
         count = len(bars.values)
         colors = [ACCENT if highlight is None or index == highlight else ACCENT_SOFT for index in range(count)]
         drawn = axes.bar(range(count), bars.values, color=colors, width=0.68)
         _hide_empty_bars(drawn, bars.values)
         axes.set_xticks(range(len(bars.labels)), bars.labels)
-        axes.tick_params(bottom=False, left=False)  # no tick marks: fewer SVG elements to draw twice
-        axes.set_title(bars.title)
         axes.set_ylabel(bars.unit_label)
         _value_axis(axes, axes.yaxis, bars, headroom=1.22)
-        axes.bar_label(drawn, labels=[bars.formatter(v) if v else "" for v in bars.values], padding=2,
-                       fontsize=6.5, color=INK)
-        return _svg(figure, salt)
+        labels = axes.bar_label(drawn, labels=[bars.formatter(v) if v else "" for v in bars.values], padding=2,
+                                fontsize=6.5, color=INK)
+        canvas.keep(drawn, *labels)
+        return Chart(bars.title, _svg(canvas.figure, salt), canvas.left_share)
 
 
-def ranked_bars(salt: str, bars: Bars, width: float = HALF_WIDTH_IN, color: str = ACCENT) -> str:
+def _ranked_canvas() -> _Canvas:
+    canvas = _bar_canvas()
+    canvas.axes.tick_params(axis="y", colors=INK)
+    return canvas
+
+
+def ranked_bars(salt: str, bars: Bars, width: float = HALF_WIDTH_IN, color: str = ACCENT) -> Chart:
     """Horizontal bars in the given order from the top, each labelled with its value (cost by model,
     project, person; a distribution's buckets)."""
-    with rc_context(STYLE | {"axes.grid.axis": "x"}):
+    with rc_context(STYLE | {"axes.grid.axis": "x"}), _canvas(("ranked", width), _ranked_canvas) as canvas:
         count = len(bars.values)
         shown = [_truncate(label, 26) for label in bars.labels]
-        figure = _figure(width, 0.72 + 0.2 * max(count, 1), left=0.12 + _tick_width(shown), bottom=0.42, right=0.15)
-        axes = _axes(figure)
+        canvas.place(width, 0.72 - TITLE_BAND_IN + 0.2 * max(count, 1), left=0.12 + _tick_width(shown), bottom=0.42,
+                     right=0.15)
+        axes = canvas.axes
         positions = list(range(count))[::-1]
         drawn = axes.barh(positions, bars.values, color=color, height=0.62)
         _hide_empty_bars(drawn, bars.values)
         axes.set_yticks(positions, shown)
-        axes.tick_params(axis="y", colors=INK)
-        axes.tick_params(bottom=False, left=False)
-        axes.set_title(bars.title)
         axes.set_xlabel(bars.unit_label)
         _value_axis(axes, axes.xaxis, bars, headroom=1.3)
         axes.set_ylim(-0.6, count - 0.4)
-        axes.bar_label(drawn, labels=[bars.formatter(v) for v in bars.values], padding=3, fontsize=7, color=INK)
-        return _svg(figure, salt)
+        labels = axes.bar_label(drawn, labels=[bars.formatter(v) for v in bars.values], padding=3, fontsize=7,
+                                color=INK)
+        canvas.keep(drawn, *labels)
+        return Chart(bars.title, _svg(canvas.figure, salt), canvas.left_share)
 
 
-def weekday_hour_heatmap(salt: str, title: str, counts: Sequence[dict]) -> str:
-    """Sessions by local weekday (rows, Monday on top) and start hour (columns)."""
-    from reports.metrics import WEEKDAYS
+class _Heatmap(_Canvas):
+    """The weekday x hour canvas: cells, their white borders and the colour bar stay; each chart sets the
+    busy cells, their colours and the scale."""
 
-    grid = [[0] * 24 for _ in range(7)]
-    for cell in counts:
-        grid[cell["weekday"] - 1][cell["hour"]] = cell["sessions"]
-    with rc_context(STYLE | {"axes.grid": False}):
-        figure = _figure(FULL_WIDTH_IN, 1.65, left=0.45, bottom=0.4, right=0.5, top=0.28)
-        axes = figure.add_subplot()
-        peak = max(max(row) for row in grid)
-        shades = ScalarMappable(Normalize(0, max(peak, 1)), colormaps[HEAT])
+    def __init__(self):
+        from reports.metrics import WEEKDAYS
+
+        figure = Figure()
+        figure.patch.set_visible(False)
+        super().__init__(figure, figure.add_subplot())
+        self.place(FULL_WIDTH_IN, 1.43, left=0.45, bottom=0.4, right=0.5)
+        axes = self.axes
+        self.shades = ScalarMappable(Normalize(0, 1), colormaps[HEAT])
         # Only the hours with sessions are drawn as cells, over a background of the zero colour, and one path
         # draws the white lines between all cells: a week of one person fills a few of the 168 cells, and each
         # drawn cell is one more SVG element for WeasyPrint.
-        axes.set_facecolor(shades.to_rgba(0))
-        busy = [(hour, day, count) for day, row in enumerate(grid) for hour, count in enumerate(row) if count]
-        axes.add_collection(PolyCollection(
-            [[(hour, day), (hour + 1, day), (hour + 1, day + 1), (hour, day + 1)] for hour, day, _ in busy],
-            facecolors=[shades.to_rgba(count) for *_, count in busy], linewidths=0, clip_on=False,
-        ))
+        axes.set_facecolor(self.shades.to_rgba(0))
+        self.cells = axes.add_collection(PolyCollection([], linewidths=0, clip_on=False))
         axes.add_patch(PathPatch(_cell_borders(24, 7), facecolor="none", edgecolor="white", linewidth=1.2,
                                  clip_on=False))
         axes.set_xlim(0, 24)
@@ -304,13 +364,30 @@ def weekday_hour_heatmap(salt: str, title: str, counts: Sequence[dict]) -> str:
         axes.set_yticks([index + 0.5 for index in range(7)], WEEKDAYS)
         axes.set_xticks([hour + 0.5 for hour in range(0, 24, 2)], [f"{hour:02d}" for hour in range(0, 24, 2)])
         axes.set_xlabel("local start hour")
-        axes.set_title(title)
-        colorbar = figure.colorbar(shades, ax=axes, fraction=0.03, pad=0.015, aspect=12)
-        colorbar.set_label("sessions", color=MUTED)
-        colorbar.outline.set_visible(False)
-        colorbar.ax.yaxis.set_major_locator(MaxNLocator(nbins=4, integer=True))
-        colorbar.ax.tick_params(colors=MUTED, size=0)
-        return _svg(figure, salt)
+        self.colorbar = figure.colorbar(self.shades, ax=axes, fraction=0.03, pad=0.015, aspect=12)
+        self.colorbar.set_label("sessions", color=MUTED)
+        self.colorbar.outline.set_visible(False)
+        self.colorbar.ax.tick_params(colors=MUTED, size=0)
+
+    def scale(self, peak: int) -> None:
+        self.shades.set_clim(0, max(peak, 1))
+        # A new scale resets the colour bar's ticks to matplotlib's default: whole sessions only.
+        self.colorbar.ax.yaxis.set_major_locator(MaxNLocator(nbins=4, integer=True))
+
+
+def weekday_hour_heatmap(salt: str, title: str, counts: Sequence[dict]) -> Chart:
+    """Sessions by local weekday (rows, Monday on top) and start hour (columns)."""
+    grid = [[0] * 24 for _ in range(7)]
+    for cell in counts:
+        grid[cell["weekday"] - 1][cell["hour"]] = cell["sessions"]
+    with rc_context(STYLE | {"axes.grid": False}), _canvas(("heatmap",), _Heatmap) as heatmap:
+        heatmap.scale(max(max(row) for row in grid))
+        busy = [(hour, day, count) for day, row in enumerate(grid) for hour, count in enumerate(row) if count]
+        heatmap.cells.set_verts(
+            [[(hour, day), (hour + 1, day), (hour + 1, day + 1), (hour, day + 1)] for hour, day, _ in busy]
+        )
+        heatmap.cells.set_facecolors([heatmap.shades.to_rgba(count) for *_, count in busy])
+        return Chart(title, _svg(heatmap.figure, salt), heatmap.left_share)
 
 
 def _cell_borders(columns: int, rows: int) -> Path:

@@ -1,6 +1,6 @@
 """The data of one report: every figure comes from `AnalyticsQueries` with the week's dates and the reader's scope.
 
-`ReportContent` is plain data (numbers, names, SVG strings) that the templates only lay out. Headline
+`ReportContent` is plain data (numbers, names, chart titles and SVG strings) that the templates only lay out. Headline
 figures are exactly `AnalyticsQueries.summary(org, Filters(date_from=week.start, date_to=week.end), scope)`,
 i.e. what `session-analytics analytics summary --org ORG --from <start> --to <end> [--user ...]` prints.
 """
@@ -51,7 +51,7 @@ class ReportContent:
     summary: dict
     previous_summary: dict
     kpis: list[Kpi]
-    charts: dict[str, str] = field(default_factory=dict)
+    charts: dict[str, charts.Chart] = field(default_factory=dict)
     tables: dict[str, list[dict]] = field(default_factory=dict)
     cache: dict = field(default_factory=dict)
     data_quality: dict = field(default_factory=dict)

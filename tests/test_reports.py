@@ -36,6 +36,7 @@ from pypdf import PdfReader
 
 from orchestration.defs.reporting import weekly_reports
 from orchestration.defs.resources import SessionAnalyticsPaths
+from reports import charts
 from reports import formatting as fmt
 from reports.query import AnalyticsQueries, Filters, connect_read_only
 from reports.render import render_reports
@@ -255,6 +256,26 @@ def test_manager_report_lists_the_whole_team_and_only_the_team(rendered):
     for name in ("Zoë Åkesson", "李雷", "José Núñez"):
         assert name in people_table
     assert "Team total" in people_table
+
+
+def test_a_chart_that_fails_half_way_leaves_nothing_in_the_next_chart():
+    """Charts of one kind share a figure within a process; a chart that fails after drawing its bars must not
+    leave them in the next one (someone else's figures in a report)."""
+    shown = charts.Bars("Sessions per day", "sessions", ["Mon", "Tue", "Wed"], [1, 2, 3], fmt.integer)
+    clean = charts.period_bars("salt", shown)
+    calls = []
+
+    def fails_at_the_value_labels(value: float) -> str:
+        calls.append(value)  # tick labels first (one per bar and one more), then the value labels
+        if len(calls) > 6:
+            raise RuntimeError("formatter failed")
+        return str(value)
+
+    broken = charts.Bars("Sessions per day", "sessions", list("ABCDE"), [9, 8, 7, 6, 5], fails_at_the_value_labels)
+    with pytest.raises(RuntimeError):
+        charts.period_bars("salt", broken)
+    assert charts.period_bars("salt", shown) == clean
+    assert clean.svg.count('fill="#2563eb"') == 3
 
 
 # -- form ---------------------------------------------------------------------------------------------------
