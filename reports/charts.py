@@ -31,7 +31,7 @@ from matplotlib.path import Path  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.font_manager import FontProperties  # noqa: E402
 from matplotlib.textpath import TextToPath  # noqa: E402
-from matplotlib.ticker import FuncFormatter, MaxNLocator  # noqa: E402
+from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator  # noqa: E402
 
 from reports import formatting as fmt  # noqa: E402
 
@@ -280,12 +280,17 @@ class Bars:
     values: Sequence[float]
     formatter: Formatter
     integer: bool = False  # counts: keep the value axis on whole numbers
+    highest_tick: float | None = None  # no tick above this value (a share's axis stops at 100%)
 
 
 def _value_axis(axes, axis, bars: Bars, headroom: float) -> None:
     """Format the value axis for people, few ticks, room above the longest bar for its label."""
     axis.set_major_formatter(_axis_formatter(bars.formatter))
-    axis.set_major_locator(MaxNLocator(nbins=4, min_n_ticks=2, integer=bars.integer))
+    locator = MaxNLocator(nbins=4, min_n_ticks=2, integer=bars.integer)
+    if bars.highest_tick is not None:
+        # The headroom for value labels stays; only the ticks stop (a share axis reading 120% looks wrong).
+        locator = FixedLocator(locator.tick_values(0, bars.highest_tick))
+    axis.set_major_locator(locator)
     top = max(bars.values, default=0)
     limit = (0, top * headroom if top > 0 else 1)
     axes.set_ylim(*limit) if axis is axes.yaxis else axes.set_xlim(*limit)

@@ -223,7 +223,7 @@ def _add_personal_patterns(content: ReportContent, queries, org_id: str, filters
         f"{salt}-agents",
         charts.Bars("Share of your sessions by agent", "share of sessions",
                     [row["agent"] or "unknown" for row in agents], [row["session_share"] or 0 for row in agents],
-                    lambda share: fmt.percent(share, 0)),
+                    lambda share: fmt.percent(share, 0), highest_tick=1.0),
         color=charts.SERIES[1],
     )
     pattern = queries.session_pattern(org_id, filters, scope)

@@ -278,6 +278,15 @@ def test_a_chart_that_fails_half_way_leaves_nothing_in_the_next_chart():
     assert clean.svg.count('fill="#2563eb"') == 3
 
 
+def test_a_share_axis_stops_at_one_hundred_percent():
+    """The bars keep room for their labels past 100%, but no tick may claim a share above it."""
+    share = charts.Bars("Share of your sessions by agent", "share of sessions", ["claude-code"], [1.0],
+                        lambda value: fmt.percent(value, 0), highest_tick=1.0)
+    ticks = re.findall(r">(\d+)%</text>", charts.ranked_bars("salt", share).svg)
+    assert ticks.count("100") == 2  # the top tick and the bar's own label
+    assert max(int(tick) for tick in ticks) == 100 and "0" in ticks
+
+
 # -- form ---------------------------------------------------------------------------------------------------
 
 
