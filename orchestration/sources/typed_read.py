@@ -8,9 +8,13 @@ from, skips blank lines silently, and fails the whole read on one malformed line
 - lines that `read_json` would skip or fail on are "special": the file is copied to a scratch folder with each
   special line replaced by `{}`, so every physical line gives exactly one row and row k is line k. A special
   line's text is handed back, for the exact line-by-line validation (lines.py) to classify;
-- a failed read names the file and (roughly) the line: that line is checked in Python, marked special, and
-  the read retried. A file whose failure cannot be pinned on one line, or whose row count does not match its
-  line count afterwards, is given back whole to the line-by-line path;
+- a malformed line (not JSON, not an object, two objects, invalid UTF-8) gives one all-NULL row in its place
+  (`ignore_errors`), which the caller's checks flag for the exact path like any other incomplete line. So one
+  bad line does not fail the read: a failed read would be read again whole, and with many deliveries read at
+  once that is a whole batch per bad line;
+- should a read still fail, the error names the file and (roughly) the line: that line is checked in Python,
+  marked special, and the read retried. A file whose failure cannot be pinned on one line, or whose row count
+  does not match its line count afterwards, is given back whole to the line-by-line path;
 - line numbers come from insertion order: the temp table is filled in scan order (DuckDB keeps insertion
   order), so a row's line is its rowid minus the file's first rowid, plus one. The count check above guards it.
 """
@@ -191,7 +195,8 @@ def _scan(conn: duckdb.DuckDBPyConnection, group: list[TypedFile], schema: str, 
     statement = "insert into typed_scan" if exists else "create temp table typed_scan as"
     conn.execute(
         f"{statement} with typed_input as (select file_index + {first_index} as file_index, * "
-        f"from read_json(?, columns = {schema}, format = 'newline_delimited', records = true)) {select_sql}",
+        f"from read_json(?, columns = {schema}, format = 'newline_delimited', records = true, ignore_errors = true)) "
+        f"{select_sql}",
         [[str(entry.read_path) for entry in group]],
     )
 
