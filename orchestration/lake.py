@@ -207,6 +207,7 @@ def write_partitions(
             f"copy (select {select_list}, partition_index from ({query})) to '{_sql_path(scratch)}' "
             "(format parquet, compression zstd, partition_by (partition_index), filename_pattern 'part-{i}')"
         )
+        empty: Path | None = None
         for index, values in enumerate(partitions):
             written = sorted((scratch / f"partition_index={index}").glob("*.parquet"))
             if len(written) > 1:  # DuckDB split a large partition into several files: the lake keeps one
@@ -216,9 +217,14 @@ def write_partitions(
                 folder = partition_dir(lake_dir, dataset, **values)
                 folder.mkdir(parents=True, exist_ok=True)
                 os.replace(written[0], folder / PART_FILE)
-            else:
-                write_partition(conn, f"select {', '.join(columns)} from ({query}) where false", lake_dir, dataset,
-                                **values)
+            elif empty is None:
+                empty = write_partition(conn, f"select {', '.join(columns)} from ({query}) where false", lake_dir,
+                                        dataset, **values)
+            else:  # the same empty file: planning the query again per partition would cost more than the write
+                folder = partition_dir(lake_dir, dataset, **values)
+                folder.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(empty, folder / (PART_FILE + ".tmp"))
+                os.replace(folder / (PART_FILE + ".tmp"), folder / PART_FILE)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
         with contextlib.suppress(OSError):

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import duckdb
 
-from orchestration.sources.collections import CollectionLoad, ParsedQueries, load_collection
+from orchestration.sources.collections import CollectionLoad, ParsedQueries, load_collections
 from orchestration.sources.lines import parse_once_sql
 
 log = logging.getLogger(__name__)
@@ -40,18 +40,14 @@ def collection_files(raw_dir: Path, collection: str) -> list[Path]:
 
 
 def load_all(raw_dir: Path, lake_dir: Path, force: bool = False) -> list[CollectionLoad]:
-    return [
-        load_collection(
-            source=SOURCE,
-            collection=name,
-            files=collection_files(raw_dir, name),
-            raw_dir=raw_dir,
-            lake_dir=lake_dir,
-            parse=_parse,
-            force=force,
-        )
-        for name in collections(raw_dir)
-    ]
+    return load_collections(
+        source=SOURCE,
+        collections={name: collection_files(raw_dir, name) for name in collections(raw_dir)},
+        raw_dir=raw_dir,
+        lake_dir=lake_dir,
+        parse=_parse,
+        force=force,
+    )
 
 
 # Every field the loader reads, extracted in one parse of each line (`lines.parse_once_sql`): transcript lines

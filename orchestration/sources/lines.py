@@ -43,8 +43,7 @@ def read_lines(
     conn.execute("create or replace temp table source_files (read_path varchar, source_file varchar)")
     rows = [(str(read_path), reported) for read_path, reported in copies]
     rows += [(None, reported) for reported in unreadable]
-    if rows:
-        conn.executemany("insert into source_files values (?, ?)", rows)
+    insert_rows(conn, "source_files", rows)
     readable = [str(read_path) for read_path, _ in copies]
     try:
         _create_lines(conn, readable)
@@ -58,6 +57,15 @@ def read_lines(
         bad = set(unreadable)
         _create_lines(conn, [str(r) for r, reported in copies if reported not in bad])
     return unreadable
+
+
+def insert_rows(conn: duckdb.DuckDBPyConnection, table: str, rows: list[tuple] | list[list]) -> None:
+    """Insert Python rows in one statement, a list parameter per column: `executemany` runs one statement per
+    row (about 0.1 ms each: a second per 10,000 transcript files)."""
+    if not rows:
+        return
+    columns = [list(column) for column in zip(*rows)]
+    conn.execute(f"insert into {table} select {', '.join('unnest(?)' for _ in columns)}", columns)
 
 
 def reported_name(path: Path, raw_dir: Path) -> str:

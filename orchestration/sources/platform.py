@@ -28,7 +28,7 @@ from pathlib import Path
 import duckdb
 
 from orchestration import changes, lake
-from orchestration.sources.lines import WHOLE_FILE, parse_once_sql, read_lines, reported_name
+from orchestration.sources.lines import WHOLE_FILE, insert_rows, parse_once_sql, read_lines, reported_name
 from orchestration.sources.typed_read import read_typed
 
 log = logging.getLogger(__name__)
@@ -152,13 +152,11 @@ def _load_files(raw_dir: Path, lake_dir: Path, deliveries: dict[str, list[Path]]
             "select source_file, line_number from typed_rows where needs_exact_check order by all").fetchall()
         conn.execute("insert into lines select * from special_lines")
         if flagged:
-            conn.executemany("insert into lines values (?, ?, ?)", fast.line_texts(flagged))
-        if fast.files:
-            conn.executemany("insert into source_files values (?, ?)",
-                             [(str(entry.path), entry.source_file) for entry in fast.files])
+            insert_rows(conn, "lines", fast.line_texts(flagged))
+        insert_rows(conn, "source_files", [(str(entry.path), entry.source_file) for entry in fast.files])
         # Which delivery each file belongs to, as the partition index of the batched writes.
         conn.execute("create temp table file_partitions (source_file varchar, partition_index integer)")
-        conn.executemany("insert into file_partitions values (?, ?)", [
+        insert_rows(conn, "file_partitions", [
             (reported_name(path, raw_dir), index) for index, files in enumerate(deliveries.values()) for path in files
         ])  # fmt: skip
         if conn.execute("select count(*) from lines").fetchall()[0][0]:

@@ -31,7 +31,7 @@ from pathlib import Path
 import duckdb
 import numpy
 
-from orchestration.sources.lines import reported_name
+from orchestration.sources.lines import insert_rows, reported_name
 
 BOM = "\ufeff".encode()
 PLACEHOLDER = b"{}"
@@ -118,8 +118,7 @@ def read_typed(
     conn.execute("create or replace temp table typed_files (file_index integer, source_file varchar, "
                  "line_count bigint, first_rowid bigint)")
     if read:
-        conn.executemany("insert into typed_files values (?, ?, ?, null)",
-                         [(i, entry.source_file, entry.line_count) for i, entry in enumerate(read)])
+        insert_rows(conn, "typed_files", [(i, entry.source_file, entry.line_count, None) for i, entry in enumerate(read)])
     conn.execute(
         "update typed_files set first_rowid = s.first_rowid from ("
         "select file_index, min(rowid) as first_rowid, count(*) as row_count, max(rowid) as last_rowid "
@@ -138,7 +137,7 @@ def read_typed(
     conn.execute("create or replace temp table special_lines (source_file varchar, line_number bigint, line varchar)")
     specials = [(e.source_file, n, text) for e in kept for n, text in sorted(e.special.items())]
     if specials:
-        conn.executemany("insert into special_lines values (?, ?, ?)", specials)
+        insert_rows(conn, "special_lines", specials)
     conn.execute(
         """
         create or replace temp view typed_rows as
