@@ -177,7 +177,7 @@ def write_partition(
     select_list = ", ".join(f"cast({name} as {sql_type}) as {name}" for name, sql_type in columns.items())
     conn.execute(
         f"copy (select {select_list} from ({query})) to '{_sql_path(temporary)}' "
-        "(format parquet, compression zstd)"
+        "(format parquet, compression zstd, compression_level 1)"
     )
     os.replace(temporary, target)
     return target
@@ -205,7 +205,7 @@ def write_partitions(
         # Folders are named by index, not value: DuckDB escapes some characters of hive values (e.g. in emails).
         conn.execute(
             f"copy (select {select_list}, partition_index from ({query})) to '{_sql_path(scratch)}' "
-            "(format parquet, compression zstd, partition_by (partition_index), filename_pattern 'part-{i}')"
+            "(format parquet, compression zstd, compression_level 1, partition_by (partition_index), filename_pattern 'part-{i}')"
         )
         empty: Path | None = None
         for index, values in enumerate(partitions):

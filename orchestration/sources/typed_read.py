@@ -91,11 +91,13 @@ def read_typed(
     for index, path in enumerate(files):
         try:
             data = _file_bytes(path)
-            data.decode("utf-8")  # invalid UTF-8: the line-by-line path reports the file as unreadable
-        except (OSError, EOFError, zlib.error, UnicodeDecodeError):
+        except (OSError, EOFError, zlib.error):
             whole.append(path)
             continue
-        line_count, maybe_blank = _scan_bytes(data)
+        line_count, maybe_blank, utf8 = _scan_bytes(data)
+        if not utf8:  # the line-by-line path reports the file as unreadable
+            whole.append(path)
+            continue
         entry = TypedFile(path, reported_name(path, raw_dir), line_count, path, scratch / f"{index}.jsonl")
         if maybe_blank:
             lines = _split_lines(data)
@@ -144,10 +146,9 @@ def read_typed(
         select f.source_file, s.rowid - f.first_rowid + 1 as line_number, s.* exclude (file_index)
         from typed_scan as s
         join typed_files as f on f.file_index = s.file_index
-        where not exists (
-            select 1 from special_lines as x
-            where x.source_file = f.source_file and x.line_number = s.rowid - f.first_rowid + 1
-        )
+        -- an anti join hashes the few special lines; a correlated NOT EXISTS grouped every row instead
+        anti join special_lines as x
+            on x.source_file = f.source_file and x.line_number = s.rowid - f.first_rowid + 1
         """
     )
     return TypedRead(kept, sorted(whole))
@@ -239,20 +240,39 @@ def _file_bytes(path: Path) -> bytes:
     return path.read_bytes()
 
 
-def _scan_bytes(data: bytes) -> tuple[int, list[int]]:
-    """The file's line count (as lines.py counts: a final empty piece after the last newline is not a line)
-    and the numbers of the lines that may be whitespace-only (they start with whitespace), vectorised."""
+def _scan_bytes(data: bytes) -> tuple[int, list[int], bool]:
+    """The file's line count (as lines.py counts: a final empty piece after the last newline is not a line),
+    the numbers of the lines that may be whitespace-only (they start with whitespace), and whether the file
+    is valid UTF-8; vectorised."""
     if not data:
-        return 0, []
+        return 0, [], True
     body = numpy.frombuffer(data, dtype=numpy.uint8)
-    starts = numpy.flatnonzero(body == 10) + 1  # the byte after each newline starts the next line
+    newlines = numpy.flatnonzero(body == 10)
+    starts = newlines + 1  # the byte after each newline starts the next line
     line_count = len(starts) + (0 if data.endswith(b"\n") else 1)
+    utf8 = _is_utf8(data, body, newlines)
     first = len(BOM) if data.startswith(BOM) else 0
     if first >= len(body):  # a BOM and nothing else: one blank line
-        return line_count, [1]
+        return line_count, [1], utf8
     starts = numpy.concatenate(([first], starts[starts < len(body)]))
     maybe_blank = numpy.flatnonzero(numpy.isin(body[starts], WHITESPACE_BYTES)) + 1
-    return line_count, maybe_blank.tolist()
+    return line_count, maybe_blank.tolist(), utf8
+
+
+def _is_utf8(data: bytes, body: numpy.ndarray, newlines: numpy.ndarray) -> bool:
+    """Whether `data` is valid UTF-8, decoding only the lines that hold a non-ASCII byte: a newline byte is
+    never part of a multi-byte sequence, so the file is valid exactly when each of those lines is. Decoding
+    the whole file would build a wide string of every byte."""
+    non_ascii = numpy.flatnonzero(body >= 0x80)
+    if not len(non_ascii):
+        return True
+    ends = numpy.append(newlines, len(body))  # each line ends at its newline, the last at the end of the data
+    try:
+        for line in numpy.unique(numpy.searchsorted(ends, non_ascii)).tolist():
+            data[ends[line - 1] + 1 if line else 0 : ends[line]].decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _split_lines(data: bytes) -> list[bytes]:
