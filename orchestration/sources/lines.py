@@ -24,10 +24,18 @@ def parse_once_sql(path_list: str) -> str:
     `is_blank`, `extracted` (the values at the paths of `path_list`, an SQL list of JSON path strings, as a
     list of JSON values; null for a blank line or invalid JSON) and `is_object` (valid JSON whose first
     character is a brace is an object). Parsing a line again per field was most of a loader's time."""
+    # Both tests look at the first character and trim only where it could matter: trimming copies the whole
+    # line, and transcript lines are long. A line that starts with a visible ASCII character is not blank,
+    # and it is an object exactly when that character is a brace.
+    is_blank = "case when ascii(line) between 33 and 127 then false else trim(line) = '' end"
+    is_object = (
+        f"case when ascii(line) between 33 and 127 then starts_with(line, '{{') "
+        f"else starts_with(ltrim(line, {JSON_WHITESPACE_SQL}), '{{') end"
+    )
     return (
-        "trim(line) = '' as is_blank, "
-        f"case when trim(line) <> '' then try(json_extract(line, [{path_list}])) end as extracted, "
-        f"starts_with(ltrim(line, {JSON_WHITESPACE_SQL}), '{{') as is_object"
+        f"{is_blank} as is_blank, "
+        f"case when not ({is_blank}) then try(json_extract(line, [{path_list}])) end as extracted, "
+        f"{is_object} as is_object"
     )
 
 
