@@ -119,9 +119,10 @@ def _create_lines(conn: duckdb.DuckDBPyConnection, read_paths: list[str]) -> Non
                    unnest(pieces) as piece, unnest(generate_series(1, len(pieces))) as line_number
             from texts
         )
+        -- rtrim only where there is a CR to remove: trimming copies the line (a transcript's lines are long)
         select source_file, line_number,
                case when line_number = 1 then ltrim(rtrim(piece, chr(13)), chr(65279))
-                    else rtrim(piece, chr(13)) end as line
+                    when ends_with(piece, chr(13)) then rtrim(piece, chr(13)) else piece end as line
         from numbered
         where not (line_number = piece_count and piece = '')
         """,
