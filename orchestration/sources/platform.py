@@ -1,4 +1,4 @@
-"""Load one delivery folder of platform session events into the lake.
+"""Load delivery folders of platform session events into the lake (one partition per delivery date).
 
 Every physical line of every file ends up in exactly one place: the `platform_events` partition (typed
 columns, no free text), the `quarantined_lines` partition (file, line number, reason and the line itself), or
@@ -12,7 +12,8 @@ physical lines), which gives the reason; so does a whole file that does not line
 10-30 times slower than a bare scan; it stays the reference for what each line means.
 
 A delivery is always reloaded whole from the folder's current files, so loading the same folder twice gives
-the same partition.
+the same partition. The deliveries of one refresh are read together (one scan, one partitioned write per
+dataset), since each scan and write has a fixed cost that many small deliveries would pay over and over.
 """
 
 from __future__ import annotations
