@@ -50,20 +50,6 @@ class ParsedQueries:
     summary: str  # source_file, lines_read, blank_lines, loaded_lines, quarantined_lines, ignored_event_lines
 
 
-def load_collection(
-    *,
-    source: str,
-    collection: str,
-    files: list[Path],
-    raw_dir: Path,
-    lake_dir: Path,
-    parse: Callable[[duckdb.DuckDBPyConnection], ParsedQueries],
-    force: bool = False,
-) -> CollectionLoad:
-    return load_collections(source=source, collections={collection: files}, raw_dir=raw_dir, lake_dir=lake_dir,
-                            parse=parse, force=force)[0]
-
-
 # Bytes of changed files read in one batch: bounds the memory of one load (the lines are held as text).
 BATCH_BYTES = 192 * 2**20
 
