@@ -293,8 +293,8 @@ def bench_load_vs_scan(bench: Bench, paths: Paths) -> None:
 
     def load() -> tuple[float, float]:
         shutil.rmtree(scratch_lake, ignore_errors=True)
-        return wall_and_cpu(lambda: [platform.load_delivery(paths.raw_dir, scratch_lake, d, force=True)
-                                     for d in platform.delivery_dates(paths.raw_dir)])
+        return wall_and_cpu(lambda: platform.load_deliveries(paths.raw_dir, scratch_lake,
+                                                             platform.delivery_dates(paths.raw_dir), force=True))
 
     def scan() -> tuple[float, float]:
         with duckdb.connect() as conn:

@@ -9,13 +9,16 @@ In the DuckDB warehouse every dataset is exposed as a view in the `raw` schema; 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 from pathlib import Path
+from typing import Callable, Iterator, TypeVar
 
 import duckdb
 
 PART_FILE = "part-0.parquet"
+T = TypeVar("T")
 
 # Column types of each lake dataset; partition columns are listed separately because they come from paths.
 DATASETS: dict[str, dict[str, object]] = {
@@ -174,10 +177,74 @@ def write_partition(
     select_list = ", ".join(f"cast({name} as {sql_type}) as {name}" for name, sql_type in columns.items())
     conn.execute(
         f"copy (select {select_list} from ({query})) to '{_sql_path(temporary)}' "
-        "(format parquet, compression zstd)"
+        "(format parquet, compression zstd, compression_level 1)"
     )
     os.replace(temporary, target)
     return target
+
+
+def write_partitions(
+    conn: duckdb.DuckDBPyConnection,
+    query: str,
+    lake_dir: Path,
+    dataset: str,
+    partitions: list[dict[str, str]],
+) -> None:
+    """Write the rows of several partitions in ONE Parquet write, each partition's file replaced atomically.
+
+    `query` gives the dataset's columns plus `partition_index`, the row's position in `partitions`. Writing
+    partitions one by one costs a query plan, a scan and a file set-up each, which many small partitions
+    (daily deliveries, one transcript folder per person) pay over and over. A partition without rows gets an
+    empty file, as write_partition gives it."""
+    columns = DATASETS[dataset]["columns"]
+    scratch = lake_dir / "_writing" / dataset
+    shutil.rmtree(scratch, ignore_errors=True)
+    scratch.parent.mkdir(parents=True, exist_ok=True)
+    select_list = ", ".join(f"cast({name} as {sql_type}) as {name}" for name, sql_type in columns.items())
+    try:
+        # Folders are named by index, not value: DuckDB escapes some characters of hive values (e.g. in emails).
+        conn.execute(
+            f"copy (select {select_list}, partition_index from ({query})) to '{_sql_path(scratch)}' "
+            "(format parquet, compression zstd, compression_level 1, partition_by (partition_index), filename_pattern 'part-{i}')"
+        )
+        empty: Path | None = None
+        for index, values in enumerate(partitions):
+            written = sorted((scratch / f"partition_index={index}").glob("*.parquet"))
+            if len(written) > 1:  # DuckDB split a large partition into several files: the lake keeps one
+                listed = ", ".join(f"'{_sql_path(path)}'" for path in written)
+                write_partition(conn, f"select * from read_parquet([{listed}])", lake_dir, dataset, **values)
+            elif written:
+                folder = partition_dir(lake_dir, dataset, **values)
+                folder.mkdir(parents=True, exist_ok=True)
+                os.replace(written[0], folder / PART_FILE)
+            elif empty is None:
+                empty = write_partition(conn, f"select {', '.join(columns)} from ({query}) where false", lake_dir,
+                                        dataset, **values)
+            else:  # the same empty file: planning the query again per partition would cost more than the write
+                folder = partition_dir(lake_dir, dataset, **values)
+                folder.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(empty, folder / (PART_FILE + ".tmp"))
+                os.replace(folder / (PART_FILE + ".tmp"), folder / PART_FILE)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            scratch.parent.rmdir()
+
+
+def batches(items: list[T], size: Callable[[T], int], budget: int) -> Iterator[list[T]]:
+    """Consecutive runs of `items` whose sizes add up to at most `budget` (an item larger than it goes alone):
+    loads read many partitions at once, but not so many that one load's memory grows with the history."""
+    batch: list[T] = []
+    total = 0
+    for item in items:
+        item_size = size(item)
+        if batch and total + item_size > budget:
+            yield batch
+            batch, total = [], 0
+        batch.append(item)
+        total += item_size
+    if batch:
+        yield batch
 
 
 def remove_partition(lake_dir: Path, dataset: str, **partition_values: str) -> None:

@@ -61,8 +61,7 @@ def write_directory(directory_dir: Path, orgs: list[tuple], users: list[tuple], 
 def build_warehouse(paths: Paths, dbt_command: str = "build") -> subprocess.CompletedProcess:
     """Load every source (platform deliveries, transcripts, OTel) and the directory, then run a real
     `dbt build` on the working warehouse, published to `paths.warehouse` as a refresh does."""
-    for delivery_date in platform.delivery_dates(paths.raw_dir):
-        platform.load_delivery(paths.raw_dir, paths.lake_dir, delivery_date)
+    platform.load_deliveries(paths.raw_dir, paths.lake_dir, platform.delivery_dates(paths.raw_dir))
     claude_code.load_all(paths.raw_dir, paths.lake_dir)
     otel.load_all(paths.raw_dir, paths.lake_dir)
     directory.load_directory(paths.directory, paths.lake_dir)

@@ -217,3 +217,38 @@ def test_long_files_keep_physical_line_numbers_around_bad_blank_and_doubtful_lin
     assert all(event_id == f"e{line_number}" for _, line_number, event_id, _ in numbered)
     assert {project for _, n, _, project in numbered if n == 1501} == {"1501"}
     assert (result.lines_read, result.blank_lines, result.loaded_lines) == (4000, 2, 3992)
+
+
+def test_deliveries_loaded_together_keep_their_own_partitions_counts_and_quarantine(tmp_path):
+    """One refresh reads all new deliveries in one scan and one partitioned write: each delivery must still get
+    exactly its own rows, bad lines, summary and result, an unchanged one is skipped and an empty one cleared."""
+    paths = test_paths(tmp_path)
+    days = ["2026-11-18", "2026-11-19", "2026-11-20", "2026-11-21"]
+    write_delivery(paths.raw_dir, days[0], "a", [event("old")])
+    platform.load_delivery(paths.raw_dir, paths.lake_dir, days[0])
+    write_delivery(paths.raw_dir, days[1], "a", [event("e1"), '{"truncated": ', event("e2", "heartbeat")])
+    (paths.raw_dir / "platform" / days[1] / "latin1.jsonl").write_bytes(b'{"name": "caf\xe9"}\n')
+    write_delivery(paths.raw_dir, days[2], "b", [event("e3"), "   ", event("e4", "model_request")], gz=True)
+    (paths.raw_dir / "platform" / days[3]).mkdir(parents=True)
+
+    results = platform.load_deliveries(paths.raw_dir, paths.lake_dir, days)
+
+    # (files, lines_read, blank, loaded, quarantined, ignored, skipped)
+    assert [(r.delivery_date, r.files, r.lines_read, r.blank_lines, r.loaded_lines, r.quarantined_lines,
+             r.ignored_event_lines, r.skipped) for r in results] == [
+        (days[0], 1, 1, 0, 1, 0, 0, True),
+        (days[1], 2, 4, 0, 2, 2, 1, False),
+        (days[2], 1, 3, 1, 2, 0, 0, False),
+        (days[3], 0, 0, 0, 0, 0, 0, False),
+    ]
+    with duckdb.connect() as conn:
+        lake.register_views(conn, paths.lake_dir)
+        events = conn.execute("select cast(delivery_date as varchar), event_id, line_number from raw.platform_events "
+                              "order by all").fetchall()
+        bad = conn.execute("select batch, source_file, line_number, reason from raw.quarantined_lines order by all"
+                           ).fetchall()
+    assert events == [(days[0], "old", 1), (days[1], "e1", 1), (days[1], "e2", 3), (days[2], "e3", 1),
+                      (days[2], "e4", 3)]
+    assert [(batch, file, line) for batch, file, line, _ in bad] == [
+        (days[1], f"platform/{days[1]}/a.jsonl", 2), (days[1], f"platform/{days[1]}/latin1.jsonl", 0)]
+    assert bad[0][3] == "invalid JSON" and bad[1][3].startswith("unreadable file")

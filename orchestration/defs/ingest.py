@@ -39,7 +39,7 @@ def platform_events_raw(context: dg.AssetExecutionContext, paths: SessionAnalyti
     resolved = paths.resolve()
     present = set(platform.delivery_dates(resolved.raw_dir))
     requested = [key for key in context.partition_keys if key in present]
-    loads = [platform.load_delivery(resolved.raw_dir, resolved.lake_dir, key) for key in requested]
+    loads = platform.load_deliveries(resolved.raw_dir, resolved.lake_dir, requested)
     publish_lake_views(resolved)
     for load in loads:
         context.log.info("delivery %s", dataclasses.asdict(load))

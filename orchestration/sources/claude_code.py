@@ -16,7 +16,7 @@ from pathlib import Path
 
 import duckdb
 
-from orchestration.sources.collections import CollectionLoad, ParsedQueries, load_collection
+from orchestration.sources.collections import CollectionLoad, ParsedQueries, load_collections
 from orchestration.sources.lines import parse_once_sql
 
 log = logging.getLogger(__name__)
@@ -40,18 +40,14 @@ def collection_files(raw_dir: Path, collection: str) -> list[Path]:
 
 
 def load_all(raw_dir: Path, lake_dir: Path, force: bool = False) -> list[CollectionLoad]:
-    return [
-        load_collection(
-            source=SOURCE,
-            collection=name,
-            files=collection_files(raw_dir, name),
-            raw_dir=raw_dir,
-            lake_dir=lake_dir,
-            parse=_parse,
-            force=force,
-        )
-        for name in collections(raw_dir)
-    ]
+    return load_collections(
+        source=SOURCE,
+        collections={name: collection_files(raw_dir, name) for name in collections(raw_dir)},
+        raw_dir=raw_dir,
+        lake_dir=lake_dir,
+        parse=_parse,
+        force=force,
+    )
 
 
 # Every field the loader reads, extracted in one parse of each line (`lines.parse_once_sql`): transcript lines
@@ -70,14 +66,32 @@ EXTRACTED = {
     "client_version": "$.version",
     "cwd": "$.cwd",
     "git_branch": "$.gitBranch",
+    # The token counts too, so that no check or column parses the usage object again.
+    **{f"{field}_json": f"$.message.usage.{field}" for field in TOKEN_FIELDS},
+    **{f"cache_creation_{window}_json": f"$.message.usage.cache_creation.ephemeral_{window}_input_tokens"
+       for window in ("5m", "1h")},
 }
+# Extracted values kept as JSON: the usage object (only its type is read), the session id (its type is checked)
+# and the token counts (their JSON type is checked).
+JSON_VALUES = ("usage", "session_id_json", *(name for name in EXTRACTED if name.endswith("_json")))
+
+
+def _text_of(value: str) -> str:
+    """`value ->> '$'` (the text of an extracted JSON value) without parsing it again where that is plainly
+    the same: a minified string without escapes is its text between the quotes; other scalars are their text.
+    Parsing every small extracted value again cost about as much as parsing the line."""
+    return (
+        f"case when {value} is null or {value} = 'null' then null "
+        f"when left({value}, 1) = '\"' and not contains({value}, '\\') then {value}[2:-2] "
+        f"when left({value}, 1) in ('\"', '{{', '[') then {value} ->> '$' else cast({value} as varchar) end"
+    )
 
 
 def _parse(conn: duckdb.DuckDBPyConnection) -> ParsedQueries:
     paths = ", ".join(f"'{path}'" for path in EXTRACTED.values())
     # Small JSON values (the usage object, or one scalar) stay JSON; the rest are read as text.
     fields = ",\n".join(
-        f"extracted[{index}] as {name}" if name in ("usage", "session_id_json") else f"extracted[{index}]->>'$' as {name}"
+        f"extracted[{index}] as {name}" if name in JSON_VALUES else f"{_text_of(f'extracted[{index}]')} as {name}"
         for index, name in enumerate(EXTRACTED, start=1)
     )
     conn.execute(
@@ -98,14 +112,13 @@ def _parse(conn: duckdb.DuckDBPyConnection) -> ParsedQueries:
         from docs
         """
     )
-    split = {
-        f"cache_creation_{window}_input_tokens": f"$.cache_creation.ephemeral_{window}_input_tokens"
-        for window in ("5m", "1h")
-    }
     optional_tokens = ",\n".join(
-        f"coalesce(cast(usage->>'$.{field}' as bigint), 0) as {field}" for field in TOKEN_FIELDS
+        f"coalesce(cast({_text_of(f'{field}_json')} as bigint), 0) as {field}" for field in TOKEN_FIELDS
     )
-    split_columns = ",\n".join(f"cast(usage->>'{path}' as bigint) as {column}" for column, path in split.items())
+    split_columns = ",\n".join(
+        f"cast({_text_of(f'cache_creation_{window}_json')} as bigint) as cache_creation_{window}_input_tokens"
+        for window in ("5m", "1h")
+    )
     requests = f"""
         select source_file, line_number,
                session_id,
@@ -170,7 +183,7 @@ def _reasons() -> str:
         "then 'missing field sessionId on a usage line' end",
     ]
     for field in TOKEN_FIELDS:
-        kind = f"json_type(usage, '$.{field}')"
+        kind = f"json_type({field}_json)"
         if field in REQUIRED_TOKEN_FIELDS:
             checks.append(f"case when {usage} and {kind} is null then 'missing field message.usage.{field}' end")
         checks.append(
@@ -178,7 +191,7 @@ def _reasons() -> str:
             f"then 'mistyped field message.usage.{field}: expected integer' end"
         )
         checks.append(
-            f"case when {usage} and {kind} = 'BIGINT' and cast(usage->>'$.{field}' as bigint) < 0 "
+            f"case when {usage} and {kind} = 'BIGINT' and cast({_text_of(f'{field}_json')} as bigint) < 0 "
             f"then 'negative token count message.usage.{field}' end"
         )
     return ",\n".join(checks)

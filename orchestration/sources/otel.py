@@ -13,7 +13,7 @@ from pathlib import Path
 
 import duckdb
 
-from orchestration.sources.collections import CollectionLoad, ParsedQueries, load_collection
+from orchestration.sources.collections import CollectionLoad, ParsedQueries, load_collections
 
 SOURCE = "otel"
 ROOT_COLLECTION = "_root"
@@ -43,12 +43,9 @@ def collections(raw_dir: Path) -> dict[str, list[Path]]:
 
 
 def load_all(raw_dir: Path, lake_dir: Path, force: bool = False) -> list[CollectionLoad]:
-    return [
-        load_collection(
-            source=SOURCE, collection=name, files=files, raw_dir=raw_dir, lake_dir=lake_dir, parse=_parse, force=force
-        )
-        for name, files in collections(raw_dir).items()
-    ]
+    return load_collections(
+        source=SOURCE, collections=collections(raw_dir), raw_dir=raw_dir, lake_dir=lake_dir, parse=_parse, force=force
+    )
 
 
 def _attribute_map(list_expression: str) -> str:

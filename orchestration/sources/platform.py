@@ -1,4 +1,4 @@
-"""Load one delivery folder of platform session events into the lake.
+"""Load delivery folders of platform session events into the lake (one partition per delivery date).
 
 Every physical line of every file ends up in exactly one place: the `platform_events` partition (typed
 columns, no free text), the `quarantined_lines` partition (file, line number, reason and the line itself), or
@@ -12,7 +12,8 @@ physical lines), which gives the reason; so does a whole file that does not line
 10-30 times slower than a bare scan; it stays the reference for what each line means.
 
 A delivery is always reloaded whole from the folder's current files, so loading the same folder twice gives
-the same partition.
+the same partition. The deliveries of one refresh are read together (one scan, one partitioned write per
+dataset), since each scan and write has a fixed cost that many small deliveries would pay over and over.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from pathlib import Path
 import duckdb
 
 from orchestration import changes, lake
-from orchestration.sources.lines import WHOLE_FILE, parse_once_sql, read_lines
+from orchestration.sources.lines import WHOLE_FILE, insert_rows, parse_once_sql, read_lines, reported_name
 from orchestration.sources.typed_read import read_typed
 
 log = logging.getLogger(__name__)
@@ -80,38 +81,71 @@ def delivery_files(raw_dir: Path, delivery_date: str) -> list[Path]:
 
 
 def load_delivery(raw_dir: Path, lake_dir: Path, delivery_date: str, force: bool = False) -> DeliveryLoad:
-    """Validate and load every line of one delivery folder; replaces the delivery's lake partitions.
+    """Validate and load every line of one delivery folder; replaces the delivery's lake partitions."""
+    return load_deliveries(raw_dir, lake_dir, [delivery_date], force)[0]
+
+
+def load_deliveries(raw_dir: Path, lake_dir: Path, dates: list[str], force: bool = False) -> list[DeliveryLoad]:
+    """Validate and load every line of some delivery folders; replaces their lake partitions.
 
     A delivery whose files are unchanged since its last load (same names, sizes and modification times) is
-    not read again unless `force`: a refresh costs what arrived, not the whole history.
+    not read again unless `force`: a refresh costs what arrived, not the whole history. The others are read
+    together, in batches of about BATCH_BYTES: one scan and one write per dataset for many deliveries, since
+    each read and write has a fixed cost that many small deliveries would pay over and over.
     """
-    files = delivery_files(raw_dir, delivery_date)
-    state_file = lake_dir / "_state" / SOURCE / f"{delivery_date}.json"
-    fingerprint = [[str(p.relative_to(raw_dir)), p.stat().st_size, p.stat().st_mtime_ns] for p in files]
-    if not force and state_file.exists():
-        state = json.loads(state_file.read_text())
-        if state["fingerprint"] == fingerprint:
-            log.info("platform delivery %s unchanged since its last load", delivery_date)
-            return dataclasses.replace(DeliveryLoad(**state["result"]), skipped=True)
-    result = _load_files(raw_dir, lake_dir, delivery_date, files)
-    changes.record_batch(lake_dir, SOURCE, delivery_date)
-    state_file.parent.mkdir(parents=True, exist_ok=True)
-    state_file.write_text(json.dumps({"fingerprint": fingerprint, "result": dataclasses.asdict(result)}))
-    return result
+    results: dict[str, DeliveryLoad] = {}
+    pending: list[tuple[str, list[Path], list]] = []
+    for delivery_date in dates:
+        files = delivery_files(raw_dir, delivery_date)
+        fingerprint = [[str(p.relative_to(raw_dir)), p.stat().st_size, p.stat().st_mtime_ns] for p in files]
+        state_file = _state_file(lake_dir, delivery_date)
+        if not force and state_file.exists():
+            state = json.loads(state_file.read_text())
+            if state["fingerprint"] == fingerprint:
+                log.info("platform delivery %s unchanged since its last load", delivery_date)
+                results[delivery_date] = dataclasses.replace(DeliveryLoad(**state["result"]), skipped=True)
+                continue
+        pending.append((delivery_date, files, fingerprint))
+
+    for batch in lake.batches(pending, lambda delivery: sum(p.stat().st_size for p in delivery[1]), BATCH_BYTES):
+        loaded = _load_files(raw_dir, lake_dir, {delivery_date: files for delivery_date, files, _ in batch})
+        for delivery_date, _, fingerprint in batch:
+            result = loaded[delivery_date]
+            log.info("platform delivery %s: %s", delivery_date, result)
+            changes.record_batch(lake_dir, SOURCE, delivery_date)
+            state_file = _state_file(lake_dir, delivery_date)
+            state_file.parent.mkdir(parents=True, exist_ok=True)
+            state_file.write_text(json.dumps({"fingerprint": fingerprint, "result": dataclasses.asdict(result)}))
+            results[delivery_date] = result
+    return [results[delivery_date] for delivery_date in dates]
 
 
-def _load_files(raw_dir: Path, lake_dir: Path, delivery_date: str, files: list[Path]) -> DeliveryLoad:
-    partition = {"delivery_date": delivery_date}
-    quarantine_partition = {"source": SOURCE, "batch": delivery_date}
-    if not files:
-        for dataset in ("platform_events",):
-            lake.remove_partition(lake_dir, dataset, **partition)
-        for dataset in ("quarantined_lines", "load_file_summary"):
-            lake.remove_partition(lake_dir, dataset, **quarantine_partition)
-        return DeliveryLoad(delivery_date, 0, 0, 0, 0, 0, 0)
+# Raw bytes (as stored, gzip compressed or not) read in one batch: bounds the memory of one load.
+BATCH_BYTES = 192 * 2**20
+
+
+def _state_file(lake_dir: Path, delivery_date: str) -> Path:
+    return lake_dir / "_state" / SOURCE / f"{delivery_date}.json"
+
+
+def _load_files(raw_dir: Path, lake_dir: Path, deliveries: dict[str, list[Path]]) -> dict[str, DeliveryLoad]:
+    """Load the files of several deliveries in one pass; {delivery date: what was loaded}."""
+    results = {}
+    for delivery_date, files in deliveries.items():
+        if not files:
+            lake.remove_partition(lake_dir, "platform_events", delivery_date=delivery_date)
+            for dataset in ("quarantined_lines", "load_file_summary"):
+                lake.remove_partition(lake_dir, dataset, source=SOURCE, batch=delivery_date)
+            results[delivery_date] = DeliveryLoad(delivery_date, 0, 0, 0, 0, 0, 0)
+    deliveries = {delivery_date: files for delivery_date, files in deliveries.items() if files}
+    if not deliveries:
+        return results
+    all_files = [path for files in deliveries.values() for path in files]
+    event_partitions = [{"delivery_date": delivery_date} for delivery_date in deliveries]
+    batch_partitions = [{"source": SOURCE, "batch": delivery_date} for delivery_date in deliveries]
 
     with tempfile.TemporaryDirectory(prefix="platform-load-") as scratch, duckdb.connect() as conn:
-        fast = read_typed(conn, files, raw_dir, Path(scratch), TYPED_COLUMNS, _fast_checked_sql())
+        fast = read_typed(conn, all_files, raw_dir, Path(scratch), TYPED_COLUMNS, _fast_checked_sql())
         # Lines the typed read cannot vouch for are checked one by one, from their text: every line of the
         # files it gave back, its special lines (blank, malformed) and the lines the checks above flagged.
         unreadable = read_lines(conn, fast.whole_files, raw_dir, Path(scratch))
@@ -119,10 +153,13 @@ def _load_files(raw_dir: Path, lake_dir: Path, delivery_date: str, files: list[P
             "select source_file, line_number from typed_rows where needs_exact_check order by all").fetchall()
         conn.execute("insert into lines select * from special_lines")
         if flagged:
-            conn.executemany("insert into lines values (?, ?, ?)", fast.line_texts(flagged))
-        if fast.files:
-            conn.executemany("insert into source_files values (?, ?)",
-                             [(str(entry.path), entry.source_file) for entry in fast.files])
+            insert_rows(conn, "lines", fast.line_texts(flagged))
+        insert_rows(conn, "source_files", [(str(entry.path), entry.source_file) for entry in fast.files])
+        # Which delivery each file belongs to, as the partition index of the batched writes.
+        conn.execute("create temp table file_partitions (source_file varchar, partition_index integer)")
+        insert_rows(conn, "file_partitions", [
+            (reported_name(path, raw_dir), index) for index, files in enumerate(deliveries.values()) for path in files
+        ])  # fmt: skip
         if conn.execute("select count(*) from lines").fetchall()[0][0]:
             conn.execute(f"create temp table exact_checked as {_checked_sql()}")
         else:  # the usual case; planning the line-by-line checks alone costs tens of milliseconds
@@ -143,30 +180,36 @@ def _load_files(raw_dir: Path, lake_dir: Path, delivery_date: str, files: list[P
         event_columns = ", ".join(lake.DATASETS["platform_events"]["columns"])
         # No ORDER BY over the typed rows: they are in file and line order already (insertion order), and
         # sorting a delivery costs as much as writing it. The few exactly-checked lines come after them.
-        lake.write_partition(
+        lake.write_partitions(
             conn,
+            f"select {event_columns}, partition_index from ("
             f"select {event_columns} from typed_rows where not needs_exact_check "
-            f"union all select {event_columns} from ({_events_projection()})",
-            lake_dir, "platform_events", **partition,
+            f"union all select {event_columns} from ({_events_projection()})"
+            ") join file_partitions using (source_file)",
+            lake_dir, "platform_events", event_partitions,
         )  # fmt: skip
-        lake.write_partition(
+        lake.write_partitions(
             conn,
-            "select source_file, line_number, reason, line from exact_checked "
+            "select source_file, line_number, reason, line, partition_index from exact_checked "
+            "join file_partitions using (source_file) "
             "where reason is not null order by source_file, line_number",
-            lake_dir,
-            "quarantined_lines",
-            **quarantine_partition,
-        )
+            lake_dir, "quarantined_lines", batch_partitions,
+        )  # fmt: skip
         conn.execute(f"create temp table file_summary as {_summary_sql()}")
-        lake.write_partition(conn, "select * from file_summary", lake_dir, "load_file_summary", **quarantine_partition)
-        totals = conn.execute(
-            "select count(*), sum(lines_read), sum(blank_lines), sum(loaded_lines), sum(quarantined_lines), "
-            "sum(ignored_event_lines) from file_summary"
-        ).fetchall()[0]
+        lake.write_partitions(conn, "select * from file_summary join file_partitions using (source_file)",
+                              lake_dir, "load_file_summary", batch_partitions)
+        totals = {
+            row[0]: row[1:]
+            for row in conn.execute(
+                "select partition_index, count(*), sum(lines_read), sum(blank_lines), sum(loaded_lines), "
+                "sum(quarantined_lines), sum(ignored_event_lines) "
+                "from file_summary join file_partitions using (source_file) group by partition_index"
+            ).fetchall()
+        }
 
-    result = DeliveryLoad(delivery_date, *(int(v or 0) for v in totals))
-    log.info("platform delivery %s: %s", delivery_date, result)
-    return result
+    for index, delivery_date in enumerate(deliveries):
+        results[delivery_date] = DeliveryLoad(delivery_date, *(int(v or 0) for v in totals.get(index, (0,) * 6)))
+    return results
 
 
 # The exact path: every JSON path the contract reads, extracted in ONE parse of the line (`json_extract` with a

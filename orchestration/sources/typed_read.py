@@ -8,9 +8,13 @@ from, skips blank lines silently, and fails the whole read on one malformed line
 - lines that `read_json` would skip or fail on are "special": the file is copied to a scratch folder with each
   special line replaced by `{}`, so every physical line gives exactly one row and row k is line k. A special
   line's text is handed back, for the exact line-by-line validation (lines.py) to classify;
-- a failed read names the file and (roughly) the line: that line is checked in Python, marked special, and
-  the read retried. A file whose failure cannot be pinned on one line, or whose row count does not match its
-  line count afterwards, is given back whole to the line-by-line path;
+- a malformed line (not JSON, not an object, two objects, invalid UTF-8) gives one all-NULL row in its place
+  (`ignore_errors`), which the caller's checks flag for the exact path like any other incomplete line. So one
+  bad line does not fail the read: a failed read would be read again whole, and with many deliveries read at
+  once that is a whole batch per bad line;
+- should a read still fail, the error names the file and (roughly) the line: that line is checked in Python,
+  marked special, and the read retried. A file whose failure cannot be pinned on one line, or whose row count
+  does not match its line count afterwards, is given back whole to the line-by-line path;
 - line numbers come from insertion order: the temp table is filled in scan order (DuckDB keeps insertion
   order), so a row's line is its rowid minus the file's first rowid, plus one. The count check above guards it.
 """
@@ -27,7 +31,7 @@ from pathlib import Path
 import duckdb
 import numpy
 
-from orchestration.sources.lines import reported_name
+from orchestration.sources.lines import insert_rows, reported_name
 
 BOM = "\ufeff".encode()
 PLACEHOLDER = b"{}"
@@ -87,11 +91,13 @@ def read_typed(
     for index, path in enumerate(files):
         try:
             data = _file_bytes(path)
-            data.decode("utf-8")  # invalid UTF-8: the line-by-line path reports the file as unreadable
-        except (OSError, EOFError, zlib.error, UnicodeDecodeError):
+        except (OSError, EOFError, zlib.error):
             whole.append(path)
             continue
-        line_count, maybe_blank = _scan_bytes(data)
+        line_count, maybe_blank, utf8 = _scan_bytes(data)
+        if not utf8:  # the line-by-line path reports the file as unreadable
+            whole.append(path)
+            continue
         entry = TypedFile(path, reported_name(path, raw_dir), line_count, path, scratch / f"{index}.jsonl")
         if maybe_blank:
             lines = _split_lines(data)
@@ -114,8 +120,7 @@ def read_typed(
     conn.execute("create or replace temp table typed_files (file_index integer, source_file varchar, "
                  "line_count bigint, first_rowid bigint)")
     if read:
-        conn.executemany("insert into typed_files values (?, ?, ?, null)",
-                         [(i, entry.source_file, entry.line_count) for i, entry in enumerate(read)])
+        insert_rows(conn, "typed_files", [(i, entry.source_file, entry.line_count, None) for i, entry in enumerate(read)])
     conn.execute(
         "update typed_files set first_rowid = s.first_rowid from ("
         "select file_index, min(rowid) as first_rowid, count(*) as row_count, max(rowid) as last_rowid "
@@ -134,17 +139,16 @@ def read_typed(
     conn.execute("create or replace temp table special_lines (source_file varchar, line_number bigint, line varchar)")
     specials = [(e.source_file, n, text) for e in kept for n, text in sorted(e.special.items())]
     if specials:
-        conn.executemany("insert into special_lines values (?, ?, ?)", specials)
+        insert_rows(conn, "special_lines", specials)
     conn.execute(
         """
         create or replace temp view typed_rows as
         select f.source_file, s.rowid - f.first_rowid + 1 as line_number, s.* exclude (file_index)
         from typed_scan as s
         join typed_files as f on f.file_index = s.file_index
-        where not exists (
-            select 1 from special_lines as x
-            where x.source_file = f.source_file and x.line_number = s.rowid - f.first_rowid + 1
-        )
+        -- an anti join hashes the few special lines; a correlated NOT EXISTS grouped every row instead
+        anti join special_lines as x
+            on x.source_file = f.source_file and x.line_number = s.rowid - f.first_rowid + 1
         """
     )
     return TypedRead(kept, sorted(whole))
@@ -191,7 +195,8 @@ def _scan(conn: duckdb.DuckDBPyConnection, group: list[TypedFile], schema: str, 
     statement = "insert into typed_scan" if exists else "create temp table typed_scan as"
     conn.execute(
         f"{statement} with typed_input as (select file_index + {first_index} as file_index, * "
-        f"from read_json(?, columns = {schema}, format = 'newline_delimited', records = true)) {select_sql}",
+        f"from read_json(?, columns = {schema}, format = 'newline_delimited', records = true, ignore_errors = true)) "
+        f"{select_sql}",
         [[str(entry.read_path) for entry in group]],
     )
 
@@ -235,20 +240,39 @@ def _file_bytes(path: Path) -> bytes:
     return path.read_bytes()
 
 
-def _scan_bytes(data: bytes) -> tuple[int, list[int]]:
-    """The file's line count (as lines.py counts: a final empty piece after the last newline is not a line)
-    and the numbers of the lines that may be whitespace-only (they start with whitespace), vectorised."""
+def _scan_bytes(data: bytes) -> tuple[int, list[int], bool]:
+    """The file's line count (as lines.py counts: a final empty piece after the last newline is not a line),
+    the numbers of the lines that may be whitespace-only (they start with whitespace), and whether the file
+    is valid UTF-8; vectorised."""
     if not data:
-        return 0, []
+        return 0, [], True
     body = numpy.frombuffer(data, dtype=numpy.uint8)
-    starts = numpy.flatnonzero(body == 10) + 1  # the byte after each newline starts the next line
+    newlines = numpy.flatnonzero(body == 10)
+    starts = newlines + 1  # the byte after each newline starts the next line
     line_count = len(starts) + (0 if data.endswith(b"\n") else 1)
+    utf8 = _is_utf8(data, body, newlines)
     first = len(BOM) if data.startswith(BOM) else 0
     if first >= len(body):  # a BOM and nothing else: one blank line
-        return line_count, [1]
+        return line_count, [1], utf8
     starts = numpy.concatenate(([first], starts[starts < len(body)]))
     maybe_blank = numpy.flatnonzero(numpy.isin(body[starts], WHITESPACE_BYTES)) + 1
-    return line_count, maybe_blank.tolist()
+    return line_count, maybe_blank.tolist(), utf8
+
+
+def _is_utf8(data: bytes, body: numpy.ndarray, newlines: numpy.ndarray) -> bool:
+    """Whether `data` is valid UTF-8, decoding only the lines that hold a non-ASCII byte: a newline byte is
+    never part of a multi-byte sequence, so the file is valid exactly when each of those lines is. Decoding
+    the whole file would build a wide string of every byte."""
+    non_ascii = numpy.flatnonzero(body >= 0x80)
+    if not len(non_ascii):
+        return True
+    ends = numpy.append(newlines, len(body))  # each line ends at its newline, the last at the end of the data
+    try:
+        for line in numpy.unique(numpy.searchsorted(ends, non_ascii)).tolist():
+            data[ends[line - 1] + 1 if line else 0 : ends[line]].decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _split_lines(data: bytes) -> list[bytes]:
