@@ -18,6 +18,7 @@ import json
 import os
 import platform as host
 import random
+import re
 import resource
 import shutil
 import socket
@@ -542,14 +543,42 @@ def table(figures: list[Figure]) -> str:
 
 
 def write_report(path: Path, bench: Bench, command: str) -> None:
-    block = (f"{MARK_BEGIN}\nLatest run: {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC, `{command}`\n\n"
-             f"Machine: {machine()}\n\n{table(bench.figures)}\n{MARK_END}")
+    """Rewrite, between the markers, the sections of the benchmarks this run measured; the other benchmarks'
+    sections (from earlier runs) stay, each with its own date, command and machine, so runs of a few
+    benchmarks at a time add up to the whole table."""
     text = path.read_text(encoding="utf-8") if path.exists() else f"# Benchmarks\n\n{MARK_BEGIN}\n{MARK_END}\n"
     if MARK_BEGIN not in text:
         text += f"\n{MARK_BEGIN}\n{MARK_END}\n"
     head, rest = text.split(MARK_BEGIN, 1)
-    tail = rest.split(MARK_END, 1)[1] if MARK_END in rest else ""
-    path.write_text(head + block + tail, encoding="utf-8")
+    body, tail = rest.split(MARK_END, 1) if MARK_END in rest else (rest, "")
+    sections = _sections(body)
+    stamp = (f"{dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC, `{command}`\n\n"
+             f"Machine: {machine()}")
+    for name in BENCHMARKS:
+        figures = [figure for figure in bench.figures if _benchmark_key(figure) == name]
+        if figures:
+            sections[name] = f"{_section_mark(name)}\n{stamp}\n\n{table(figures)}\n"
+    block = "\n".join(sections[name] for name in BENCHMARKS if name in sections)
+    path.write_text(f"{head}{MARK_BEGIN}\n{block}{MARK_END}{tail}", encoding="utf-8")
+
+
+def _section_mark(name: str) -> str:
+    return f"<!-- bench:{name} -->"
+
+
+def _sections(body: str) -> dict[str, str]:
+    """The per-benchmark sections of a report block (text before the first section mark is dropped)."""
+    parts = re.split(r"^(<!-- bench:[a-z]+ -->)\n", body, flags=re.MULTILINE)
+    return {
+        mark.removeprefix("<!-- bench:").removesuffix(" -->"): f"{mark}\n{section.rstrip()}\n"
+        for mark, section in zip(parts[1::2], parts[2::2])
+        if mark.removeprefix("<!-- bench:").removesuffix(" -->") in BENCHMARKS
+    }
+
+
+def _benchmark_key(figure: Figure) -> str:
+    """Figures are titled '<number> <what>', the number being the benchmark's place in BENCHMARKS."""
+    return BENCHMARKS[int(figure.benchmark.split()[0]) - 1]
 
 
 BENCHMARKS = ("full", "incremental", "load", "transcripts", "reports", "api")

@@ -62,6 +62,29 @@ def test_small_benchmark_runs_every_measure_and_writes_the_report(tmp_path, monk
     assert text.startswith("# Benchmarks\n\nMethod, written by hand.\n")
     assert text.endswith("## Findings\nkept\n")
     assert "old" not in text and "| ratio load / scan |" in text and "Machine: " in text
+    assert re.findall(r"<!-- bench:(?!begin|end)([a-z]+) -->", text) == ["full", "load", "transcripts", "api"]
+
+
+def test_a_run_of_some_benchmarks_keeps_the_other_benchmarks_figures(tmp_path):
+    report = tmp_path / "BENCHMARKS.md"
+    report.write_text("# Benchmarks\n\n<!-- bench:begin -->\n<!-- bench:end -->\n\n## Findings\n", encoding="utf-8")
+    first = benchmark.Bench(tmp_path, 1000, 1)
+    first.add("1 full load + build", "wall time", "10.0 s")
+    first.add("6 API latency", "summary p50 / p95", "1.0 / 2.0 ms")
+    benchmark.write_report(report, first, "session-analytics bench --only full --only api")
+    second = benchmark.Bench(tmp_path, 1000, 1)
+    second.add("6 API latency", "summary p50 / p95", "3.0 / 4.0 ms")
+    second.add("3 load vs bare scan", "ratio load / scan", "2.00x")
+    benchmark.write_report(report, second, "session-analytics bench --only load --only api")
+
+    text = report.read_text(encoding="utf-8")
+    assert text.startswith("# Benchmarks\n\n<!-- bench:begin -->\n") and text.endswith("<!-- bench:end -->\n\n## Findings\n")
+    assert re.findall(r"<!-- bench:(?!begin|end)([a-z]+) -->", text) == ["full", "load", "api"]  # in the benchmarks' order
+    assert "| 10.0 s |" in text and "| 2.00x |" in text and "| 3.0 / 4.0 ms |" in text
+    assert "1.0 / 2.0 ms" not in text
+    full, load = text.split("<!-- bench:load -->")
+    assert "`session-analytics bench --only full --only api`" in full
+    assert "`session-analytics bench --only load --only api`" in load
 
 
 def test_small_reports_benchmark_renders_every_report_of_the_org(tmp_path, capsys):
