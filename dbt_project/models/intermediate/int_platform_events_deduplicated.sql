@@ -1,9 +1,17 @@
 /* grain: one row per (org_id, event_id) of the event types sessions and requests are built from. Delivery is
    at least once: keep the first copy delivered. Other event types (heartbeats, tool calls: nearly half the
    lines) are loaded and counted, but nothing downstream reads them: deduplicating them only cost time. */
+-- The columns sessions and requests are built from. Lineage (delivery_date, source_file, line_number) only
+-- picks the first copy: writing it for every event cost a quarter of this model.
+{% set kept_columns = [
+    'event_id', 'event_type', 'org_id', 'session_id', 'event_at_utc', 'user_id', 'agent', 'project_id',
+    'repository', 'request_id', 'model', 'input_tokens', 'output_tokens', 'cache_creation_input_tokens',
+    'cache_read_input_tokens', 'cache_creation_5m_input_tokens', 'cache_creation_1h_input_tokens', 'end_status'
+] %}
 with events as (
 
-    select * from {{ ref('stg_platform__events') }}
+    select {{ kept_columns | join(', ') }}, delivery_date, source_file, line_number
+    from {{ ref('stg_platform__events') }}
     where event_type in ('session_started', 'model_request', 'session_ended')
         and {{ only_affected_sessions('session_id') }}
 
@@ -39,7 +47,7 @@ first_copies as (
 
 )
 
-select events.*, 1 as copy_number
+select {% for column in kept_columns %}events.{{ column }}{% if not loop.last %}, {% endif %}{% endfor %}
 from events
 left join redelivered
     on redelivered.org_id = events.org_id and redelivered.event_id = events.event_id
@@ -47,4 +55,5 @@ where redelivered.event_id is null
 
 union all
 
-select * from first_copies
+select {{ kept_columns | join(', ') }}
+from first_copies
