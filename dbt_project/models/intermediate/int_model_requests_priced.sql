@@ -40,6 +40,7 @@ tokens as (
         requests.cache_creation_1h_input_tokens,
         requests.reported_cost_usd,
         -- Attributes are the session's: request events do not carry them.
+        sessions.session_key,
         sessions.user_id,
         sessions.agent,
         sessions.project_id,
@@ -105,6 +106,7 @@ rates as (
 )
 
 select
+    session_key,
     source,
     org_id,
     request_key,

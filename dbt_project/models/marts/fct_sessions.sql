@@ -33,7 +33,7 @@ request_totals as (
 )
 
 select
-    {{ surrogate_key(['sessions.org_id', 'sessions.session_id']) }} as session_key,
+    sessions.session_key,
     sessions.org_id,
     sessions.session_id,
     sessions.source,
