@@ -14,7 +14,7 @@ from typing import Iterable, Mapping
 
 from orchestration.config import Paths
 from orchestration.defs.resources import publish_lake_views
-from orchestration.publish import publish_warehouse
+from orchestration.publish import publish_warehouse, working_warehouse_ready
 from orchestration.sources import claude_code, directory, otel, platform
 
 REPO = Path(__file__).resolve().parents[1]
@@ -70,7 +70,9 @@ def build_warehouse(paths: Paths, dbt_command: str = "build") -> subprocess.Comp
 
 
 def run_dbt(paths: Paths, *args: str) -> subprocess.CompletedProcess:
-    """Run dbt on the working warehouse; publish it when dbt succeeds."""
+    """Run dbt on the working warehouse (a copy of the published one after a publish moved it); publish it
+    when dbt succeeds."""
+    working_warehouse_ready(paths)
     env = {**os.environ, "SESSION_ANALYTICS_WAREHOUSE": str(paths.warehouse),
            "SESSION_ANALYTICS_WORKING_WAREHOUSE": str(paths.working_warehouse)}
     target = paths.warehouse.parent / "dbt-target"

@@ -159,7 +159,8 @@ def nightly(tmp_path_factory):
     nightly_seconds = time.perf_counter() - started
     analyst_after, _ = analyst.communicate("\n", timeout=60)
 
-    with duckdb.connect(str(paths.working_warehouse), read_only=True) as conn:
+    # Publishing moved the working file over the published one: the run's intermediate tables are there.
+    with duckdb.connect(str(paths.warehouse), read_only=True) as conn:
         affected_sessions = {r[0] for r in conn.execute(
             "select session_id from intermediate.int_affected_sessions").fetchall()}
         affected_days = conn.execute("select org_id, activity_date from intermediate.int_affected_days").fetchall()
@@ -312,3 +313,29 @@ def test_failed_run_publishes_nothing_and_emails_the_admins(nightly, tmp_path):
         assert message["From"] == "pipeline@acme.example"
         assert message["Subject"].startswith("[session-analytics] refresh run failed")
         assert failed["run_id"] in message.get_payload()
+
+
+def test_publishing_moves_the_working_file_and_the_next_run_writes_a_copy(tmp_path):
+    """Publishing renames the working file over the published one instead of copying the whole warehouse;
+    the next writer starts from a copy, so the file a reader has open is never written in place."""
+    from orchestration.publish import publish_warehouse, working_warehouse_ready
+
+    paths = Paths.resolve(warehouse=str(tmp_path / "warehouse.duckdb"))
+    with duckdb.connect(str(working_warehouse_ready(paths))) as first_build:
+        first_build.execute("create table t as select 1 as v")
+    publish_warehouse(paths)
+    assert not paths.working_warehouse.exists()
+    first_published = paths.warehouse.stat().st_ino
+
+    with duckdb.connect(str(paths.warehouse), read_only=True) as analyst:
+        with duckdb.connect(str(working_warehouse_ready(paths))) as nightly:
+            assert nightly.execute("select sum(v) from t").fetchall() == [(1,)]  # the published state
+            nightly.execute("insert into t values (2)")
+        assert analyst.execute("select sum(v) from t").fetchall() == [(1,)]
+        publish_warehouse(paths)
+        assert analyst.execute("select sum(v) from t").fetchall() == [(1,)]
+
+    assert paths.warehouse.stat().st_ino != first_published
+    with duckdb.connect(str(paths.warehouse), read_only=True) as next_reader:
+        assert next_reader.execute("select sum(v) from t").fetchall() == [(3,)]
+    assert publish_warehouse(paths) == paths.warehouse  # nothing written since: already published

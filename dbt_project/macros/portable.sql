@@ -54,3 +54,15 @@
 {% macro per_million_tokens(expression) -%}
     {{ money('(' ~ expression ~ ') * 0.000001') }}
 {%- endmacro %}
+
+{#- A 64-bit hash of several columns, to find candidate duplicates cheaply. Not a key (it can collide): use
+    it only where a collision costs time, never correctness. -#}
+{% macro fast_hash(columns) -%}
+    {{ return(adapter.dispatch('fast_hash', 'session_analytics')(columns)) }}
+{%- endmacro %}
+{% macro default__fast_hash(columns) -%}
+    hash({{ columns | join(', ') }})
+{%- endmacro %}
+{% macro spark__fast_hash(columns) -%}
+    xxhash64({{ columns | join(', ') }})
+{%- endmacro %}

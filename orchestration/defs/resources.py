@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import dagster as dg
 import duckdb
 
 from orchestration import lake
 from orchestration.config import Paths
+from orchestration.publish import working_warehouse_ready
 
 # Every asset that writes the warehouse file runs in this pool; its limit is 1 (see dagster.yaml), because a
 # DuckDB file has one writer at a time.
@@ -43,6 +43,5 @@ class SessionAnalyticsPaths(dg.ConfigurableResource):
 
 def publish_lake_views(paths: Paths) -> None:
     """Point the working warehouse's `raw` views at the lake files (the sources of the dbt project)."""
-    Path(paths.working_warehouse).parent.mkdir(parents=True, exist_ok=True)
-    with duckdb.connect(str(paths.working_warehouse)) as warehouse:
+    with duckdb.connect(str(working_warehouse_ready(paths))) as warehouse:
         lake.register_views(warehouse, paths.lake_dir)

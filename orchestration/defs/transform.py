@@ -12,6 +12,7 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtC
 
 from orchestration import changes
 from orchestration.defs.resources import WAREHOUSE_WRITER_POOL, SessionAnalyticsPaths
+from orchestration.publish import working_warehouse_ready
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
 
@@ -43,6 +44,7 @@ def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, pat
     batches loaded since the last successful build; a changed directory or `refresh --full` rebuilds all."""
     resolved = paths.resolve()
     resolved.export_to_environment()  # the dbt subprocess reads the working warehouse path from it
+    working_warehouse_ready(resolved)  # the last publish moved the working file: start from its copy
     pending = changes.pending(resolved.lake_dir)
     if pending.full_rebuild:
         arguments = ["build", "--full-refresh"]

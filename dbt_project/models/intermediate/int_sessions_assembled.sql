@@ -84,6 +84,8 @@ assembled as (
 select
     *,
     -- The session's date: local date (org time zone) of its start, or of its earliest event without one.
-    cast({{ utc_to_local('started_at_utc', 'time_zone') }} as date) as session_date
+    cast({{ utc_to_local('started_at_utc', 'time_zone') }} as date) as session_date,
+    -- Hashed once per session here, not once per request in fct_model_requests.
+    {{ surrogate_key(['org_id', 'session_id']) }} as session_key
 
 from assembled

@@ -24,13 +24,16 @@ request_totals as (
         sum(cost_usd) as cost_usd,
         sum(case when is_priced then 0 else 1 end) as unpriced_requests
 
-    from {{ ref('int_model_requests_priced') }}
+    -- From the fact, not from int_model_requests_priced (a view: reading it again would price every
+    -- request twice). On an incremental build the fact already holds the affected sessions' new requests.
+    from {{ ref('fct_model_requests') }}
+    where {{ only_affected_sessions('session_id') }}
     group by org_id, session_id
 
 )
 
 select
-    {{ surrogate_key(['sessions.org_id', 'sessions.session_id']) }} as session_key,
+    sessions.session_key,
     sessions.org_id,
     sessions.session_id,
     sessions.source,
