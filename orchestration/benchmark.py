@@ -39,7 +39,7 @@ import psutil
 from orchestration import ccusage_parity
 from orchestration.config import PATH_SETTINGS, Paths
 from orchestration.sample import MAIN_ORG, SECOND_ORG_MIN_USERS, SECOND_ORG_SHARE, generate_sample
-from orchestration.sources import platform
+from orchestration.sources import claude_code, platform
 
 REQUESTS_PER_USER_DAY = 60  # measured on the generator: 200 users x 56 days gave 668,023 requests
 FULL_BUILD_DAYS = 30
@@ -290,12 +290,8 @@ def bench_load_vs_scan(bench: Bench, paths: Paths) -> None:
     Both run in this process, so besides wall time the CPU time of each (all threads) is compared too: on a
     machine shared with other jobs, CPU time is the steadier of the two."""
     files = sorted(str(p) for d in platform.delivery_dates(paths.raw_dir) for p in platform.delivery_files(paths.raw_dir, d))
-    scratch_lake = bench.work_dir / "load-only-lake"
-
-    def load() -> tuple[float, float]:
-        shutil.rmtree(scratch_lake, ignore_errors=True)
-        return wall_and_cpu(lambda: platform.load_deliveries(paths.raw_dir, scratch_lake,
-                                                             platform.delivery_dates(paths.raw_dir), force=True))
+    load_wall, load_cpu = median_load(bench, lambda lake: platform.load_deliveries(
+        paths.raw_dir, lake, platform.delivery_dates(paths.raw_dir), force=True))
 
     def scan() -> tuple[float, float]:
         with duckdb.connect() as conn:
@@ -303,15 +299,23 @@ def bench_load_vs_scan(bench: Bench, paths: Paths) -> None:
                 "select count(*) from read_json(?, format = 'newline_delimited', ignore_errors = true)", [files]
             ).fetchall())
 
-    loads = [load() for _ in range(bench.repeat)]
     scans = [scan() for _ in range(bench.repeat)]
-    load_wall, load_cpu = (statistics.median(run[i] for run in loads) for i in (0, 1))
     scan_wall, scan_cpu = (statistics.median(run[i] for run in scans) for i in (0, 1))
     note = f"median of {bench.repeat}"
     bench.add("3 load vs bare scan", "platform load step", f"{load_wall:,.1f} s", f"{note}; CPU {load_cpu:,.1f} s")
     bench.add("3 load vs bare scan", "read_json count(*)", f"{scan_wall:,.1f} s", f"{note}; CPU {scan_cpu:,.1f} s")
     bench.add("3 load vs bare scan", "ratio load / scan", f"{load_wall / scan_wall:.2f}x", "target <= 1.5x")
     bench.add("3 load vs bare scan", "ratio of CPU time", f"{load_cpu / scan_cpu:.2f}x", "same runs")
+
+
+def median_load(bench: Bench, load_into: Callable[[Path], object]) -> tuple[float, float]:
+    """Median wall and CPU seconds of `bench.repeat` loads, each into an empty scratch lake."""
+    scratch_lake = bench.work_dir / "load-only-lake"
+    runs = []
+    for _ in range(bench.repeat):
+        shutil.rmtree(scratch_lake, ignore_errors=True)
+        runs.append(wall_and_cpu(lambda: load_into(scratch_lake)))
+    return statistics.median(run[0] for run in runs), statistics.median(run[1] for run in runs)
 
 
 def wall_and_cpu(function: Callable[[], object]) -> tuple[float, float]:
@@ -334,6 +338,9 @@ def bench_transcripts(bench: Bench, end_date: dt.date) -> None:
         return timed(lambda: theirs.update(ccusage_parity.ccusage_daily(paths.raw_dir, TRANSCRIPT_TIMEZONE, command)))
 
     ccusage_seconds = median_of(bench.repeat, run_ccusage)
+    # The loader alone (read, validate, quarantine, Parquet), in this process, beside the whole refresh: where
+    # the refresh's time goes, and the part that does what ccusage does (read and parse every line).
+    load_wall, load_cpu = median_load(bench, lambda lake: claude_code.load_all(paths.raw_dir, lake, force=True))
     rows, identical = ccusage_parity.compare(ccusage_parity.warehouse_daily(paths.warehouse, TRANSCRIPT_TIMEZONE),
                                              theirs)
     label = "4 transcripts vs ccusage"
@@ -342,6 +349,8 @@ def bench_transcripts(bench: Bench, end_date: dt.date) -> None:
     bench.add(label, f"ccusage {ccusage_parity.CCUSAGE_VERSION} daily", f"{ccusage_seconds:,.1f} s",
               f"median of {bench.repeat}")
     bench.add(label, "ratio ours / ccusage", f"{ours_seconds / ccusage_seconds:.2f}x", "target <= 1x")
+    bench.add(label, "transcript load step alone", f"{load_wall:,.1f} s",
+              f"median of {bench.repeat}; CPU {load_cpu:,.1f} s; {load_wall / ccusage_seconds:.2f}x ccusage")
     bench.add(label, "token totals", "identical" if identical else "DIFFER", f"{len(rows)} day/model rows")
 
 

@@ -51,7 +51,7 @@ def test_small_benchmark_runs_every_measure_and_writes_the_report(tmp_path, monk
 
     for measure in ("wall time", "requests per second", "peak RSS (process tree)", "platform load step",
                     "read_json count(*)", "ratio load / scan", "refresh (load + dedup + build)",
-                    "ratio ours / ccusage"):
+                    "transcript load step alone", "ratio ours / ccusage"):
         assert re.search(rf"\| {re.escape(measure)} \| [\d,.]+ ?(?:s|x|GiB)? \|", printed), measure
     assert "| token totals | identical |" in printed
     # every timed API request answered 200 (the benchmark stops on any other status) for each endpoint
