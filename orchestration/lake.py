@@ -231,13 +231,20 @@ def write_partitions(
             scratch.parent.rmdir()
 
 
-def batches(items: list[T], size: Callable[[T], int], budget: int) -> Iterator[list[T]]:
-    """Consecutive runs of `items` whose sizes add up to at most `budget` (an item larger than it goes alone):
-    loads read many partitions at once, but not so many that one load's memory grows with the history."""
+# Bytes of raw files (as stored, gzip compressed or not) one load reads in a batch: the lines are held as text,
+# so this bounds one load's memory whatever the history.
+LOAD_BATCH_BYTES = 192 * 2**20
+
+
+def file_batches(items: list[T], files_of: Callable[[T], list[Path]], budget: int = LOAD_BATCH_BYTES
+                 ) -> Iterator[list[T]]:
+    """Consecutive runs of `items` (deliveries, collections) whose files add up to at most `budget` bytes (an
+    item larger than it goes alone): loads read many partitions at once, but not so many that one load's memory
+    grows with the history."""
     batch: list[T] = []
     total = 0
     for item in items:
-        item_size = size(item)
+        item_size = sum(path.stat().st_size for path in files_of(item))
         if batch and total + item_size > budget:
             yield batch
             batch, total = [], 0

@@ -50,10 +50,6 @@ class ParsedQueries:
     summary: str  # source_file, lines_read, blank_lines, loaded_lines, quarantined_lines, ignored_event_lines
 
 
-# Bytes of changed files read in one batch: bounds the memory of one load (the lines are held as text).
-BATCH_BYTES = 192 * 2**20
-
-
 def load_collections(
     *,
     source: str,
@@ -65,9 +61,9 @@ def load_collections(
 ) -> list[CollectionLoad]:
     """Load the new and changed files of several collections, one partition per collection and dataset.
 
-    The changed files of many collections are read together, in batches of about BATCH_BYTES: one read, one
-    parse and one Parquet write per dataset for the whole batch, since each of them has a fixed cost that
-    one collection per person would pay over and over."""
+    The changed files of many collections are read together, in batches of about lake.LOAD_BATCH_BYTES: one
+    read, one parse and one Parquet write per dataset for the whole batch, since each of them has a fixed cost
+    that one collection per person would pay over and over."""
     results: dict[str, CollectionLoad] = {}
     pending: list[tuple[str, list[Path], dict, dict, list[Path]]] = []
     for collection, files in collections.items():
@@ -82,7 +78,7 @@ def load_collections(
             continue
         pending.append((collection, files, previous, current, changed))
 
-    for batch in lake.batches(pending, lambda item: sum(p.stat().st_size for p in item[4]), BATCH_BYTES):
+    for batch in lake.file_batches(pending, lambda item: item[4]):
         totals = _load_changed(source, {item[0]: item[4] for item in batch}, raw_dir, lake_dir, parse)
         for collection, _, previous, current, changed in batch:
             changes.record_batch(lake_dir, source, collection)

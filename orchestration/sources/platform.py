@@ -90,8 +90,8 @@ def load_deliveries(raw_dir: Path, lake_dir: Path, dates: list[str], force: bool
 
     A delivery whose files are unchanged since its last load (same names, sizes and modification times) is
     not read again unless `force`: a refresh costs what arrived, not the whole history. The others are read
-    together, in batches of about BATCH_BYTES: one scan and one write per dataset for many deliveries, since
-    each read and write has a fixed cost that many small deliveries would pay over and over.
+    together, in batches of about lake.LOAD_BATCH_BYTES: one scan and one write per dataset for many
+    deliveries, since each read and write has a fixed cost that many small deliveries would pay over and over.
     """
     results: dict[str, DeliveryLoad] = {}
     pending: list[tuple[str, list[Path], list]] = []
@@ -107,7 +107,7 @@ def load_deliveries(raw_dir: Path, lake_dir: Path, dates: list[str], force: bool
                 continue
         pending.append((delivery_date, files, fingerprint))
 
-    for batch in lake.batches(pending, lambda delivery: sum(p.stat().st_size for p in delivery[1]), BATCH_BYTES):
+    for batch in lake.file_batches(pending, lambda delivery: delivery[1]):
         loaded = _load_files(raw_dir, lake_dir, {delivery_date: files for delivery_date, files, _ in batch})
         for delivery_date, _, fingerprint in batch:
             result = loaded[delivery_date]
@@ -118,10 +118,6 @@ def load_deliveries(raw_dir: Path, lake_dir: Path, dates: list[str], force: bool
             state_file.write_text(json.dumps({"fingerprint": fingerprint, "result": dataclasses.asdict(result)}))
             results[delivery_date] = result
     return [results[delivery_date] for delivery_date in dates]
-
-
-# Raw bytes (as stored, gzip compressed or not) read in one batch: bounds the memory of one load.
-BATCH_BYTES = 192 * 2**20
 
 
 def _state_file(lake_dir: Path, delivery_date: str) -> Path:
