@@ -188,9 +188,6 @@ class AnalyticsQueries:
                 [*facts_where.params, org_id],
             )
 
-        unpriced = self._rows(
-            f"select {m.UNPRICED_REQUESTS} from {m.ACTIVITY_MART} where {where.sql}", where.params
-        )[0][0]
         return {
             "by_model": by_model,
             "by_project": [
@@ -201,7 +198,7 @@ class AnalyticsQueries:
                 {"user_id": key, "name": name, "cost_usd": _cost(cost)}
                 for key, name, cost in by("user_id", "dim_users", "user_name")
             ],
-            "unpriced_requests": int(unpriced),
+            "unpriced_requests": self._unpriced_requests(where),
         }
 
     # -- report figures (the reports and the API share them) ---------------------------------------------
@@ -297,17 +294,18 @@ class AnalyticsQueries:
         person (they did not parse), so they are the warehouse total; the latest event time is the org's
         (how fresh the data is), which reveals nobody's activity.
         """
-        where = self._where(org_id, filters, scope)
-        unpriced = self._rows(
-            f"select {m.UNPRICED_REQUESTS} from {m.ACTIVITY_MART} where {where.sql}", where.params
-        )[0][0]
         quarantined, latest_utc, time_zone = self._org_data_quality(org_id)
         return {
-            "unpriced_requests": int(unpriced),
+            "unpriced_requests": self._unpriced_requests(self._where(org_id, filters, scope)),
             "quarantined_lines": int(quarantined),
             "latest_event_at_utc": None if latest_utc is None else latest_utc.isoformat(),
             "time_zone": time_zone,
         }
+
+    def _unpriced_requests(self, where: _Where) -> int:
+        """Model requests in the filtered rows whose model had no price (counted, not in any cost)."""
+        return int(self._rows(f"select {m.UNPRICED_REQUESTS} from {m.ACTIVITY_MART} where {where.sql}",
+                              where.params)[0][0])
 
     def _org_data_quality(self, org_id: str) -> tuple[int, Any, str | None]:
         """Quarantined lines, the org's latest event and its zone: the same for every reader, so asked once per
