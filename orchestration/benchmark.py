@@ -577,11 +577,11 @@ def _section_mark(name: str) -> str:
 
 def _sections(body: str) -> dict[str, str]:
     """The per-benchmark sections of a report block (text before the first section mark is dropped)."""
-    parts = re.split(r"^(<!-- bench:[a-z]+ -->)\n", body, flags=re.MULTILINE)
+    parts = re.split(r"^<!-- bench:([a-z]+) -->\n", body, flags=re.MULTILINE)
     return {
-        mark.removeprefix("<!-- bench:").removesuffix(" -->"): f"{mark}\n{section.rstrip()}\n"
-        for mark, section in zip(parts[1::2], parts[2::2])
-        if mark.removeprefix("<!-- bench:").removesuffix(" -->") in BENCHMARKS
+        name: f"{_section_mark(name)}\n{section.rstrip()}\n"
+        for name, section in zip(parts[1::2], parts[2::2])
+        if name in BENCHMARKS
     }
 
 

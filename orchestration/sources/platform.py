@@ -148,8 +148,7 @@ def _load_files(raw_dir: Path, lake_dir: Path, deliveries: dict[str, list[Path]]
         flagged = conn.execute(
             "select source_file, line_number from typed_rows where needs_exact_check order by all").fetchall()
         conn.execute("insert into lines select * from special_lines")
-        if flagged:
-            insert_rows(conn, "lines", fast.line_texts(flagged))
+        insert_rows(conn, "lines", fast.line_texts(flagged))
         insert_rows(conn, "source_files", [(str(entry.path), entry.source_file) for entry in fast.files])
         # Which delivery each file belongs to, as the partition index of the batched writes.
         conn.execute("create temp table file_partitions (source_file varchar, partition_index integer)")

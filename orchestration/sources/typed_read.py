@@ -119,8 +119,7 @@ def read_typed(
 
     conn.execute("create or replace temp table typed_files (file_index integer, source_file varchar, "
                  "line_count bigint, first_rowid bigint)")
-    if read:
-        insert_rows(conn, "typed_files", [(i, entry.source_file, entry.line_count, None) for i, entry in enumerate(read)])
+    insert_rows(conn, "typed_files", [(i, entry.source_file, entry.line_count, None) for i, entry in enumerate(read)])
     conn.execute(
         "update typed_files set first_rowid = s.first_rowid from ("
         "select file_index, min(rowid) as first_rowid, count(*) as row_count, max(rowid) as last_rowid "
@@ -137,9 +136,8 @@ def read_typed(
     kept = [entry for i, entry in enumerate(read) if i not in mismatched]
 
     conn.execute("create or replace temp table special_lines (source_file varchar, line_number bigint, line varchar)")
-    specials = [(e.source_file, n, text) for e in kept for n, text in sorted(e.special.items())]
-    if specials:
-        insert_rows(conn, "special_lines", specials)
+    insert_rows(conn, "special_lines",
+                [(e.source_file, n, text) for e in kept for n, text in sorted(e.special.items())])
     conn.execute(
         """
         create or replace temp view typed_rows as
