@@ -188,7 +188,7 @@ def _backfill(args: argparse.Namespace) -> int:
 
 
 def _analytics(args: argparse.Namespace) -> int:
-    from reports.query import AnalyticsQueries, Filters, QueryError, connect_read_only
+    from reports.query import AnalyticsQueries, Filters, QueryError, checked_date, connect_read_only
 
     paths = _paths(args)
     if not paths.warehouse.exists():
@@ -196,8 +196,8 @@ def _analytics(args: argparse.Namespace) -> int:
         return 2
     try:
         filters = Filters(
-            date_from=args.date_from,
-            date_to=args.date_to,
+            date_from=checked_date("--from", args.date_from),
+            date_to=checked_date("--to", args.date_to),
             projects=tuple(args.project),
             repositories=tuple(args.repository),
             agents=tuple(args.agent),
@@ -232,7 +232,7 @@ def _serve(args: argparse.Namespace) -> int:
         # Not fatal: the API answers 503 until a refresh publishes the warehouse.
         print(f"warning: no warehouse at {paths.warehouse} yet; run `session-analytics refresh`", file=sys.stderr)
     try:
-        ApiSettings.max_range_from_environment()
+        ApiSettings.limits_from_environment()
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

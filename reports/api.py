@@ -9,6 +9,11 @@ moment (`reports.published`), so a refresh that replaces the file never makes a 
 
 Order of checks: token (401), org (403), parameters (422), users asked for (403). Every denial is logged on the
 `reports.api` logger with who asked, for what and why.
+
+The work of one request is bounded: dates lie in the date window (`reports.query.DATE_WINDOW_START/END`), an
+asked range spans at most SESSION_ANALYTICS_API_MAX_RANGE_DAYS days, and a timeseries has at most
+SESSION_ANALYTICS_API_MAX_PERIODS points, also when no dates are given (the org's whole history): more is a
+422 naming `from`, never a silently shortened answer.
 """
 
 from __future__ import annotations
@@ -30,7 +35,9 @@ from pydantic import BaseModel
 from reports.answer_csv import answer_csv
 from reports.answers import ANSWER_SHAPES, Interval, TimeseriesMetric
 from reports.published import PublishedWarehouse, WarehouseGeneration, WarehouseUnavailable
-from reports.query import AnalyticsQueries, Filters, QueryError, Scope
+from reports.query import (
+    DATE_WINDOW_END, DATE_WINDOW_START, AnalyticsQueries, Filters, QueryError, Scope, checked_date, period_count,
+)
 from reports.scope import Directory, ScopeError
 from reports.tokens import TokenRecord, TokenStore, TokenStoreError
 
@@ -38,6 +45,9 @@ log = logging.getLogger(__name__)
 
 MAX_RANGE_DAYS_ENV = "SESSION_ANALYTICS_API_MAX_RANGE_DAYS"
 DEFAULT_MAX_RANGE_DAYS = 366
+# Points of one timeseries answer: ten years of days (about 150 kB of JSON), whatever the range.
+MAX_PERIODS_ENV = "SESSION_ANALYTICS_API_MAX_PERIODS"
+DEFAULT_MAX_PERIODS = 3660
 # Where `app_from_environment` (uvicorn workers) finds the paths that `session-analytics serve` resolved.
 WAREHOUSE_ENV, TOKENS_ENV = "SESSION_ANALYTICS_WAREHOUSE", "SESSION_ANALYTICS_TOKENS"
 
@@ -89,13 +99,22 @@ class ApiSettings:
     warehouse: Path
     tokens: Path
     max_range_days: int = DEFAULT_MAX_RANGE_DAYS
+    max_periods: int = DEFAULT_MAX_PERIODS
 
     @staticmethod
-    def max_range_from_environment() -> int:
-        text = os.environ.get(MAX_RANGE_DAYS_ENV, str(DEFAULT_MAX_RANGE_DAYS))
-        if not text.isdigit() or int(text) < 1:
-            raise ValueError(f"{MAX_RANGE_DAYS_ENV} must be a whole number of days >= 1, got {text!r}")
-        return int(text)
+    def limits_from_environment() -> dict[str, int]:
+        """The request limits set by environment variables (ValueError names a bad one)."""
+        return {
+            "max_range_days": _positive_whole_number(MAX_RANGE_DAYS_ENV, DEFAULT_MAX_RANGE_DAYS, "days"),
+            "max_periods": _positive_whole_number(MAX_PERIODS_ENV, DEFAULT_MAX_PERIODS, "periods"),
+        }
+
+
+def _positive_whole_number(env_var: str, default: int, unit: str) -> int:
+    text = os.environ.get(env_var, str(default))
+    if not text.isdigit() or int(text) < 1:
+        raise ValueError(f"{env_var} must be a whole number of {unit} >= 1, got {text!r}")
+    return int(text)
 
 
 def app_from_environment() -> FastAPI:
@@ -104,7 +123,7 @@ def app_from_environment() -> FastAPI:
         ApiSettings(
             warehouse=Path(os.environ[WAREHOUSE_ENV]),
             tokens=Path(os.environ[TOKENS_ENV]),
-            max_range_days=ApiSettings.max_range_from_environment(),
+            **ApiSettings.limits_from_environment(),
         )
     )
 
@@ -118,7 +137,9 @@ def create_app(settings: ApiSettings) -> FastAPI:
             "`session-analytics tokens create --user ID`. A member sees their own data, a manager their team "
             "(direct and indirect reports, and themselves), an admin the whole org. Filters repeat: values of "
             "one filter are ORed, different filters are ANDed. Dates are local dates of the org's time zone, "
-            "both ends inclusive; without them the range is the org's first to last activity date."
+            f"both ends inclusive, from {DATE_WINDOW_START} to {DATE_WINDOW_END}; without them the range is the "
+            "org's first to last activity date. A timeseries has at most SESSION_ANALYTICS_API_MAX_PERIODS points "
+            f"(default {DEFAULT_MAX_PERIODS}), with or without dates."
         ),
     )
     app.state.settings = settings
@@ -271,7 +292,7 @@ def _answer(
     queries = AnalyticsQueries(warehouse)  # type: ignore[arg-type]  # a generation hands out cursors
     try:
         filters = _filters(parameters)
-        _check_range(queries, org_id, filters, settings.max_range_days)
+        _check_range(queries, org_id, filters, settings, options.get("interval"))
         scope = _scope(request, warehouse, reader, filters)
         method = getattr(queries, question.replace("-", "_"))
         answer = method(org_id, filters, scope, **options)
@@ -308,33 +329,41 @@ def _date(parameter: str, text: str | None) -> dt.date | None:
     if text is None:
         return None
     try:
-        if _ISO_DATE.match(text):
-            return dt.date.fromisoformat(text)
+        day = dt.date.fromisoformat(text) if _ISO_DATE.match(text) else None
     except ValueError:
-        pass
-    raise QueryError(parameter, f"not a date (YYYY-MM-DD): {text!r}")
+        day = None
+    if day is None:
+        raise QueryError(parameter, f"not a date (YYYY-MM-DD): {text!r}")
+    return checked_date(parameter, day)
 
 
-def _check_range(queries: AnalyticsQueries, org_id: str, filters: Filters, max_days: int) -> None:
-    """The asked range (a missing end is the org's first or last activity date) must fit the maximum.
-
-    Without `from` and `to` the range is the org's own activity, which needs no limit.
-    """
-    if filters.date_from is None and filters.date_to is None:
+def _check_range(
+    queries: AnalyticsQueries, org_id: str, filters: Filters, settings: ApiSettings, interval: str | None
+) -> None:
+    """The range of the answer (a missing end is the org's first or last activity date) must fit the limits:
+    at most `max_range_days` when dates are asked (the org's own activity needs no such limit), and for a
+    timeseries (`interval` given) at most `max_periods` points, with or without dates."""
+    asked = filters.date_from is not None or filters.date_to is not None
+    if not asked and interval is None:
         return
-    first, last = filters.date_from, filters.date_to
-    if first is None or last is None:
-        activity_first, activity_last = queries.activity_bounds(org_id)
-        first, last = first or activity_first, last or activity_last
+    first, last = queries.date_range(org_id, filters)
     if first is None or last is None:
         return
     days = (last - first).days + 1
-    if days > max_days:
+    if asked and days > settings.max_range_days:
         parameter = "to" if filters.date_to is not None else "from"
         raise QueryError(
             parameter,
-            f"the range {first}..{last} spans {days} days; at most {max_days} may be asked at once "
+            f"the range {first}..{last} spans {days} days; at most {settings.max_range_days} may be asked at once "
             f"({MAX_RANGE_DAYS_ENV})",
+        )
+    periods = 0 if interval is None else period_count(first, last, interval)
+    if periods > settings.max_periods:
+        raise QueryError(
+            "from",
+            f"the range {first}..{last} has {periods} {interval}s; a timeseries has at most "
+            f"{settings.max_periods} points ({MAX_PERIODS_ENV}): give a later from (or an earlier to), "
+            "or interval=week",
         )
 
 

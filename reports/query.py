@@ -2,7 +2,9 @@
 
 Every caller (CLI, reports, HTTP API) answers through this module, so a figure means the same everywhere.
 Filter values reach SQL only as bound parameters. A `Scope` limits the users a reader may see (None = the
-whole org); it is applied on top of the filters, never instead of them.
+whole org); it is applied on top of the filters, never instead of them. Every answer reads only the local dates
+of the date window (DATE_WINDOW_START..DATE_WINDOW_END): the loaders quarantine timestamps outside it, and a
+row outside it (a warehouse built before they did) could not even be turned into a Python date.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any, Iterable
 import duckdb
 
 from reports import metrics as m
+from reports.weeks import DATE_WINDOW_END, DATE_WINDOW_START
 
 
 class QueryError(ValueError):
@@ -38,6 +41,15 @@ class Filters:
     def __post_init__(self) -> None:
         if self.date_from and self.date_to and self.date_from > self.date_to:
             raise QueryError("from", f"{self.date_from} is after to={self.date_to}")
+
+
+def checked_date(parameter: str, day: dt.date | None) -> dt.date | None:
+    """A date a reader asked for (the API's `from`/`to`, the CLI's `--from`/`--to`), refused outside the date
+    window: no data lies there, and dates near year 1 or 9999 overflow date arithmetic."""
+    if day is not None and not DATE_WINDOW_START <= day <= DATE_WINDOW_END:
+        raise QueryError(parameter, f"{day} is outside the dates the warehouse can hold "
+                                    f"({DATE_WINDOW_START}..{DATE_WINDOW_END})")
+    return day
 
 
 @dataclass(frozen=True)
@@ -67,6 +79,7 @@ class AnalyticsQueries:
     def __init__(self, conn: duckdb.DuckDBPyConnection):
         self.conn = conn
         self._org_facts: dict[str, tuple[int, Any, str | None]] = {}
+        self._activity_bounds: dict[str, tuple[dt.date | None, dt.date | None]] = {}
 
     # -- the four questions -------------------------------------------------------------------------------
 
@@ -104,7 +117,7 @@ class AnalyticsQueries:
             raise QueryError("interval", f"must be one of {', '.join(m.INTERVALS)}, got {interval!r}")
         if metric not in m.TIMESERIES_METRICS:
             raise QueryError("metric", f"must be one of {', '.join(m.TIMESERIES_METRICS)}, got {metric!r}")
-        date_from, date_to = self._date_range(org_id, filters)
+        date_from, date_to = self.date_range(org_id, filters)
         where = self._where(org_id, filters, scope)
         period = "activity_date" if interval == "day" else "date_trunc('week', activity_date)"
         values = {
@@ -317,9 +330,10 @@ class AnalyticsQueries:
                 select max(sessions.last_event_at_utc), any_value(orgs.time_zone)
                 from analytics.dim_orgs as orgs
                 left join {m.SESSIONS_FACT} as sessions on sessions.org_id = orgs.org_id
+                    and cast(sessions.last_event_at_utc as date) between ? and ?
                 where orgs.org_id = ?
                 """,
-                [org_id],
+                [DATE_WINDOW_START, DATE_WINDOW_END, org_id],
             )[0]
             self._org_facts[org_id] = (quarantined, latest_utc, time_zone)
         return self._org_facts[org_id]
@@ -335,13 +349,22 @@ class AnalyticsQueries:
     # -- shared pieces ------------------------------------------------------------------------------------
 
     def activity_bounds(self, org_id: str) -> tuple[dt.date | None, dt.date | None]:
-        """First and last activity date of the org (the default date range)."""
-        first, last = self._rows(
-            f"select min(activity_date), max(activity_date) from {m.ACTIVITY_MART} where org_id = ?", [org_id]
-        )[0]
-        return _as_date(first), _as_date(last)
+        """First and last activity date of the org within the date window (the default date range); asked once
+        per AnalyticsQueries (the API makes one per request, so a refresh shows at the next request)."""
+        if org_id not in self._activity_bounds:
+            first, last = self._rows(
+                f"""
+                select min(activity_date), max(activity_date) from {m.ACTIVITY_MART}
+                where org_id = ? and activity_date between ? and ?
+                """,
+                [org_id, DATE_WINDOW_START, DATE_WINDOW_END],
+            )[0]
+            self._activity_bounds[org_id] = (_as_date(first), _as_date(last))
+        return self._activity_bounds[org_id]
 
-    def _date_range(self, org_id: str, filters: Filters) -> tuple[dt.date | None, dt.date | None]:
+    def date_range(self, org_id: str, filters: Filters) -> tuple[dt.date | None, dt.date | None]:
+        """The range an answer covers: the filters' dates, a missing end being the org's first or last
+        activity date (None when the org has no activity)."""
         if filters.date_from and filters.date_to:
             return filters.date_from, filters.date_to  # a report's charts: no need to ask the marts
         first, last = self.activity_bounds(org_id)
@@ -388,14 +411,12 @@ class AnalyticsQueries:
     def _where(self, org_id: str, filters: Filters, scope: Scope, alias: str = "") -> _Where:
         """The rows of a daily mart that the filters and the scope select; `alias` qualifies the columns."""
         prefix = f"{alias}." if alias else ""
-        clauses = [f"{prefix}org_id = ?"]
-        params: list[Any] = [org_id]
-        if filters.date_from:
-            clauses.append(f"{prefix}activity_date >= ?")
-            params.append(filters.date_from)
-        if filters.date_to:
-            clauses.append(f"{prefix}activity_date <= ?")
-            params.append(filters.date_to)
+        clauses = [f"{prefix}org_id = ?", f"{prefix}activity_date between ? and ?"]
+        params: list[Any] = [
+            org_id,
+            max(filters.date_from or DATE_WINDOW_START, DATE_WINDOW_START),
+            min(filters.date_to or DATE_WINDOW_END, DATE_WINDOW_END),
+        ]
         for attribute, column in m.FILTER_COLUMNS.items():
             values = getattr(filters, attribute)
             if values:
@@ -416,18 +437,24 @@ _USERS_JOIN = (
 )
 
 
+def period_count(first: dt.date | None, last: dt.date | None, interval: str) -> int:
+    """How many points a timeseries of the range has (the days, or the ISO weeks it touches)."""
+    if first is None or last is None or first > last:
+        return 0  # an empty range (e.g. `from` after the last activity) has no periods, weekly or daily
+    if interval == "week":
+        first_monday, last_monday = (day - dt.timedelta(days=day.weekday()) for day in (first, last))
+        return (last_monday - first_monday).days // 7 + 1
+    return (last - first).days + 1
+
+
 def _periods(first: dt.date | None, last: dt.date | None, interval: str) -> list[dt.date]:
     """Every period start from the period containing `first` to the one containing `last`."""
-    if first is None or last is None or first > last:
-        return []  # an empty range (e.g. `from` after the last activity) has no periods, weekly or daily
-    if interval == "week":
-        first = first - dt.timedelta(days=first.weekday())
-    step = dt.timedelta(days=1 if interval == "day" else 7)
-    starts, current = [], first
-    while current <= last:
-        starts.append(current)
-        current += step
-    return starts
+    count = period_count(first, last, interval)
+    if not count:
+        return []
+    step = 1 if interval == "day" else 7
+    start = first if interval == "day" else first - dt.timedelta(days=first.weekday())
+    return [start + dt.timedelta(days=step * index) for index in range(count)]
 
 
 def _as_date(value: Any) -> dt.date | None:

@@ -13,6 +13,13 @@ from dataclasses import dataclass
 
 _ISO_WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
 
+# The local dates any answer, report or asked range can cover: the input contract's timestamp window
+# [2000-01-01Z, 2100-01-01Z) with a day of margin either side for time zones, both ends included. The same
+# values as orchestration/sources/contract.py (reports/ never imports orchestration/; tests hold them equal).
+# Outside it no data exists, and near year 1 or 9999 date arithmetic overflows.
+DATE_WINDOW_START = dt.date(1999, 12, 31)
+DATE_WINDOW_END = dt.date(2100, 1, 1)
+
 
 @dataclass(frozen=True, order=True)
 class ReportWeek:
@@ -27,9 +34,12 @@ class ReportWeek:
             raise ValueError(f"not an ISO week (YYYY-Www, e.g. 2026-W46): {text!r}")
         year, number = int(match[1]), int(match[2])
         try:
-            dt.date.fromisocalendar(year, number, 1)
+            start = dt.date.fromisocalendar(year, number, 1)
         except ValueError:
             raise ValueError(f"{year} has no ISO week {number}") from None
+        if not DATE_WINDOW_START <= start <= DATE_WINDOW_END - dt.timedelta(days=6):
+            raise ValueError(f"week {text.strip()} is outside the dates the warehouse can hold "
+                             f"({DATE_WINDOW_START}..{DATE_WINDOW_END})")
         return cls(year, number)
 
     @classmethod

@@ -1,0 +1,247 @@
+"""Hostile and extreme input on the reading side (issue 12): the API and the CLI never answer 500 or crash, and
+one request's work is bounded; a killed refresh leaves no process behind and the next one succeeds; two runs
+from one folder never share a lake unasked.
+
+The warehouse is built for real (loaders and dbt) from three orgs: acme (ten days of November 2026), longco
+(a session on the first and one on the last day the input contract accepts, 2000-01-01 and 2099-12-31) and
+multiyear (a session on 2021-01-04 and one on 2026-11-29: a real org's multi-year history). The loaders now
+quarantine timestamps outside 2000-2100, so the "hostile" copy gets its year-1 and year-9999 rows the way an
+older warehouse had them: written straight into the marts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+
+import duckdb
+import httpx
+import pytest
+
+from orchestration.sources import contract
+from reports import query, weeks
+from reports.api import DEFAULT_MAX_PERIODS, ApiSettings
+from tests.report_scenario import SONNET, session
+from tests.support import build_warehouse, test_paths, write_delivery, write_directory
+from tests.test_api import LiveServer, run_cli
+
+QUESTIONS = ("summary", "timeseries", "by-agent", "cost-breakdown")
+ORGS = [("acme", "Acme", "Europe/Berlin"), ("longco", "Long Co", "UTC"), ("multiyear", "Multi Year", "UTC")]
+USERS = [
+    ("acme", "ada", "ada@acme.example", "Ada", "Core", "", "admin"),
+    ("acme", "una", "una@acme.example", "Una", "Core", "ada", "member"),
+    ("longco", "lee", "lee@longco.example", "Lee", "Core", "", "admin"),
+    ("multiyear", "mia", "mia@multiyear.example", "Mia", "Core", "", "admin"),
+]
+PROJECTS = [("acme", "p", "P", "single"), ("longco", "p", "P", "single"), ("multiyear", "p", "P", "single")]
+ACME_DAYS = [dt.date(2026, 11, 2) + dt.timedelta(days=offset) for offset in range(10)]
+LONG_DAYS = (dt.date(2000, 1, 1), dt.date(2099, 12, 31))
+MULTIYEAR_DAYS = (dt.date(2021, 1, 4), dt.date(2026, 11, 29))
+
+
+def events() -> list[dict]:
+    """One noon session per day listed (noon UTC: the same local date in Berlin and UTC)."""
+    days = [("acme", user, day) for day in ACME_DAYS for user in ("ada", "una")]
+    days += [("longco", "lee", day) for day in LONG_DAYS] + [("multiyear", "mia", day) for day in MULTIYEAR_DAYS]
+    return [
+        event
+        for number, (org, user, day) in enumerate(days)
+        for event in session(f"{org}-{number}", user, "claude-code", "p", f"{day}T12:00:00Z", f"{day}T12:20:00Z",
+                             SONNET, 1_000 + number, 100, org_id=org)
+    ]
+
+
+# Rows a warehouse built before the loaders checked the timestamp window could hold: dates that Python cannot
+# represent as a date (year 0, year 10000) and the extremes it can.
+HOSTILE_DATES = ("date '0001-01-01' - interval 1 day", "date '0001-01-01'", "date '9999-12-31'",
+                 "date '9999-12-31' + interval 1 day")
+MARTS = ("mart_daily_activity", "mart_daily_model_costs", "mart_session_starts")
+
+
+def add_hostile_rows(warehouse) -> None:
+    with duckdb.connect(str(warehouse)) as conn:
+        for day in HOSTILE_DATES:
+            for mart in MARTS:
+                conn.execute(f"""
+                    insert into analytics.{mart}
+                    select * replace (cast({day} as date) as activity_date)
+                    from analytics.{mart} where org_id in ('acme', 'longco') and activity_date in (
+                        select min(activity_date) from analytics.{mart} group by org_id)
+                """)
+        conn.execute("""
+            insert into analytics.fct_sessions
+            select * replace (session_id || '-hostile' as session_id, timestamp '9999-12-31 23:59:00' as last_event_at_utc)
+            from analytics.fct_sessions where org_id = 'acme' limit 1
+        """)
+
+
+@pytest.fixture(scope="module")
+def warehouses(tmp_path_factory):
+    """The warehouse as built ("clean") and a copy with out-of-window rows ("hostile"), tokens for both."""
+    root = tmp_path_factory.mktemp("hostile-api")
+    paths = test_paths(root)
+    write_directory(paths.directory, ORGS, USERS, PROJECTS)
+    write_delivery(paths.raw_dir, "2026-11-12", "events", events())
+    build_warehouse(paths)
+    hostile = root / "hostile.duckdb"
+    shutil.copy(paths.warehouse, hostile)
+    add_hostile_rows(hostile)
+    tokens = root / "tokens.sqlite3"
+    issued = {}
+    for user in ("ada", "una", "lee", "mia"):
+        code, out = run_cli("tokens", "create", "--user", user, "--warehouse", str(paths.warehouse),
+                            "--tokens", str(tokens))
+        assert code == 0
+        issued[user] = out.strip()
+    return {"clean": paths.warehouse, "hostile": hostile, "tokens": tokens, "issued": issued}
+
+
+@pytest.fixture(scope="module")
+def servers(warehouses):
+    """A live API server on each warehouse (default limits)."""
+    with LiveServer(ApiSettings(warehouse=warehouses["clean"], tokens=warehouses["tokens"])) as clean, \
+            LiveServer(ApiSettings(warehouse=warehouses["hostile"], tokens=warehouses["tokens"])) as hostile:
+        yield {"clean": clean.url, "hostile": hostile.url}
+
+
+def ask(warehouses, base: str, reader: str, question: str, org: str = "acme", **params) -> httpx.Response:
+    return httpx.get(f"{base}/{org}/sessions/analytics/{question}", params=params, timeout=60,
+                     headers={"Authorization": f"Bearer {warehouses['issued'][reader]}"})
+
+
+# -- A: dates outside the window never reach the answers --------------------------------------------------------
+
+def test_the_reading_side_date_window_is_the_input_contracts():
+    assert (weeks.DATE_WINDOW_START, weeks.DATE_WINDOW_END) == (contract.DATE_WINDOW_START, contract.DATE_WINDOW_END)
+    assert (query.DATE_WINDOW_START, query.DATE_WINDOW_END) == (contract.DATE_WINDOW_START, contract.DATE_WINDOW_END)
+
+
+DATE_PARAMETERS = {"no dates": {}, "from": {"from": "2026-11-05"}, "to": {"to": "2026-11-08"}}
+WEEKLY_PARAMETERS = {"weekly": {"interval": "week"}, "weekly from": {"from": "2026-11-01", "interval": "week"}}
+
+
+@pytest.mark.parametrize("question, params", [
+    pytest.param(question, params, id=f"{question}-{name}")
+    for question in QUESTIONS
+    for name, params in {**DATE_PARAMETERS, **(WEEKLY_PARAMETERS if question == "timeseries" else {})}.items()
+])
+@pytest.mark.parametrize("reader", ["ada", "una"])
+def test_rows_outside_the_date_window_neither_fail_nor_change_an_answer(warehouses, servers, question, reader,
+                                                                        params):
+    """Year-0, year-1, year-9999 and year-10000 rows in the marts: every answer is 200 and the same as on the
+    warehouse without them (today: 500 on timeseries and on summary?from=...)."""
+    hostile = ask(warehouses, servers["hostile"], reader, question, **params)
+    assert hostile.status_code == 200, hostile.text
+    assert hostile.json() == ask(warehouses, servers["clean"], reader, question, **params).json()
+    if question == "timeseries":
+        starts = [dt.date.fromisoformat(point["period_start"]) for point in hostile.json()["points"]]
+        first = dt.date.fromisoformat(params.get("from", str(ACME_DAYS[0])))
+        last = dt.date.fromisoformat(params.get("to", str(ACME_DAYS[-1])))
+        if params.get("interval") == "week":
+            first -= dt.timedelta(days=first.weekday())
+        assert starts[0] == first and starts[-1] <= last < starts[-1] + dt.timedelta(days=7)
+
+
+@pytest.mark.parametrize("question", QUESTIONS)
+@pytest.mark.parametrize("parameter, value", [("from", "0001-01-01"), ("to", "9999-12-31"), ("from", "1999-12-30"),
+                                              ("to", "2100-01-02"), ("from", "9999-12-31"), ("to", "0001-01-01")])
+def test_dates_outside_the_window_are_422_naming_the_parameter(warehouses, servers, question, parameter, value):
+    response = ask(warehouses, servers["hostile"], "ada", question, **{parameter: value})
+    assert response.status_code == 422, response.text
+    assert response.json()["parameter"] == parameter
+    assert response.json()["detail"] == (f"{parameter}: {value} is outside the dates the warehouse can hold "
+                                         "(1999-12-31..2100-01-01)")
+
+
+def test_the_window_ends_themselves_may_be_asked(warehouses, servers):
+    for params in ({"from": "1999-12-31", "to": "2000-01-02"}, {"from": "2099-12-30", "to": "2100-01-01"}):
+        response = ask(warehouses, servers["hostile"], "lee", "timeseries", org="longco", **params)
+        assert response.status_code == 200, response.text
+        assert [point["value"] for point in response.json()["points"]] == [0, 1, 0]
+
+
+def test_cli_timeseries_on_out_of_window_rows_answers_and_out_of_window_dates_are_exit_2(warehouses, capsys):
+    flags = ("--org", "acme", "--warehouse")
+    code, hostile = run_cli("analytics", "timeseries", *flags, str(warehouses["hostile"]))
+    assert code == 0  # today: TypeError (a year-10000 date arrives from DuckDB as text)
+    assert hostile == run_cli("analytics", "timeseries", *flags, str(warehouses["clean"]))[1]
+    from orchestration import cli
+
+    for flag, value in (("--from", "0001-01-01"), ("--to", "9999-12-31")):
+        capsys.readouterr()
+        assert cli.main(["analytics", "summary", *flags, str(warehouses["hostile"]), flag, value]) == 2
+        error = capsys.readouterr().err
+        assert error == f"error: {flag}: {value} is outside the dates the warehouse can hold (1999-12-31..2100-01-01)\n"
+
+
+def test_the_latest_event_time_ignores_events_outside_the_window(warehouses):
+    """The reports' data-quality note: a year-9999 event time would overflow turning it into local time."""
+    with query.connect_read_only(warehouses["hostile"]) as conn:
+        latest = query.AnalyticsQueries(conn).data_quality("acme")["latest_event_at_utc"]
+    assert latest == f"{ACME_DAYS[-1]}T12:20:00"
+
+
+@pytest.mark.parametrize("text", ["0001-W01", "9999-W52", "1999-W52", "2099-W53"])
+def test_report_weeks_outside_the_window_are_refused(text):
+    with pytest.raises(ValueError, match="outside the dates the warehouse can hold"):
+        weeks.ReportWeek.parse(text)
+    assert weeks.ReportWeek.parse("2000-W01").start == dt.date(2000, 1, 3)
+    assert weeks.ReportWeek.parse("2099-W52").end == dt.date(2099, 12, 27)
+
+
+# -- A: the work of one request is bounded ------------------------------------------------------------------------
+
+def test_a_century_of_history_without_dates_is_422_naming_from_not_a_huge_answer(warehouses, servers):
+    """longco's history spans 36,525 days (2000-01-01..2099-12-31): more than the default maximum of points,
+    daily or weekly. Today the answer has 36,525 points (and with a year-1 event, 29.6 MB)."""
+    days = [LONG_DAYS[0] + dt.timedelta(days=offset) for offset in range((LONG_DAYS[1] - LONG_DAYS[0]).days + 1)]
+    iso_weeks = {day.isocalendar()[:2] for day in days}
+    assert len(iso_weeks) > DEFAULT_MAX_PERIODS
+    for interval, count in (("day", len(days)), ("week", len(iso_weeks))):
+        response = ask(warehouses, servers["clean"], "lee", "timeseries", org="longco", interval=interval)
+        assert response.status_code == 422, response.text[:200]
+        assert response.json()["parameter"] == "from"
+        assert response.json()["detail"] == (
+            f"from: the range 2000-01-01..2099-12-31 has {count} {interval}s; a timeseries has at most "
+            f"{DEFAULT_MAX_PERIODS} points (SESSION_ANALYTICS_API_MAX_PERIODS): give a later from (or an earlier "
+            "to), or interval=week")
+    # The other questions have no points: the whole history is one answer.
+    summary = ask(warehouses, servers["clean"], "lee", "summary", org="longco")
+    assert summary.status_code == 200 and summary.json()["total_sessions"] == 2
+    recent = ask(warehouses, servers["clean"], "lee", "timeseries", org="longco", **{"from": "2099-06-01"})
+    assert recent.status_code == 200 and len(recent.json()["points"]) == 214  # June..December 2099
+
+
+def test_a_multi_year_daily_history_still_works_without_dates(warehouses, servers):
+    response = ask(warehouses, servers["clean"], "mia", "timeseries", org="multiyear")
+    assert response.status_code == 200, response.text
+    first, last = MULTIYEAR_DAYS
+    wanted = [{"period_start": str(first + dt.timedelta(days=offset)), "value": int(offset in (0, (last - first).days))}
+              for offset in range((last - first).days + 1)]
+    assert response.json()["points"] == wanted and len(wanted) == 2156
+
+
+def test_the_maximum_of_points_is_configurable_and_counts_weeks_as_points(warehouses):
+    settings = ApiSettings(warehouse=warehouses["clean"], tokens=warehouses["tokens"], max_periods=10)
+    with LiveServer(settings) as server:
+        def status(**params):
+            return ask(warehouses, server.url, "ada", "timeseries", **params).status_code
+
+        assert status() == 200  # acme: ten days of history
+        assert status(**{"from": "2026-11-01", "to": "2026-11-10"}) == 200
+        assert status(**{"from": "2026-11-01", "to": "2026-11-11"}) == 422
+        # Mondays 7 Sep .. 9 Nov 2026: 10 weeks; from Tuesday 1 Sep the week of 31 Aug makes 11.
+        assert status(**{"from": "2026-09-07", "to": "2026-11-09", "interval": "week"}) == 200
+        assert status(**{"from": "2026-09-01", "to": "2026-11-09", "interval": "week"}) == 422
+
+
+@pytest.mark.parametrize("first, last", [
+    ("2026-11-02", "2026-11-02"), ("2026-11-02", "2026-11-08"), ("2026-11-08", "2026-11-09"),
+    ("2026-11-03", "2026-11-01"), ("2026-12-30", "2027-01-05"), ("1999-12-31", "2100-01-01"),
+])
+@pytest.mark.parametrize("interval", ["day", "week"])
+def test_period_count_is_the_number_of_points_of_the_timeseries(first, last, interval):
+    first, last = dt.date.fromisoformat(first), dt.date.fromisoformat(last)
+    days = [first + dt.timedelta(days=offset) for offset in range((last - first).days + 1)]
+    count = len(days) if interval == "day" else len({day.isocalendar()[:2] for day in days})
+    assert query.period_count(first, last, interval) == count == len(query._periods(first, last, interval))
