@@ -29,18 +29,41 @@ def admin_emails(warehouse: Path) -> list[str]:
     return [email for (email,) in rows]
 
 
+def alert_recipients(warehouse: Path) -> list[str]:
+    """The admins' addresses, or without a valid one those of SESSION_ANALYTICS_ALERT_TO (comma-separated)."""
+    return _valid_addresses(admin_emails(warehouse), "admin email in the directory") or _valid_addresses(
+        os.environ.get(FALLBACK_RECIPIENTS_ENV, "").split(","), FALLBACK_RECIPIENTS_ENV
+    )
+
+
+def _valid_addresses(candidates: list[str], source: str) -> list[str]:
+    """Each candidate that is exactly one bare address (reports.delivery.mailer.parse_address), once; the others
+    are logged and left out."""
+    from reports.delivery.mailer import InvalidAddress, parse_address
+
+    addresses = []
+    for candidate in filter(str.strip, candidates):
+        try:
+            address = parse_address(candidate)
+        except InvalidAddress as error:
+            log.warning("not alerting an invalid %s: %s", source, error)
+            continue
+        if address not in addresses:
+            addresses.append(address)
+    return addresses
+
+
 def send_failure_email(
     paths: Paths, *, run_id: str, job_name: str, failure: str, failed_steps: list[str], details: list[str]
 ) -> list[str]:
-    """One message per admin (admins of one org never see another org's addresses); returns the recipients."""
-    from reports.delivery.mailer import Mailer, MailDeliveryError
+    """One message per admin (admins of one org never see another org's addresses); returns the recipients
+    reached. One recipient's failure (refused, unreachable) never stops the others."""
+    from reports.delivery.mailer import Mailer
 
-    recipients = admin_emails(paths.warehouse)
+    recipients = alert_recipients(paths.warehouse)
     if not recipients:
-        recipients = [a.strip() for a in os.environ.get(FALLBACK_RECIPIENTS_ENV, "").split(",") if a.strip()]
-    if not recipients:
-        log.warning("refresh %s failed but there is no admin to tell (no admins in the directory and no %s)",
-                    run_id, FALLBACK_RECIPIENTS_ENV)
+        log.warning("refresh %s failed but there is no admin to tell (no valid admin address in the directory "
+                    "nor in %s)", run_id, FALLBACK_RECIPIENTS_ENV)
         return []
     mailer = Mailer.from_env()
     subject = f"[session-analytics] {job_name} run failed ({run_id[:8]})"
@@ -60,6 +83,6 @@ def send_failure_email(
         try:
             mailer.send(mailer.compose([address], subject, body))
             delivered.append(address)
-        except MailDeliveryError as error:
+        except Exception as error:  # noqa: BLE001 -- the next admins must still hear of the failure
             log.error("could not tell %s about failed run %s: %s", address, run_id, error)
     return delivered

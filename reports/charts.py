@@ -74,6 +74,8 @@ STYLE = {
     "ytick.major.size": 0,
     "text.color": INK,
     "figure.dpi": 72,
+    # Labels are names from the data: `$5 and $10` is text, never mathtext (`$\frac{1}{$` would not even parse).
+    "text.parse_math": False,
 }
 
 
@@ -306,7 +308,7 @@ def period_bars(salt: str, bars: Bars, highlight: int | None = None, width: floa
         colors = [ACCENT if highlight is None or index == highlight else ACCENT_SOFT for index in range(count)]
         drawn = axes.bar(range(count), bars.values, color=colors, width=0.68)
         _hide_empty_bars(drawn, bars.values)
-        axes.set_xticks(range(len(bars.labels)), bars.labels)
+        axes.set_xticks(range(len(bars.labels)), _labels(bars.labels))
         axes.set_ylabel(bars.unit_label)
         _value_axis(axes, axes.yaxis, bars, headroom=1.22)
         labels = axes.bar_label(drawn, labels=[bars.formatter(v) if v else "" for v in bars.values], padding=2,
@@ -326,7 +328,7 @@ def ranked_bars(salt: str, bars: Bars, width: float = HALF_WIDTH_IN, color: str 
     project, person; a distribution's buckets)."""
     with rc_context(STYLE | {"axes.grid.axis": "x"}), _canvas(("ranked", width), _ranked_canvas) as canvas:
         count = len(bars.values)
-        shown = [_truncate(label, 26) for label in bars.labels]
+        shown = [_truncate(label, 26) for label in _labels(bars.labels)]
         canvas.place(width, 0.72 - TITLE_BAND_IN + 0.2 * max(count, 1), left=0.12 + _tick_width(shown), bottom=0.42,
                      right=0.15)
         axes = canvas.axes
@@ -408,6 +410,11 @@ def day_labels(days: Sequence[dt.date]) -> list[str]:
 
 def week_labels(starts: Sequence[dt.date]) -> list[str]:
     return [f"W{start.isocalendar()[1]:02d}" for start in starts]
+
+
+def _labels(labels: Sequence[str]) -> list[str]:
+    """Bar labels (names of people, projects, agents) as plain one-line text."""
+    return [fmt.display_text(label) for label in labels]
 
 
 def _truncate(text: str, limit: int) -> str:

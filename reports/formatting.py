@@ -1,13 +1,28 @@
-"""Numbers for people: `$1,234.56`, `1.2M tokens`, `12m 30s`, `+12.3%`. Used by the templates and the charts."""
+"""Numbers and names for people: `$1,234.56`, `1.2M tokens`, `12m 30s`, `+12.3%`, and names from the data as
+plain one-line text. Used by the templates, the charts and the report emails."""
 
 from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 import zoneinfo
 
 DASH = "–"  # shown where a figure does not exist (no sessions, no previous week)
 _SCALES = ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "K"))
+
+# Bidi embeddings, overrides, isolates and marks: in a name they would reorder the text around it (U+202E makes
+# "Evil\u202eeman" read "Evilnamee"); names in any script display correctly without them.
+_BIDI_CONTROLS = dict.fromkeys(map(ord, "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"))
+# Control characters (CR, LF, tab, NUL, C1) and the Unicode line and paragraph separators: a name is one line.
+_LINE_BREAKING = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+
+
+def display_text(value: str) -> str:
+    """A name (person, org, team, project) as plain one-line text for a page, a chart, a PDF or an email:
+    without bidi controls, and with each run of control characters or line breaks as one space (so never a
+    line break in a mail header)."""
+    return _LINE_BREAKING.sub(" ", value.translate(_BIDI_CONTROLS))
 
 
 def usd(value: float | None) -> str:

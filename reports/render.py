@@ -1,33 +1,52 @@
 """Render reports to HTML and PDF: `<reports-dir>/<org>/<week>/{users,managers,org}/<id>.{html,pdf}` + manifest.json.
 
+The org and user ids in those paths are their `reports.paths.safe_name`s (a plain lowercase id as it is, any
+other id as a readable slug plus a hash), and every path is checked to stay inside the reports dir.
+
 The HTML is self-contained (inline CSS and SVG, no network). The PDF is WeasyPrint's rendering of the same
 HTML with the same stylesheet (print rules: A4, running header, page numbers). One parsed stylesheet and one
 FontConfiguration serve every PDF of a process, and many reports render in a pool of worker processes, each
-with its own read-only warehouse connection.
+with its own read-only warehouse connection. Workers die with the process that started them.
+
+One report that fails to render never stops the others: it is logged, listed under `failed` in the manifest
+(with no files) and in the outcome. A full run builds the week in a temporary folder (`.<week>-rendering-<pid>-*`)
+and swaps it in; it replaces only a week folder that this product wrote (one with our manifest), and removes the
+temporary and retired folders that a killed run left behind.
 """
 
 from __future__ import annotations
 
 import base64
+import ctypes
 import hashlib
 import json
 import logging
 import multiprocessing
 import os
+import re
+import secrets
 import shutil
+import signal
+import sys
 import tempfile
+import threading
+import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
 
 from reports import formatting as fmt
 from reports.content import NO_TEAM, TREND_WEEKS, ReportContent, build_report
+from reports.paths import UnsafePathError, join_inside, safe_name
 from reports.query import AnalyticsQueries, connect_read_only
 from reports.scope import AUDIENCE_FOLDERS, Directory, ScopeError
 from reports.weeks import ReportWeek
+
+log = logging.getLogger(__name__)
 
 class _SvgStyleNoise(logging.Filter):
     """WeasyPrint's CSS parser logs every SVG presentation property of matplotlib's inline styles
@@ -45,7 +64,8 @@ FORMATS = ("html", "pdf")
 
 
 class ReportError(LookupError):
-    """A report that cannot be made as asked (unknown org or user, a role that does not allow it)."""
+    """A report that cannot be made as asked (unknown org or user, a role that does not allow it, a week folder
+    that is not ours to replace)."""
 
 
 @dataclass(frozen=True)
@@ -67,10 +87,26 @@ class RenderedFile:
 
 
 @dataclass(frozen=True)
+class FailedReport:
+    """A report that could not be rendered, and why (the manifest lists it under `failed`, with no files)."""
+
+    audience: str
+    recipient_user_id: str
+    error: str
+
+
+@dataclass(frozen=True)
+class Manifest:
+    files: list[RenderedFile]
+    failed: list[FailedReport]
+
+
+@dataclass(frozen=True)
 class RenderOutcome:
     week_dir: Path
     manifest: Path
     files: list[RenderedFile]
+    failed: list[FailedReport]
 
 
 class Renderer:
@@ -83,6 +119,9 @@ class Renderer:
             undefined=StrictUndefined,
             trim_blocks=True,
             lstrip_blocks=True,
+            # Every value a page prints (names of people, orgs, teams, projects) as plain one-line text; markup
+            # (the charts' SVG, the stylesheet) is ours and passes as it is.
+            finalize=_page_text,
         )
         self.env.filters.update(
             usd=fmt.usd, compact=fmt.compact, integer=fmt.integer, duration=fmt.duration, percent=fmt.percent
@@ -101,7 +140,7 @@ class Renderer:
 
     def html(self, content: ReportContent, inline_css: bool = True) -> str:
         return self.template.render(
-            c=content, css=self.css_text if inline_css else "", trend_weeks=TREND_WEEKS, no_team=NO_TEAM
+            c=content, css=Markup(self.css_text if inline_css else ""), trend_weeks=TREND_WEEKS, no_team=NO_TEAM
         )
 
     def pdf(self, content: ReportContent) -> bytes:
@@ -114,6 +153,10 @@ class Renderer:
         })
         document = html_class(string=self.html(printed, inline_css=False), base_url=str(TEMPLATES_DIR))
         return document.write_pdf(stylesheets=[stylesheet], font_config=fonts)
+
+
+def _page_text(value):
+    return fmt.display_text(value) if isinstance(value, str) and not isinstance(value, Markup) else value
 
 
 def _svg_image(svg: str) -> str:
@@ -142,9 +185,21 @@ def plan_reports(directory: Directory, user_id: str | None = None, manager_id: s
 
 
 def report_path(audience: str, user_id: str, extension: str) -> str:
-    """Where a report goes inside its week folder; user ids become safe file names."""
-    safe = "".join(ch if ch.isalnum() or ch in "-_.@" else "_" for ch in user_id).lstrip(".") or "_"
-    return f"{AUDIENCE_FOLDERS[audience]}/{safe}.{extension}"
+    """Where a report goes inside its week folder (`users/<safe name of the user id>.html`)."""
+    return f"{AUDIENCE_FOLDERS[audience]}/{safe_name(user_id)}.{extension}"
+
+
+def report_file(week_dir: Path, relative: str) -> Path:
+    """A report_path inside a week folder, checked to stay inside it."""
+    return join_inside(week_dir, *relative.split("/"))
+
+
+def report_week_dir(reports_dir: Path, org_id: str, week: ReportWeek) -> Path:
+    """`<reports-dir>/<safe name of the org id>/<ISO week>`, checked to stay inside the reports dir."""
+    try:
+        return join_inside(reports_dir, safe_name(org_id), week.label)
+    except UnsafePathError as error:
+        raise ReportError(f"cannot write the reports of org {org_id!r}: {error}") from None
 
 
 # -- rendering --------------------------------------------------------------------------------------------
@@ -169,7 +224,18 @@ class _ReportWriter:
         self.directory = Directory.load(self.conn, job.org_id)
         self.org_name, self.time_zone = org_identity(self.queries, job.org_id)
 
-    def write(self, task: ReportTask) -> list[RenderedFile]:
+    def render(self, task: ReportTask) -> tuple[list[RenderedFile], FailedReport | None]:
+        """Write one report's files; a failure of this report is returned (and logged), never raised."""
+        try:
+            return self._write(task), None
+        except Exception as error:
+            log.exception("%s %s: the %s report of %r was not rendered", self.job.org_id, self.job.week.label,
+                          task.audience, task.user_id)  # fmt: skip
+            for extension in FORMATS:  # no half-written or outdated file of the report stays
+                self._target(report_path(task.audience, task.user_id, extension)).unlink(missing_ok=True)
+            return [], FailedReport(task.audience, task.user_id, _error_text(error))
+
+    def _write(self, task: ReportTask) -> list[RenderedFile]:
         content = build_report(
             self.queries, self.directory, self.org_name, self.time_zone, self.job.week, task.audience, task.user_id
         )
@@ -178,7 +244,7 @@ class _ReportWriter:
         files = []
         for extension, data in outputs.items():
             relative = report_path(task.audience, task.user_id, extension)
-            target = Path(self.job.week_dir) / relative
+            target = self._target(relative)
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(data)
             files.append(
@@ -190,21 +256,54 @@ class _ReportWriter:
             )
         return files
 
+    def _target(self, relative: str) -> Path:
+        return report_file(Path(self.job.week_dir), relative)
+
     def close(self) -> None:
         self.conn.close()
+
+
+def _error_text(error: BaseException) -> str:
+    text = f"{type(error).__name__}: {error}"
+    return text if len(text) <= 500 else text[:499] + "…"
 
 
 _worker: _ReportWriter | None = None
 
 
-def _start_worker(job: _Job) -> None:
+def _start_worker(job: _Job, parent_pid: int) -> None:
     global _worker
+    _exit_with_parent(parent_pid)
     _worker = _ReportWriter(job)
 
 
-def _write_in_worker(task: ReportTask) -> list[RenderedFile]:
+def _render_in_worker(task: ReportTask) -> tuple[list[RenderedFile], FailedReport | None]:
     assert _worker is not None, "worker not initialised"
-    return _worker.write(task)
+    return _worker.render(task)
+
+
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def _exit_with_parent(parent_pid: int) -> None:
+    """Make this worker end when the process that started it ends: a killed `deliver` or `report` (kill -9 runs
+    no cleanup) would otherwise leave its workers rendering, or waiting on a queue nobody writes, for good. On
+    Linux the kernel kills the worker with its parent (PR_SET_PDEATHSIG); everywhere, a watchdog thread exits
+    once the parent is gone (the worker is then re-parented, so its parent pid changes)."""
+    if sys.platform.startswith("linux"):
+        try:
+            ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+        except (OSError, AttributeError):
+            pass  # the watchdog still stands
+    if os.getppid() != parent_pid:  # the parent died while this process started
+        os._exit(1)
+    threading.Thread(target=_watch_parent, args=(parent_pid,), name="watch-parent", daemon=True).start()
+
+
+def _watch_parent(parent_pid: int) -> None:
+    while os.getppid() == parent_pid:
+        time.sleep(1)
+    os._exit(1)
 
 
 def render_reports(
@@ -221,7 +320,9 @@ def render_reports(
 
     A full run replaces the week folder as a whole (a report of someone who lost a role disappears); a run for
     one user or manager, or for the given `tasks` (e.g. the reports a delivery finds missing), replaces only
-    those reports' files and their manifest entries.
+    those reports' files and their manifest entries. Reports that fail are in the outcome's `failed` (the others
+    are written); a ReportError says why nothing could be rendered (unknown org, user or role; a week folder
+    that is not ours).
     """
     require_warehouse(warehouse)
     with connect_read_only(warehouse) as conn:
@@ -232,31 +333,44 @@ def render_reports(
         if tasks is None:
             tasks = plan_reports(Directory.load(conn, org_id), user_id, manager_id)
 
-    org_dir = Path(output_dir) / org_id
-    final_dir = org_dir / week.label
+    final_dir = report_week_dir(output_dir, org_id, week)
+    _require_ours(final_dir, org_id, week)
+    org_dir = final_dir.parent
     org_dir.mkdir(parents=True, exist_ok=True)
-    work_dir = Path(tempfile.mkdtemp(prefix=f".{week.label}-", dir=org_dir)) if full_run else final_dir
-    job = _Job(str(warehouse), org_id, week, str(work_dir))
+    _remove_left_behind(org_dir)
+    job = _Job(str(warehouse), org_id, week, str(final_dir))
+    if full_run:
+        # The creating pid in the name: a later run knows the folder is a leftover once that process is gone.
+        work_dir = Path(tempfile.mkdtemp(prefix=f".{week.label}-rendering-{os.getpid()}-", dir=org_dir))
+        job = replace(job, week_dir=str(work_dir))
+    elif not final_dir.exists():
+        # A manifest first, so that the folder is known as ours even if this run is killed half-way.
+        final_dir.mkdir()
+        _write_manifest(final_dir, job, Manifest([], []))
     try:
-        files = _render_all(job, tasks, workers)
+        results = _render_all(job, tasks, workers)
+        files = [file for written, _ in results for file in written]
+        failed = [failure for _, failure in results if failure is not None]
         if full_run:
-            _write_manifest(work_dir, job, files)
-            _replace_dir(work_dir, final_dir)
+            _write_manifest(work_dir, job, Manifest(files, failed))
+            _replace_dir(work_dir, final_dir, org_id, week)
         else:
-            _write_manifest(final_dir, job, _merge(read_manifest(final_dir), files))
+            _write_manifest(final_dir, job, _merge(read_manifest(final_dir), files, failed))
     except BaseException:
         if full_run:
             shutil.rmtree(work_dir, ignore_errors=True)
         raise
-    return RenderOutcome(final_dir, final_dir / MANIFEST_NAME, files)
+    return RenderOutcome(final_dir, final_dir / MANIFEST_NAME, files, failed)
 
 
-def _render_all(job: _Job, tasks: list[ReportTask], workers: int | None) -> list[RenderedFile]:
+def _render_all(
+    job: _Job, tasks: list[ReportTask], workers: int | None
+) -> list[tuple[list[RenderedFile], FailedReport | None]]:
     workers = max(1, min(workers or os.cpu_count() or 1, len(tasks)))
     if workers == 1:
         writer = _ReportWriter(job)
         try:
-            return [file for task in tasks for file in writer.write(task)]
+            return [writer.render(task) for task in tasks]
         finally:
             writer.close()
     # spawn, not fork: the parent may run threads (Dagster) and hold DuckDB state that must not be copied.
@@ -265,8 +379,10 @@ def _render_all(job: _Job, tasks: list[ReportTask], workers: int | None) -> list
     # reports (listed after the users') while the other core idles.
     ordered = sorted(tasks, key=lambda task: _RENDER_ORDER[task.audience])
     chunk = max(1, min(4, len(tasks) // (workers * 8)))
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker, initargs=(job,)) as pool:
-        return [file for files in pool.map(_write_in_worker, ordered, chunksize=chunk) for file in files]
+    with ProcessPoolExecutor(
+        workers, mp_context=context, initializer=_start_worker, initargs=(job, os.getpid())
+    ) as pool:
+        return list(pool.map(_render_in_worker, ordered, chunksize=chunk))
 
 
 # Org and team reports have a page per ~40 people in their tables; a personal report is two pages.
@@ -279,49 +395,111 @@ def require_warehouse(warehouse: Path) -> None:
 
 
 def org_identity(queries: AnalyticsQueries, org_id: str) -> tuple[str, str]:
-    """The org's display name and time zone; a ReportError naming the known orgs when it is unknown."""
+    """The org's display name (plain one-line text) and time zone; a ReportError naming the known orgs when it
+    is unknown."""
     org = queries.org(org_id)
     if org is None:
-        raise ReportError(f"unknown org {org_id!r}; the warehouse has: {', '.join(queries.org_ids()) or 'none'}")
-    return org["name"], org["time_zone"]
+        known = ", ".join(map(repr, queries.org_ids())) or "none"
+        raise ReportError(f"unknown org {org_id!r}; the warehouse has: {known}")
+    return fmt.display_text(org["name"] or org_id), org["time_zone"]
 
 
-# -- manifest ---------------------------------------------------------------------------------------------
+# -- manifest and week folders ------------------------------------------------------------------------------
 
 
-def _write_manifest(week_dir: Path, job: _Job, files: list[RenderedFile]) -> None:
-    manifest = {
+def _write_manifest(week_dir: Path, job: _Job, manifest: Manifest) -> None:
+    content = {
         "org_id": job.org_id,
         "week": job.week.label,
         "week_start": job.week.start.isoformat(),
         "week_end": job.week.end.isoformat(),
-        "files": [file.__dict__ for file in sorted(files, key=lambda f: f.file)],
+        "files": [file.__dict__ for file in sorted(manifest.files, key=lambda f: f.file)],
+        "failed": [failure.__dict__ for failure in sorted(manifest.failed, key=_report_key)],
     }
-    target = week_dir / MANIFEST_NAME
+    target = join_inside(week_dir, MANIFEST_NAME)
     temporary = target.with_suffix(".json.tmp")
-    temporary.write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    temporary.write_text(json.dumps(content, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     os.replace(temporary, target)
 
 
-def read_manifest(week_dir: Path) -> list[RenderedFile]:
+def read_manifest(week_dir: Path) -> Manifest:
     path = week_dir / MANIFEST_NAME
     if not path.exists():
-        return []
-    return [RenderedFile(**entry) for entry in json.loads(path.read_text(encoding="utf-8"))["files"]]
+        return Manifest([], [])
+    content = json.loads(path.read_text(encoding="utf-8"))
+    return Manifest(
+        [RenderedFile(**entry) for entry in content["files"]],
+        [FailedReport(**entry) for entry in content.get("failed", [])],
+    )
 
 
-def _merge(existing: list[RenderedFile], new: list[RenderedFile]) -> list[RenderedFile]:
-    replaced = {file.file for file in new}
-    return [file for file in existing if file.file not in replaced] + new
+def _report_key(report: RenderedFile | FailedReport) -> tuple[str, str]:
+    return report.audience, report.recipient_user_id
 
 
-def _replace_dir(source: Path, target: Path) -> None:
+def _merge(existing: Manifest, files: list[RenderedFile], failed: list[FailedReport]) -> Manifest:
+    """The manifest after rendering some reports again: their new files or failures replace their old entries."""
+    redone = set(map(_report_key, files)) | set(map(_report_key, failed))
+    return Manifest(
+        [file for file in existing.files if _report_key(file) not in redone] + files,
+        [failure for failure in existing.failed if _report_key(failure) not in redone] + failed,
+    )
+
+
+def _is_ours(week_dir: Path, org_id: str, week: ReportWeek) -> bool:
+    """A week folder this product wrote: it holds our manifest of that org and week (or nothing at all)."""
+    if week_dir.is_symlink() or not week_dir.is_dir():
+        return False
+    try:
+        manifest = json.loads((week_dir / MANIFEST_NAME).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return not any(week_dir.iterdir())
+    except (OSError, ValueError):
+        return False
+    return isinstance(manifest, dict) and manifest.get("org_id") == org_id and manifest.get("week") == week.label
+
+
+def _require_ours(week_dir: Path, org_id: str, week: ReportWeek) -> None:
+    if (week_dir.exists() or week_dir.is_symlink()) and not _is_ours(week_dir, org_id, week):
+        raise ReportError(
+            f"{week_dir} is not a week folder that session-analytics wrote (no manifest of org {org_id!r}, week "
+            f"{week.label}): it is left as it is; move it away or choose another reports dir"
+        )
+
+
+def _replace_dir(source: Path, target: Path, org_id: str, week: ReportWeek) -> None:
     """Swap a freshly rendered week folder into place (readers see the old or the new folder, whole)."""
     source.chmod(0o755)  # mkdtemp creates 0700
-    if target.exists():
-        retired = target.with_name(f".{target.name}-retired-{os.getpid()}")
+    if target.exists() or target.is_symlink():
+        _require_ours(target, org_id, week)  # checked again: something may have appeared there meanwhile
+        retired = target.with_name(f".{target.name}-retired-{os.getpid()}-{secrets.token_hex(4)}")
         os.replace(target, retired)
         os.replace(source, target)
         shutil.rmtree(retired, ignore_errors=True)
     else:
         os.replace(source, target)
+
+
+# A full run's temporary folder and a replaced week folder, named with the pid of the run that made them.
+_LEFT_BEHIND = re.compile(r"\.\d{4}-W\d{2}-(?:rendering|retired)-(?P<pid>\d+)-\w+")
+
+
+def _remove_left_behind(org_dir: Path) -> None:
+    """Remove the temporary and retired week folders of runs whose process is gone (what a killed run left)."""
+    for entry in org_dir.iterdir():
+        found = _LEFT_BEHIND.fullmatch(entry.name)
+        if found and not entry.is_symlink() and entry.is_dir() and not _running(int(found["pid"])):
+            log.info("removing %s, left by a run that did not finish", entry)
+            shutil.rmtree(entry, ignore_errors=True)
+
+
+def _running(pid: int) -> bool:
+    if pid <= 0 or pid == os.getpid():
+        return True  # never ours to judge: another thread of this process may be rendering
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process
+    return True

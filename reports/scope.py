@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import duckdb
 
+from reports.formatting import display_text
 from reports.query import Scope
 
 ROLES = ("member", "manager", "admin")
@@ -42,7 +43,8 @@ class Person:
 
     @property
     def display_name(self) -> str:
-        return self.name or self.user_id
+        """The name to show (the user id without one), as plain one-line text."""
+        return display_text(self.name or self.user_id)
 
 
 class Directory:

@@ -137,7 +137,7 @@ def test_each_person_gets_their_reports_once_with_html_body_and_pdf_attached(sit
     messages = received(server)
     assert set(messages) == WANTED and len(WANTED) == 8
     assert counts(output) == {"sent": 8, "already sent": 0, "changed, not resent": 0, "opted out": 1,
-                              "no email address": 0, "failed": 0}
+                              "no email address": 0, "invalid email address": 0, "failed": 0}
     week_dir = site["reports"] / "acme" / "2026-W46"
     for (audience, user), message in messages.items():
         assert message["Subject"] == SUBJECT[audience]

@@ -16,10 +16,15 @@ Settings come from the environment:
 Transient failures (connection refused or dropped, timeouts, 4xx replies) are retried with exponential
 backoff; permanent ones (5xx, a refused recipient) are not. A message to several recipients where the server
 refuses some is delivered to the others, and the refused ones are reported in the result.
+
+Every address (recipients, sender, alert recipients) goes through `parse_address`: exactly one bare address
+(`local-part@domain`, no display name, no comment, no second address, no line break), as the standard library's
+RFC 5322 parser reads it. A subject is one line of plain text (`reports.formatting.display_text`).
 """
 
 from __future__ import annotations
 
+import email.errors
 import email.utils
 import logging
 import os
@@ -27,10 +32,14 @@ import smtplib
 import socket
 import ssl
 import time
+import unicodedata
 from dataclasses import dataclass, field
+from email.headerregistry import Address
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Callable, Mapping
+
+from reports.formatting import display_text
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +50,35 @@ DEFAULT_PORTS = {"none": 25, "starttls": 587, "ssl": 465}
 
 class MailConfigError(ValueError):
     """A setting is invalid (bad security mode or port)."""
+
+
+# Unicode categories of control, format, surrogate, private-use and unassigned characters and of line breaks.
+_NEVER_IN_ADDRESSES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
+
+
+class InvalidAddress(ValueError):
+    """A text that is not exactly one bare email address."""
+
+
+def parse_address(text: str | None) -> str:
+    """The one email address `text` holds (surrounding spaces dropped), or InvalidAddress saying why not.
+
+    `victim@x.example, attacker@evil.example`, `Name <other@evil.example>`, `a@b (comment)` and anything with a
+    CR, LF or other control or format character (a bidi override) are refused: what reaches a header or an SMTP
+    envelope is one mailbox."""
+    if text is None or not text.strip():
+        raise InvalidAddress("empty")
+    shown = repr(text if len(text) <= 200 else text[:200] + "…")
+    if any(unicodedata.category(character) in _NEVER_IN_ADDRESSES for character in text):
+        raise InvalidAddress(f"{shown} contains a line break, control or format character")
+    candidate = text.strip()
+    try:
+        address = Address(addr_spec=candidate)
+    except (ValueError, IndexError, email.errors.HeaderParseError):  # the parser's errors vary by input
+        raise InvalidAddress(f"{shown} is not one email address") from None
+    if address.addr_spec != candidate or not address.username or not address.domain:
+        raise InvalidAddress(f"{shown} is not one bare email address (local-part@domain)")
+    return candidate
 
 
 class MailDeliveryError(RuntimeError):
@@ -85,7 +123,7 @@ class SmtpSettings:
             security=security,
             user=setting("SMTP_USER"),
             password=setting("SMTP_PASSWORD"),
-            sender=setting("SMTP_FROM") or "session-analytics@localhost",
+            sender=_sender(setting("SMTP_FROM") or "session-analytics@localhost"),
             outbox_dir=Path(setting("OUTBOX") or "data/outbox").expanduser().resolve(),
         )
 
@@ -132,11 +170,11 @@ class Mailer:
         attachments: list[tuple[str, bytes, str]] = (),
     ) -> EmailMessage:
         """A message with a plain-text body, an optional HTML alternative, and (file name, bytes, MIME type)
-        attachments."""
+        attachments. Raises InvalidAddress for a recipient that is not one bare address."""
         message = EmailMessage()
         message["From"] = self.settings.sender
-        message["To"] = ", ".join(to)
-        message["Subject"] = subject
+        message["To"] = ", ".join(parse_address(address) for address in to)
+        message["Subject"] = display_text(subject)
         message["Date"] = email.utils.formatdate(localtime=False)
         message["Message-ID"] = email.utils.make_msgid(domain=self.settings.sender.rpartition("@")[2] or None)
         message.set_content(text)
@@ -206,6 +244,13 @@ class Mailer:
         os.replace(temporary, target)
         log.info("no SMTP host configured: wrote %s", target)
         return SendResult(message["Message-ID"], 1, {}, target)
+
+
+def _sender(text: str) -> str:
+    try:
+        return parse_address(text)
+    except InvalidAddress as error:
+        raise MailConfigError(f"{ENV_PREFIX}SMTP_FROM must be one email address: {error}") from None
 
 
 def _setting(env: Mapping[str, str], name: str) -> str | None:

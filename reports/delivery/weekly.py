@@ -5,7 +5,10 @@ Who gets what comes from the directory in the warehouse (the same plan the rende
 week that are not rendered yet are rendered first. The ledger (`ledger.py`) decides what still needs sending:
 a report already sent with the same content is skipped, a changed report is sent again only when asked
 (`resend`), a failed one is tried again. Users with `email_reports = false` in the directory get no email
-(their reports are still rendered). One recipient's failure never stops the others.
+(their reports are still rendered), nor do users whose address is not exactly one bare address
+(`mailer.parse_address`: counted as `invalid email address`). One recipient's failure (a report that could not be
+rendered, a message that could not be composed or sent) never stops the others: it is counted as failed and
+recorded in the ledger.
 """
 
 from __future__ import annotations
@@ -18,9 +21,20 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from reports.delivery.ledger import SENT, Ledger, LedgerEntry
-from reports.delivery.mailer import Mailer, MailDeliveryError
+from reports.delivery.mailer import InvalidAddress, Mailer, parse_address
+from reports.paths import safe_name
 from reports.query import AnalyticsQueries, connect_read_only
-from reports.render import ReportTask, org_identity, plan_reports, read_manifest, render_reports, require_warehouse
+from reports.render import (
+    ReportTask,
+    org_identity,
+    plan_reports,
+    read_manifest,
+    render_reports,
+    report_file,
+    report_path,
+    report_week_dir,
+    require_warehouse,
+)
 from reports.scope import Directory, Person
 from reports.weeks import ReportWeek
 
@@ -35,8 +49,9 @@ ALREADY_SENT = "already sent"
 CHANGED_NOT_RESENT = "changed, not resent"
 OPTED_OUT = "opted out"
 NO_ADDRESS = "no email address"
+INVALID_ADDRESS = "invalid email address"
 FAILED = "failed"
-OUTCOMES = (SENT_NOW, ALREADY_SENT, CHANGED_NOT_RESENT, OPTED_OUT, NO_ADDRESS, FAILED)
+OUTCOMES = (SENT_NOW, ALREADY_SENT, CHANGED_NOT_RESENT, OPTED_OUT, NO_ADDRESS, INVALID_ADDRESS, FAILED)
 
 
 @dataclass(frozen=True)
@@ -76,6 +91,9 @@ class DeliverySummary:
         for outcome in self.recipients:
             if outcome.outcome == CHANGED_NOT_RESENT:
                 lines.append(f"  changed, not resent (use --resend): {outcome.audience} report of {outcome.user_id}")
+            elif outcome.outcome == INVALID_ADDRESS:
+                lines.append(f"  invalid email address, not sent: {outcome.audience} report of {outcome.user_id!r}: "
+                             f"{outcome.error}")  # fmt: skip
             elif outcome.outcome == FAILED:
                 lines.append(
                     f"  failed after {outcome.attempts} attempt(s): {outcome.audience} report of {outcome.user_id} "
@@ -120,7 +138,7 @@ def deliver_week(
     week = week or ReportWeek.latest_complete(time_zone)
     tasks = plan_reports(directory)
 
-    week_dir = Path(reports_dir) / org_id / week.label
+    week_dir = report_week_dir(reports_dir, org_id, week)
     reports = _rendered_reports(week_dir)
     missing = [task for task in tasks if (task.audience, task.user_id) not in reports]
     if missing:
@@ -129,17 +147,17 @@ def deliver_week(
         render_reports(warehouse, reports_dir, org_id, week, workers=workers,
                        tasks=missing if reports else None)  # fmt: skip
         reports = _rendered_reports(week_dir)
+    not_rendered = {(f.audience, f.recipient_user_id): f.error for f in read_manifest(week_dir).failed}
 
     ledger = Ledger(ledger_path)
     outcomes = []
     with ledger.exclusive():
         sent_before = ledger.entries(org_id, week.label)
         for task in tasks:
-            person = directory.get(task.user_id)
-            outcomes.append(
-                _deliver_one(mailer, ledger, sent_before.get((task.audience, task.user_id)), org, week, task,
-                             person, reports[(task.audience, task.user_id)], resend)
-            )  # fmt: skip
+            key = (task.audience, task.user_id)
+            report = reports.get(key) or not_rendered.get(key, "the report was not rendered")
+            outcomes.append(_deliver_one(mailer, ledger, sent_before.get(key), org, week, task,
+                                         directory.get(task.user_id), report, resend))  # fmt: skip
     destination = (
         f"SMTP {mailer.settings.host}:{mailer.settings.port}" if mailer.settings.host
         else f"outbox {mailer.settings.outbox_dir}"
@@ -155,9 +173,12 @@ def _deliver_one(
     week: ReportWeek,
     task: ReportTask,
     person: Person,
-    report: _Report,
+    report: _Report | str,
     resend: bool,
 ) -> RecipientOutcome:
+    """What happens to one report: skipped (opted out, no or an invalid address, already sent), failed or sent.
+    `report` is the rendered report, or why it could not be rendered."""
+
     def outcome(name: str, **details) -> RecipientOutcome:
         return RecipientOutcome(task.audience, task.user_id, person.email, name, **details)
 
@@ -165,30 +186,46 @@ def _deliver_one(
         return outcome(OPTED_OUT)
     if not person.email:
         return outcome(NO_ADDRESS)
+    try:
+        address = parse_address(person.email)
+    except InvalidAddress as error:
+        log.warning("%s report of %r not sent: invalid email address %s", task.audience, task.user_id, error)
+        return outcome(INVALID_ADDRESS, error=str(error))
+    record = dict(org_id=org["org_id"], week=week.label, audience=task.audience, recipient_user_id=task.user_id,
+                  recipient_email=address)  # fmt: skip
+
+    if isinstance(report, str):
+        error = f"report not rendered: {report}"
+        log.error("%s report of %r not delivered: %s", task.audience, task.user_id, error)
+        if previous is None or previous.status != SENT:  # an earlier version that went out stays recorded as sent
+            ledger.record(previous, **record, report_sha256="", message_id=None, attempts=0, error=error)
+        return outcome(FAILED, error=error)
     if previous is not None and previous.status == SENT:
         if previous.report_sha256 == report.sha256:
             return outcome(ALREADY_SENT)
         if not resend:
             return outcome(CHANGED_NOT_RESENT)
 
-    message = compose(mailer, org, week, task, person, report)
-    record = dict(
-        org_id=org["org_id"], week=week.label, audience=task.audience, recipient_user_id=task.user_id,
-        recipient_email=person.email, report_sha256=report.sha256, message_id=message["Message-ID"],
-    )  # fmt: skip
+    message_id = None
     try:
+        message = compose(mailer, org, week, task, person, report)
+        message_id = message["Message-ID"]
         result = mailer.send(message)
-    except (MailDeliveryError, OSError) as error:
+    except Exception as error:  # noqa: BLE001 -- whatever went wrong, the next recipients still get theirs
         attempts = getattr(error, "attempts", 1)
-        log.error("%s report of %s <%s> not delivered: %s", task.audience, task.user_id, person.email, error)
-        ledger.record(previous, **record, attempts=attempts, error=str(error))
+        log.error("%s report of %r <%s> not delivered: %s", task.audience, task.user_id, address, error)
+        ledger.record(previous, **record, report_sha256=report.sha256, message_id=message_id, attempts=attempts,
+                      error=str(error))  # fmt: skip
         return outcome(FAILED, attempts=attempts, error=str(error))
-    ledger.record(previous, **record, attempts=result.attempts, error=None)
+    ledger.record(previous, **record, report_sha256=report.sha256, message_id=message_id,
+                  attempts=result.attempts, error=None)  # fmt: skip
     return outcome(SENT_NOW, attempts=result.attempts)
 
 
 def compose(mailer: Mailer, org: dict, week: ReportWeek, task: ReportTask, person: Person, report: _Report):
-    """One recipient's message: only their own address, their report as HTML body and as PDF attachment."""
+    """One recipient's message: only their own address, their report as HTML body and as PDF attachment. Names
+    are plain one-line text (`org_identity` and `Person.display_name` give them so); the attachment is named by
+    the safe names of the org and recipient ids."""
     title = REPORT_TITLES[task.audience]
     subject = f"[{org['name']}] {title}, {week.label} ({week.date_range_text()})"
     text = "\n".join([
@@ -200,7 +237,7 @@ def compose(mailer: Mailer, org: dict, week: ReportWeek, task: ReportTask, perso
         "To stop these emails, ask the people who maintain the org directory to set email_reports to false "
         "for you in users.csv.",
     ])  # fmt: skip
-    attachment = f"{org['org_id']}-{week.label}-{task.audience}-{report.pdf.stem}.pdf"
+    attachment = f"{safe_name(org['org_id'])}-{week.label}-{task.audience}-{safe_name(task.user_id)}.pdf"
     return mailer.compose(
         [person.email], subject, text, html=report.html.read_text(encoding="utf-8"),
         attachments=[(attachment, report.pdf.read_bytes(), "application/pdf")],
@@ -208,11 +245,14 @@ def compose(mailer: Mailer, org: dict, week: ReportWeek, task: ReportTask, perso
 
 
 def _rendered_reports(week_dir: Path) -> dict[tuple[str, str], _Report]:
-    """The week's reports whose HTML and PDF the manifest lists and that are on disk."""
+    """The week's reports whose HTML and PDF the manifest lists, at the path of their recipient, on disk with the
+    listed content. Anything else (a manifest of an older naming, where two users could share a file; a file
+    changed since) counts as missing, to be rendered again: a report is only ever sent to its own recipient."""
     files: dict[tuple[str, str], dict[str, tuple[Path, str]]] = {}
-    for entry in read_manifest(week_dir):
-        path = week_dir / entry.file
-        if path.is_file():
+    for entry in read_manifest(week_dir).files:
+        expected = report_path(entry.audience, entry.recipient_user_id, entry.format)
+        path = report_file(week_dir, expected)
+        if entry.file == expected and path.is_file() and hashlib.sha256(path.read_bytes()).hexdigest() == entry.sha256:
             files.setdefault((entry.audience, entry.recipient_user_id), {})[entry.format] = (path, entry.sha256)
     return {
         key: _Report(
