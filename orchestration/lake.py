@@ -161,8 +161,18 @@ def partition_dir(lake_dir: Path, dataset: str, **partition_values: str) -> Path
         raise ValueError(f"{dataset} is partitioned by {list(keys)}, got {sorted(partition_values)}")
     path = lake_dir / dataset
     for key in keys:
-        path = path / f"{key}={partition_values[key]}"
+        path = path / f"{key}={_partition_text(partition_values[key])}"
     return path
+
+
+# DuckDB's hive reader decodes %XX in folder names, fails a whole dataset on a value with "=", and reads this one
+# as NULL: escaped so that every value (a collection is a folder name from the raw dir) reads back as written.
+_HIVE_NULL = "__HIVE_DEFAULT_PARTITION__"
+
+
+def _partition_text(value: str) -> str:
+    text = value.replace("%", "%25").replace("=", "%3D").replace("/", "%2F")
+    return "%5F" + text[1:] if text == _HIVE_NULL else text
 
 
 def write_partition(

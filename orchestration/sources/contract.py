@@ -42,9 +42,15 @@ def identifier_problem(value: str) -> str | None:
     return None
 
 
+# The same rule with the length tested apart: RE2 runs the counted repetition above about 100 times slower
+# (1 s per field and 54,000 transcript lines).
+_IDENTIFIER_CHARACTERS_SQL = f"[{_VISIBLE}]([{_VISIBLE} ]*[{_VISIBLE}])?"
+
+
 def identifier_sql(column: str) -> str:
     """SQL: true when the text `column` is a valid identifier (null when it is null)."""
-    return f"regexp_full_match({column}, '{IDENTIFIER_PATTERN_SQL}')"
+    return (f"(length({column}) <= {IDENTIFIER_MAX_LENGTH} "
+            f"and regexp_full_match({column}, '{_IDENTIFIER_CHARACTERS_SQL}'))")
 
 
 def identifier_reason_sql(column: str, field_name: str) -> str:
@@ -145,8 +151,11 @@ def find_raw_files(folder: Path, suffixes: tuple[str, ...] = (".jsonl", ".jsonl.
     for root, folders, names in os.walk(folder, onerror=unreadable, followlinks=False):
         base = Path(root)
         for name in folders:
-            if (base / name).is_symlink():
-                found.skipped[base / name] = "skipped: symbolic link (links are not followed)"
+            try:  # lstat, not is_symlink(): that raises on a path longer than PATH_MAX
+                if stat.S_ISLNK((base / name).lstat().st_mode):
+                    found.skipped[base / name] = "skipped: symbolic link (links are not followed)"
+            except OSError as error:
+                found.skipped[base / name] = f"skipped: cannot be examined ({error.strerror})"
         for name in names:
             path = base / name
             try:
