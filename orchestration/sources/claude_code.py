@@ -16,8 +16,14 @@ from pathlib import Path
 
 import duckdb
 
-from orchestration.sources.collections import CollectionLoad, ParsedQueries, load_collections
-from orchestration.sources.lines import parse_once_sql
+from orchestration.sources.collections import CollectionLoad, ParsedQueries, find_collections, load_collections
+from orchestration.sources.contract import (
+    TOKEN_COUNT_MAX,
+    identifier_reason_sql,
+    timestamp_in_window_sql,
+    timestamp_reason,
+)
+from orchestration.sources.lines import duplicate_key_sql, object_keys_sql, parse_once_sql
 
 log = logging.getLogger(__name__)
 
@@ -25,24 +31,19 @@ SOURCE = "claude_code"
 TOKEN_FIELDS = ("input_tokens", "output_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
 # Claude Code may omit the cache counters; like ccusage, a missing one counts as 0. These two must be there.
 REQUIRED_TOKEN_FIELDS = ("input_tokens", "output_tokens")
+CACHE_WINDOWS = ("5m", "1h")
 INTEGER_KINDS = ("UBIGINT", "BIGINT")
-
-
-def collections(raw_dir: Path) -> list[str]:
-    """One collection per collected config folder: <raw-dir>/claude_code/<user email>/."""
-    root = raw_dir / SOURCE
-    return sorted(p.name for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
-
-
-def collection_files(raw_dir: Path, collection: str) -> list[Path]:
-    folder = raw_dir / SOURCE / collection
-    return sorted(p for p in folder.rglob("*") if p.is_file() and p.name.endswith((".jsonl", ".jsonl.gz")))
+# A working directory is a path of at most this many characters (Linux's PATH_MAX) without control or format
+# characters; its last component becomes a session's project id when no mapping matches (dbt's
+# last_path_component), so it must pass the identifier rule.
+CWD_MAX_LENGTH = 4096
 
 
 def load_all(raw_dir: Path, lake_dir: Path, force: bool = False) -> list[CollectionLoad]:
+    """One collection per collected config folder, <raw-dir>/claude_code/<user email>/."""
     return load_collections(
         source=SOURCE,
-        collections={name: collection_files(raw_dir, name) for name in collections(raw_dir)},
+        collections=find_collections(raw_dir / SOURCE),
         raw_dir=raw_dir,
         lake_dir=lake_dir,
         parse=_parse,
@@ -69,8 +70,25 @@ EXTRACTED = {
     # The token counts too, so that no check or column parses the usage object again.
     **{f"{field}_json": f"$.message.usage.{field}" for field in TOKEN_FIELDS},
     **{f"cache_creation_{window}_json": f"$.message.usage.cache_creation.ephemeral_{window}_input_tokens"
-       for window in ("5m", "1h")},
+       for window in CACHE_WINDOWS},
 }
+# Token counts: extracted name -> field name in reasons.
+TOKEN_COUNTS = {
+    **{f"{field}_json": f"message.usage.{field}" for field in TOKEN_FIELDS},
+    **{f"cache_creation_{window}_json": f"message.usage.cache_creation.ephemeral_{window}_input_tokens"
+       for window in CACHE_WINDOWS},
+}
+# Values kept as text must be JSON strings (or scalars), never an object or array whose text could carry
+# content; the first group is read from every line (a session's span), the second from usage lines. All but
+# gitBranch and cwd are identifiers (sessionId is checked on every line, the others on usage lines).
+SPAN_TEXT_FIELDS = {"session_id_json": "sessionId", "cwd": "cwd", "git_branch": "gitBranch"}
+REQUEST_TEXT_FIELDS = {"message_id": "message.id", "request_id": "requestId", "model": "message.model",
+                       "agent_id": "agentId", "client_version": "version"}
+BOOLEAN_FIELDS = {"is_sidechain": "isSidechain", "is_api_error": "isApiErrorMessage"}
+# The objects whose keys must be unique on a line that carries usage: duplicates there make the line mean
+# different things to different parsers (DuckDB reads the first value, JavaScript's JSON.parse the last).
+KEYED_OBJECTS = {"$": "", "$.message": "message.", "$.message.usage": "message.usage.",
+                 "$.message.usage.cache_creation": "message.usage.cache_creation."}
 # Extracted values kept as JSON: the usage object (only its type is read), the session id (its type is checked)
 # and the token counts (their JSON type is checked).
 JSON_VALUES = ("usage", "session_id_json", *(name for name in EXTRACTED if name.endswith("_json")))
@@ -89,27 +107,41 @@ def _text_of(value: str) -> str:
 
 def _parse(conn: duckdb.DuckDBPyConnection) -> ParsedQueries:
     paths = ", ".join(f"'{path}'" for path in EXTRACTED.values())
+    index = {name: position for position, name in enumerate(EXTRACTED, start=1)}
     # Small JSON values (the usage object, or one scalar) stay JSON; the rest are read as text.
     fields = ",\n".join(
-        f"extracted[{index}] as {name}" if name in JSON_VALUES else f"{_text_of(f'extracted[{index}]')} as {name}"
-        for index, name in enumerate(EXTRACTED, start=1)
+        f"extracted[{index[name]}] as {name}" if name in JSON_VALUES
+        else f"{_text_of(f'extracted[{index[name]}]')} as {name}"
+        for name in EXTRACTED
     )
     conn.execute(
         f"""
         create temp table parsed as
         with extracted as (
-            select source_file, line_number, {parse_once_sql(paths)}
+            select source_file, line_number, line, {parse_once_sql(paths)}
             from lines
         ),
         docs as (
-            select source_file, line_number, is_blank, extracted is not null as is_json, is_object, {fields}
+            select source_file, line_number, is_blank, extracted is not null as is_json, is_object, {fields},
+                   {_structured_field_sql(SPAN_TEXT_FIELDS, index)} as structured_span_field,
+                   {_structured_field_sql(REQUEST_TEXT_FIELDS, index)} as structured_request_field,
+                   extracted[{index['line_type']}] = '"assistant"'
+                       and json_type(extracted[{index['usage']}]) = 'OBJECT' as is_usage_line,
+                   -- keys are read again (one more parse) only on the lines that may carry usage
+                   case when extracted is not null and (json_type(extracted[{index['usage']}]) = 'OBJECT'
+                                                        or extracted[{index['line_type']}] = '"assistant"')
+                        then {object_keys_sql('line', KEYED_OBJECTS)} end as key_lists
             from extracted
+        ),
+        checked as (
+            select *, {duplicate_key_sql('key_lists', KEYED_OBJECTS)} as duplicate_key
+            from docs
         )
-        select *, session_id_json ->> '$' as session_id,
-               line_type = 'assistant' and json_type(usage) = 'OBJECT' as is_usage_line,
+        select * exclude (structured_span_field, structured_request_field, key_lists, duplicate_key),
+               {_text_of('session_id_json')} as session_id,
                try_cast(timestamp_text as timestamptz) as event_at,
                case when is_blank then null else coalesce({_reasons()}) end as reason
-        from docs
+        from checked
         """
     )
     optional_tokens = ",\n".join(
@@ -117,7 +149,7 @@ def _parse(conn: duckdb.DuckDBPyConnection) -> ParsedQueries:
     )
     split_columns = ",\n".join(
         f"cast({_text_of(f'cache_creation_{window}_json')} as bigint) as cache_creation_{window}_input_tokens"
-        for window in ("5m", "1h")
+        for window in CACHE_WINDOWS
     )
     requests = f"""
         select source_file, line_number,
@@ -169,29 +201,58 @@ def _parse(conn: duckdb.DuckDBPyConnection) -> ParsedQueries:
     )
 
 
+def _structured_field_sql(fields: dict[str, str], index: dict[str, int]) -> str:
+    """SQL: the name of the first of `fields` whose extracted JSON value is an object or an array (a look at
+    its first character: no parse), else null."""
+    cases = " ".join(f"when left(extracted[{index[name]}], 1) in ('{{', '[') then '{label}'"
+                     for name, label in fields.items())
+    return f"case {cases} end"
+
+
 def _reasons() -> str:
     """Contract checks, in priority order, over the extracted fields. Only lines that carry usage must be
     complete; other line types (user, system, summary without a timestamp, snapshots) only need to be JSON
-    objects."""
-    usage = "line_type = 'assistant' and json_type(usage) = 'OBJECT'"
+    objects whose timestamp, sessionId and cwd (they shape a session's span and project) are valid."""
+    usage = "is_usage_line"
     checks = [
         "case when not is_json then 'invalid JSON (line content not kept)' end",
         "case when not is_object then 'not a JSON object (line content not kept)' end",
+        "case when duplicate_key is not null then 'duplicate key ' || duplicate_key end",
         f"case when {usage} and try_cast(timestamp_text as timestamptz) is null "
         "then 'unparseable timestamp on a usage line' end",
+        f"case when not {timestamp_in_window_sql('try_cast(timestamp_text as timestamptz)')} "
+        f"then {timestamp_reason('timestamp', 'left(timestamp_text, 64)')} end",
         f"case when {usage} and json_type(session_id_json) is distinct from 'VARCHAR' "
         "then 'missing field sessionId on a usage line' end",
+        "case when structured_span_field is not null "
+        "then 'mistyped field ' || structured_span_field || ': expected a string' end",
+        f"case when {usage} and structured_request_field is not null "
+        "then 'mistyped field ' || structured_request_field || ': expected a string' end",
+        identifier_reason_sql(_text_of("session_id_json"), "sessionId"),
+        *(f"case when {usage} then {identifier_reason_sql(name, label)} end"
+          for name, label in REQUEST_TEXT_FIELDS.items()),
+        f"case when length(cwd) > {CWD_MAX_LENGTH} "
+        f"then 'invalid cwd: longer than {CWD_MAX_LENGTH} characters (' || length(cwd) || ')' end",
+        "case when regexp_matches(cwd, '[\\p{Cc}\\p{Cf}]') then 'invalid cwd: a control or format character' end",
+        # the last component as dbt's last_path_component macro takes it
+        identifier_reason_sql("nullif(regexp_extract(rtrim(cwd, '/'), '([^/]+)$', 1), '')", "cwd (last component)"),
+        *(f"case when {usage} and {name} is not null and try_cast({name} as boolean) is null "
+          f"then 'mistyped field {label}: expected true or false' end" for name, label in BOOLEAN_FIELDS.items()),
     ]
-    for field in TOKEN_FIELDS:
-        kind = f"json_type({field}_json)"
-        if field in REQUIRED_TOKEN_FIELDS:
-            checks.append(f"case when {usage} and {kind} is null then 'missing field message.usage.{field}' end")
-        checks.append(
-            f"case when {usage} and {kind} is not null and {kind} not in {INTEGER_KINDS} "
-            f"then 'mistyped field message.usage.{field}: expected integer' end"
-        )
-        checks.append(
-            f"case when {usage} and {kind} = 'BIGINT' and cast({_text_of(f'{field}_json')} as bigint) < 0 "
-            f"then 'negative token count message.usage.{field}' end"
-        )
+    for name, label in TOKEN_COUNTS.items():
+        kind = f"json_type({name})"
+        text = _text_of(name)
+        value = f"try_cast({text} as hugeint)"
+        # an integer literal too large for 64 bits is read as a DOUBLE: out of range, not mistyped
+        is_integer = f"({kind} in {INTEGER_KINDS} or ({kind} = 'DOUBLE' and regexp_full_match({text}, '-?[0-9]+')))"
+        if label.removeprefix("message.usage.") in REQUIRED_TOKEN_FIELDS:
+            checks.append(f"case when {usage} and {kind} is null then 'missing field {label}' end")
+        checks += [
+            f"case when {usage} and {kind} is not null and not {is_integer} "
+            f"then 'mistyped field {label}: expected integer' end",
+            f"case when {usage} and {kind} is not null and starts_with({text}, '-') and {value} is distinct from 0 "
+            f"then 'negative token count {label}' end",
+            f"case when {usage} and {kind} is not null and coalesce({value} > {TOKEN_COUNT_MAX}, true) "
+            f"then 'token count out of range {label}: ' || left({text}, 64) || ' (expected 0 to {TOKEN_COUNT_MAX})' end",
+        ]
     return ",\n".join(checks)

@@ -7,6 +7,10 @@ read; rows of unchanged files, and of files that have disappeared from the sourc
 from the previous partition. History is never lost, and a reload of unchanged files reads nothing. The
 changed files of all collections of a refresh are read, parsed and written together (one partitioned write
 per dataset): one collection per person, each loaded on its own, was mostly fixed costs.
+
+Links are never followed, and every entry that is not read (a link, a FIFO, a folder that cannot be listed, a
+collection folder whose name breaks the identifier rule) is reported as a file that could not be read: one line
+read, quarantined at line 0 with the reason.
 """
 
 from __future__ import annotations
@@ -21,11 +25,45 @@ from typing import Callable
 import duckdb
 
 from orchestration import changes, lake
+from orchestration.sources.contract import RawFiles, find_raw_files, identifier_problem
 from orchestration.sources.lines import WHOLE_FILE, insert_rows, read_lines, reported_name
 
 log = logging.getLogger(__name__)
 
 QUARANTINE_COLUMNS = "source_file, line_number, reason, line"
+# The collection that reports the entries of a source's folder that belong to no collection it reads.
+UNCOLLECTED = "_uncollected"
+
+
+def find_collections(root: Path, loose_files_collection: str | None = None) -> dict[str, RawFiles]:
+    """The raw files under `root` (a source's folder) by collection: the first folder under `root`. Files
+    directly in `root` form `loose_files_collection` (OTel's `_root`) or, without one, are not read.
+
+    A collection's name is a lake partition (and a transcript collection's, a user's email): a folder whose
+    name breaks the identifier rule is not read at all. Every entry that is not read is in the `skipped` of its
+    collection; entries that belong to no valid collection, in that of `loose_files_collection` or UNCOLLECTED."""
+    found = find_raw_files(root)
+    loose = loose_files_collection or UNCOLLECTED
+    grouped: dict[str, RawFiles] = {}
+
+    def collection_of(path: Path) -> RawFiles:
+        parts = path.relative_to(root).parts
+        return grouped.setdefault(parts[0] if len(parts) > 1 else loose, RawFiles())
+
+    for path in found.files:
+        if len(path.relative_to(root).parts) > 1 or loose_files_collection:
+            collection_of(path).files.append(path)
+        else:
+            collection_of(path).skipped[path] = "skipped: not in a collection folder"
+    for path, reason in found.skipped.items():
+        collection_of(path).skipped[path] = reason
+    for name in [name for name in grouped if name != loose]:
+        problem = identifier_problem(name)
+        if problem:
+            del grouped[name]
+            reason = f"skipped: the collection folder's name is not a valid identifier ({problem})"
+            grouped.setdefault(loose, RawFiles()).skipped[root / name] = reason
+    return dict(sorted(grouped.items()))
 
 
 @dataclass(frozen=True)
@@ -53,7 +91,7 @@ class ParsedQueries:
 def load_collections(
     *,
     source: str,
-    collections: dict[str, list[Path]],
+    collections: dict[str, RawFiles],
     raw_dir: Path,
     lake_dir: Path,
     parse: Callable[[duckdb.DuckDBPyConnection], ParsedQueries],
@@ -63,34 +101,68 @@ def load_collections(
 
     The changed files of many collections are read together, in batches of about lake.LOAD_BATCH_BYTES: one
     read, one parse and one Parquet write per dataset for the whole batch, since each of them has a fixed cost
-    that one collection per person would pay over and over."""
+    that one collection per person would pay over and over. A skipped entry has a fingerprint like a file (its
+    own size and time, and the reason): it is reported again only when it changes."""
     results: dict[str, CollectionLoad] = {}
-    pending: list[tuple[str, list[Path], dict, dict, list[Path]]] = []
-    for collection, files in collections.items():
+    pending: list[tuple[str, dict, dict, RawFiles]] = []
+    for collection, found in collections.items():
         state_file = _state_file(lake_dir, source, collection)
-        previous: dict[str, list[int]] = json.loads(state_file.read_text())["files"] if state_file.exists() else {}
-        current = {reported_name(p, raw_dir): [p.stat().st_size, p.stat().st_mtime_ns] for p in files}
-        changed = [p for p in files if force or previous.get(reported_name(p, raw_dir)) != current[reported_name(p, raw_dir)]]
-        if not changed and state_file.exists():
+        previous: dict[str, list] = json.loads(state_file.read_text())["files"] if state_file.exists() else {}
+        current, entries = _fingerprints(found, raw_dir)
+        changed = RawFiles()
+        for name, (path, reason) in entries.items():
+            if force or previous.get(name) != current[name]:
+                if reason is None:
+                    changed.files.append(path)
+                else:
+                    changed.skipped[path] = reason
+        if not (changed.files or changed.skipped) and state_file.exists():
             log.info("%s collection %s unchanged", source, collection)
             carried = len(set(previous) | set(current))
             results[collection] = CollectionLoad(source, collection, 0, carried, 0, 0, 0, 0, 0)
             continue
-        pending.append((collection, files, previous, current, changed))
+        pending.append((collection, previous, current, changed))
 
-    for batch in lake.file_batches(pending, lambda item: item[4]):
-        totals = _load_changed(source, {item[0]: item[4] for item in batch}, raw_dir, lake_dir, parse)
-        for collection, _, previous, current, changed in batch:
+    for batch in lake.file_batches(pending, lambda item: item[3].files):
+        totals = _load_changed(source, {item[0]: item[3] for item in batch}, raw_dir, lake_dir, parse)
+        for collection, previous, current, changed in batch:
             changes.record_batch(lake_dir, source, collection)
             state_file = _state_file(lake_dir, source, collection)
             state_file.parent.mkdir(parents=True, exist_ok=True)
             kept_history = {name: fingerprint for name, fingerprint in previous.items() if name not in current}
             state_file.write_text(json.dumps({"files": {**kept_history, **current}}, sort_keys=True))
-            carried = len(set(previous) | set(current)) - len(changed)
-            result = CollectionLoad(source, collection, len(changed), carried, *totals[collection])
+            read_now = len(changed.files) + len(changed.skipped)
+            carried = len(set(previous) | set(current)) - read_now
+            result = CollectionLoad(source, collection, read_now, carried, *totals[collection])
             log.info("%s collection %s: %s", source, collection, asdict(result))
             results[collection] = result
     return [results[collection] for collection in collections]
+
+
+def _fingerprints(found: RawFiles, raw_dir: Path) -> tuple[dict[str, list], dict[str, tuple[Path, str | None]]]:
+    """({reported name: fingerprint}, {reported name: (path, reason it is skipped or None)}) of a collection's
+    files and skipped entries. A file that vanished or cannot be examined since it was found is skipped."""
+    fingerprints: dict[str, list] = {}
+    entries: dict[str, tuple[Path, str | None]] = {}
+    for path in found.files:
+        name = reported_name(path, raw_dir)
+        try:
+            status = path.stat()
+        except OSError as error:
+            fingerprints[name] = [0, 0, f"skipped: cannot be examined ({error.strerror})"]
+            entries[name] = (path, fingerprints[name][2])
+            continue
+        fingerprints[name] = [status.st_size, status.st_mtime_ns]
+        entries[name] = (path, None)
+    for path, reason in found.skipped.items():
+        name = reported_name(path, raw_dir)
+        try:
+            status = path.lstat()
+            fingerprints[name] = [status.st_size, status.st_mtime_ns, reason]
+        except OSError:
+            fingerprints[name] = [0, 0, reason]
+        entries[name] = (path, reason)
+    return fingerprints, entries
 
 
 def _state_file(lake_dir: Path, source: str, collection: str) -> Path:
@@ -99,31 +171,39 @@ def _state_file(lake_dir: Path, source: str, collection: str) -> Path:
 
 def _load_changed(
     source: str,
-    changed: dict[str, list[Path]],
+    changed: dict[str, RawFiles],
     raw_dir: Path,
     lake_dir: Path,
     parse: Callable[[duckdb.DuckDBPyConnection], ParsedQueries],
 ) -> dict[str, tuple[int, ...]]:
-    """Read the changed files of some collections in one pass and rewrite their partitions, merged with the
-    rows of their other files; {collection: (lines_read, blank, loaded, quarantined, ignored)}."""
+    """Read the changed files of some collections in one pass, report their changed skipped entries, and
+    rewrite their partitions, merged with the rows of their other files;
+    {collection: (lines_read, blank, loaded, quarantined, ignored)}."""
     names = list(changed)
-    all_files = [path for files in changed.values() for path in files]
+    all_files = [path for found in changed.values() for path in found.files]
     data_partitions = [{"collection": name} for name in names]
     ingestion_partitions = [{"source": source, "batch": name} for name in names]
     with tempfile.TemporaryDirectory(prefix=f"{source}-load-") as scratch, duckdb.connect() as conn:
         unreadable = read_lines(conn, all_files, raw_dir, Path(scratch))
-        # Unreadable files are reported by the rows added below, not by the parser's per-file summary.
+        # Unreadable files are reported by the rows of `not_read`, not by the parser's per-file summary.
         conn.execute("delete from source_files where list_contains(?, source_file)", [list(unreadable)])
-        # The files read now, each with its collection's position in `names` (the partition written).
+        not_read = {reported_name(path, raw_dir): reason for found in changed.values()
+                    for path, reason in found.skipped.items()}
+        not_read.update(unreadable)
+        conn.execute("create temp table not_read (source_file varchar, reason varchar)")
+        insert_rows(conn, "not_read", list(not_read.items()))
+        # The files read now and the entries reported now, each with its collection's position in `names`
+        # (the partition written).
         conn.execute("create temp table refreshed (source_file varchar, partition_index integer)")
-        insert_rows(conn, "refreshed",
-                    [(reported_name(p, raw_dir), index) for index, name in enumerate(names) for p in changed[name]])
+        insert_rows(conn, "refreshed", [
+            (reported_name(path, raw_dir), index)
+            for index, name in enumerate(names) for path in (*changed[name].files, *changed[name].skipped)
+        ])  # fmt: skip
         queries = parse(conn)
-        unreadable_rows = " union all ".join(
-            f"select '{_quote(name)}', {WHOLE_FILE}, '{_quote(reason)}', null" for name, reason in unreadable.items()
-        )
-        quarantine = queries.quarantine + (f" union all {unreadable_rows}" if unreadable else "")
-        summary = _summary_with_unreadable(queries.summary, unreadable)
+        quarantine = f"{queries.quarantine} union all select source_file, {WHOLE_FILE}, reason, null from not_read"
+        # A file that is not read counts as one line read, and quarantined (as lines_read = blank + loaded +
+        # quarantined must hold).
+        summary = f"{queries.summary} union all select source_file, 1, 0, 0, 1, 0 from not_read"
         outputs = [(dataset, query, data_partitions) for dataset, query in queries.datasets.items()]
         outputs += [("quarantined_lines", quarantine, ingestion_partitions)]
         outputs += [("load_file_summary", summary, ingestion_partitions)]
@@ -160,13 +240,6 @@ def _merged(lake_dir: Path, dataset: str, partitions: list[dict[str, str]], fres
         "where source_file not in (select source_file from refreshed) "
         f"union all by name {fresh}"
     )
-
-
-def _summary_with_unreadable(summary: str, unreadable: dict[str, str]) -> str:
-    if not unreadable:
-        return summary
-    rows = " union all ".join(f"select '{_quote(name)}', 1, 0, 0, 1, 0" for name in unreadable)
-    return f"{summary} union all {rows}"
 
 
 def _quote(text: str) -> str:

@@ -1,7 +1,9 @@
 """Load the org directory (orgs, users, projects CSV files) into the lake.
 
 The directory is small and hand-maintained, so each row is checked and a bad row is quarantined with its
-file and line, like a bad event line; the good rows beside it are kept.
+file, line and (capped) text, like a bad event line; the good rows beside it are kept. Ids follow the
+identifier rule of the input contract; names are free text but carry no control characters (a CR or LF in an
+org name would end up in an email header, a NUL anywhere).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import csv
 import hashlib
 import json
 import logging
+import unicodedata
 import zoneinfo
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +20,8 @@ from pathlib import Path
 import duckdb
 
 from orchestration import changes, lake
+from orchestration.sources.contract import capped_text, identifier_problem
+from orchestration.sources.lines import encodes_as_utf8
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +41,9 @@ FILES = {
     "claude_code_projects.csv": ("directory_path_mappings", ("path_prefix", "project_id"), ("repository", "org_id")),
 }
 OPTIONAL_FILES = ("claude_code_projects.csv",)
+# Columns (of whichever file has them) holding identifiers, and holding free text.
+IDENTIFIER_COLUMNS = ("org_id", "user_id", "manager_id", "project_id")
+TEXT_COLUMNS = ("name", "team", "path_prefix", "repository")
 KEYS = {
     "directory_orgs": ("org_id",),
     "directory_users": ("user_id",),
@@ -117,29 +125,60 @@ def _read_rows(path: Path, required: tuple[str, ...], optional: tuple[str, ...],
         if path.name not in OPTIONAL_FILES:
             log.warning("directory file %s is missing; treating it as empty", path)
         return rows, problems
-    with open(path, newline="", encoding="utf-8-sig") as handle:
+    # Bytes that are not UTF-8 are kept as surrogates, so that only the rows holding them are quarantined.
+    with open(path, newline="", encoding="utf-8-sig", errors="surrogateescape") as handle:
         reader = csv.DictReader(handle)
         header = reader.fieldnames or []
         missing = [c for c in required if c not in header]
         if missing:
-            problems.append((path.name, 1, f"missing column(s) {', '.join(missing)}", ",".join(header)))
+            problems.append((path.name, 1, f"missing column(s) {', '.join(missing)}", _kept_text(",".join(header))))
             return rows, problems
         seen: set[tuple] = set()
-        for row in reader:
+        while True:
+            try:
+                row = next(reader)
+            except StopIteration:
+                break
+            except csv.Error as error:  # e.g. a field longer than the csv module's limit (128 KiB)
+                problems.append((path.name, reader.line_num, f"unreadable CSV row: {error}", ""))
+                continue
             line_number = reader.line_num
             values = {c: (row.get(c) or "").strip() or None for c in (*required, *optional)}
             values["_line"] = line_number
             text = ",".join(row.get(c) or "" for c in header)
             identity = tuple(values[c] for c in key)
+            problem = _value_problem(values) if encodes_as_utf8(text) else "not valid UTF-8"
             if any(v is None for v in identity):
-                problems.append((path.name, line_number, f"missing field {'/'.join(key)}", text))
+                problems.append((path.name, line_number, f"missing field {'/'.join(key)}", _kept_text(text)))
+            elif problem:
+                problems.append((path.name, line_number, problem, _kept_text(text)))
             elif identity in seen:
-                problems.append((path.name, line_number, f"duplicate {'/'.join(key)} {'/'.join(identity)}", text))
+                problems.append((path.name, line_number, f"duplicate {'/'.join(key)} {'/'.join(identity)}",
+                                 _kept_text(text)))
             else:
                 seen.add(identity)
-                values["_text"] = text
+                values["_text"] = _kept_text(text)
                 rows.append(values)
     return rows, problems
+
+
+def _value_problem(values: dict[str, str | None]) -> str | None:
+    """Why a row's ids or names break the contract (None when they do not)."""
+    for column in IDENTIFIER_COLUMNS:
+        value = values.get(column)
+        problem = identifier_problem(value) if value is not None else None
+        if problem:
+            return f"invalid identifier {column}: {problem}"
+    for column in TEXT_COLUMNS:
+        control = next((c for c in values.get(column) or "" if unicodedata.category(c) == "Cc"), None)
+        if control is not None:
+            return f"invalid text {column}: contains the control character U+{ord(control):04X}"
+    return None
+
+
+def _kept_text(text: str) -> str:
+    """A row's text as quarantine keeps it: capped, and with bytes that are not UTF-8 replaced."""
+    return capped_text(text.encode("utf-8", "surrogateescape").decode("utf-8", "replace"))
 
 
 def _keep(rows, bad, file_name, problem_of):

@@ -2,12 +2,14 @@
 
 Shared by every loader. DuckDB's `read_text` gives exact line numbers (CRLF, blank lines and a BOM included)
 but does not decompress, so `.gz` files are decompressed into a scratch folder first (a streamed copy, not a
-loop over lines). A file that cannot be read at all (corrupt gzip, invalid UTF-8) is reported, not fatal.
+loop over lines). A file that cannot be read at all (corrupt gzip, invalid UTF-8, a name that is not UTF-8) is
+reported, not fatal.
 """
 
 from __future__ import annotations
 
 import gzip
+import os
 import shutil
 from pathlib import Path
 
@@ -36,6 +38,29 @@ def parse_once_sql(path_list: str) -> str:
         f"{is_blank} as is_blank, "
         f"case when not ({is_blank}) then try(json_extract(line, [{path_list}])) end as extracted, "
         f"{is_object} as is_object"
+    )
+
+
+def object_keys_sql(json_text: str, objects: dict[str, str]) -> str:
+    """SQL: the keys of each of the `objects` (JSON path -> how its keys are named in a reason, e.g.
+    {'$.message': 'message.'}) of the JSON text `json_text`, duplicates included: a list per object. This parses
+    the text again: use it only where duplicate keys matter. json_keys unescapes keys, so "session\\u0049d" is
+    a second sessionId."""
+    return f"json_keys({json_text}, [{', '.join(repr(path) for path in objects)}])"
+
+
+def duplicate_key_sql(key_lists: str, objects: dict[str, str]) -> str:
+    """SQL: the first key that occurs twice in one of the lists of `key_lists` (object_keys_sql of the same
+    `objects`), named with its object's prefix, else null. A key that is not a plain name is shown as <other>
+    (it could be anything). Naming runs only where some list has a duplicate: list lambdas are slow."""
+    levels = range(1, len(objects) + 1)
+    any_duplicate = " or ".join(f"list_unique({key_lists}[{level}]) < len({key_lists}[{level}])" for level in levels)
+    prefixes = ", ".join(repr(prefix) for prefix in objects.values())
+    shown = "case when regexp_full_match(key, '[A-Za-z0-9_.]{1,64}') then key else '<other>' end"
+    return (
+        f"case when {any_duplicate} then flatten(list_transform({key_lists}, lambda keys, level: list_transform("
+        "list_filter(coalesce(keys, []), lambda key, position: list_position(keys, key) < position), "
+        f"lambda key: [{prefixes}][level] || {shown})))[1] end"
     )
 
 
@@ -78,27 +103,63 @@ def insert_rows(conn: duckdb.DuckDBPyConnection, table: str, rows: list[tuple] |
 
 
 def reported_name(path: Path, raw_dir: Path) -> str:
-    return str(path.relative_to(raw_dir)) if path.is_relative_to(raw_dir) else str(path)
+    """A file's name in quarantine, summaries and load state: its path under the raw dir, printable. File names
+    come from whoever fills the raw dir: a character that is not printable (a control or format character such
+    as LF or U+202E, a byte that is not UTF-8) is written as an escape (\\uXXXX), and a backslash as two, so that
+    distinct names stay distinct."""
+    name = str(path.relative_to(raw_dir)) if path.is_relative_to(raw_dir) else str(path)
+    if name.isprintable() and "\\" not in name:
+        return name
+    return "".join(character if character.isprintable() and character != "\\" else _escaped(character)
+                   for character in name)
+
+
+def _escaped(character: str) -> str:
+    if character == "\\":
+        return "\\\\"
+    return f"\\u{ord(character):04X}" if ord(character) <= 0xFFFF else f"\\U{ord(character):08X}"
+
+
+# DuckDB reads a path with one of these characters as a glob pattern: `a*.jsonl` would read `ab.jsonl` too.
+GLOB_CHARACTERS = frozenset("*?[]{}\\")
 
 
 def _readable_copies(files: list[Path], scratch: Path, raw_dir: Path) -> tuple[list[tuple[Path, str]], dict[str, str]]:
-    """(path DuckDB reads, reported name) per file; gzip files are decompressed into the scratch folder."""
+    """(path DuckDB reads, reported name) per file; gzip files are decompressed into the scratch folder, and a
+    file whose path DuckDB would read as a pattern is read through a link in it."""
     copies: list[tuple[Path, str]] = []
     unreadable: dict[str, str] = {}
     for index, path in enumerate(files):
         reported = reported_name(path, raw_dir)
-        if not path.name.endswith(".gz"):
+        text = str(path)
+        if not text.isascii() and not encodes_as_utf8(text):
+            unreadable[reported] = "unreadable file: its name is not valid UTF-8"
+            continue
+        plain = not path.name.endswith(".gz")
+        if plain and GLOB_CHARACTERS.isdisjoint(text):
             copies.append((path, reported))
             continue
-        target = scratch / f"{index}.jsonl"
+        target = scratch / f"lines-{index}.jsonl"
+        target.unlink(missing_ok=True)
         try:
-            with gzip.open(path, "rb") as compressed, open(target, "wb") as plain:
-                shutil.copyfileobj(compressed, plain, length=1 << 20)
+            if plain:
+                os.symlink(path.absolute(), target)
+            else:
+                with gzip.open(path, "rb") as compressed, open(target, "wb") as decompressed:
+                    shutil.copyfileobj(compressed, decompressed, length=1 << 20)
         except (OSError, EOFError) as error:
             unreadable[reported] = f"unreadable file: {error}"
             continue
         copies.append((target, reported))
     return copies, unreadable
+
+
+def encodes_as_utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # undecodable bytes of a file name arrive as lone surrogates
+        return False
+    return True
 
 
 def _create_lines(conn: duckdb.DuckDBPyConnection, read_paths: list[str]) -> None:

@@ -13,38 +13,44 @@ from pathlib import Path
 
 import duckdb
 
-from orchestration.sources.collections import CollectionLoad, ParsedQueries, load_collections
+from orchestration.sources.collections import CollectionLoad, ParsedQueries, find_collections, load_collections
+from orchestration.sources.contract import (
+    COST_USD_MAX,
+    DURATION_MS_MAX,
+    TOKEN_COUNT_MAX,
+    identifier_reason_sql,
+    timestamp_in_window_sql,
+    timestamp_reason,
+)
+from orchestration.sources.lines import duplicate_key_sql, object_keys_sql
 
 SOURCE = "otel"
 ROOT_COLLECTION = "_root"
 # Attribute -> column; 64-bit integers arrive as strings or as intValue.
-INTEGER_ATTRIBUTES = {
+TOKEN_ATTRIBUTES = {
     "input_tokens": "input_tokens",
     "output_tokens": "output_tokens",
     "cache_read_tokens": "cache_read_tokens",
     "cache_creation_tokens": "cache_creation_tokens",
-    "duration_ms": "duration_ms",
 }
+INTEGER_ATTRIBUTES = {**TOKEN_ATTRIBUTES, "duration_ms": "duration_ms"}
 # A request without a session could not be attributed to anyone: quarantined rather than dropped later.
 REQUIRED_REQUEST_ATTRIBUTES = ("session.id", "user.email", "input_tokens", "output_tokens", "model")
-
-
-def collections(raw_dir: Path) -> dict[str, list[Path]]:
-    root = raw_dir / SOURCE
-    grouped: dict[str, list[Path]] = {}
-    if not root.is_dir():
-        return grouped
-    for path in sorted(root.rglob("*")):
-        if path.is_file() and path.name.endswith((".jsonl", ".jsonl.gz")):
-            relative = path.relative_to(root)
-            name = relative.parts[0] if len(relative.parts) > 1 else ROOT_COLLECTION
-            grouped.setdefault(name, []).append(path)
-    return grouped
+# Identifiers: of every record, and of api_request records only (the columns other records leave null).
+RECORD_IDENTIFIERS = ("session.id", "user.email", "organization.id")
+REQUEST_IDENTIFIERS = ("request_id", "model")
+# A log record's own keys must be unique (its attributes are checked by the attribute map).
+RECORD_KEYS = {"$": ""}
 
 
 def load_all(raw_dir: Path, lake_dir: Path, force: bool = False) -> list[CollectionLoad]:
     return load_collections(
-        source=SOURCE, collections=collections(raw_dir), raw_dir=raw_dir, lake_dir=lake_dir, parse=_parse, force=force
+        source=SOURCE,
+        collections=find_collections(raw_dir / SOURCE, loose_files_collection=ROOT_COLLECTION),
+        raw_dir=raw_dir,
+        lake_dir=lake_dir,
+        parse=_parse,
+        force=force,
     )
 
 
@@ -58,6 +64,10 @@ def _attribute_map(list_expression: str) -> str:
         f"try(map_from_entries(list_transform(coalesce(json_extract({list_expression}, '$[*]'), []), "
         f"lambda a: struct_pack(k := a->>'$.key', v := {value}))))"
     )
+
+
+def _attribute(key: str) -> str:
+    return f"coalesce(attributes['{key}'], resource_attributes['{key}'])"
 
 
 def _parse(conn: duckdb.DuckDBPyConnection) -> ParsedQueries:
@@ -90,56 +100,44 @@ def _parse(conn: duckdb.DuckDBPyConnection) -> ParsedQueries:
                    record->>'$.body.stringValue' as body,
                    record->>'$.timeUnixNano' as time_unix_nano,
                    {_attribute_map("record->'$.attributes'")} as attributes,
-                   {_attribute_map("resource_attributes")} as resource_attributes
+                   {_attribute_map("resource_attributes")} as resource_attributes,
+                   {object_keys_sql("record", RECORD_KEYS)} as record_keys
             from numbered
         )
-        select *,
+        select * exclude (record_keys), {duplicate_key_sql("record_keys", RECORD_KEYS)} as duplicate_key,
                regexp_replace(coalesce(body, 'claude_code.' || attributes['event.name']), '^claude_code\\.', '')
                    as event_name,
                coalesce(
                    try_cast(attributes['event.timestamp'] as timestamptz),
                    make_timestamptz(try_cast(time_unix_nano as bigint) // 1000)
-               ) as event_at
+               ) as event_at,
+               -- the text the time was read from, for a reason
+               case when try_cast(attributes['event.timestamp'] as timestamptz) is not null
+                    then attributes['event.timestamp'] else time_unix_nano end as timestamp_text
         from attributed
         """
     )
 
-    def attribute(key: str) -> str:
-        return f"coalesce(attributes['{key}'], resource_attributes['{key}'])"
-
     integers = ",\n".join(
-        f"try_cast({attribute(key)} as bigint) as {column}" for key, column in INTEGER_ATTRIBUTES.items()
-    )
-    request_checks = " ".join(
-        f"when event_name = 'api_request' and {attribute(key)} is null then 'missing attribute {key}'"
-        for key in REQUIRED_REQUEST_ATTRIBUTES
-    ) + " " + " ".join(
-        f"when {attribute(key)} is not null and try_cast({attribute(key)} as bigint) is null "
-        f"then 'mistyped attribute {key}: expected integer'"
-        f" when try_cast({attribute(key)} as bigint) < 0 then 'negative token count {key}'"
-        for key in INTEGER_ATTRIBUTES
+        f"try_cast({_attribute(key)} as bigint) as {column}" for key, column in INTEGER_ATTRIBUTES.items()
     )
     conn.execute(
         f"""
         create temp table checked_records as
-        select *,
-               case when attributes is null then 'unusable attributes (repeated keys)'
-                    when event_at is null then 'unparseable timestamp'
-                    {request_checks}
-               end as reason
+        select * exclude (duplicate_key, timestamp_text), coalesce({_reasons()}) as reason
         from records
         """
     )
     events = f"""
         select source_file, line_number, record_index, event_name,
                cast(event_at at time zone 'UTC' as timestamp) as event_at_utc,
-               {attribute('session.id')} as session_id,
-               lower({attribute('user.email')}) as user_email,
-               {attribute('organization.id')} as organization_id,
-               case when event_name = 'api_request' then {attribute('request_id')} end as request_id,
-               case when event_name = 'api_request' then {attribute('model')} end as model,
+               {_attribute('session.id')} as session_id,
+               lower({_attribute('user.email')}) as user_email,
+               {_attribute('organization.id')} as organization_id,
+               case when event_name = 'api_request' then {_attribute('request_id')} end as request_id,
+               case when event_name = 'api_request' then {_attribute('model')} end as model,
                {integers},
-               try_cast({attribute('cost_usd')} as double) as cost_usd
+               try_cast({_attribute('cost_usd')} as double) as cost_usd
         from checked_records
         where reason is null
     """
@@ -180,3 +178,46 @@ def _parse(conn: duckdb.DuckDBPyConnection) -> ParsedQueries:
         group by f.source_file
     """
     return ParsedQueries(datasets={"otel_events": events}, quarantine=quarantine, summary=summary)
+
+
+
+def _reasons() -> str:
+    """Contract checks of a log record, in priority order, each null when the record passes it."""
+    api_request = "event_name = 'api_request'"
+    checks = [
+        "case when attributes is null then 'unusable attributes (repeated keys)' end",
+        "case when resource_attributes is null then 'unusable resource attributes (repeated keys)' end",
+        "case when duplicate_key is not null then 'duplicate key ' || duplicate_key end",
+        "case when event_at is null then 'unparseable timestamp' end",
+        f"case when not {timestamp_in_window_sql('event_at')} "
+        f"then {timestamp_reason('event_at', 'left(timestamp_text, 64)')} end",
+        "case when event_name is null then 'missing event name (body or attribute event.name)' end",
+        identifier_reason_sql("event_name", "event name"),
+        *(f"case when {api_request} and {_attribute(key)} is null then 'missing attribute {key}' end"
+          for key in REQUIRED_REQUEST_ATTRIBUTES),
+        *(identifier_reason_sql(_attribute(key), key) for key in RECORD_IDENTIFIERS),
+        *(f"case when {api_request} then {identifier_reason_sql(_attribute(key), key)} end"
+          for key in REQUEST_IDENTIFIERS),
+    ]
+    for key in INTEGER_ATTRIBUTES:
+        value = f"try_cast({_attribute(key)} as hugeint)"
+        checks.append(f"case when {_attribute(key)} is not null and {value} is null "
+                      f"then 'mistyped attribute {key}: expected integer' end")
+        if key in TOKEN_ATTRIBUTES:
+            checks += [
+                f"case when {value} < 0 then 'negative token count {key}' end",
+                f"case when {value} > {TOKEN_COUNT_MAX} then 'token count out of range {key}: ' "
+                f"|| cast({value} as varchar) || ' (expected 0 to {TOKEN_COUNT_MAX})' end",
+            ]
+        else:
+            checks.append(f"case when not ({value} between 0 and {DURATION_MS_MAX}) then 'duration out of range "
+                          f"{key}: ' || cast({value} as varchar) || ' (expected 0 to {DURATION_MS_MAX})' end")
+    cost = f"try_cast({_attribute('cost_usd')} as double)"
+    checks += [
+        f"case when {_attribute('cost_usd')} is not null and {cost} is null "
+        "then 'mistyped attribute cost_usd: expected a number' end",
+        # isfinite: NaN would pass a range test (DuckDB orders NaN above every number, but says so nowhere here)
+        f"case when not (isfinite({cost}) and {cost} between 0 and {COST_USD_MAX}) then 'cost out of range "
+        f"cost_usd: ' || cast({cost} as varchar) || ' (expected a finite number from 0 to {COST_USD_MAX})' end",
+    ]
+    return ",\n".join(checks)
