@@ -335,8 +335,10 @@ def _report(args: argparse.Namespace) -> int:
         )
         reports = len({(file.audience, file.recipient_user_id) for file in outcome.files})
         print(f"{reports} report(s), {len(outcome.files)} files in {outcome.week_dir}")
+        for failed in outcome.failed:  # the other reports are written; the manifest lists these under "failed"
+            print(f"  not rendered: {failed.audience} report of {failed.recipient_user_id!r}: {failed.error}")
         print(f"manifest: {outcome.manifest}")
-        return 0
+        return 1 if outcome.failed else 0
 
     return _run_report_command(args, render)
 

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from reports.delivery.ledger import SENT, Ledger, LedgerEntry
 from reports.delivery.mailer import InvalidAddress, Mailer, parse_address
+from reports.formatting import display_text
 from reports.paths import safe_name
 from reports.query import AnalyticsQueries, connect_read_only
 from reports.render import (
@@ -224,14 +225,15 @@ def _deliver_one(
 
 def compose(mailer: Mailer, org: dict, week: ReportWeek, task: ReportTask, person: Person, report: _Report):
     """One recipient's message: only their own address, their report as HTML body and as PDF attachment. Names
-    are plain one-line text (`org_identity` and `Person.display_name` give them so); the attachment is named by
-    the safe names of the org and recipient ids."""
+    are plain one-line text (`display_text`, as `Person.display_name` gives it); the attachment is named by the
+    safe names of the org and recipient ids."""
     title = REPORT_TITLES[task.audience]
-    subject = f"[{org['name']}] {title}, {week.label} ({week.date_range_text()})"
+    org_name = display_text(org["name"])
+    subject = f"[{org_name}] {title}, {week.label} ({week.date_range_text()})"
     text = "\n".join([
         f"Hello {person.display_name},",
         "",
-        f"{title} on AI coding assistant use at {org['name']} for {week.date_range_text()} (ISO week "
+        f"{title} on AI coding assistant use at {org_name} for {week.date_range_text()} (ISO week "
         f"{week.label}) is attached as a PDF; the same report is this message's HTML part.",
         "",
         "To stop these emails, ask the people who maintain the org directory to set email_reports to false "
