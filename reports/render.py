@@ -48,6 +48,7 @@ from reports.weeks import ReportWeek
 
 log = logging.getLogger(__name__)
 
+
 class _SvgStyleNoise(logging.Filter):
     """WeasyPrint's CSS parser logs every SVG presentation property of matplotlib's inline styles
     (`fill`, `stroke`, ...) as ignored, although its SVG renderer applies them: drop those lines."""

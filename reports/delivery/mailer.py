@@ -17,7 +17,7 @@ Transient failures (connection refused or dropped, timeouts, 4xx replies) are re
 backoff; permanent ones (5xx, a refused recipient) are not. A message to several recipients where the server
 refuses some is delivered to the others, and the refused ones are reported in the result.
 
-Every address (recipients, sender, alert recipients) goes through `parse_address`: exactly one bare address
+Every recipient address (of reports and of alerts) goes through `parse_address`: exactly one bare address
 (`local-part@domain`, no display name, no comment, no second address, no line break), as the standard library's
 RFC 5322 parser reads it. A subject is one line of plain text (`reports.formatting.display_text`).
 """
@@ -123,7 +123,7 @@ class SmtpSettings:
             security=security,
             user=setting("SMTP_USER"),
             password=setting("SMTP_PASSWORD"),
-            sender=_sender(setting("SMTP_FROM") or "session-analytics@localhost"),
+            sender=setting("SMTP_FROM") or "session-analytics@localhost",
             outbox_dir=Path(setting("OUTBOX") or "data/outbox").expanduser().resolve(),
         )
 
@@ -244,13 +244,6 @@ class Mailer:
         os.replace(temporary, target)
         log.info("no SMTP host configured: wrote %s", target)
         return SendResult(message["Message-ID"], 1, {}, target)
-
-
-def _sender(text: str) -> str:
-    try:
-        return parse_address(text)
-    except InvalidAddress as error:
-        raise MailConfigError(f"{ENV_PREFIX}SMTP_FROM must be one email address: {error}") from None
 
 
 def _setting(env: Mapping[str, str], name: str) -> str | None:
