@@ -26,7 +26,7 @@ import duckdb
 
 from orchestration import changes, lake
 from orchestration.sources.contract import RawFiles, find_raw_files, identifier_problem
-from orchestration.sources.lines import WHOLE_FILE, insert_rows, read_lines, reported_name
+from orchestration.sources.lines import WHOLE_FILE, insert_rows, read_lines, reported_name, unglobbed
 
 log = logging.getLogger(__name__)
 
@@ -208,7 +208,8 @@ def _load_changed(
         outputs += [("quarantined_lines", quarantine, ingestion_partitions)]
         outputs += [("load_file_summary", summary, ingestion_partitions)]
         for dataset, query, partitions in outputs:
-            lake.write_partitions(conn, _merged(lake_dir, dataset, partitions, query), lake_dir, dataset, partitions)
+            merged = _merged(lake_dir, dataset, partitions, query, Path(scratch))
+            lake.write_partitions(conn, merged, lake_dir, dataset, partitions)
         totals = {
             row[0]: tuple(int(value) for value in row[1:])
             for row in conn.execute(
@@ -221,15 +222,17 @@ def _load_changed(
     return {name: totals.get(index, (0,) * 5) for index, name in enumerate(names)}
 
 
-def _merged(lake_dir: Path, dataset: str, partitions: list[dict[str, str]], fresh_query: str) -> str:
+def _merged(lake_dir: Path, dataset: str, partitions: list[dict[str, str]], fresh_query: str, scratch: Path) -> str:
     """The fresh rows of the files read now, plus the previous partitions' rows of every other file, each with
-    its partition's index."""
+    its partition's index. A partition's path with glob characters (a collection named a*@x) is read through a
+    link in `scratch`: read_parquet would read every partition it matches."""
     columns = ", ".join(lake.DATASETS[dataset]["columns"])
     fresh = f"select {columns}, partition_index from ({fresh_query}) join refreshed using (source_file)"
-    previous = {
-        str(lake.partition_dir(lake_dir, dataset, **keys) / lake.PART_FILE): index for index, keys in enumerate(partitions)
-    }
-    previous = {path: index for path, index in previous.items() if Path(path).exists()}
+    previous = {}
+    for index, keys in enumerate(partitions):
+        part = lake.partition_dir(lake_dir, dataset, **keys) / lake.PART_FILE
+        if part.exists():
+            previous[str(unglobbed(part, scratch / f"previous-{dataset}-{index}.parquet"))] = index
     if not previous:
         return fresh
     listed = ", ".join(f"'{_quote(path)}'" for path in previous)

@@ -140,7 +140,8 @@ def _read_rows(path: Path, required: tuple[str, ...], optional: tuple[str, ...],
             except StopIteration:
                 break
             except csv.Error as error:  # e.g. a field longer than the csv module's limit (128 KiB)
-                problems.append((path.name, reader.line_num, f"unreadable CSV row: {error}", ""))
+                # the DictReader's own line_num is the previous row's until a row is read
+                problems.append((path.name, reader.reader.line_num, f"unreadable CSV row: {error}", ""))
                 continue
             line_number = reader.line_num
             values = {c: (row.get(c) or "").strip() or None for c in (*required, *optional)}

@@ -135,23 +135,27 @@ def _readable_copies(files: list[Path], scratch: Path, raw_dir: Path) -> tuple[l
         if not text.isascii() and not encodes_as_utf8(text):
             unreadable[reported] = "unreadable file: its name is not valid UTF-8"
             continue
-        plain = not path.name.endswith(".gz")
-        if plain and GLOB_CHARACTERS.isdisjoint(text):
-            copies.append((path, reported))
+        if not path.name.endswith(".gz"):
+            copies.append((unglobbed(path, scratch / f"lines-{index}.jsonl"), reported))
             continue
         target = scratch / f"lines-{index}.jsonl"
-        target.unlink(missing_ok=True)
         try:
-            if plain:
-                os.symlink(path.absolute(), target)
-            else:
-                with gzip.open(path, "rb") as compressed, open(target, "wb") as decompressed:
-                    shutil.copyfileobj(compressed, decompressed, length=1 << 20)
+            with gzip.open(path, "rb") as compressed, open(target, "wb") as decompressed:
+                shutil.copyfileobj(compressed, decompressed, length=1 << 20)
         except (OSError, EOFError) as error:
             unreadable[reported] = f"unreadable file: {error}"
             continue
         copies.append((target, reported))
     return copies, unreadable
+
+
+def unglobbed(path: Path, link: Path) -> Path:
+    """`path`, or when DuckDB would read it as a glob pattern, `link` (a new symbolic link to it)."""
+    if GLOB_CHARACTERS.isdisjoint(str(path)):
+        return path
+    link.unlink(missing_ok=True)
+    os.symlink(path.absolute(), link)
+    return link
 
 
 def encodes_as_utf8(text: str) -> bool:
