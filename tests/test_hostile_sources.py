@@ -372,26 +372,54 @@ def test_a_50_mb_junk_line_is_quarantined_without_its_text(tmp_path):
     assert sum(path.stat().st_size for path in paths.lake_dir.rglob("*.parquet")) < 2**20
 
 
-def test_skipped_entries_are_reported_once_kept_and_replaced_when_they_change(tmp_path):
+def test_skipped_entries_are_reported_once_and_their_rows_follow_what_becomes_of_them(tmp_path):
     paths = test_paths(tmp_path)
     folder = paths.raw_dir / PROJECT
     write(folder / "S1.jsonl", [compact(usage_line(msg="m1"))])
     (folder / "S2.jsonl").symlink_to(tmp_path / "nowhere.jsonl")
+    (folder / "S3.jsonl").symlink_to(tmp_path / "nowhere.jsonl")
+    stray = write(paths.raw_dir / "claude_code" / "stray.jsonl", [compact(usage_line(msg="m9"))])
 
     first = claude_code.load_all(paths.raw_dir, paths.lake_dir)
     again = claude_code.load_all(paths.raw_dir, paths.lake_dir)
-    quarantined = "select source_file, line_number, reason from raw.quarantined_lines"
-    reported = [(f"{PROJECT}/S2.jsonl", 0, "skipped: symbolic link (links are not followed)")]
-    assert [(load.files_read, load.lines_read, load.quarantined_lines) for load in first] == [(2, 2, 1)]
-    assert [(load.files_read, load.files_carried_over) for load in again] == [(0, 2)]
-    assert registered(paths.lake_dir, quarantined) == reported
+    quarantined = "select source_file, line_number, reason from raw.quarantined_lines order by all"
+    link = "skipped: symbolic link (links are not followed)"
+    assert registered(paths.lake_dir, quarantined) == [
+        ("claude_code/stray.jsonl", 0, "skipped: not in a collection folder"),
+        (f"{PROJECT}/S2.jsonl", 0, link),
+        (f"{PROJECT}/S3.jsonl", 0, link),
+    ]
+    loads = [(load.collection, load.files_read, load.lines_read, load.quarantined_lines) for load in first]
+    assert loads == [("_uncollected", 1, 1, 1), (ZOE, 3, 3, 2)]
+    assert [(load.files_read, load.files_carried_over) for load in again] == [(0, 1), (0, 3)]
 
     (folder / "S2.jsonl").unlink()  # the link is replaced by the file it stood for
     write(folder / "S2.jsonl", [compact(usage_line(session="S2", msg="m2"))])
+    (folder / "S3.jsonl").unlink()  # and this one removed: nothing is left to report
+    stray.unlink()  # nor here, where no collection is left at all
     after = claude_code.load_all(paths.raw_dir, paths.lake_dir)
-    assert [(load.files_read, load.files_carried_over, load.loaded_lines) for load in after] == [(1, 1, 1)]
+    assert [(load.collection, load.files_read, load.files_carried_over, load.loaded_lines) for load in after] == [
+        (ZOE, 1, 1, 1)]
     assert registered(paths.lake_dir, quarantined) == []
     assert registered(paths.lake_dir, "select message_id from raw.claude_code_requests order by 1") == [("m1",), ("m2",)]
+    assert registered(paths.lake_dir, "select source_file from raw.load_file_summary order by 1") == [
+        (f"{PROJECT}/S1.jsonl",), (f"{PROJECT}/S2.jsonl",)]
+
+
+def test_a_collection_folder_name_too_long_for_the_lake_is_skipped(tmp_path):
+    paths = test_paths(tmp_path)
+    name = "é" * 120 + "@x.example"  # 130 characters: breaks the rule already
+    short_enough = "é" * 122 + "@x"  # 124 characters, but 246 bytes: the lake's collection=<name> is 257
+    fits = "é" * 100 + "@x"
+    for collection in (name, short_enough, fits):
+        write(paths.raw_dir / "claude_code" / collection / "projects" / "p" / "S.jsonl", [compact(usage_line())])
+    loads = claude_code.load_all(paths.raw_dir, paths.lake_dir)
+    assert [load.collection for load in loads] == ["_uncollected", fits]
+    assert registered(paths.lake_dir, "select source_file, reason from raw.quarantined_lines order by 1") == [
+        (f"claude_code/{name}", "skipped: the collection folder's name is not a valid identifier "
+                                "(longer than 128 characters (130))"),
+        (f"claude_code/{short_enough}", "skipped: the collection folder's name is too long for the lake (257 bytes)"),
+    ]
 
 
 def test_directory_ids_and_names_breaking_the_contract_are_quarantined_with_capped_text(tmp_path):

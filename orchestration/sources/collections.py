@@ -60,10 +60,24 @@ def find_collections(root: Path, loose_files_collection: str | None = None) -> d
     for name in [name for name in grouped if name != loose]:
         problem = identifier_problem(name)
         if problem:
-            del grouped[name]
             reason = f"skipped: the collection folder's name is not a valid identifier ({problem})"
-            grouped.setdefault(loose, RawFiles()).skipped[root / name] = reason
+        elif _folder_name_bytes(name) > NAME_MAX_BYTES:
+            reason = f"skipped: the collection folder's name is too long for the lake ({_folder_name_bytes(name)} bytes)"
+        else:
+            continue
+        del grouped[name]
+        grouped.setdefault(loose, RawFiles()).skipped[root / name] = reason
     return dict(sorted(grouped.items()))
+
+
+# A collection's name names two folders of the lake, its partitions (collection=<name>, escaped) and its load
+# state (<name>.json): each at most NAME_MAX bytes, or writing them fails.
+NAME_MAX_BYTES = 255
+
+
+def _folder_name_bytes(collection: str) -> int:
+    partition = lake.partition_dir(Path(), "claude_code_requests", collection=collection).name
+    return max(len(partition.encode()), len(_state_file(Path(), "", collection).name.encode()))
 
 
 @dataclass(frozen=True)
@@ -104,8 +118,10 @@ def load_collections(
     that one collection per person would pay over and over. A skipped entry has a fingerprint like a file (its
     own size and time, and the reason): it is reported again only when it changes."""
     results: dict[str, CollectionLoad] = {}
-    pending: list[tuple[str, dict, dict, RawFiles]] = []
-    for collection, found in collections.items():
+    pending: list[_Pending] = []
+    # A collection gone from the raw dir keeps its rows (history), but not the rows of its skipped entries.
+    gone = {name: RawFiles() for name in _loaded_collections(lake_dir, source) if name not in collections}
+    for collection, found in {**collections, **gone}.items():
         state_file = _state_file(lake_dir, source, collection)
         previous: dict[str, list] = json.loads(state_file.read_text())["files"] if state_file.exists() else {}
         current, entries = _fingerprints(found, raw_dir)
@@ -116,27 +132,46 @@ def load_collections(
                     changed.files.append(path)
                 else:
                     changed.skipped[path] = reason
-        if not (changed.files or changed.skipped) and state_file.exists():
+        # An entry that was skipped and is gone is forgotten: its row said why it was not read.
+        forgotten = [name for name, fingerprint in previous.items() if name not in current and len(fingerprint) == 3]
+        if not (changed.files or changed.skipped or forgotten) and state_file.exists():
             log.info("%s collection %s unchanged", source, collection)
             carried = len(set(previous) | set(current))
             results[collection] = CollectionLoad(source, collection, 0, carried, 0, 0, 0, 0, 0)
             continue
-        pending.append((collection, previous, current, changed))
+        pending.append(_Pending(collection, previous, current, changed, forgotten))
 
-    for batch in lake.file_batches(pending, lambda item: item[3].files):
-        totals = _load_changed(source, {item[0]: item[3] for item in batch}, raw_dir, lake_dir, parse)
-        for collection, previous, current, changed in batch:
-            changes.record_batch(lake_dir, source, collection)
-            state_file = _state_file(lake_dir, source, collection)
+    for batch in lake.file_batches(pending, lambda item: item.changed.files):
+        totals = _load_changed(source, batch, raw_dir, lake_dir, parse)
+        for item in batch:
+            changes.record_batch(lake_dir, source, item.collection)
+            state_file = _state_file(lake_dir, source, item.collection)
             state_file.parent.mkdir(parents=True, exist_ok=True)
-            kept_history = {name: fingerprint for name, fingerprint in previous.items() if name not in current}
-            state_file.write_text(json.dumps({"files": {**kept_history, **current}}, sort_keys=True))
-            read_now = len(changed.files) + len(changed.skipped)
-            carried = len(set(previous) | set(current)) - read_now
-            result = CollectionLoad(source, collection, read_now, carried, *totals[collection])
-            log.info("%s collection %s: %s", source, collection, asdict(result))
-            results[collection] = result
+            kept_history = {name: fingerprint for name, fingerprint in item.previous.items()
+                            if name not in item.current and name not in item.forgotten}
+            state_file.write_text(json.dumps({"files": {**kept_history, **item.current}}, sort_keys=True))
+            read_now = len(item.changed.files) + len(item.changed.skipped)
+            carried = len(set(kept_history) | set(item.current)) - read_now
+            result = CollectionLoad(source, item.collection, read_now, carried, *totals[item.collection])
+            log.info("%s collection %s: %s", source, item.collection, asdict(result))
+            results[item.collection] = result
     return [results[collection] for collection in collections]
+
+
+@dataclass(frozen=True)
+class _Pending:
+    """A collection to load: its previous and current fingerprints, what changed, what is forgotten."""
+
+    collection: str
+    previous: dict[str, list]
+    current: dict[str, list]
+    changed: RawFiles
+    forgotten: list[str]
+
+
+def _loaded_collections(lake_dir: Path, source: str) -> list[str]:
+    folder = _state_file(lake_dir, source, "_").parent
+    return sorted(path.name.removesuffix(".json") for path in folder.glob("*.json")) if folder.is_dir() else []
 
 
 def _fingerprints(found: RawFiles, raw_dir: Path) -> tuple[dict[str, list], dict[str, tuple[Path, str | None]]]:
@@ -171,33 +206,34 @@ def _state_file(lake_dir: Path, source: str, collection: str) -> Path:
 
 def _load_changed(
     source: str,
-    changed: dict[str, RawFiles],
+    batch: list[_Pending],
     raw_dir: Path,
     lake_dir: Path,
     parse: Callable[[duckdb.DuckDBPyConnection], ParsedQueries],
 ) -> dict[str, tuple[int, ...]]:
     """Read the changed files of some collections in one pass, report their changed skipped entries, and
-    rewrite their partitions, merged with the rows of their other files;
+    rewrite their partitions, merged with the rows of their other files (less the forgotten ones);
     {collection: (lines_read, blank, loaded, quarantined, ignored)}."""
-    names = list(changed)
-    all_files = [path for found in changed.values() for path in found.files]
+    names = [item.collection for item in batch]
+    all_files = [path for item in batch for path in item.changed.files]
     data_partitions = [{"collection": name} for name in names]
     ingestion_partitions = [{"source": source, "batch": name} for name in names]
     with tempfile.TemporaryDirectory(prefix=f"{source}-load-") as scratch, duckdb.connect() as conn:
         unreadable = read_lines(conn, all_files, raw_dir, Path(scratch))
         # Unreadable files are reported by the rows of `not_read`, not by the parser's per-file summary.
         conn.execute("delete from source_files where list_contains(?, source_file)", [list(unreadable)])
-        not_read = {reported_name(path, raw_dir): reason for found in changed.values()
-                    for path, reason in found.skipped.items()}
+        not_read = {reported_name(path, raw_dir): reason for item in batch
+                    for path, reason in item.changed.skipped.items()}
         not_read.update(unreadable)
         conn.execute("create temp table not_read (source_file varchar, reason varchar)")
         insert_rows(conn, "not_read", list(not_read.items()))
-        # The files read now and the entries reported now, each with its collection's position in `names`
-        # (the partition written).
+        # The files read now, the entries reported now and the entries forgotten, each with its collection's
+        # position in `names` (the partition written): their previous rows are replaced.
         conn.execute("create temp table refreshed (source_file varchar, partition_index integer)")
         insert_rows(conn, "refreshed", [
-            (reported_name(path, raw_dir), index)
-            for index, name in enumerate(names) for path in (*changed[name].files, *changed[name].skipped)
+            (name, index) for index, item in enumerate(batch)
+            for name in (*(reported_name(path, raw_dir) for path in (*item.changed.files, *item.changed.skipped)),
+                         *item.forgotten)
         ])  # fmt: skip
         queries = parse(conn)
         quarantine = f"{queries.quarantine} union all select source_file, {WHOLE_FILE}, reason, null from not_read"
