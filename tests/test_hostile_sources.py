@@ -158,6 +158,8 @@ OTEL_LINES = [
     (otel_line(with_duplicate(otel_record(**request()), "timeUnixNano", "1")), "duplicate key timeUnixNano"),
     (otel_line(with_duplicate(otel_record(**request()), "timeUnixNano", "1", spelled="time\\u0055nixNano")),
      "duplicate key timeUnixNano"),
+    (otel_line({key: value for key, value in otel_record(**request()).items() if key != "body"}),
+     "missing event name (body or attribute event.name)"),
     (otel_line(otel_record("user_prompt", prompt="SECRET-OTEL-PROMPT", **{"session.id": "S9", "user.email": ZOE})),
      None),
     (otel_line(otel_record(ts="2026-11-21T12:05:00+00:00",

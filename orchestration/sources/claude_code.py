@@ -114,6 +114,9 @@ def _parse(conn: duckdb.DuckDBPyConnection) -> ParsedQueries:
         else f"{_text_of(f'extracted[{index[name]}]')} as {name}"
         for name in EXTRACTED
     )
+    line_type = f"extracted[{index['line_type']}]"
+    assistant = f"{_text_of(line_type)} = 'assistant'"
+    has_usage = f"json_type(extracted[{index['usage']}]) = 'OBJECT'"
     conn.execute(
         f"""
         create temp table parsed as
@@ -125,11 +128,9 @@ def _parse(conn: duckdb.DuckDBPyConnection) -> ParsedQueries:
             select source_file, line_number, is_blank, extracted is not null as is_json, is_object, {fields},
                    {_structured_field_sql(SPAN_TEXT_FIELDS, index)} as structured_span_field,
                    {_structured_field_sql(REQUEST_TEXT_FIELDS, index)} as structured_request_field,
-                   extracted[{index['line_type']}] = '"assistant"'
-                       and json_type(extracted[{index['usage']}]) = 'OBJECT' as is_usage_line,
+                   {assistant} and {has_usage} as is_usage_line,
                    -- keys are read again (one more parse) only on the lines that may carry usage
-                   case when extracted is not null and (json_type(extracted[{index['usage']}]) = 'OBJECT'
-                                                        or extracted[{index['line_type']}] = '"assistant"')
+                   case when extracted is not null and ({has_usage} or {assistant})
                         then {object_keys_sql('line', KEYED_OBJECTS)} end as key_lists
             from extracted
         ),

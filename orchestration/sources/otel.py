@@ -180,7 +180,6 @@ def _parse(conn: duckdb.DuckDBPyConnection) -> ParsedQueries:
     return ParsedQueries(datasets={"otel_events": events}, quarantine=quarantine, summary=summary)
 
 
-
 def _reasons() -> str:
     """Contract checks of a log record, in priority order, each null when the record passes it."""
     api_request = "event_name = 'api_request'"
@@ -216,7 +215,7 @@ def _reasons() -> str:
     checks += [
         f"case when {_attribute('cost_usd')} is not null and {cost} is null "
         "then 'mistyped attribute cost_usd: expected a number' end",
-        # isfinite: NaN would pass a range test (DuckDB orders NaN above every number, but says so nowhere here)
+        # isfinite says it: `between` alone refuses NaN only because DuckDB sorts NaN above every number
         f"case when not (isfinite({cost}) and {cost} between 0 and {COST_USD_MAX}) then 'cost out of range "
         f"cost_usd: ' || cast({cost} as varchar) || ' (expected a finite number from 0 to {COST_USD_MAX})' end",
     ]
