@@ -10,7 +10,7 @@ import logging
 import sys
 from typing import Any, Sequence
 
-from orchestration.config import PATH_SETTINGS, Paths
+from orchestration.config import DERIVED_DEFAULTS, PATH_SETTINGS, Paths
 from orchestration.sample import SOURCES, TRANSCRIPT_USER_SHARE
 
 ANALYTICS_QUESTIONS = ("summary", "timeseries", "by-agent", "cost-breakdown")
@@ -146,7 +146,7 @@ def _add_path_flags(parser: argparse.ArgumentParser, *names: str) -> None:
     for name in names:
         env_var, default = PATH_SETTINGS[name]
         parser.add_argument(
-            f"--{name.replace('_', '-')}", dest=name, help=f"default: ${env_var} or {default or '<warehouse folder>/.build/<warehouse file>'}"
+            f"--{name.replace('_', '-')}", dest=name, help=f"default: ${env_var} or {default or DERIVED_DEFAULTS[name]}"
         )
 
 

@@ -1,6 +1,7 @@
 """Where the job reads and writes: every path is configurable by CLI flag and by environment variable.
 
-Defaults are relative to the working directory so that `make run` in a fresh clone uses `data/`.
+Defaults are relative to the working directory so that `make run` in a fresh clone uses `data/`, except the
+two that belong to one warehouse and follow it: its lake and its working file (see DERIVED_DEFAULTS).
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ PATH_SETTINGS: dict[str, tuple[str, str]] = {
     "directory": (f"{ENV_PREFIX}DIRECTORY", "data/directory"),
     "warehouse": (f"{ENV_PREFIX}WAREHOUSE", "data/warehouse.duckdb"),
     # The loaded raw layer: Parquet files partitioned by source and delivery date, readable by DuckDB and Spark.
-    "lake_dir": (f"{ENV_PREFIX}LAKE_DIR", "data/lake"),
+    # Empty default = `<warehouse folder>/lake`: a lake records which changes its warehouse has not built yet,
+    # so two warehouses must never share one by default (two runs from one folder mixed their data).
+    "lake_dir": (f"{ENV_PREFIX}LAKE_DIR", ""),
     # API tokens (hashes only): a small SQLite file beside, not inside, the warehouse that refreshes replace.
     "tokens": (f"{ENV_PREFIX}TOKENS", "data/api_tokens.sqlite3"),
     # Rendered reports: <reports_dir>/<org>/<ISO week>/{users,managers,org}/<user id>.{html,pdf} + manifest.json.
@@ -29,6 +32,14 @@ PATH_SETTINGS: dict[str, tuple[str, str]] = {
     # Where loaders and dbt build; published to `warehouse` after each successful refresh. Empty default =
     # `<warehouse folder>/.build/<warehouse file name>` (same file system, so publishing is one rename).
     "working_warehouse": (f"{ENV_PREFIX}WORKING_WAREHOUSE", ""),
+}
+# The settings whose default is derived from the warehouse's path (shown in the CLI's help). The others --
+# tokens, reports, outbox, ledger -- are the records of a deployment about people (who may read, what was sent
+# to whom), not a warehouse's build state: they outlive rebuilding or moving a warehouse, and hold nothing that
+# one warehouse's build could mix into another's.
+DERIVED_DEFAULTS: dict[str, str] = {
+    "lake_dir": "<warehouse folder>/lake",
+    "working_warehouse": "<warehouse folder>/.build/<warehouse file>",
 }
 
 
@@ -46,20 +57,21 @@ class Paths:
 
     @classmethod
     def resolve(cls, **overrides: str | os.PathLike | None) -> "Paths":
-        """Flag value if given, else environment variable, else default; always absolute."""
+        """Flag value if given, else environment variable, else default; always absolute.
+
+        A warehouse given explicitly gets its own lake and working file (derived from its path) unless they are
+        given too, never ones left in the environment: those belong to the environment's warehouse (and a
+        refresh exports its paths to the environment of its process)."""
         values = {}
-        if overrides.get("warehouse") and not overrides.get("working_warehouse"):
-            # A warehouse given explicitly gets its own working file, never one left in the environment.
-            overrides = {**overrides, "working_warehouse": None}
-            skip_environment = {"working_warehouse"}
-        else:
-            skip_environment = set()
+        skip_environment = set(DERIVED_DEFAULTS) if overrides.get("warehouse") else set()
         for name, (env_var, default) in PATH_SETTINGS.items():
             from_environment = None if name in skip_environment else os.environ.get(env_var)
             value = overrides.get(name) or from_environment or default
             values[name] = Path(value).expanduser().resolve() if value else None
+        published = values["warehouse"]
+        if values["lake_dir"] is None:
+            values["lake_dir"] = published.parent / "lake"
         if values["working_warehouse"] is None:
-            published = values["warehouse"]
             values["working_warehouse"] = published.parent / ".build" / published.name
         return cls(**values)
 

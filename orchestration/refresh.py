@@ -1,15 +1,29 @@
-"""Run the `refresh` Dagster job in-process: the same job the nightly schedule runs."""
+"""Run the `refresh` Dagster job in-process: the same job the nightly schedule runs.
+
+One refresh at a time writes a working warehouse and a lake (`publish.refresh_lock`); before it starts, it
+removes what a killed or failed run left (`publish.remove_leftovers`) and checks that the lake is its own.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any
 
 import dagster as dg
 import duckdb
 
+from orchestration import changes
 from orchestration.config import Paths
+from orchestration.publish import RefreshRunning, refresh_lock, remove_leftovers
 from orchestration.sources import platform
+
+# In the lake: the raw dir whose deliveries it holds and the warehouse built from it.
+LAKE_OWNER_FILE = "_state/owner.json"
+
+
+class LakeOfAnotherRawDir(RuntimeError):
+    """The lake holds the deliveries of another raw dir: loading this one would mix them."""
 
 PARTITION_RANGE_START = "dagster/asset_partition_range_start"
 PARTITION_RANGE_END = "dagster/asset_partition_range_end"
@@ -38,6 +52,22 @@ def run_refresh(
     """Run the refresh job: the delivery partitions of `partition_range` (a backfill), or of every delivery
     folder present. On success the working warehouse is published; on failure nothing is."""
     paths.export_to_environment()
+    try:
+        with refresh_lock(paths):
+            return _run_locked(paths, full, instance, log_level, partition_range)
+    except (RefreshRunning, LakeOfAnotherRawDir) as error:
+        return {"success": False, "lake": str(paths.lake_dir), "failures": [str(error)]}
+
+
+def _run_locked(
+    paths: Paths,
+    full: bool,
+    instance: dg.DagsterInstance | None,
+    log_level: str,
+    partition_range: tuple[str, str] | None,
+) -> dict[str, Any]:
+    removed = remove_leftovers(paths)
+    lake_note = _claim_lake(paths)
     if full:
         _forget_load_state(paths)
     from orchestration.definitions import defs
@@ -52,9 +82,14 @@ def run_refresh(
     outcome: dict[str, Any] = {
         "success": result.success,
         "run_id": result.run_id,
+        "lake": str(paths.lake_dir),
         "deliveries": f"{start}..{end}",
         "deliveries_loaded": _loaded_delivery_dates(result),
     }
+    if lake_note:
+        outcome["lake_note"] = lake_note
+    if removed:
+        outcome["leftovers_removed"] = [str(path) for path in removed]
     if result.success:
         outcome.update(warehouse_counts(paths))
     else:
@@ -100,8 +135,35 @@ def warehouse_counts(paths: Paths) -> dict[str, Any]:
     }
 
 
+def _claim_lake(paths: Paths) -> str | None:
+    """Make sure the lake is this run's: it holds the deliveries of this raw dir only (another raw dir's is
+    refused: its data would mix with this one's), and its pending changes are those this warehouse has not built
+    (a lake last built into another warehouse asks for a full rebuild). A lake without a record (new, or from
+    before the record existed) becomes this run's. Returns a note for the run summary, if any."""
+    record = paths.lake_dir / LAKE_OWNER_FILE
+    owner = {"raw_dir": str(paths.raw_dir), "warehouse": str(paths.warehouse)}
+    previous = json.loads(record.read_text()) if record.exists() else None
+    if previous == owner:
+        return None
+    note = None
+    if previous is not None:
+        if previous["raw_dir"] != owner["raw_dir"]:
+            raise LakeOfAnotherRawDir(
+                f"the lake {paths.lake_dir} holds the deliveries of the raw dir {previous['raw_dir']}, not "
+                f"{paths.raw_dir}: give this raw dir a lake of its own (--lake-dir or SESSION_ANALYTICS_LAKE_DIR), "
+                f"or, if that raw dir was moved here, delete {record}"
+            )
+        changes.record_full_rebuild(paths.lake_dir)
+        note = f"the lake was last built into {previous['warehouse']}: every model is rebuilt"
+    record.parent.mkdir(parents=True, exist_ok=True)
+    record.write_text(json.dumps(owner, indent=2))
+    return note
+
+
 def _forget_load_state(paths: Paths) -> None:
     """Everything is reloaded, and with no record of pending changes every dbt model is rebuilt in full."""
     state = paths.lake_dir / "_state"
+    owner = paths.lake_dir / LAKE_OWNER_FILE
     for file in state.rglob("*.json") if state.exists() else []:
-        file.unlink()
+        if file != owner:
+            file.unlink()

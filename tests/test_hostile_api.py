@@ -11,11 +11,19 @@ older warehouse had them: written straight into the marts.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import json
+import os
 import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import duckdb
 import httpx
+import psutil
 import pytest
 
 from orchestration.sources import contract
@@ -24,6 +32,7 @@ from reports.api import DEFAULT_MAX_PERIODS, ApiSettings
 from tests.report_scenario import SONNET, session
 from tests.support import build_warehouse, test_paths, write_delivery, write_directory
 from tests.test_api import LiveServer, run_cli
+from tests.test_production import analytics_tables
 
 QUESTIONS = ("summary", "timeseries", "by-agent", "cost-breakdown")
 ORGS = [("acme", "Acme", "Europe/Berlin"), ("longco", "Long Co", "UTC"), ("multiyear", "Multi Year", "UTC")]
@@ -245,3 +254,235 @@ def test_period_count_is_the_number_of_points_of_the_timeseries(first, last, int
     days = [first + dt.timedelta(days=offset) for offset in range((last - first).days + 1)]
     count = len(days) if interval == "day" else len({day.isocalendar()[:2] for day in days})
     assert query.period_count(first, last, interval) == count == len(query._periods(first, last, interval))
+
+
+# -- B and C: refreshes run as the command does, in a process of their own ---------------------------------------
+
+def refresh_command(*flags: str) -> list[str]:
+    return [str(Path(sys.executable).parent / "session-analytics"), "refresh", *flags]
+
+
+def command_environment() -> dict[str, str]:
+    """This environment without the path settings that in-process refreshes of the test session exported."""
+    return {key: value for key, value in os.environ.items() if not key.startswith("SESSION_ANALYTICS_")}
+
+
+def run_refresh_command(cwd: Path, *flags: str) -> tuple[int, dict]:
+    completed = subprocess.run(refresh_command(*flags), cwd=cwd, env=command_environment(), capture_output=True,
+                               text=True, timeout=600)
+    return completed.returncode, run_summary(completed.stdout)
+
+
+def run_summary(printed: str) -> dict:
+    """The JSON object a refresh prints last (after dbt's log lines)."""
+    return json.loads(printed[printed.rfind("\n{") + 1:] if "\n{" in printed else printed)
+
+
+def sessions_of(day: dt.date, prefix: str, count: int = 3) -> list[dict]:
+    """`count` acme sessions on `day`, ids starting with `prefix`."""
+    return [event for number in range(count)
+            for event in session(f"{prefix}-{number}", "una" if number % 2 else "ada", "claude-code", "p",
+                                 f"{day}T{9 + number:02d}:00:00Z", f"{day}T{9 + number:02d}:30:00Z", SONNET,
+                                 2_000 + number, 200, org_id="acme")]
+
+
+def write_raw(root: Path, deliveries: dict[str, list[dict]]) -> None:
+    write_directory(root / "directory", ORGS[:1], USERS[:2], PROJECTS[:1])
+    for delivery_date, delivered in deliveries.items():
+        write_delivery(root / "raw", delivery_date, "events", delivered)
+
+
+FIRST_DELIVERY = {"2026-11-10": sessions_of(dt.date(2026, 11, 10), "a10") + sessions_of(dt.date(2026, 11, 9), "a09")}
+SECOND_DELIVERY = {"2026-11-11": sessions_of(dt.date(2026, 11, 11), "a11")}
+OTHER_RAW_DIR = {"2026-11-10": sessions_of(dt.date(2026, 11, 10), "b10", count=5)}
+
+
+def session_ids(warehouse: Path) -> set[str]:
+    with duckdb.connect(str(warehouse), read_only=True) as conn:
+        return {row[0] for row in conn.execute("select session_id from analytics.fct_sessions").fetchall()}
+
+
+def raw_session_ids(deliveries: dict[str, list[dict]]) -> set[str]:
+    return {event["session_id"] for delivered in deliveries.values() for event in delivered}
+
+
+def folder_flags(folder: Path) -> tuple[str, ...]:
+    return ("--raw-dir", str(folder / "raw"), "--directory", str(folder / "directory"),
+            "--warehouse", str(folder / "warehouse.duckdb"))
+
+
+@pytest.fixture(scope="module")
+def two_runs(tmp_path_factory):
+    """Refreshes started from one folder at the same time, each with its own raw dir and warehouse and no lake
+    named: `a` has both deliveries, `b` another raw dir's, `killed` the first delivery (the kill test goes on
+    from there)."""
+    root = tmp_path_factory.mktemp("two-runs")
+    write_raw(root / "a", {**FIRST_DELIVERY, **SECOND_DELIVERY})
+    write_raw(root / "b", OTHER_RAW_DIR)
+    write_raw(root / "killed", FIRST_DELIVERY)
+    started_in = root / "operator"
+    started_in.mkdir()
+    running = {name: subprocess.Popen(refresh_command(*folder_flags(root / name)), cwd=started_in,
+                                      env=command_environment(), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                      text=True)
+               for name in ("a", "b", "killed")}
+    summaries = {}
+    for name, process in running.items():
+        summaries[name] = run_summary(process.communicate(timeout=600)[0])
+        assert process.returncode == 0 and summaries[name]["success"], summaries[name]
+    return {"root": root, "started_in": started_in, "summaries": summaries}
+
+
+def test_two_refreshes_from_one_folder_keep_their_data_apart(two_runs):
+    """Today both use <working directory>/data/lake and each warehouse gets the other's sessions too."""
+    root = two_runs["root"]
+    assert session_ids(root / "a" / "warehouse.duckdb") == raw_session_ids({**FIRST_DELIVERY, **SECOND_DELIVERY})
+    assert session_ids(root / "b" / "warehouse.duckdb") == raw_session_ids(OTHER_RAW_DIR)
+    for name in ("a", "b"):
+        assert two_runs["summaries"][name]["lake"] == str(root / name / "lake")  # the summary says which lake
+    assert list(two_runs["started_in"].iterdir()) == []  # nothing written where the commands were started
+
+
+def test_a_lake_that_holds_another_raw_dirs_deliveries_is_refused(two_runs):
+    root = two_runs["root"]
+    code, summary = run_refresh_command(
+        two_runs["started_in"], "--raw-dir", str(root / "b" / "raw"), "--directory", str(root / "b" / "directory"),
+        "--warehouse", str(root / "mixed.duckdb"), "--lake-dir", str(root / "a" / "lake"))
+    assert code == 1 and not summary["success"]
+    assert summary["failures"] == [
+        f"the lake {root / 'a' / 'lake'} holds the deliveries of the raw dir {root / 'a' / 'raw'}, not "
+        f"{root / 'b' / 'raw'}: give this raw dir a lake of its own (--lake-dir or SESSION_ANALYTICS_LAKE_DIR), or, "
+        f"if that raw dir was moved here, delete {root / 'a' / 'lake' / '_state' / 'owner.json'}"]
+    assert not (root / "mixed.duckdb").exists()
+    assert session_ids(root / "a" / "warehouse.duckdb") == raw_session_ids({**FIRST_DELIVERY, **SECOND_DELIVERY})
+
+
+def test_a_lake_last_built_into_another_warehouse_asks_for_a_full_rebuild(tmp_path):
+    """Its pending changes were cleared by the other warehouse's builds: an incremental build would miss them."""
+    from orchestration import changes, refresh
+    from orchestration.config import Paths
+
+    first = Paths.resolve(raw_dir=tmp_path / "raw", warehouse=tmp_path / "one.duckdb", lake_dir=tmp_path / "lake")
+    second = Paths.resolve(raw_dir=tmp_path / "raw", warehouse=tmp_path / "two.duckdb", lake_dir=tmp_path / "lake")
+    assert refresh._claim_lake(first) is None
+    changes.mark_built(first.lake_dir, changes.pending(first.lake_dir))  # as a published build does
+    assert not changes.pending(first.lake_dir).full_rebuild
+    assert refresh._claim_lake(first) is None and not changes.pending(first.lake_dir).full_rebuild
+    assert refresh._claim_lake(second) == f"the lake was last built into {first.warehouse}: every model is rebuilt"
+    assert changes.pending(second.lake_dir).full_rebuild
+
+
+def test_the_lake_follows_the_warehouse_unless_named(tmp_path, monkeypatch):
+    from orchestration.config import Paths
+
+    monkeypatch.chdir(tmp_path)
+    for name in ("WAREHOUSE", "LAKE_DIR", "WORKING_WAREHOUSE"):
+        monkeypatch.delenv(f"SESSION_ANALYTICS_{name}", raising=False)
+    assert Paths.resolve().lake_dir == tmp_path / "data" / "lake"  # the default warehouse keeps data/lake
+    assert Paths.resolve(warehouse="w/x.duckdb").lake_dir == tmp_path / "w" / "lake"
+    monkeypatch.setenv("SESSION_ANALYTICS_WAREHOUSE", str(tmp_path / "env" / "x.duckdb"))
+    assert Paths.resolve().lake_dir == tmp_path / "env" / "lake"
+    monkeypatch.setenv("SESSION_ANALYTICS_LAKE_DIR", str(tmp_path / "configured"))
+    assert Paths.resolve().lake_dir == tmp_path / "configured"  # the variable overrides the derived default
+    # ... but a warehouse named on the command line brings its own lake (the variable is the environment's).
+    assert Paths.resolve(warehouse="w/x.duckdb").lake_dir == tmp_path / "w" / "lake"
+    assert Paths.resolve(warehouse="w/x.duckdb", lake_dir="elsewhere").lake_dir == tmp_path / "elsewhere"
+
+
+def command_line(process: psutil.Process) -> list[str]:
+    try:
+        return process.cmdline()
+    except psutil.Error:  # gone meanwhile
+        return []
+
+
+def is_dbt_build(process: psutil.Process) -> bool:
+    words = command_line(process)
+    return "build" in words and any(Path(word).name in ("dbt", "session-analytics-dbt") for word in words)
+
+
+def descendants_running(processes: list[psutil.Process]) -> list[psutil.Process]:
+    alive = []
+    for process in processes:
+        try:
+            if process.status() != psutil.STATUS_ZOMBIE:
+                alive.append(process)
+        except psutil.NoSuchProcess:
+            pass
+    return alive
+
+
+def test_a_refresh_killed_while_dbt_runs_leaves_no_process_and_the_next_one_recovers(two_runs):
+    """SIGKILL a nightly `session-analytics refresh` while its dbt builds: no child survives it (today dbt keeps
+    writing the working warehouse and the next refresh fails on its lock). The next refresh removes what the
+    killed one left, whatever state the working file was left in, and gives the warehouse a clean run gives."""
+    folder = two_runs["root"] / "killed"  # refreshed once, with the first delivery
+    flags = folder_flags(folder)
+    write_raw(folder, SECOND_DELIVERY)
+
+    refresh = subprocess.Popen(refresh_command(*flags), cwd=two_runs["started_in"], env=command_environment(),
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    parent = psutil.Process(refresh.pid)
+    descendants: list[psutil.Process] = []
+    try:
+        deadline = time.monotonic() + 300
+        while not any(is_dbt_build(process) for process in descendants_running(descendants)):
+            assert time.monotonic() < deadline and refresh.poll() is None, "the refresh never started dbt build"
+            time.sleep(0.05)
+            with contextlib.suppress(psutil.NoSuchProcess):
+                descendants = parent.children(recursive=True)
+        time.sleep(1.0)  # dbt is parsing or building (it takes several seconds here)
+        descendants = parent.children(recursive=True)
+        assert any(is_dbt_build(process) for process in descendants_running(descendants))
+        refresh.kill()
+        refresh.wait()
+        deadline = time.monotonic() + 10
+        while descendants_running(descendants) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        survivors = [" ".join(command_line(process)) for process in descendants_running(descendants)]
+        assert survivors == []
+    finally:
+        for process in descendants_running(descendants):
+            process.kill()  # today's orphans: do not leave them writing
+
+    # What else a run killed elsewhere leaves: copies cut short, the lake's scratch and files being replaced;
+    # and the working file is not to be trusted, whatever it holds (here a day's rows are gone).
+    working = folder / ".build" / "warehouse.duckdb"
+    with duckdb.connect(str(working)) as conn:
+        conn.execute("delete from analytics.mart_daily_activity where activity_date = '2026-11-09'")
+    partition = next((folder / "lake" / "platform_events").iterdir())
+    leftovers = [working, folder / ".build" / ".warehouse.duckdb.x1.copying", folder / ".warehouse.duckdb.x2.copying",
+                 folder / "lake" / "_writing", partition / "part-0.parquet.tmp",
+                 folder / "lake" / "_state" / "pending_changes.tmp"]
+    not_ours = folder / ".other.duckdb.x3.copying"  # another warehouse's copy in progress in the same folder
+    for path in [*leftovers[1:], not_ours]:
+        if path.name == "_writing":
+            (path / "platform_events").mkdir(parents=True)
+            (path / "platform_events" / "part-0.parquet").write_bytes(b"half a file")
+        else:
+            path.write_bytes(b"half a file")
+
+    code, recovered = run_refresh_command(two_runs["started_in"], *flags)
+    assert code == 0 and recovered["success"], recovered
+    assert sorted(recovered["leftovers_removed"]) == sorted(str(path) for path in leftovers)
+    assert not any(path.exists() for path in leftovers) and not_ours.exists()
+    clean = two_runs["root"] / "a" / "warehouse.duckdb"  # the same deliveries, refreshed once, never killed
+    assert analytics_tables(folder / "warehouse.duckdb") == analytics_tables(clean)
+
+
+def test_a_second_refresh_while_one_runs_is_refused_and_touches_nothing(tmp_path):
+    from orchestration.config import Paths
+    from orchestration.publish import refresh_lock
+
+    write_raw(tmp_path, FIRST_DELIVERY)
+    paths = Paths.resolve(raw_dir=tmp_path / "raw", directory=tmp_path / "directory",
+                          warehouse=tmp_path / "warehouse.duckdb")
+    working = paths.working_warehouse
+    working.parent.mkdir(parents=True)
+    working.write_bytes(b"the running refresh's working file")
+    with refresh_lock(paths):
+        code, summary = run_refresh_command(tmp_path, "--raw-dir", str(paths.raw_dir), "--directory",
+                                            str(paths.directory), "--warehouse", str(paths.warehouse))
+    assert code == 1 and summary["failures"] == [
+        f"another refresh (pid {os.getpid()}) is writing {working.parent}; wait for it to finish"]
+    assert working.read_bytes() == b"the running refresh's working file" and not paths.warehouse.exists()

@@ -7,7 +7,7 @@ import dagster as dg
 
 from orchestration.defs.resources import WAREHOUSE_WRITER_POOL, SessionAnalyticsPaths
 from orchestration.defs.transform import warehouse_models
-from orchestration.publish import publish_warehouse
+from orchestration.publish import forget_published_changes, publish_warehouse
 
 PUBLISHED_WAREHOUSE = dg.AssetKey(["warehouse", "published"])
 FRESHNESS_ENV = "SESSION_ANALYTICS_FRESHNESS_HOURS"
@@ -27,6 +27,7 @@ DEFAULT_FRESHNESS_HOURS = 36.0
 def published_warehouse(context: dg.AssetExecutionContext, paths: SessionAnalyticsPaths) -> dg.MaterializeResult:
     resolved = paths.resolve()
     published = publish_warehouse(resolved)
+    forget_published_changes(resolved)
     context.log.info("published %s to %s", resolved.working_warehouse, published)
     return dg.MaterializeResult(
         metadata={"path": dg.MetadataValue.path(str(published)), "bytes": published.stat().st_size}

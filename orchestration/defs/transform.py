@@ -2,6 +2,7 @@
 
 
 import json
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -11,8 +12,9 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
 
 from orchestration import changes
+from orchestration.dbt_child import PARENT_PID_ENV
 from orchestration.defs.resources import WAREHOUSE_WRITER_POOL, SessionAnalyticsPaths
-from orchestration.publish import working_warehouse_ready
+from orchestration.publish import record_built, working_warehouse_ready
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
 
@@ -41,7 +43,7 @@ class LayerTranslator(DagsterDbtTranslator):
 )
 def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, paths: SessionAnalyticsPaths):
     """dbt build into the working warehouse. Incremental models rebuild only the sessions and days of the
-    batches loaded since the last successful build; a changed directory or `refresh --full` rebuilds all."""
+    batches loaded since the last published build; a changed directory or `refresh --full` rebuilds all."""
     resolved = paths.resolve()
     resolved.export_to_environment()  # the dbt subprocess reads the working warehouse path from it
     working_warehouse_ready(resolved)  # the last publish moved the working file: start from its copy
@@ -52,14 +54,19 @@ def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, pat
     else:
         arguments = ["build", "--vars", json.dumps(pending.dbt_vars())]
         context.log.info("incremental build of the changed batches: %s", pending.batches)
+    os.environ[PARENT_PID_ENV] = str(os.getpid())  # dbt dies with this process (orchestration/dbt_child.py)
     yield from dbt.cli(arguments, context=context).stream()
-    changes.mark_built(resolved.lake_dir, pending)
+    record_built(resolved, pending)  # no longer pending once this build is published
 
 
 def _dbt_executable() -> str:
-    """The dbt installed beside this interpreter, so the CLI works without an activated virtualenv."""
-    beside = Path(sys.executable).parent / "dbt"
-    return str(beside) if beside.exists() else (shutil.which("dbt") or "dbt")
+    """`session-analytics-dbt` (dbt as a child that dies with this process) installed beside this interpreter,
+    so the CLI works without an activated virtualenv; plain dbt where the package's scripts are not installed."""
+    for name in ("session-analytics-dbt", "dbt"):
+        beside = Path(sys.executable).parent / name
+        if beside.exists():
+            return str(beside)
+    return shutil.which("session-analytics-dbt") or shutil.which("dbt") or "dbt"
 
 
 dbt_resource = DbtCliResource(
