@@ -446,6 +446,7 @@ def test_directory_ids_and_names_breaking_the_contract_are_quarantined_with_capp
     with open(paths.directory / "users.csv", "ab") as handle:
         handle.write(b"acme,u10,u10@x,Jo\xe9,Ops,u1,member\n")  # Latin-1, not UTF-8
     (paths.directory / "projects.csv").write_text("org_id,project_id,name,kind\nacme,p/\u200b,P,single\n")
+    (paths.directory / "claude_code_projects.csv").write_text("path_prefix" + "x" * 200_000 + "\n")
 
     result = directory.load_directory(paths.directory, paths.lake_dir)
 
@@ -453,6 +454,7 @@ def test_directory_ids_and_names_breaking_the_contract_are_quarantined_with_capp
                                           "order by all")
     reasons = [(name, number, reason) for name, number, reason, _ in rejected]
     assert reasons == [
+        ("claude_code_projects.csv", 1, "unreadable CSV header: field larger than field limit (131072)"),
         ("projects.csv", 2, "invalid identifier project_id: contains the character U+200B (Cf)"),
         ("users.csv", 3, "invalid identifier user_id: longer than 128 characters (300)"),
         ("users.csv", 5, "invalid text name: contains the control character U+000A"),  # the record spans 2 lines

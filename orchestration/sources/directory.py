@@ -128,7 +128,11 @@ def _read_rows(path: Path, required: tuple[str, ...], optional: tuple[str, ...],
     # Bytes that are not UTF-8 are kept as surrogates, so that only the rows holding them are quarantined.
     with open(path, newline="", encoding="utf-8-sig", errors="surrogateescape") as handle:
         reader = csv.DictReader(handle)
-        header = reader.fieldnames or []
+        try:
+            header = reader.fieldnames or []
+        except csv.Error as error:
+            problems.append((path.name, 1, f"unreadable CSV header: {error}", ""))
+            return rows, problems
         missing = [c for c in required if c not in header]
         if missing:
             problems.append((path.name, 1, f"missing column(s) {', '.join(missing)}", _kept_text(",".join(header))))
