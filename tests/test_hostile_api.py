@@ -486,3 +486,44 @@ def test_a_second_refresh_while_one_runs_is_refused_and_touches_nothing(tmp_path
     assert code == 1 and summary["failures"] == [
         f"another refresh (pid {os.getpid()}) is writing {working.parent}; wait for it to finish"]
     assert working.read_bytes() == b"the running refresh's working file" and not paths.warehouse.exists()
+
+
+CHILD_OF_A_DYING_PARENT = """
+import os, subprocess, sys, time
+child = subprocess.Popen([sys.executable, "-c", "import os, time; from orchestration.dbt_child import die_with_parent; "
+                          "die_with_parent(os.getppid()); print('armed', flush=True); time.sleep(60)"],
+                         stdout=subprocess.PIPE, text=True)
+assert child.stdout.readline() == "armed\\n"
+print(child.pid, flush=True)
+time.sleep(60)
+"""
+
+
+def test_the_dbt_wrapper_dies_with_its_parent_even_by_sigkill():
+    parent = subprocess.Popen([sys.executable, "-c", CHILD_OF_A_DYING_PARENT], stdout=subprocess.PIPE, text=True,
+                              cwd=Path(__file__).resolve().parents[1])
+    child = psutil.Process(int(parent.stdout.readline()))
+    parent.kill()
+    parent.wait()
+    try:
+        child.wait(timeout=10)  # not our child: returns once it is gone (or a zombie of init)
+    except psutil.TimeoutExpired:
+        child.kill()
+        pytest.fail("the child outlived its parent")
+
+
+def test_the_dbt_wrapper_exits_at_once_when_its_parent_is_already_gone():
+    """The parent may die before the death signal is asked for: then the wrapper has another parent already."""
+    completed = subprocess.run([sys.executable, "-c", "from orchestration.dbt_child import die_with_parent; "
+                                "die_with_parent(1); print('still here')"],
+                               capture_output=True, text=True, cwd=Path(__file__).resolve().parents[1])
+    assert completed.returncode == 137 and completed.stdout == ""
+
+
+def test_serve_refuses_a_bad_maximum_of_points(monkeypatch, capsys):
+    from orchestration import cli
+
+    monkeypatch.setenv("SESSION_ANALYTICS_API_MAX_PERIODS", "0")
+    assert cli.main(["serve", "--warehouse", "nowhere.duckdb", "--tokens", "nowhere.sqlite3"]) == 2
+    assert capsys.readouterr().err.endswith(
+        "error: SESSION_ANALYTICS_API_MAX_PERIODS must be a whole number of periods >= 1, got '0'\n")
