@@ -473,3 +473,19 @@ def test_directory_ids_and_names_breaking_the_contract_are_quarantined_with_capp
     assert texts[13] == "acme,u10,u10@x,Jo\ufffd,Ops,u1,member"
     assert (result.users, result.projects) == (2, 0)
     assert registered(paths.lake_dir, "select user_id from raw.directory_users order by 1") == [("u1",), ("u9",)]
+
+
+def test_files_named_with_undecodable_bytes_or_control_characters_are_reported_by_a_printable_name(tmp_path):
+    paths = test_paths(tmp_path)
+    folder = paths.raw_dir / PROJECT
+    write(folder / "S1.jsonl", [compact(usage_line(msg="m1"))])
+    write(folder / "S\n\u202e2.jsonl", [compact(usage_line(session="S2", msg="m2"))])
+    with open(os.fsencode(folder) + b"/S\xff3.jsonl", "w") as handle:  # not UTF-8: a lone surrogate in Python
+        handle.write(compact(usage_line(session="S3", msg="m3")) + "\n")
+
+    claude_code.load_all(paths.raw_dir, paths.lake_dir)
+
+    assert registered(paths.lake_dir, "select source_file, message_id from raw.claude_code_requests order by 2") == [
+        (f"{PROJECT}/S1.jsonl", "m1"), (f"{PROJECT}/S\\u000A\\u202E2.jsonl", "m2")]
+    assert registered(paths.lake_dir, "select source_file, line_number, reason from raw.quarantined_lines") == [
+        (f"{PROJECT}/S\\uDCFF3.jsonl", 0, "unreadable file: its name is not valid UTF-8")]
