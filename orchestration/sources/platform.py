@@ -459,17 +459,19 @@ def _is_string(column: str) -> str:
 
 
 def _is_identifier(column: str) -> str:
-    """The identifier rule on printable ASCII text: 1 to 128 characters, no space at either end (typed_read
-    holds the rows of lines with any other character to _full_identifier_check_sql)."""
-    return (f"(strlen({column}) between 1 and {contract.IDENTIFIER_MAX_LENGTH} "
-            f"and not starts_with({column}, ' ') and not ends_with({column}, ' '))")
+    """The identifier rule on printable ASCII text: at most 128 characters, not empty and no space at either
+    end (`>= '!'` says both of the first character: a space, and the empty string, sort before it). typed_read
+    holds the rows of lines with any other character to _full_identifier_check_sql."""
+    return (f"(strlen({column}) <= {contract.IDENTIFIER_MAX_LENGTH} and {column} >= '!' "
+            f"and not ends_with({column}, ' '))")
 
 
 def _is_count(value: str) -> str:
-    """A JSON integer from 0 to contract.TOKEN_COUNT_MAX (the text of a JSON value)."""
-    digits = len(str(contract.TOKEN_COUNT_MAX))
-    return (f"(regexp_full_match({value}, '[0-9]{{1,{digits}}}') "
-            f"and try_cast({value} as bigint) <= {contract.TOKEN_COUNT_MAX})")
+    """A JSON integer from 0 to contract.TOKEN_COUNT_MAX (the text of a JSON value). Integer texts of the same
+    length (no leading zeros in JSON) compare as their numbers: cheaper than a cast."""
+    limit = str(contract.TOKEN_COUNT_MAX)
+    return (f"(regexp_full_match({value}, '[0-9]{{1,{len(limit)}}}') "
+            f"and (strlen({value}) < {len(limit)} or {value} <= '{limit}'))")
 
 
 def _full_identifier_check_sql() -> str:
