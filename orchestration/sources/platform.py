@@ -6,10 +6,15 @@ the blank-line count.
 
 Two paths, one contract. The fast path (typed_read.py) has DuckDB's `read_json` read the delivery with a typed
 schema and checks the contract as one vectorised condition inside that scan (_fast_checked_sql); it is about
-as fast as DuckDB reading the files. Every line it cannot vouch for -- blank, malformed, a value whose JSON type
-a VARCHAR column hides, a broken rule -- goes with its text to the exact path (_checked_sql over lines.py's
-physical lines), which gives the reason; so does a whole file that does not line up. The exact path alone was
-10-30 times slower than a bare scan; it stays the reference for what each line means.
+as fast as DuckDB reading the files. Every line it cannot vouch for -- blank, malformed, a repeated key, a value
+whose JSON type a VARCHAR column hides, text beyond printable ASCII that breaks the identifier rule, a broken
+rule -- goes with its text to the exact path (_checked_sql over lines.py's physical lines), which gives the
+reason; so does a whole file that does not line up. The exact path alone was 10-30 times slower than a bare
+scan; it stays the reference for what each line means.
+
+The value rules are contract.py's: identifiers, token counts of 0 to 10^9, the 2000-2100 timestamp window,
+capped quarantine text. Entries of a delivery folder that are not read (links, FIFOs, folders that cannot be
+listed) are reported like unreadable files: a summary row and a quarantined "line" 0 with the reason.
 
 A delivery is always reloaded whole from the folder's current files, so loading the same folder twice gives
 the same partition. The deliveries of one refresh are read together (one scan, one partitioned write per
@@ -72,7 +77,10 @@ class DeliveryLoad:
 def delivery_dates(raw_dir: Path) -> list[str]:
     """Delivery folders present under <raw-dir>/platform, oldest first. A link named like one is listed too:
     it is not followed, and its load reports it skipped."""
-    folders, links = contract.subfolders(raw_dir / SOURCE)
+    root = raw_dir / SOURCE
+    if root.is_symlink():  # no delivery to report it in
+        log.warning("%s is a symbolic link, not followed: no platform delivery is read", root)
+    folders, links = contract.subfolders(root)
     return sorted(p.name for p in [*folders, *links] if _is_iso_date(p.name))
 
 
@@ -259,11 +267,13 @@ def _text(field: str) -> str:
 def _kind_sql(field: str) -> str:
     """The JSON type of an extracted value, from its first character: the value is minified JSON, so this is
     exact and saves parsing every value a second time. `integer` is a whole number written without a fraction
-    or exponent, of any size (the range checks say when it is too large); other numbers are `number`."""
+    or exponent, of any size (the range checks say when it is too large); other numbers are `number`, NaN and
+    Infinity included (DuckDB reads them, `nan` too)."""
     value = _column(field)
     return (
         f"case left({value}, 1) when '\"' then 'string' when '{{' then 'object' when '[' then 'array' "
-        f"when 'n' then 'null' when 't' then 'boolean' when 'f' then 'boolean' "
+        f"when 'n' then case when {value} = 'null' then 'null' else 'number' end "
+        f"when 't' then 'boolean' when 'f' then 'boolean' "
         f"else case when regexp_full_match({value}, '-?[0-9]+') then 'integer' "
         f"when {value} is not null then 'number' end end"
     )
