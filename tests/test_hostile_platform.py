@@ -420,6 +420,7 @@ HOSTILE_LINES = [
     json.dumps(event("nan-user", user_id=float("nan"))),  # DuckDB reads NaN as a number, into a VARCHAR as 'NaN'
     json.dumps(event("inf-agent", agent=float("-inf"))),
     json.dumps(event("lower-nan")).replace('"repository": "acme/api"', '"repository": nan'),  # not a null
+    json.dumps(event("upper-inf")).replace('"project_id": "p1"', '"project_id": INF'),
     json.dumps(event("string-nan", user_id="NaN")),
     json.dumps(event("numeric-string", project_id="1501")),
     json.dumps(event("uuid-like", session_id="12e45-6789")),
