@@ -11,10 +11,10 @@ path mappings) can move any session to another day or user, so it asks for a ful
 
 from __future__ import annotations
 
-import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from orchestration import lake
 
 STATE_FILE = Path("_state") / "pending_changes.json"
 DIRECTORY = "directory"
@@ -39,20 +39,15 @@ def _state_path(lake_dir: Path) -> Path:
 
 
 def pending(lake_dir: Path) -> PendingChanges:
-    path = _state_path(lake_dir)
-    if not path.exists():
-        # No record at all: the marts were never built from this lake (or its state was forgotten).
+    state = lake.read_state(_state_path(lake_dir))
+    if state is None:
+        # No (readable) record: the marts were never built from this lake, or its state was forgotten or cut.
         return PendingChanges(full_rebuild=True)
-    state = json.loads(path.read_text())
     return PendingChanges(batches=state["batches"], full_rebuild=state["full_rebuild"])
 
 
 def _save(lake_dir: Path, changes: PendingChanges) -> None:
-    path = _state_path(lake_dir)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_suffix(".tmp")
-    temporary.write_text(json.dumps({"batches": changes.batches, "full_rebuild": changes.full_rebuild}, sort_keys=True))
-    os.replace(temporary, path)
+    lake.write_state(_state_path(lake_dir), {"batches": changes.batches, "full_rebuild": changes.full_rebuild})
 
 
 def record_batch(lake_dir: Path, source: str, batch: str) -> None:

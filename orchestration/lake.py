@@ -10,6 +10,8 @@ In the DuckDB warehouse every dataset is exposed as a view in the `raw` schema; 
 from __future__ import annotations
 
 import contextlib
+import json
+import logging
 import os
 import shutil
 from pathlib import Path
@@ -18,6 +20,7 @@ from typing import Callable, Iterator, TypeVar
 import duckdb
 
 PART_FILE = "part-0.parquet"
+log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 # Column types of each lake dataset; partition columns are listed separately because they come from paths.
@@ -262,6 +265,28 @@ def file_batches(items: list[T], files_of: Callable[[T], list[Path]], budget: in
         total += item_size
     if batch:
         yield batch
+
+
+def write_state(path: Path, value: dict) -> None:
+    """Write a state file (what was loaded, what is pending) atomically: a run killed mid-write leaves the old
+    file or the new one, never half of one that would fail every later refresh."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(path.name + ".tmp")
+    temporary.write_text(json.dumps(value, sort_keys=True), encoding="utf-8")
+    os.replace(temporary, path)
+
+
+def read_state(path: Path) -> dict | None:
+    """A state file's content; None when it is missing or unreadable, so that what it describes is loaded or
+    built again rather than trusted."""
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as error:
+        log.warning("ignoring the unreadable state file %s: %s", path, error)
+        return None
+    return value if isinstance(value, dict) else None
 
 
 def remove_partition(lake_dir: Path, dataset: str, **partition_values: str) -> None:

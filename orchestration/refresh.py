@@ -7,13 +7,12 @@ removes what a killed or failed run left (`publish.remove_leftovers`) and checks
 from __future__ import annotations
 
 import datetime as dt
-import json
 from typing import Any
 
 import dagster as dg
 import duckdb
 
-from orchestration import changes
+from orchestration import changes, lake
 from orchestration.config import Paths
 from orchestration.publish import RefreshRunning, refresh_lock, remove_leftovers
 from orchestration.sources import platform
@@ -142,7 +141,7 @@ def _claim_lake(paths: Paths) -> str | None:
     before the record existed) becomes this run's. Returns a note for the run summary, if any."""
     record = paths.lake_dir / LAKE_OWNER_FILE
     owner = {"raw_dir": str(paths.raw_dir), "warehouse": str(paths.warehouse)}
-    previous = json.loads(record.read_text()) if record.exists() else None
+    previous = lake.read_state(record)
     if previous == owner:
         return None
     note = None
@@ -155,8 +154,7 @@ def _claim_lake(paths: Paths) -> str | None:
             )
         changes.record_full_rebuild(paths.lake_dir)
         note = f"the lake was last built into {previous['warehouse']}: every model is rebuilt"
-    record.parent.mkdir(parents=True, exist_ok=True)
-    record.write_text(json.dumps(owner, indent=2))
+    lake.write_state(record, owner)
     return note
 
 

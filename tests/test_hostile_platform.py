@@ -546,3 +546,25 @@ def test_a_file_whose_name_is_not_utf8_is_reported_unreadable(tmp_path):
     assert quarantine(paths) == [(f"platform/{DAY}/bad-\\uDCFF.jsonl", 0, "unreadable file: its name is not valid UTF-8")]
     assert loaded_events(paths) == {"good-1": "acme"}
     assert (result.lines_read, result.loaded_lines, result.quarantined_lines) == (2, 1, 1)
+
+
+# -- state files cut by a killed run -------------------------------------------------------------------------
+
+
+def test_a_state_file_cut_mid_write_makes_the_next_load_read_again_not_fail(tmp_path):
+    """A refresh killed while it wrote a state file left half a JSON document, and every later load failed on it.
+    State files are now replaced atomically, and one that cannot be read is not trusted: the next load reads the
+    delivery again (and the pending changes ask for a full rebuild)."""
+    from orchestration import changes
+
+    paths = test_paths(tmp_path)
+    write_delivery(paths.raw_dir, DAY, "events", [event("good-1"), event("good-2", "model_request")])
+    platform.load_delivery(paths.raw_dir, paths.lake_dir, DAY)
+    state_files = sorted((paths.lake_dir / "_state").rglob("*.json"))
+    assert state_files and not list(paths.lake_dir.rglob("*.tmp"))  # written by rename: no temporary left
+    for state_file in state_files:
+        state_file.write_text(state_file.read_text()[:7])  # what a kill in the middle of a write leaves
+    again = platform.load_delivery(paths.raw_dir, paths.lake_dir, DAY)
+    assert not again.skipped and again.loaded_lines == 2
+    assert set(loaded_events(paths)) == {"good-1", "good-2"}
+    assert changes.pending(paths.lake_dir).full_rebuild

@@ -15,7 +15,6 @@ read, quarantined at line 0 with the reason.
 
 from __future__ import annotations
 
-import json
 import logging
 import tempfile
 from dataclasses import asdict, dataclass
@@ -123,7 +122,8 @@ def load_collections(
     gone = {name: RawFiles() for name in _loaded_collections(lake_dir, source) if name not in collections}
     for collection, found in {**collections, **gone}.items():
         state_file = _state_file(lake_dir, source, collection)
-        previous: dict[str, list] = json.loads(state_file.read_text())["files"] if state_file.exists() else {}
+        state = lake.read_state(state_file)
+        previous: dict[str, list] = state.get("files", {}) if state else {}
         current, entries = _fingerprints(found, raw_dir)
         changed = RawFiles()
         for name, (path, reason) in entries.items():
@@ -134,7 +134,7 @@ def load_collections(
                     changed.skipped[path] = reason
         # An entry that was skipped and is gone is forgotten: its row said why it was not read.
         forgotten = [name for name, fingerprint in previous.items() if name not in current and len(fingerprint) == 3]
-        if not (changed.files or changed.skipped or forgotten) and state_file.exists():
+        if not (changed.files or changed.skipped or forgotten) and state is not None:
             log.info("%s collection %s unchanged", source, collection)
             carried = len(set(previous) | set(current))
             results[collection] = CollectionLoad(source, collection, 0, carried, 0, 0, 0, 0, 0)
@@ -145,11 +145,9 @@ def load_collections(
         totals = _load_changed(source, batch, raw_dir, lake_dir, parse)
         for item in batch:
             changes.record_batch(lake_dir, source, item.collection)
-            state_file = _state_file(lake_dir, source, item.collection)
-            state_file.parent.mkdir(parents=True, exist_ok=True)
             kept_history = {name: fingerprint for name, fingerprint in item.previous.items()
                             if name not in item.current and name not in item.forgotten}
-            state_file.write_text(json.dumps({"files": {**kept_history, **item.current}}, sort_keys=True))
+            lake.write_state(_state_file(lake_dir, source, item.collection), {"files": {**kept_history, **item.current}})
             read_now = len(item.changed.files) + len(item.changed.skipped)
             carried = len(set(kept_history) | set(item.current)) - read_now
             result = CollectionLoad(source, item.collection, read_now, carried, *totals[item.collection])

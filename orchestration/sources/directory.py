@@ -105,11 +105,10 @@ def _record_if_changed(lake_dir: Path, good: dict[str, list[dict]]) -> None:
     }
     digest = hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
     state_file = lake_dir / "_state" / SOURCE / "content.json"
-    if state_file.exists() and json.loads(state_file.read_text()).get("sha256") == digest:
+    if (lake.read_state(state_file) or {}).get("sha256") == digest:
         return
     changes.record_full_rebuild(lake_dir)
-    state_file.parent.mkdir(parents=True, exist_ok=True)
-    state_file.write_text(json.dumps({"sha256": digest}))
+    lake.write_state(state_file, {"sha256": digest})
 
 
 def _insert(conn: duckdb.DuckDBPyConnection, table: str, rows: list) -> None:

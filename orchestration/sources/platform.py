@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
-import json
 import logging
 import tempfile
 from dataclasses import dataclass
@@ -114,13 +113,11 @@ def load_deliveries(raw_dir: Path, lake_dir: Path, dates: list[str], force: bool
         # A skipped entry is part of the fingerprint: one that appears, goes or changes reason reloads the delivery.
         fingerprint = [[str(p.relative_to(raw_dir)), p.stat().st_size, p.stat().st_mtime_ns] for p in entries.files]
         fingerprint += [[str(p.relative_to(raw_dir)), reason] for p, reason in entries.skipped.items()]
-        state_file = _state_file(lake_dir, delivery_date)
-        if not force and state_file.exists():
-            state = json.loads(state_file.read_text())
-            if state["fingerprint"] == fingerprint:
-                log.info("platform delivery %s unchanged since its last load", delivery_date)
-                results[delivery_date] = dataclasses.replace(DeliveryLoad(**state["result"]), skipped=True)
-                continue
+        state = None if force else lake.read_state(_state_file(lake_dir, delivery_date))
+        if state is not None and state.get("fingerprint") == fingerprint:
+            log.info("platform delivery %s unchanged since its last load", delivery_date)
+            results[delivery_date] = dataclasses.replace(DeliveryLoad(**state["result"]), skipped=True)
+            continue
         pending.append((delivery_date, entries, fingerprint))
 
     for batch in lake.file_batches(pending, lambda delivery: delivery[1].files):
@@ -129,9 +126,8 @@ def load_deliveries(raw_dir: Path, lake_dir: Path, dates: list[str], force: bool
             result = loaded[delivery_date]
             log.info("platform delivery %s: %s", delivery_date, result)
             changes.record_batch(lake_dir, SOURCE, delivery_date)
-            state_file = _state_file(lake_dir, delivery_date)
-            state_file.parent.mkdir(parents=True, exist_ok=True)
-            state_file.write_text(json.dumps({"fingerprint": fingerprint, "result": dataclasses.asdict(result)}))
+            lake.write_state(_state_file(lake_dir, delivery_date),
+                             {"fingerprint": fingerprint, "result": dataclasses.asdict(result)})
             results[delivery_date] = result
     return [results[delivery_date] for delivery_date in dates]
 
