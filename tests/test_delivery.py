@@ -17,17 +17,13 @@ import sqlite3
 import dagster as dg
 import duckdb
 import pytest
-from aiosmtpd.controller import Controller
 from pypdf import PdfReader
 
 from orchestration import cli
 from orchestration.defs.reporting import weekly_delivery
 from orchestration.defs.resources import SessionAnalyticsPaths
-from reports.delivery.mailer import Mailer, SmtpSettings
-from reports.delivery.weekly import deliver_week
 from reports.render import render_reports
 from tests.report_scenario import OPTED_OUT, PEOPLE, W46
-from tests.support import RecordingSmtpHandler, free_port
 
 ACME = [person for person in PEOPLE if person[0] == "acme"]
 EMAIL = {person[1]: person[2] for person in PEOPLE}
@@ -44,7 +40,6 @@ SUBJECT = {
 }
 AUDIENCE_OF_SUBJECT = {subject: audience for audience, subject in SUBJECT.items()}
 FOLDER = {"user": "users", "manager": "managers", "org": "org"}
-BACKOFF = 0.01  # seconds; doubles per attempt
 
 
 @pytest.fixture(scope="module")
@@ -62,28 +57,6 @@ def site(report_warehouse, rendered, tmp_path):
     shutil.copytree(rendered, reports_dir)
     return {"warehouse": report_warehouse.warehouse, "reports": reports_dir, "ledger": tmp_path / "ledger.sqlite3",
             "outbox": tmp_path / "outbox"}
-
-
-@pytest.fixture
-def smtp(monkeypatch):
-    """Start an SMTP server on loopback; its settings go to the environment, as the CLI reads them."""
-    controllers = []
-
-    def start(**behaviour) -> RecordingSmtpHandler:
-        handler = RecordingSmtpHandler(**behaviour)
-        port = free_port()
-        controller = Controller(handler, hostname="127.0.0.1", port=port)
-        controller.start()
-        controllers.append(controller)
-        for name, value in {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(port), "SMTP_SECURITY": "none",
-                            "SMTP_FROM": "reports@acme.example", "SMTP_ATTEMPTS": "3",
-                            "SMTP_BACKOFF_SECONDS": str(BACKOFF)}.items():
-            monkeypatch.setenv(f"SESSION_ANALYTICS_{name}", value)
-        return handler
-
-    yield start
-    for controller in controllers:
-        controller.stop()
 
 
 def deliver(site, *extra, capsys=None):

@@ -28,7 +28,6 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 import pytest
-from aiosmtpd.controller import Controller
 from pypdf import PdfReader
 
 from orchestration import cli
@@ -42,7 +41,7 @@ from reports.delivery.weekly import _Report, compose
 from reports.render import ReportTask, render_reports
 from reports.scope import Person
 from tests.report_scenario import SONNET, W46, session
-from tests.support import RecordingSmtpHandler, build_warehouse, free_port, test_paths, write_delivery, write_directory
+from tests.support import build_warehouse, test_paths, write_delivery, write_directory
 
 CLI = str(Path(sys.executable).parent / "session-analytics")
 WEEK = W46.label
@@ -281,27 +280,6 @@ def test_a_week_folder_the_product_did_not_write_is_never_replaced(site, rendere
 
 
 # -- delivery ---------------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def smtp(monkeypatch):
-    controllers = []
-
-    def start(**behaviour) -> RecordingSmtpHandler:
-        handler = RecordingSmtpHandler(**behaviour)
-        port = free_port()
-        controller = Controller(handler, hostname="127.0.0.1", port=port)
-        controller.start()
-        controllers.append(controller)
-        for name, value in {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(port), "SMTP_SECURITY": "none",
-                            "SMTP_FROM": "reports@hostile.example", "SMTP_ATTEMPTS": "2",
-                            "SMTP_BACKOFF_SECONDS": "0.01"}.items():
-            monkeypatch.setenv(f"SESSION_ANALYTICS_{name}", value)
-        return handler
-
-    yield start
-    for controller in controllers:
-        controller.stop()
 
 
 def deliver(site, reports_dir: Path, org: str, tmp_path: Path, *extra: str) -> int:
