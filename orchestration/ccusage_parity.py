@@ -7,8 +7,10 @@ Runs `ccusage daily --json --offline --timezone TZ` over every collected config 
 <raw-dir>/claude_code (CLAUDE_CONFIG_DIR=dir1,dir2,...) and prints one row per (day, model) with both token
 counts; exits 1 when any differs. Costs are printed too but not compared: ccusage splits each token type at
 200K for long-context requests, while we price the whole request at the long-context rate, as Anthropic bills.
-Known difference in counting: ccusage does not deduplicate assistant lines without a requestId; we count one
-request per message.id for them (see README).
+Counting is ccusage's: every usage entry, including the subagent message a `progress` record embeds (the only
+record of a subagent whose own file is gone), one request per (message.id, requestId). Known difference:
+ccusage does not deduplicate assistant lines without a requestId; we count one request per message.id for
+them (see README).
 """
 
 from __future__ import annotations
@@ -27,8 +29,15 @@ from orchestration.config import Paths
 
 CCUSAGE_VERSION = "20.0.24"
 DEFAULT_CCUSAGE = f"npx --yes ccusage@{CCUSAGE_VERSION}"
+# Where `make` installs the pinned ccusage.
+LOCAL_CCUSAGE = Path(__file__).resolve().parents[1] / ".tools" / "node_modules" / ".bin" / "ccusage"
 TOKEN_KINDS = ("inputTokens", "outputTokens", "cacheCreationTokens", "cacheReadTokens")
 Totals = dict[tuple[str, str], dict[str, float]]
+
+
+def ccusage_command() -> str:
+    """The command that runs ccusage: $CCUSAGE, else the copy `make` installed, else npx."""
+    return os.environ.get("CCUSAGE") or (str(LOCAL_CCUSAGE) if LOCAL_CCUSAGE.exists() else DEFAULT_CCUSAGE)
 
 
 def ccusage_daily(raw_dir: Path, timezone: str, command: str = DEFAULT_CCUSAGE) -> Totals:
@@ -82,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--raw-dir")
     parser.add_argument("--warehouse")
     parser.add_argument("--timezone", default="UTC")
-    parser.add_argument("--ccusage", default=os.environ.get("CCUSAGE", DEFAULT_CCUSAGE), help="command to run ccusage")
+    parser.add_argument("--ccusage", default=ccusage_command(), help="command to run ccusage")
     args = parser.parse_args(argv)
     paths = Paths.resolve(raw_dir=args.raw_dir, warehouse=args.warehouse)
     rows, identical = compare(warehouse_daily(paths.warehouse, args.timezone),

@@ -23,7 +23,6 @@ OTel (2026-11-21): req_F again (counted once, from the transcript) and req_O of 
 """
 
 import functools
-from pathlib import Path
 import json
 import os
 
@@ -284,11 +283,9 @@ def test_otel_attributes_arrive_as_strings_or_int_values(tmp_path):
 
 def test_token_totals_per_local_day_and_model_equal_ccusage(warehouse):
     """The peer tool, run for real on the same folder and time zone (installed by `make test`)."""
-    from orchestration.ccusage_parity import DEFAULT_CCUSAGE, ccusage_daily, compare, warehouse_daily
+    from orchestration.ccusage_parity import ccusage_command, ccusage_daily, compare, warehouse_daily
 
-    local = Path(__file__).resolve().parents[1] / ".tools" / "node_modules" / ".bin" / "ccusage"
-    command = os.environ.get("CCUSAGE") or (str(local) if local.exists() else DEFAULT_CCUSAGE)
-    theirs = ccusage_daily(warehouse.raw_dir, "Europe/Berlin", command)
+    theirs = ccusage_daily(warehouse.raw_dir, "Europe/Berlin", ccusage_command())
     ours = warehouse_daily(warehouse.warehouse, "Europe/Berlin")
     rows, identical = compare(ours, theirs)
     assert identical, rows

@@ -9,7 +9,6 @@ import dataclasses
 import datetime
 import gzip
 import json
-import os
 import re
 import zoneinfo
 from dataclasses import dataclass
@@ -722,11 +721,9 @@ def test_no_prompt_text_reaches_the_warehouse(warehouse, claude_code):
 
 
 def test_token_totals_equal_ccusage_on_the_generated_transcripts(warehouse):
-    from orchestration.ccusage_parity import DEFAULT_CCUSAGE, ccusage_daily, compare, warehouse_daily
+    from orchestration.ccusage_parity import ccusage_command, ccusage_daily, compare, warehouse_daily
 
-    local = Path(__file__).resolve().parents[1] / ".tools" / "node_modules" / ".bin" / "ccusage"
-    command = os.environ.get("CCUSAGE") or (str(local) if local.exists() else DEFAULT_CCUSAGE)
-    theirs = ccusage_daily(warehouse.raw_dir, "Europe/Berlin", command)
+    theirs = ccusage_daily(warehouse.raw_dir, "Europe/Berlin", ccusage_command())
     rows, identical = compare(warehouse_daily(warehouse.warehouse, "Europe/Berlin"), theirs)
     assert identical, [row for row in rows if row[-1] != "ok"]
     assert len(theirs) >= 10

@@ -5,8 +5,15 @@ Privacy: only the fields analytics needs are kept (ids, timestamps, model, token
 Prompt, response, tool and file content never leaves this module: not in the lake, not in quarantine (a
 malformed line is reported by file, line and reason, without its text).
 
-Deduplication (content-block repeats, streamed partials, resume replays, sidechain copies) happens in dbt
-(int_claude_code__model_requests), across all files and collections, so the raw layer keeps every usage line.
+Usage entries: an `assistant` line's `message.usage`, and (Claude Code 2.x) the subagent assistant message a
+`progress` record embeds at `data.message` (`data.type` "agent_progress"), read as ccusage reads it: its
+timestamp, message and requestId are the embedded entry's, its agent the record's `data.agentId`. It is a
+sidechain copy: where the subagent's own file is there too, the copies share (message.id, requestId); where
+that file is gone, the embedded copy is the only record of the request.
+
+Deduplication (content-block repeats, streamed partials, resume replays, sidechain and progress copies) happens
+in dbt (int_claude_code__model_requests), across all files and collections, so the raw layer keeps every usage
+line.
 """
 
 from __future__ import annotations
@@ -53,31 +60,36 @@ def load_all(raw_dir: Path, lake_dir: Path, force: bool = False) -> list[Collect
 
 # Every field the loader reads, extracted in one parse of each line (`lines.parse_once_sql`): transcript lines
 # carry whole prompts, responses and tool results. Name -> JSON path.
-EXTRACTED = {
-    "line_type": "$.type",
-    "timestamp_text": "$.timestamp",
-    "session_id_json": "$.sessionId",
-    "usage": "$.message.usage",
-    "is_sidechain": "$.isSidechain",
-    "agent_id": "$.agentId",
-    "message_id": "$.message.id",
-    "request_id": "$.requestId",
-    "model": "$.message.model",
-    "is_api_error": "$.isApiErrorMessage",
-    "client_version": "$.version",
-    "cwd": "$.cwd",
-    "git_branch": "$.gitBranch",
+# The fields of a usage entry, relative to the entry: the line itself, or a progress record's `data.message`.
+ENTRY_FIELDS = {
+    "entry_type": "type",
+    "timestamp_text": "timestamp",
+    "usage": "message.usage",
+    "message_id": "message.id",
+    "request_id": "requestId",
+    "model": "message.model",
+    "is_api_error": "isApiErrorMessage",
     # The token counts too, so that no check or column parses the usage object again.
-    **{f"{field}_json": f"$.message.usage.{field}" for field in TOKEN_FIELDS},
-    **{f"cache_creation_{window}_json": f"$.message.usage.cache_creation.ephemeral_{window}_input_tokens"
-       for window in CACHE_WINDOWS},
-}
-# Token counts: extracted name -> field name in reasons.
-TOKEN_COUNTS = {
     **{f"{field}_json": f"message.usage.{field}" for field in TOKEN_FIELDS},
     **{f"cache_creation_{window}_json": f"message.usage.cache_creation.ephemeral_{window}_input_tokens"
        for window in CACHE_WINDOWS},
 }
+PROGRESS_ENTRY = "data.message"
+EXTRACTED = {
+    "line_type": "$.type",
+    "session_id_json": "$.sessionId",
+    "is_sidechain": "$.isSidechain",
+    "agent_id": "$.agentId",
+    "client_version": "$.version",
+    "cwd": "$.cwd",
+    "git_branch": "$.gitBranch",
+    # only looked at: an object here marks a progress record that embeds a usage entry
+    "progress_usage": f"$.{PROGRESS_ENTRY}.{ENTRY_FIELDS['usage']}",
+    "progress_agent_id": "$.data.agentId",
+    **{name: f"$.{path}" for name, path in ENTRY_FIELDS.items()},
+}
+# Token counts: extracted name -> field name in reasons.
+TOKEN_COUNTS = {name: path for name, path in ENTRY_FIELDS.items() if name.endswith("_json")}
 # Values kept as text must be JSON strings (or scalars), never an object or array whose text could carry
 # content; the first group is read from every line (a session's span), the second from usage lines. All but
 # gitBranch and cwd are identifiers (sessionId is checked on every line, the others on usage lines).
@@ -87,11 +99,13 @@ REQUEST_TEXT_FIELDS = {"message_id": "message.id", "request_id": "requestId", "m
 BOOLEAN_FIELDS = {"is_sidechain": "isSidechain", "is_api_error": "isApiErrorMessage"}
 # The objects whose keys must be unique on a line that carries usage: duplicates there make the line mean
 # different things to different parsers (DuckDB reads the first value, JavaScript's JSON.parse the last).
-KEYED_OBJECTS = {"$": "", "$.message": "message.", "$.message.usage": "message.usage.",
-                 "$.message.usage.cache_creation": "message.usage.cache_creation."}
+ENTRY_OBJECTS = ("message", "message.usage", "message.usage.cache_creation")
+KEYED_OBJECTS = {"$": "", **{f"$.{path}": f"{path}." for path in ENTRY_OBJECTS}}
+PROGRESS_KEYED_OBJECTS = {"$": "", "$.data": "data.", f"$.{PROGRESS_ENTRY}": f"{PROGRESS_ENTRY}.",
+                          **{f"$.{PROGRESS_ENTRY}.{path}": f"{PROGRESS_ENTRY}.{path}." for path in ENTRY_OBJECTS}}
 # Extracted values kept as JSON: the usage object (only its type is read), the session id (its type is checked)
 # and the token counts (their JSON type is checked).
-JSON_VALUES = ("usage", "session_id_json", *(name for name in EXTRACTED if name.endswith("_json")))
+JSON_VALUES = ("usage", "progress_usage", "session_id_json", *(name for name in EXTRACTED if name.endswith("_json")))
 
 
 def _text_of(value: str) -> str:
@@ -108,15 +122,23 @@ def _text_of(value: str) -> str:
 def _parse(conn: duckdb.DuckDBPyConnection) -> ParsedQueries:
     paths = ", ".join(f"'{path}'" for path in EXTRACTED.values())
     index = {name: position for position, name in enumerate(EXTRACTED, start=1)}
+    embedded_paths = ", ".join(f"'$.{PROGRESS_ENTRY}.{path}'" for path in ENTRY_FIELDS.values())
+    embedded_index = {name: position for position, name in enumerate(ENTRY_FIELDS, start=1)}
+    # The extracted JSON value of each field; on a progress copy, the entry's fields are the embedded entry's.
+    values = {name: f"extracted[{position}]" for name, position in index.items()}
+    values |= {name: f"case when is_progress_copy then embedded[{embedded_index[name]}] else {values[name]} end"
+               for name in ENTRY_FIELDS}
+    values["agent_id"] = (f"case when is_progress_copy then {values['progress_agent_id']} "
+                          f"else {values['agent_id']} end")
     # Small JSON values (the usage object, or one scalar) stay JSON; the rest are read as text.
     fields = ",\n".join(
-        f"extracted[{index[name]}] as {name}" if name in JSON_VALUES
-        else f"{_text_of(f'extracted[{index[name]}]')} as {name}"
+        f"{values[name]} as {name}" if name in JSON_VALUES else f"{_text_of(values[name])} as {name}"
         for name in EXTRACTED
     )
-    line_type = f"extracted[{index['line_type']}]"
-    assistant = f"{_text_of(line_type)} = 'assistant'"
-    has_usage = f"json_type(extracted[{index['usage']}]) = 'OBJECT'"
+    is_progress_copy = (f"coalesce({_text_of(values['line_type'])} = 'progress' "
+                        f"and json_type({values['progress_usage']}) = 'OBJECT', false)")
+    assistant = f"{_text_of(values['entry_type'])} = 'assistant'"
+    has_usage = f"json_type({values['usage']}) = 'OBJECT'"
     conn.execute(
         f"""
         create temp table parsed as
@@ -124,21 +146,35 @@ def _parse(conn: duckdb.DuckDBPyConnection) -> ParsedQueries:
             select source_file, line_number, line, {parse_once_sql(paths)}
             from lines
         ),
-        docs as (
-            select source_file, line_number, is_blank, extracted is not null as is_json, is_object, {fields},
-                   {_structured_field_sql(SPAN_TEXT_FIELDS, index)} as structured_span_field,
-                   {_structured_field_sql(REQUEST_TEXT_FIELDS, index)} as structured_request_field,
-                   {assistant} and {has_usage} as is_usage_line,
-                   -- keys are read again (one more parse) only on the lines that may carry usage
-                   case when extracted is not null and ({has_usage} or {assistant})
-                        then {object_keys_sql('line', KEYED_OBJECTS)} end as key_lists
+        progress_copies as (
+            select *, {is_progress_copy} as is_progress_copy
             from extracted
         ),
+        entries as (
+            -- a second parse, only of the few progress records that embed a usage entry
+            select *, case when is_progress_copy then json_extract(line, [{embedded_paths}]) end as embedded
+            from progress_copies
+        ),
+        docs as (
+            select source_file, line_number, is_blank, extracted is not null as is_json, is_object,
+                   is_progress_copy, {fields},
+                   {_structured_field_sql(SPAN_TEXT_FIELDS, values)} as structured_span_field,
+                   {_structured_field_sql(REQUEST_TEXT_FIELDS, values)} as structured_request_field,
+                   {assistant} and {has_usage} as is_usage_line,
+                   -- keys are read again (one more parse) only on the lines that may carry usage
+                   case when extracted is not null and not is_progress_copy and ({has_usage} or {assistant})
+                        then {object_keys_sql('line', KEYED_OBJECTS)} end as key_lists,
+                   case when is_progress_copy then {object_keys_sql('line', PROGRESS_KEYED_OBJECTS)} end
+                       as progress_key_lists
+            from entries
+        ),
         checked as (
-            select *, {duplicate_key_sql('key_lists', KEYED_OBJECTS)} as duplicate_key
+            select *, coalesce({duplicate_key_sql('key_lists', KEYED_OBJECTS)},
+                               {duplicate_key_sql('progress_key_lists', PROGRESS_KEYED_OBJECTS)}) as duplicate_key
             from docs
         )
-        select * exclude (structured_span_field, structured_request_field, key_lists, duplicate_key),
+        select * exclude (structured_span_field, structured_request_field, key_lists, progress_key_lists,
+                          duplicate_key),
                {_text_of('session_id_json')} as session_id,
                try_cast(timestamp_text as timestamptz) as event_at,
                case when is_blank then null else coalesce({_reasons()}) end as reason
@@ -156,7 +192,8 @@ def _parse(conn: duckdb.DuckDBPyConnection) -> ParsedQueries:
         select source_file, line_number,
                session_id,
                cast(event_at at time zone 'UTC' as timestamp) as event_at_utc,
-               coalesce(cast(is_sidechain as boolean), false) as is_sidechain,
+               -- a progress copy is subagent work, whatever the record's own isSidechain says
+               is_progress_copy or coalesce(cast(is_sidechain as boolean), false) as is_sidechain,
                agent_id,
                message_id,
                request_id,
@@ -202,10 +239,10 @@ def _parse(conn: duckdb.DuckDBPyConnection) -> ParsedQueries:
     )
 
 
-def _structured_field_sql(fields: dict[str, str], index: dict[str, int]) -> str:
-    """SQL: the name of the first of `fields` whose extracted JSON value is an object or an array (a look at
-    its first character: no parse), else null."""
-    cases = " ".join(f"when left(extracted[{index[name]}], 1) in ('{{', '[') then '{label}'"
+def _structured_field_sql(fields: dict[str, str], values: dict[str, str]) -> str:
+    """SQL: the name of the first of `fields` whose extracted JSON value (SQL in `values`) is an object or an
+    array (a look at its first character: no parse), else null."""
+    cases = " ".join(f"when left({values[name]}, 1) in ('{{', '[') then '{label}'"
                      for name, label in fields.items())
     return f"case {cases} end"
 
