@@ -139,6 +139,13 @@ def _parser() -> argparse.ArgumentParser:
 
     add_bench_arguments(bench)
     bench.set_defaults(handler=_bench)
+
+    prices = commands.add_parser("prices", help="the dbt price seeds, from the installed genai-prices library")
+    price_commands = prices.add_subparsers(dest="prices_command", required=True)
+    sync = price_commands.add_parser(
+        "sync", help="write dbt_project/seeds/model_prices.csv and model_match_rules.csv from genai-prices"
+    )
+    sync.set_defaults(handler=_prices_sync)
     return parser
 
 
@@ -323,6 +330,15 @@ def _bench(args: argparse.Namespace) -> int:
     from orchestration.benchmark import run
 
     return run(args)
+
+
+def _prices_sync(args: argparse.Namespace) -> int:
+    from orchestration import prices
+
+    counts = prices.sync()
+    print(json.dumps({"library": prices.library_version(), "seeds_dir": str(prices.SEEDS_DIR), "rows": counts},
+                     indent=2))
+    return 0
 
 
 def _report(args: argparse.Namespace) -> int:

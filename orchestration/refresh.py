@@ -120,6 +120,12 @@ def warehouse_counts(paths: Paths) -> dict[str, Any]:
             "select count(*), count(*) filter (where not is_priced) from analytics.fct_model_requests"
         ).fetchall()
         orgs = [row[0] for row in conn.execute("select org_id from analytics.dim_orgs order by 1").fetchall()]
+        # Loud: every model id whose requests have no price (an internal model, or one genai-prices does not
+        # know yet: add it to the directory's model_prices.csv, or upgrade genai-prices and run `prices sync`).
+        unpriced_models = conn.execute(
+            "select model, count(*) from analytics.fct_model_requests where not is_priced "
+            "group by model order by 2 desc, 1"
+        ).fetchall()
     return {
         "warehouse": str(paths.warehouse),
         "lines_read": int(lines_read or 0),
@@ -130,6 +136,7 @@ def warehouse_counts(paths: Paths) -> dict[str, Any]:
         "sessions": int(sessions),
         "model_requests": int(requests),
         "unpriced_requests": int(unpriced),
+        "unpriced_models": {model: int(count) for model, count in unpriced_models},
         "orgs": orgs,
     }
 

@@ -1502,12 +1502,14 @@ def _price_table() -> dict[str, tuple[float, ...]]:
             normal = tuple(float(row[f"{c}_usd_per_mtok"]) for c in columns)
             long = tuple(float(row[f"long_context_{c}_usd_per_mtok"] or row[f"{c}_usd_per_mtok"]) for c in columns)
             threshold = float(row["long_context_threshold_tokens"] or "inf")
-            table[row["model_id"]] = (*normal, threshold, *long)
+            table[row["provider_id"], row["model_id"]] = (*normal, threshold, *long)
     return table
 
 
 def _cost(model: str, typed: int, output: int, creation_5m: int, creation_1h: int, read: int) -> float:
-    prices = _price_table()[model]
+    from orchestration.prices import library_resolution  # the seed is keyed by genai-prices' model ids
+
+    prices = _price_table()[library_resolution(model)]
     rates = prices[6:] if typed + creation_5m + creation_1h + read > prices[5] else prices[:5]
     tokens = (typed, output, creation_5m, creation_1h, read)
     return round(sum(n * rate for n, rate in zip(tokens, rates)) / 1_000_000, 8)

@@ -308,8 +308,10 @@ class AnalyticsQueries:
         (how fresh the data is), which reveals nobody's activity.
         """
         quarantined, latest_utc, time_zone = self._org_data_quality(org_id)
+        where = self._where(org_id, filters, scope)
         return {
-            "unpriced_requests": self._unpriced_requests(self._where(org_id, filters, scope)),
+            "unpriced_requests": self._unpriced_requests(where),
+            "unpriced_models": self._unpriced_models(where),
             "quarantined_lines": int(quarantined),
             "latest_event_at_utc": None if latest_utc is None else latest_utc.isoformat(),
             "time_zone": time_zone,
@@ -319,6 +321,15 @@ class AnalyticsQueries:
         """Model requests in the filtered rows whose model had no price (counted, not in any cost)."""
         return int(self._rows(f"select {m.UNPRICED_REQUESTS} from {m.ACTIVITY_MART} where {where.sql}",
                               where.params)[0][0])
+
+    def _unpriced_models(self, where: _Where) -> list[dict]:
+        """The model ids of those requests, most requests first: a reader can tell which price is missing."""
+        rows = self._rows(
+            f"select model, {m.UNPRICED_REQUESTS} from {m.MODEL_COSTS_MART} where {where.sql} "
+            "group by model having sum(unpriced_requests) > 0 order by 2 desc, 1",
+            where.params,
+        )
+        return [{"model": model, "requests": int(requests)} for model, requests in rows]
 
     def _org_data_quality(self, org_id: str) -> tuple[int, Any, str | None]:
         """Quarantined lines, the org's latest event and its zone: the same for every reader, so asked once per

@@ -32,16 +32,24 @@ LONG_CONTEXT_THRESHOLD = 200_000
 FAMILIES = ("opus", "sonnet", "haiku", "other")
 KNOWN_TYPES = ("session_started", "model_request", "session_ended")
 
-# model -> (valid_from UTC date, normal rates, long-context rates or None); rates are USD per million tokens:
-# (input, output, cache write 5m, cache write 1h, cache read)
-PRICES: dict[str, tuple[dt.date, tuple[str, ...], tuple[str, ...] | None]] = {
-    "claude-opus-4-1-20250805": (dt.date(2025, 8, 5), ("15", "75", "18.75", "30", "1.50"), None),
-    "claude-opus-4-5-20251101": (dt.date(2025, 11, 1), ("5", "25", "6.25", "10", "0.50"), None),
-    "claude-sonnet-4-5-20250929": (
-        dt.date(2025, 9, 29), ("3", "15", "3.75", "6", "0.30"), ("6", "22.50", "7.50", "12", "0.60")
+# model -> price periods, oldest first: (valid from this UTC date, normal rates, long-context rates or None).
+# Rates are USD per million tokens, typed from the vendors' pricing pages (not read from the seed):
+# (input, output, cache write 5m, cache write 1h, cache read). OpenAI has no cache-write price: written tokens
+# are input tokens. Claude Opus 4.6's long-context premium ended on 2026-03-13.
+PRICES: dict[str, tuple[tuple[dt.date, tuple[str, ...], tuple[str, ...] | None], ...]] = {
+    "claude-opus-4-1-20250805": ((dt.date.min, ("15", "75", "18.75", "30", "1.50"), None),),
+    "claude-opus-4-5-20251101": ((dt.date.min, ("5", "25", "6.25", "10", "0.50"), None),),
+    "claude-opus-4-6": (
+        (dt.date.min, ("5", "25", "6.25", "10", "0.50"), ("10", "37.50", "12.50", "20", "1")),
+        (dt.date(2026, 3, 13), ("5", "25", "6.25", "10", "0.50"), None),
     ),
-    "claude-haiku-4-5-20251001": (dt.date(2025, 10, 1), ("1", "5", "1.25", "2", "0.10"), None),
+    "claude-sonnet-4-5-20250929": (
+        (dt.date.min, ("3", "15", "3.75", "6", "0.30"), ("6", "22.50", "7.50", "12", "0.60")),
+    ),
+    "claude-haiku-4-5-20251001": ((dt.date.min, ("1", "5", "1.25", "2", "0.10"), None),),
+    "gpt-5-codex": ((dt.date.min, ("1.25", "10", "1.25", "1.25", "0.125"), None),),
 }
+UNPRICED_MODEL = "acme-internal-llm"  # in no price list
 
 
 # -- parsing -------------------------------------------------------------------------------------------------
@@ -75,10 +83,10 @@ def family_of(model: str | None) -> str:
 
 def request_cost(model: str, at_utc: dt.datetime, usage: dict) -> Fraction | None:
     """Exact cost in USD, or None when the model has no price valid at the request's UTC date."""
-    price = PRICES.get(model)
-    if price is None or at_utc.date() < price[0]:
+    periods = [period for period in PRICES.get(model, ()) if period[0] <= at_utc.date()]
+    if not periods:
         return None
-    valid_from, normal, long_context = price
+    valid_from, normal, long_context = periods[-1]
     inp = int(usage.get("input_tokens") or 0)
     out = int(usage.get("output_tokens") or 0)
     write = int(usage.get("cache_creation_input_tokens") or 0)

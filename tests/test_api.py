@@ -56,7 +56,7 @@ PROJECTS = [("acme", "p-api", "API", "single"), ("acme", "p-web", "Web App", "wo
             ("acme", "p-ml", "ML", "single"), ("globex", "p-g", "G", "single")]
 AGENTS = ["claude-code", "cursor-agent", "codex"]
 REPOSITORIES = ["acme/api", "acme/web", None]
-MODELS = list(oracle.PRICES) + ["gpt-5-codex"]  # the last one has no price
+MODELS = list(oracle.PRICES) + [oracle.UNPRICED_MODEL]  # the last one has no price
 TEAM = {"ada": None, "max": {"max", "mo", "una", "uli"}, "mo": {"mo", "una"}, "una": {"una"}, "uli": {"uli"},
         "zed": {"zed"}}  # worked out by hand from USERS: what each reader may see (None = the whole org)
 FIRST_DAY = dt.date(2026, 11, 2)

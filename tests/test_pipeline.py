@@ -11,7 +11,7 @@ Session B (u1, cursor-agent, p-web, acme/web): its start (09:55Z on the 17th) is
   = (100*1 + 200*5 + 400*1.25 + 600*2 + 10,000*0.1) / 1e6 = $0.0038; no end event: duration 10:00-09:55 = 300 s.
 Session C (m1, claude-code, p-api, no repository) on the 18th: a sonnet request with 150,000 in + 60,000 cache
   read = 210,000 > 200,000 input tokens, so every token at long-context rates:
-  (150,000*6 + 60,000*0.60 + 1,000*22.50) / 1e6 = $0.9585; plus an unpriced gpt-5-codex request (10 in, 10
+  (150,000*6 + 60,000*0.60 + 1,000*22.50) / 1e6 = $0.9585; plus an unpriced acme-internal-llm request (10 in, 10
   out); ends as failed after 1,800 s.
 Org globex has one session that must never show up in acme's figures.
 """
@@ -81,7 +81,7 @@ LATE_DELIVERY = {
            project_id="p-api", repository=None),
         ev("c2", "model_request", "C", "2026-11-18T08:05:00Z", request_id="rc", model=SONNET,
            usage=usage(150_000, 1_000, 0, 60_000)),
-        ev("c3", "model_request", "C", "2026-11-18T08:06:00Z", request_id="rc2", model="gpt-5-codex",
+        ev("c3", "model_request", "C", "2026-11-18T08:06:00Z", request_id="rc2", model="acme-internal-llm",
            usage=usage(10, 10)),
         ev("c4", "session_ended", "C", "2026-11-18T08:30:00Z", status="failed"),
         ev("c5", "tool_call", "C", "2026-11-18T08:07:00Z"),
@@ -201,7 +201,7 @@ def test_by_agent(queries):
     assert queries.by_agent("acme")["agents"] == [
         {"agent": "claude-code", "sessions": 2, "total_cost_usd": approx(COST_A + COST_C),
          "total_tokens": TOKENS_A + TOKENS_C, "avg_cost_usd": approx((COST_A + COST_C) / 2),
-         "avg_duration_seconds": approx(3_000), "unpriced_requests": 1},  # C's gpt-5-codex request
+         "avg_duration_seconds": approx(3_000), "unpriced_requests": 1},  # C's acme-internal-llm request
         {"agent": "cursor-agent", "sessions": 1, "total_cost_usd": approx(COST_B),
          "total_tokens": TOKENS_B, "avg_cost_usd": approx(COST_B), "avg_duration_seconds": approx(300),
          "unpriced_requests": 0},
@@ -228,6 +228,11 @@ def test_other_orgs_never_leak(queries):
     assert queries.summary("globex")["total_cost_usd"] == approx(0.003)
     names = json.dumps(queries.cost_breakdown("acme"))
     assert "g1" not in names and "Gus" not in names
+
+
+def test_refresh_summary_names_every_unpriced_model_with_its_request_count(scenario):
+    first, _ = scenario["refreshes"]
+    assert first["unpriced_requests"] == 1 and first["unpriced_models"] == {"acme-internal-llm": 1}
 
 
 def test_refresh_twice_gives_the_same_warehouse(scenario):

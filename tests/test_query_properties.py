@@ -30,7 +30,8 @@ from tests.support import build_warehouse, test_paths, write_delivery, write_dir
 SONNET = "claude-sonnet-4-5-20250929"
 HAIKU = "claude-haiku-4-5-20251001"
 OPUS45 = "claude-opus-4-5-20251101"
-CODEX = "gpt-5-codex"
+OPUS46 = "claude-opus-4-6"
+UNPRICED = oracle.UNPRICED_MODEL
 
 # Cost totals are exact decimals rounded half-up: they must be equal. Averages are divided in floating point
 # and may differ by one unit of the last (6th) decimal at a rounding boundary.
@@ -163,7 +164,7 @@ def usage(inp, out, write=0, read=0, split=None):
 # S2 (no start ever arrives -> user/agent/project/repository unknown): haiku request at 2026-01-05T03:00:00.250Z
 #    (12:00 local), delivered twice: 100 in, 200 out, cache write 1,000 split 400 (5m) + 600 (1h), 10,000 read
 #    = (100*1 + 200*5 + 400*1.25 + 600*2 + 10,000*0.10)/1e6 = (100+1000+500+1200+1000)/1e6 = $0.0038;
-#    input tokens 100+1,000+10,000 = 11,100; plus an unpriced gpt-5-codex request at 03:02:00Z (10 in, 10 out).
+#    input tokens 100+1,000+10,000 = 11,100; plus an unpriced acme-internal-llm request at 03:02:00Z (10 in, 10 out).
 #    An event of an ignored type (tool_use) at 04:00Z must not stretch the session. No end: duration =
 #    03:02:00 - 03:00:00.250 = 119.75 s. Session date 01-05.
 # S3 (a2, cursor-agent, p2, repository null): start "2026-01-05T01:00:00+09:00" (=2026-01-04T16:00Z, local 01-05),
@@ -182,10 +183,11 @@ def usage(inp, out, write=0, read=0, split=None):
 # globex (NOT in the directory -> UTC) reuses session id S1 and the unpriced model; it must never leak into acme.
 #   G: g1 starts 2026-01-04T12:00Z; sonnet 1,000 in -> $0.003.
 #
-# initech (Asia/Tokyo) checks "price valid at the request's UTC date": opus 4.5 is priced from 2025-11-01.
-#   I1 (i1): two opus-4.5 requests of 1,000 input tokens, both on LOCAL date 2025-11-01:
-#     08:30+09:00 = 2025-10-31T23:30Z -> no price valid yet -> unpriced, $0;
-#     09:30+09:00 = 2025-11-01T00:30Z -> 1,000*5/1e6 = $0.005.
+# initech (Asia/Tokyo) checks "price valid at the request's UTC date": Opus 4.6's long-context premium (every
+#   token at $10/MTok input once input exceeds 200K) ended on 2026-03-13 (UTC); its base input rate is $5/MTok.
+#   I1 (i1): two opus-4.6 requests of 250,000 input tokens, both on LOCAL date 2026-03-13:
+#     08:30+09:00 = 2026-03-12T23:30Z -> long-context price -> 250,000*10/1e6 = $2.50;
+#     09:30+09:00 = 2026-03-13T00:30Z -> the new price -> 250,000*5/1e6 = $1.25.
 
 HAND_ORGS = [("acme", "Acme", "Asia/Tokyo"), ("initech", "Initech", "Asia/Tokyo")]
 HAND_USERS = [("acme", "a1", "a1@acme.test", "Ann", "core", None, "member"),
@@ -217,7 +219,7 @@ HAND_DELIVERIES = {
            usage=usage(150_000, 1000, 0, 50_000)),
         ev("s3-r2", "model_request", "S3", "2026-01-05T02:00:00+09:00", request_id="r32", model=SONNET,
            usage=usage(150_001, 1000, 0, 50_000)),
-        ev("s2-r2", "model_request", "S2", "2026-01-05T03:02:00Z", request_id="r22", model=CODEX,
+        ev("s2-r2", "model_request", "S2", "2026-01-05T03:02:00Z", request_id="r22", model=UNPRICED,
            usage=usage(10, 10)),
         ev("s2-tool", "tool_use", "S2", "2026-01-05T04:00:00Z", tool="bash"),
     ],
@@ -226,13 +228,13 @@ HAND_DELIVERIES = {
         _S3_START,  # redelivery
         ev("s3-end1", "session_ended", "S3", "2026-01-05T02:30:00+09:00", status="failed"),
         ev("s3-end2", "session_ended", "S3", "2026-01-05T03:00:00+09:00", status="completed"),
-        ev("i1-start", "session_started", "I1", "2025-11-01T08:00:00+09:00", org_id="initech", user_id="i1",
+        ev("i1-start", "session_started", "I1", "2026-03-13T08:00:00+09:00", org_id="initech", user_id="i1",
            agent="claude-code", project_id="p1", repository=None),
-        ev("i1-r1", "model_request", "I1", "2025-11-01T08:30:00+09:00", org_id="initech", request_id="ri1",
-           model=OPUS45, usage=usage(1000, 0)),
-        ev("i1-r2", "model_request", "I1", "2025-11-01T09:30:00+09:00", org_id="initech", request_id="ri2",
-           model=OPUS45, usage=usage(1000, 0)),
-        ev("i1-end", "session_ended", "I1", "2025-11-01T10:00:00+09:00", org_id="initech", status="completed"),
+        ev("i1-r1", "model_request", "I1", "2026-03-13T08:30:00+09:00", org_id="initech", request_id="ri1",
+           model=OPUS46, usage=usage(250_000, 0)),
+        ev("i1-r2", "model_request", "I1", "2026-03-13T09:30:00+09:00", org_id="initech", request_id="ri2",
+           model=OPUS46, usage=usage(250_000, 0)),
+        ev("i1-end", "session_ended", "I1", "2026-03-13T10:00:00+09:00", org_id="initech", status="completed"),
     ],
 }
 HAND_EVENTS = [e for events in HAND_DELIVERIES.values() for e in events]
@@ -277,10 +279,10 @@ HAND_EXPECTED = {
         "total_sessions": 1, "total_cost_usd": 0.003, "total_tokens": 1_000, "input_tokens": 1_000,
         "output_tokens": 0, "avg_session_duration_seconds": 60.0, "avg_cost_per_session_usd": 0.003,
         "unique_users": 1},
-    # I1: 08:00 -> 10:00 = 7,200 s; only the request after 2025-11-01T00:00Z is priced
+    # I1: 08:00 -> 10:00 = 7,200 s; $2.50 before 2026-03-13T00:00Z + $1.25 after = $3.75
     ("initech", ALL, None): {
-        "total_sessions": 1, "total_cost_usd": 0.005, "total_tokens": 2_000, "input_tokens": 2_000,
-        "output_tokens": 0, "avg_session_duration_seconds": 7200.0, "avg_cost_per_session_usd": 0.005,
+        "total_sessions": 1, "total_cost_usd": 3.75, "total_tokens": 500_000, "input_tokens": 500_000,
+        "output_tokens": 0, "avg_session_duration_seconds": 7200.0, "avg_cost_per_session_usd": 3.75,
         "unique_users": 1},
 }
 HAND_TIMESERIES = [
@@ -317,11 +319,11 @@ HAND_COST_BREAKDOWN = {
     "unpriced_requests": 1,
 }
 HAND_INITECH_BREAKDOWN = {
-    "by_model": [{"model_family": "opus", "cost_usd": 0.005}, {"model_family": "sonnet", "cost_usd": 0.0},
+    "by_model": [{"model_family": "opus", "cost_usd": 3.75}, {"model_family": "sonnet", "cost_usd": 0.0},
                  {"model_family": "haiku", "cost_usd": 0.0}, {"model_family": "other", "cost_usd": 0.0}],
-    "by_project": [{"project_id": "p1", "name": "Initech API", "cost_usd": 0.005}],
-    "by_user": [{"user_id": "i1", "name": "Ivy", "cost_usd": 0.005}],
-    "unpriced_requests": 1,
+    "by_project": [{"project_id": "p1", "name": "Initech API", "cost_usd": 3.75}],
+    "by_user": [{"user_id": "i1", "name": "Ivy", "cost_usd": 3.75}],
+    "unpriced_requests": 0,
 }
 HAND_GLOBEX_BREAKDOWN = {  # not in the directory: no names, even where acme has a project p1
     "by_model": [{"model_family": "sonnet", "cost_usd": 0.003}, {"model_family": "opus", "cost_usd": 0.0},
@@ -405,7 +407,7 @@ USERS = {"acme": ("a1", "a2", "a3", "a9"), "globex": ("g1", "g2", "g9")}  # *9 a
 AGENTS = ("claude-code", "cursor-agent", "codex-cli")
 PROJECTS = ("p1", "p2", "p3")
 REPOSITORIES = (None, "repo/a", "repo/b")
-MODELS = (SONNET, HAIKU, OPUS45, CODEX)
+MODELS = (SONNET, HAIKU, OPUS45, OPUS46, UNPRICED)
 BASE_DAY = dt.date(2025, 12, 26)  # Friday; the window crosses the ISO week (Mon 12-29) and the new year
 DAYS = 7
 # offsets the timestamps are written in (minutes east of UTC); 0 twice: once as "Z", once as "+00:00"

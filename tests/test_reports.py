@@ -189,6 +189,7 @@ def test_costs_that_leave_out_unpriced_requests_say_so(rendered):
         assert html.count('<span class="unpriced">*</span>') == 2
         assert "* Cost without 1 model request of models that have no" in squeeze_spaces(html)
         assert "These costs leave out 1 model request of models with no price" in squeeze_spaces(html)
+        assert "price table (mystery-model-1: 1): they are counted" in squeeze_spaces(html)  # named
         assert "* Cost without" in squeeze_spaces(pdf_page_text(path.with_suffix(".pdf")))
     # her own week has only the unpriced session: a known $0.00 would be a lie, so it is marked
     assert '$0.00<span class="unpriced">*</span>' in html_text(rendered / "users" / "zoe-mgr.html")

@@ -21,6 +21,86 @@ prices as (
 
 ),
 
+match_rules as (
+
+    select * from {{ ref('model_match_rules') }}
+
+),
+
+-- Each request's model id resolved as genai-prices resolves it: the provider whose rule matches first, then the
+-- first of that provider's models (and its fallback providers') whose rule matches. A rule is an AND of
+-- conditions; a model or provider has several rules (OR). Evaluated once per distinct model id.
+distinct_models as (
+
+    select distinct model from requests
+
+),
+
+-- id_form 1: the library's second try, with compact dates dashed, for ids that no model matches as they are.
+model_ids as (
+
+    select model, 0 as id_form, lower(model) as model_lower from distinct_models
+    union all
+    select model, 1 as id_form, {{ compact_dates_dashed('lower(model)') }} as model_lower from distinct_models
+    where {{ compact_dates_dashed('lower(model)') }} <> lower(model)
+
+),
+
+rules_matched as (
+
+    select
+        model_ids.model,
+        model_ids.id_form,
+        match_rules.rule_level,
+        match_rules.searched_provider_id,
+        match_rules.priority,
+        match_rules.provider_id,
+        match_rules.model_id
+    from model_ids
+    cross join match_rules
+    group by
+        model_ids.model, model_ids.id_form, match_rules.rule_level, match_rules.searched_provider_id, match_rules.priority,
+        match_rules.rule_no, match_rules.provider_id, match_rules.model_id
+    having min(case
+        when coalesce({{ match_condition_holds('model_ids.model_lower', 'match_rules.match_kind',
+                                               'match_rules.match_value') }}, false) <> match_rules.is_negated
+            then 1 else 0 end) = 1
+
+),
+
+first_provider as (
+
+    select model, searched_provider_id
+    from (
+        select model, searched_provider_id, row_number() over (partition by model order by priority) as rank
+        from rules_matched
+        where rule_level = 'provider' and id_form = 0  -- the provider is found from the id as it is
+    ) as ranked
+    where rank = 1
+
+),
+
+resolved_models as (
+
+    select model, price_provider_id, price_model_id
+    from (
+        select
+            rules_matched.model,
+            rules_matched.provider_id as price_provider_id,
+            rules_matched.model_id as price_model_id,
+            row_number() over (
+                partition by rules_matched.model order by rules_matched.id_form, rules_matched.priority
+            ) as rank
+        from rules_matched
+        inner join first_provider
+            on first_provider.model = rules_matched.model
+            and first_provider.searched_provider_id = rules_matched.searched_provider_id
+        where rules_matched.rule_level = 'model'
+    ) as ranked
+    where rank = 1
+
+),
+
 tokens as (
 
     select
@@ -39,6 +119,8 @@ tokens as (
         requests.cache_creation_5m_input_tokens,
         requests.cache_creation_1h_input_tokens,
         requests.reported_cost_usd,
+        resolved_models.price_provider_id,
+        resolved_models.price_model_id,
         -- Attributes are the session's: request events do not carry them.
         sessions.session_key,
         sessions.user_id,
@@ -59,6 +141,7 @@ tokens as (
     from requests
     inner join sessions
         on sessions.org_id = requests.org_id and sessions.session_id = requests.session_id
+    left join resolved_models on resolved_models.model = requests.model
 
 ),
 
@@ -82,8 +165,9 @@ priced as (
 
     from tokens
     left join prices
-        on prices.model_id = tokens.model
-        and cast(tokens.event_at_utc as date) >= prices.valid_from
+        on prices.provider_id = tokens.price_provider_id
+        and prices.model_id = tokens.price_model_id
+        and (prices.valid_from is null or cast(tokens.event_at_utc as date) >= prices.valid_from)
         and (prices.valid_to is null or cast(tokens.event_at_utc as date) < prices.valid_to)
 
 ),
@@ -121,6 +205,9 @@ select
     repository,
     model,
     {{ model_family('model') }} as model_family,
+    {{ model_vendor('model') }} as vendor,
+    price_provider_id,
+    price_model_id,
     input_tokens as uncached_input_tokens,
     cache_creation_input_tokens,
     cache_write_5m_tokens,

@@ -20,6 +20,7 @@ select
     repository,
     model,
     model_family,
+    vendor,
     count(*) as model_requests,
     sum(total_input_tokens) as input_tokens,
     sum(output_tokens) as output_tokens,
@@ -29,4 +30,4 @@ select
 
 from {{ ref('fct_model_requests') }}
 where {{ only_affected_days('org_id', 'request_date') }}
-group by org_id, request_date, user_id, agent, project_id, repository, model, model_family
+group by org_id, request_date, user_id, agent, project_id, repository, model, model_family, vendor
