@@ -154,6 +154,20 @@ DATASETS: dict[str, dict[str, object]] = {
         "partitions": {},
         "columns": {"path_prefix": "VARCHAR", "org_id": "VARCHAR", "project_id": "VARCHAR", "repository": "VARCHAR"},
     },
+    # The org's own prices (directory model_prices.csv), as text: validated by the loader, typed in staging.
+    "directory_model_prices": {
+        "partitions": {},
+        "columns": {
+            column: "VARCHAR"
+            for column in (
+                "org_id", "model_id", "valid_from", "valid_to", "input_usd_per_mtok", "output_usd_per_mtok",
+                "cache_write_5m_usd_per_mtok", "cache_write_1h_usd_per_mtok", "cache_read_usd_per_mtok",
+                "long_context_threshold_tokens", "long_context_input_usd_per_mtok",
+                "long_context_output_usd_per_mtok", "long_context_cache_write_5m_usd_per_mtok",
+                "long_context_cache_write_1h_usd_per_mtok", "long_context_cache_read_usd_per_mtok",
+            )
+        },
+    },
 }
 
 

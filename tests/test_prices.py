@@ -29,8 +29,8 @@ from tests.support import build_warehouse, test_paths, write_delivery, write_dir
 exact = functools.partial(pytest.approx, abs=Decimal("1e-12"))
 
 
-def ev(event_id, event_type, timestamp, **fields):
-    return {"schema_version": 1, "event_id": event_id, "event_type": event_type, "org_id": "acme",
+def ev(event_id, event_type, timestamp, org_id="acme", **fields):
+    return {"schema_version": 1, "event_id": event_id, "event_type": event_type, "org_id": org_id,
             "session_id": "S", "timestamp": timestamp, **fields}
 
 
@@ -81,6 +81,28 @@ PRICED = {
 }
 UNPRICED = {"internal": ("acme-internal-llm", "2026-11-16T10:00:00Z", usage(1_000, 1_000), None)}
 
+# globex's directory model_prices.csv: a negotiated Sonnet 4.6 rate from 2026-11-01 (no cache rates: cache
+# reads at its input rate), an internal model, and rows the loader must quarantine.
+OVERRIDES_CSV = """org_id,model_id,valid_from,valid_to,input_usd_per_mtok,output_usd_per_mtok,cache_read_usd_per_mtok
+globex,claude-sonnet-4-6,2026-11-01,,2.4,12,
+globex,globex-llm,2026-01-01,2026-12-01,0.5,1.5,0.05
+globex,globex-llm,2026-11-20,,9,9,
+globex,claude-opus-4-6,2026-13-01,,1,1,
+globex,claude-haiku-4-5,2026-01-01,,-1,1,
+"""
+# request id -> (model, timestamp, usage, cost by hand)
+GLOBEX = {
+    # the negotiated rate: (1,000*2.4 + 100*12 + 10,000*2.4) / 1e6
+    "g-sonnet-override": ("claude-sonnet-4-6", "2026-11-16T10:00:00Z", usage(1_000, 100, 0, 10_000),
+                          (1_000 * Decimal("2.4") + 100 * 12 + 10_000 * Decimal("2.4")) / M),
+    # before the negotiated rate starts: the library's (1,000*3 + 100*15 + 10,000*0.30) / 1e6
+    "g-sonnet-before": ("claude-sonnet-4-6", "2026-10-31T23:59:00Z", usage(1_000, 100, 0, 10_000),
+                        (1_000 * 3 + 100 * 15 + 10_000 * Decimal("0.30")) / M),
+    # the internal model: (1,000*0.5 + 1,000*1.5 + 2,000*0.05) / 1e6
+    "g-internal": ("globex-llm", "2026-11-16T10:00:00Z", usage(1_000, 1_000, 0, 2_000),
+                   (1_000 * Decimal("0.5") + 1_000 * Decimal("1.5") + 2_000 * Decimal("0.05")) / M),
+}
+
 SAMPLE_MODELS = [
     "claude-sonnet-4-5-20250929", "claude-sonnet-4-20250514", "claude-opus-4-1-20250805", "claude-opus-4-5-20251101",
     "claude-haiku-4-5-20251001", "claude-3-5-haiku-20241022", "gpt-5-codex",
@@ -107,11 +129,18 @@ def candidate_model_ids() -> list[str]:
 @pytest.fixture(scope="module")
 def warehouse(tmp_path_factory):
     paths = test_paths(tmp_path_factory.mktemp("prices"))
-    write_directory(paths.directory, orgs=[("acme", "Acme", "UTC")],
-                    users=[("acme", "u1", "u1@acme.example", "U", "T", "", "member")],
-                    projects=[("acme", "p", "P", "single")])
+    write_directory(paths.directory, orgs=[("acme", "Acme", "UTC"), ("globex", "Globex", "UTC")],
+                    users=[("acme", "u1", "u1@acme.example", "U", "T", "", "member"),
+                           ("globex", "g1", "g1@globex.example", "G", "T", "", "member")],
+                    projects=[("acme", "p", "P", "single"), ("globex", "p", "P", "single")])
+    (paths.directory / "model_prices.csv").write_text(OVERRIDES_CSV, encoding="utf-8")
     events = [ev("start", "session_started", "2026-01-01T00:00:00Z", user_id="u1", agent="claude-code",
-                 project_id="p", repository=None)]
+                 project_id="p", repository=None),
+              ev("g-start", "session_started", "2026-01-01T00:00:00Z", org_id="globex", user_id="g1",
+                 agent="claude-code", project_id="p", repository=None)]
+    for request_id, (model, at, body, _) in GLOBEX.items():
+        events.append(ev(request_id, "model_request", at, org_id="globex", request_id=request_id, model=model,
+                         usage=body))
     for request_id, (model, at, body, _) in {**PRICED, **UNPRICED}.items():
         events.append(ev(request_id, "model_request", at, request_id=request_id, model=model, usage=body))
     for number, model in enumerate(candidate_model_ids()):
@@ -190,3 +219,32 @@ def test_dim_models_names_vendor_and_price_source(warehouse):
     (dupes,), = warehouse.execute(
         "select count(*) - count(distinct model_id) from analytics.dim_models").fetchall()
     assert dupes == 0
+
+
+@pytest.mark.parametrize("request_id", sorted(GLOBEX))
+def test_an_orgs_own_price_wins_for_its_requests_from_its_start_date(warehouse, request_id):
+    (cost, source), = warehouse.execute(
+        "select cost_usd, price_source from analytics.fct_model_requests where request_id = ?", [request_id]
+    ).fetchall()
+    assert cost == exact(GLOBEX[request_id][3])
+    assert source == ("genai-prices" if request_id == "g-sonnet-before" else "override")
+
+
+def test_overrides_are_for_their_org_only_and_marked_in_dim_models(warehouse):
+    # acme's Sonnet 4.6 request keeps the library price (it is in PRICED, checked above)
+    (source,), = warehouse.execute(
+        "select price_source from analytics.fct_model_requests where request_id = 'sonnet-4-6-1h'").fetchall()
+    assert source == "genai-prices"
+    rows = warehouse.execute(
+        "select model_id, has_price, price_source, override_orgs from analytics.dim_models "
+        "where model_id in ('claude-sonnet-4-6', 'globex-llm') order by 1").fetchall()
+    assert rows == [("claude-sonnet-4-6", True, "override", "globex"), ("globex-llm", True, "override", "globex")]
+
+
+def test_bad_override_rows_are_quarantined_with_their_line(warehouse):
+    rows = warehouse.execute(
+        "select line_number, reason from raw.quarantined_lines where source_file = 'model_prices.csv' order by 1"
+    ).fetchall()
+    assert [line for line, _ in rows] == [4, 5, 6]
+    reasons = [reason for _, reason in rows]
+    assert "overlaps" in reasons[0] and "valid_from" in reasons[1] and "input_usd_per_mtok" in reasons[2]

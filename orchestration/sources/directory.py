@@ -9,12 +9,14 @@ org name would end up in an email header, a NUL anywhere).
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import hashlib
 import json
 import logging
 import unicodedata
 import zoneinfo
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import duckdb
@@ -39,16 +41,31 @@ FILES = {
     "projects.csv": ("directory_projects", ("org_id", "project_id", "name", "kind"), ()),
     # Optional: where Claude Code transcripts' working directories belong (longest prefix wins).
     "claude_code_projects.csv": ("directory_path_mappings", ("path_prefix", "project_id"), ("repository", "org_id")),
+    # Optional: an org's own prices (negotiated rates, internal models), USD per million tokens; they win over
+    # genai-prices' for that org's requests naming exactly that model id.
+    "model_prices.csv": (
+        "directory_model_prices",
+        ("org_id", "model_id", "valid_from", "input_usd_per_mtok", "output_usd_per_mtok"),
+        ("valid_to", "cache_write_5m_usd_per_mtok", "cache_write_1h_usd_per_mtok", "cache_read_usd_per_mtok",
+         "long_context_threshold_tokens", "long_context_input_usd_per_mtok", "long_context_output_usd_per_mtok",
+         "long_context_cache_write_5m_usd_per_mtok", "long_context_cache_write_1h_usd_per_mtok",
+         "long_context_cache_read_usd_per_mtok"),
+    ),
 }
-OPTIONAL_FILES = ("claude_code_projects.csv",)
+OPTIONAL_FILES = ("claude_code_projects.csv", "model_prices.csv")
+PRICE_RATE_COLUMNS = tuple(c for c in (*FILES["model_prices.csv"][1], *FILES["model_prices.csv"][2])
+                           if c.endswith("_usd_per_mtok"))
+MAX_RATE_USD_PER_MTOK = Decimal(1_000_000)  # decimal(18, 6) holds it; no real price is near it
+MAX_THRESHOLD_TOKENS = 10**9  # the contract's token range
 # Columns (of whichever file has them) holding identifiers, and holding free text.
-IDENTIFIER_COLUMNS = ("org_id", "user_id", "manager_id", "project_id")
+IDENTIFIER_COLUMNS = ("org_id", "user_id", "manager_id", "project_id", "model_id")
 TEXT_COLUMNS = ("name", "team", "path_prefix", "repository")
 KEYS = {
     "directory_orgs": ("org_id",),
     "directory_users": ("user_id",),
     "directory_projects": ("org_id", "project_id"),
     "directory_path_mappings": ("path_prefix",),
+    "directory_model_prices": ("org_id", "model_id", "valid_from"),
 }
 
 
@@ -74,6 +91,9 @@ def load_directory(directory: Path, lake_dir: Path) -> DirectoryLoad:
     good["directory_orgs"], bad = _keep(good["directory_orgs"], bad, "orgs.csv", _org_problem)
     good["directory_users"], bad = _keep(good["directory_users"], bad, "users.csv", _user_problem)
     good["directory_projects"], bad = _keep(good["directory_projects"], bad, "projects.csv", _project_problem)
+    good["directory_model_prices"], bad = _keep(good["directory_model_prices"], bad, "model_prices.csv",
+                                                _price_problem)
+    good["directory_model_prices"], bad = _without_overlaps(good["directory_model_prices"], bad)
     users = good["directory_users"]
     if len(orgs_by_id) == 1:
         # users.csv may omit org_id when the directory describes one org.
@@ -218,3 +238,52 @@ def _project_problem(row) -> str | None:
     if row["kind"] not in PROJECT_KINDS:
         return f"invalid kind {row['kind']!r}: expected one of {'/'.join(PROJECT_KINDS)}"
     return None
+
+
+def _price_problem(row) -> str | None:
+    """An override price: ISO dates (valid_to after valid_from), rates of at most 6 decimals in 0..10^6 USD per
+    million tokens, a whole threshold within the token range, with long-context input and output rates."""
+    dates = {}
+    for column in ("valid_from", "valid_to"):
+        if row.get(column) is not None:
+            try:
+                dates[column] = dt.date.fromisoformat(row[column])
+            except ValueError:
+                return f"invalid {column} {row[column]!r}: expected a date YYYY-MM-DD"
+    if "valid_to" in dates and dates["valid_to"] <= dates["valid_from"]:
+        return f"valid_to {row['valid_to']} is not after valid_from {row['valid_from']}"
+    for column in PRICE_RATE_COLUMNS:
+        text = row.get(column)
+        if text is None:
+            continue
+        try:
+            rate = Decimal(text)
+        except InvalidOperation:
+            return f"invalid {column} {text!r}: expected a number"
+        if not rate.is_finite() or not 0 <= rate < MAX_RATE_USD_PER_MTOK or rate != round(rate, 6):
+            return f"invalid {column} {text!r}: expected 0 to {MAX_RATE_USD_PER_MTOK} with at most 6 decimals"
+    threshold = row.get("long_context_threshold_tokens")
+    if threshold is not None:
+        if not threshold.isdigit() or not 0 < int(threshold) <= MAX_THRESHOLD_TOKENS:
+            return f"invalid long_context_threshold_tokens {threshold!r}: expected a whole number 1 to 10^9"
+        if row.get("long_context_input_usd_per_mtok") is None or row.get("long_context_output_usd_per_mtok") is None:
+            return "a long_context_threshold_tokens needs long_context_input and long_context_output rates"
+    elif any(row.get(c) is not None for c in PRICE_RATE_COLUMNS if c.startswith("long_context_")):
+        return "long-context rates without a long_context_threshold_tokens"
+    return None
+
+
+def _without_overlaps(rows, bad):
+    """One price per org, model and day: a row whose period overlaps an earlier-starting one is quarantined
+    (two prices would count the request twice)."""
+    kept, last_end = [], {}
+    for row in sorted(rows, key=lambda r: (r["org_id"], r["model_id"], r["valid_from"])):
+        key = (row["org_id"], row["model_id"])
+        if key in last_end and (last_end[key] is None or last_end[key] > row["valid_from"]):
+            bad.append(("model_prices.csv", row["_line"],
+                        f"the price of {row['model_id']} from {row['valid_from']} overlaps an earlier one",
+                        row["_text"]))
+            continue
+        last_end[key] = row.get("valid_to")
+        kept.append(row)
+    return kept, bad

@@ -1,6 +1,12 @@
 -- A view: fct_model_requests is the one table that holds every priced request (a table here copied every
 -- request once more: 58 s of a 10M build). An incremental build reads it for the affected sessions only.
 {{ config(materialized='view') }}
+{%- set price_columns = [] -%}
+{%- for tier in ['', 'long_context_'] -%}
+    {%- for token_type in ['input', 'output', 'cache_write_5m', 'cache_write_1h', 'cache_read'] -%}
+        {%- do price_columns.append(tier ~ token_type ~ '_usd_per_mtok') -%}
+    {%- endfor -%}
+{%- endfor -%}
 /* grain: one row per (source, org_id, request_key) of a model request, with its session's attributes and
    its cost. */
 with requests as (
@@ -18,6 +24,12 @@ sessions as (
 prices as (
 
     select * from {{ ref('model_prices') }}
+
+),
+
+overrides as (
+
+    select * from {{ ref('stg_directory__model_prices') }}
 
 ),
 
@@ -59,8 +71,8 @@ rules_matched as (
     from model_ids
     cross join match_rules
     group by
-        model_ids.model, model_ids.id_form, match_rules.rule_level, match_rules.searched_provider_id, match_rules.priority,
-        match_rules.rule_no, match_rules.provider_id, match_rules.model_id
+        model_ids.model, model_ids.id_form, match_rules.rule_level, match_rules.searched_provider_id,
+        match_rules.priority, match_rules.rule_no, match_rules.provider_id, match_rules.model_id
     having min(case
         when coalesce({{ match_condition_holds('model_ids.model_lower', 'match_rules.match_kind',
                                                'match_rules.match_value') }}, false) <> match_rules.is_negated
@@ -149,19 +161,16 @@ priced as (
 
     select
         tokens.*,
-        prices.model_id is not null or tokens.reported_cost_usd is not null as is_priced,
-        -- Anthropic bills every token of a request above the threshold at the long-context rates.
-        coalesce(tokens.total_input_tokens > prices.long_context_threshold_tokens, false) as is_long_context,
-        prices.input_usd_per_mtok,
-        prices.output_usd_per_mtok,
-        prices.cache_write_5m_usd_per_mtok,
-        prices.cache_write_1h_usd_per_mtok,
-        prices.cache_read_usd_per_mtok,
-        prices.long_context_input_usd_per_mtok,
-        prices.long_context_output_usd_per_mtok,
-        prices.long_context_cache_write_5m_usd_per_mtok,
-        prices.long_context_cache_write_1h_usd_per_mtok,
-        prices.long_context_cache_read_usd_per_mtok
+        -- An org's own price (directory model_prices.csv) for the exact model id wins over the library's.
+        case when overrides.model_id is not null then 'override' when prices.model_id is not null then 'genai-prices'
+        end as price_source,
+        case when overrides.model_id is not null then overrides.long_context_threshold_tokens
+            else prices.long_context_threshold_tokens end as long_context_threshold_tokens,
+        {%- for rate in price_columns %}
+        case when overrides.model_id is not null then overrides.{{ rate }} else prices.{{ rate }} end as {{ rate }},
+        {%- endfor %}
+        tokens.reported_cost_usd is not null or overrides.model_id is not null or prices.model_id is not null
+            as is_priced
 
     from tokens
     left join prices
@@ -169,6 +178,22 @@ priced as (
         and prices.model_id = tokens.price_model_id
         and (prices.valid_from is null or cast(tokens.event_at_utc as date) >= prices.valid_from)
         and (prices.valid_to is null or cast(tokens.event_at_utc as date) < prices.valid_to)
+    left join overrides
+        on overrides.org_id = tokens.org_id
+        and overrides.model_id = tokens.model
+        and cast(tokens.event_at_utc as date) >= overrides.valid_from
+        and (overrides.valid_to is null or cast(tokens.event_at_utc as date) < overrides.valid_to)
+
+),
+
+thresholds as (
+
+    select
+        *,
+        -- Anthropic bills every token of a request above the threshold at the long-context rates.
+        coalesce(total_input_tokens > long_context_threshold_tokens, false) as is_long_context
+
+    from priced
 
 ),
 
@@ -185,7 +210,7 @@ rates as (
         case when is_long_context then long_context_cache_read_usd_per_mtok else cache_read_usd_per_mtok end
             as cache_read_rate
 
-    from priced
+    from thresholds
 
 )
 
@@ -208,6 +233,7 @@ select
     {{ model_vendor('model') }} as vendor,
     price_provider_id,
     price_model_id,
+    price_source,
     input_tokens as uncached_input_tokens,
     cache_creation_input_tokens,
     cache_write_5m_tokens,

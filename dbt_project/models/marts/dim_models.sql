@@ -39,6 +39,16 @@ library as (
 
 ),
 
+-- Orgs' own prices (directory model_prices.csv) keep the grain: one row per model id, with the orgs that
+-- override it listed (their requests of that id are priced by the override; everyone else's by the library).
+overridden as (
+
+    select model_id, {{ dbt.listagg('org_id', "', '", 'order by org_id') }} as override_orgs
+    from (select distinct model_id, org_id from {{ ref('stg_directory__model_prices') }}) as org_models
+    group by model_id
+
+),
+
 models as (
 
     select
@@ -50,21 +60,39 @@ models as (
     from library
     full outer join seen on seen.model_id = library.model_id
 
+),
+
+every_model as (
+
+    select
+        coalesce(models.model_id, overridden.model_id) as model_id,
+        models.price_provider_id,
+        models.price_model_id,
+        coalesce(models.model_requests, 0) as model_requests,
+        coalesce(models.unpriced_requests, 0) as unpriced_requests,
+        overridden.override_orgs
+    from models
+    full outer join overridden on overridden.model_id = models.model_id
+
 )
 
 select
-    models.model_id,
-    {{ model_family('models.model_id') }} as model_family,
-    {{ model_vendor('models.model_id') }} as vendor,
-    priced.model_id is not null as has_price,
-    models.price_provider_id,
-    models.price_model_id,
+    every_model.model_id,
+    {{ model_family('every_model.model_id') }} as model_family,
+    {{ model_vendor('every_model.model_id') }} as vendor,
+    priced.model_id is not null or every_model.override_orgs is not null as has_price,
+    every_model.price_provider_id,
+    every_model.price_model_id,
     priced.priced_from,
-    case when priced.model_id is not null then 'genai-prices' end as price_source,
+    case
+        when every_model.override_orgs is not null then 'override'
+        when priced.model_id is not null then 'genai-prices'
+    end as price_source,
+    every_model.override_orgs,
     priced.price_library,
-    models.model_requests,
-    models.unpriced_requests
+    every_model.model_requests,
+    every_model.unpriced_requests
 
-from models
+from every_model
 left join priced
-    on priced.provider_id = models.price_provider_id and priced.model_id = models.price_model_id
+    on priced.provider_id = every_model.price_provider_id and priced.model_id = every_model.price_model_id
