@@ -254,8 +254,15 @@ OTEL_ONLY_USER_SHARE, OTEL_ONLY_MIN_USERS = 0.15, 2  # acme people exporting tel
 OTEL_WITH_TRANSCRIPTS_SHARE = 0.5  # transcript people who also export telemetry (from some day of the window)
 OUTSIDE_EMAIL = "freelancer@outside.example"  # a collected folder whose email the directory lacks
 OTEL_COLLECTOR = "sample-collector"  # otel/<collector>/<UTC date>/logs.jsonl[.gz]
-OTEL_UNCOMPRESSED_DAYS = 2  # the collector gzips rotated files older than this
-CC_VERSIONS = ("2.0.14", "2.0.22", "2.0.31")
+OTEL_UNCOMPRESSED_DAYS = 2  # the collector gzips a day's file once this many newer days have files
+CC_VERSIONS = ("2.0.14", "2.0.22", "2.0.31", "2.1.22", "2.1.39")
+# 2.1.x also writes `progress` records (an `agent_progress` one embeds each subagent response, usage included),
+# `queue-operation` and more `system` records, compaction agents (subagents/agent-acompact-<id>.jsonl), and
+# `inference_geo` and `server_tool_use` in usage.
+CURRENT_CC_VERSION = "2.1.39"
+AGENT_PROGRESS_SHARE = 0.8  # subagent responses whose lines also reach the parent file as agent_progress copies
+QUEUED_PROMPT_SHARE = 0.05  # prompts typed while Claude was busy: enqueued, then dequeued
+INFERENCE_GEOS = ("not_available", "global")
 INLINE_SIDECHAIN_VERSION = "1.0.98"  # 1.x: subagent lines inline in the main file
 NO_REQUEST_ID_VERSION = "1.0.17"  # older 1.x: no requestId, one line per response, no 5m/1h split, costUSD
 CC_MODEL_MIX = {SONNET_45: 0.72, OPUS_45: 0.12, OPUS_41: 0.06, SONNET_4: 0.10}
@@ -285,10 +292,13 @@ OTEL_INT_STYLE_WEIGHTS = (0.7, 0.2, 0.1)
 OTEL_TRUNCATED_LINES = 2  # the collector died mid-write twice
 TERMINALS = ("vscode", "iTerm.app", "tmux", "WarpTerminal", "cursor")
 # Traits the first session of the first transcript people always has, so a tiny sample shows every case.
+# One set per session, for their first workday sessions in order.
 SHOWCASE_TRAITS = (
-    frozenset({"long_context", "subagent", "resume", "synthetic", "one_hour"}),
-    frozenset({"truncated"}),
-    frozenset({"subagent", "truncated"}),
+    (frozenset({"long_context", "subagent", "resume", "synthetic", "one_hour", "compaction", "queued"}),
+     frozenset({"subagent", "lost_subagent_file"}),  # only its agent_progress copies tell of the subagent
+     frozenset({"subagent", "empty_main"})),  # the main file is empty, the subagent file is not
+    (frozenset({"truncated"}),),
+    (frozenset({"subagent", "truncated"}),),
 )
 PROMPTS = (
     "fix the failing test in {file}", "add retries with backoff around the upload client in {file}",
@@ -1008,7 +1018,7 @@ class _ClaudeCodeUser:
     transcripts: bool  # their ~/.claude folder is collected
     otel_from_day: int | None  # UTC epoch day they switched telemetry on, None: never
     logs_prompts: bool  # OTEL_LOG_USER_PROMPTS=1: user_prompt records carry the prompt text
-    showcase: frozenset[str]  # traits of their first session
+    showcase: tuple[frozenset[str], ...]  # traits of their first workday sessions
     account_uuid: str
     terminal: str
 
@@ -1026,7 +1036,7 @@ def _claude_code_users(
     users = []
     for index, person in enumerate(acme[: with_transcripts + otel_only]):
         transcripts = index < with_transcripts
-        version = (None, NO_REQUEST_ID_VERSION, INLINE_SIDECHAIN_VERSION)[index] if index < 3 else None
+        version = (CURRENT_CC_VERSION, NO_REQUEST_ID_VERSION, INLINE_SIDECHAIN_VERSION)[index] if index < 3 else None
         version = version or rng.choice(CC_VERSIONS)
         # 1.x clients export no telemetry with request ids: they stay transcript-only.
         if not transcripts or index == 0:
@@ -1045,13 +1055,13 @@ def _claude_code_users(
             vacation=person.vacation, version=version,
             checkouts=tuple(f"{home}/{r.split('/')[-1]}" for r in picked), transcripts=transcripts,
             otel_from_day=otel_from, logs_prompts=index == with_transcripts,
-            showcase=SHOWCASE_TRAITS[index] if index < len(SHOWCASE_TRAITS) else frozenset(),
+            showcase=SHOWCASE_TRAITS[index] if index < len(SHOWCASE_TRAITS) else (),
             account_uuid=_uuid(rng.getrandbits), terminal=rng.choice(TERMINALS),
         ))  # fmt: skip
     users.append(_ClaudeCodeUser(
         email=OUTSIDE_EMAIL, timezone=MAIN_ORG.timezone, activity=0.5, opus_fan=False, vacation=None,
         version=CC_VERSIONS[-1], checkouts=("/home/freelancer/work/acme_docs.site", "/home/freelancer/work/billing"),
-        transcripts=True, otel_from_day=None, logs_prompts=False, showcase=frozenset(),
+        transcripts=True, otel_from_day=None, logs_prompts=False, showcase=(),
         account_uuid=_uuid(rng.getrandbits), terminal="tmux",
     ))  # fmt: skip
     return users
@@ -1073,7 +1083,8 @@ class _Conversation:
 
     def __init__(self, *, session_id: str, cwd: str, version: str, branch: str,
                  model: str, base: int, one_hour: bool, threshold: int, lines: list[str] | None,
-                 agent_id: str | None = None, sidechain: bool = False) -> None:  # fmt: skip
+                 agent_id: str | None = None, sidechain: bool = False,
+                 progress_to: _Conversation | None = None) -> None:  # fmt: skip
         self.session_id, self.cwd, self.version, self.branch = session_id, cwd, version, branch
         self.model, self.base, self.one_hour, self.threshold = model, base, one_hour, threshold
         self.lines, self.agent_id, self.sidechain = lines, agent_id, sidechain
@@ -1081,6 +1092,8 @@ class _Conversation:
         self.context, self.cached, self.last_ms, self.parent = base, 0, 0, "null"
         self.with_request_id = version != NO_REQUEST_ID_VERSION
         self.subagent_files: dict[str, list[str]] = {}
+        self.progress_to = progress_to  # the parent conversation that gets agent_progress copies of responses
+        self.writes_progress = version.startswith("2.1.")
         side = "true" if sidechain else "false"
         agent = f'"agentId":"{agent_id}",' if agent_id else ""
         self.prefix = (f'"isSidechain":{side},{agent}"userType":"external","cwd":"{self.cwd_json}",'
@@ -1102,6 +1115,7 @@ class _ClaudeCodeWriter:
         self.fmt = _utc_formatter()
         self.otel_days: dict[int, list[tuple[int, str]]] = {}
         self.truncated_otel_lines = 0
+        self.otel_recent: list[tuple[int, bytes]] = []  # the newest days' files, written plain at the end
         self.collected: set[str] = set()
         self.counts = dict.fromkeys(
             ("transcript_sessions", "transcript_files", "transcript_lines", "otel_files", "otel_lines",
@@ -1113,7 +1127,7 @@ class _ClaudeCodeWriter:
 
     def write_window(self, users: list[_ClaudeCodeUser], dates: list[datetime.date]) -> None:
         rng = self.rng
-        pending = {user.email for user in users if user.showcase}
+        pending = {user.email: list(user.showcase) for user in users if user.showcase}
         for local_date in dates:
             weekday = local_date.weekday()
             for user in users:
@@ -1125,17 +1139,18 @@ class _ClaudeCodeWriter:
                         count = max(1, _poisson(rng, CC_SESSIONS_PER_ACTIVE_WORKDAY * user.activity * self.scale))
                     else:
                         count = 2 if rng.random() < WEEKEND_SECOND_SESSION_SHARE else 1
-                showcase = user.email in pending and weekday < 5
-                if showcase:
-                    count = max(count, 1)
-                    pending.discard(user.email)
+                # all showcase sessions on the first workday present: vacations may follow
+                showcase = pending.pop(user.email, []) if weekday < 5 else []
+                count = max(count, len(showcase))
                 midnight = datetime.datetime.combine(local_date, datetime.time(), zoneinfo.ZoneInfo(user.timezone))
                 for index in range(count):
                     start = midnight + datetime.timedelta(seconds=int(_start_hour(rng, weekday < 5) * 3600))
-                    traits = user.showcase if showcase and index == 0 else frozenset()
+                    traits = showcase[index] if index < len(showcase) else frozenset()
                     self.session(user, int(start.timestamp() * 1000) + rng.randrange(1000), traits)
             self.flush_before(_epoch_day(local_date))  # as in _write_platform: earlier UTC days are complete
         self.flush_before(self.last_day + 2)
+        for day, data in self.otel_recent:
+            self._write_otel_file(day, data, gzipped=False)
 
     # ---- one session --------------------------------------------------------------------------------------
 
@@ -1172,10 +1187,11 @@ class _ClaudeCodeWriter:
         except _Cutoff:
             complete = False
         # Lines without a requestId are never replayed: ccusage would count each copy (see the README).
-        resumed = complete and conversation.with_request_id and "truncated" not in traits and (
+        resumed = complete and conversation.with_request_id and not traits & {"truncated", "empty_main"} and (
             "resume" in traits or rand() < RESUME_SHARE)
-        truncated = transcripts and not resumed and ("truncated" in traits or rand() < TRUNCATED_FILE_SHARE)
-        self._end_session(user, conversation, truncated)
+        truncated = transcripts and not resumed and "empty_main" not in traits and (
+            "truncated" in traits or rand() < TRUNCATED_FILE_SHARE)
+        self._end_session(user, conversation, truncated, empty_main="empty_main" in traits)
         if resumed:
             self._resume(user, conversation, t + rng.randint(*RESUME_DELAY_S) * 1000, otel)
 
@@ -1215,6 +1231,10 @@ class _ClaudeCodeWriter:
             raise _Cutoff
         prompt_index = rng.randrange(len(_PROMPT_TEXTS))
         prompt = _PROMPT_TEXTS[prompt_index]
+        turn_start = t
+        if conversation.lines is not None and conversation.writes_progress and (
+                "queued" in traits or rand() < QUEUED_PROMPT_SHARE):
+            self._queue_operations(conversation, t - rng.randint(2_000, 60_000), t, prompt)
         if conversation.lines is not None:
             if conversation.version in CC_VERSIONS:
                 snapshot = _uuid(rng.getrandbits)
@@ -1235,12 +1255,18 @@ class _ClaudeCodeWriter:
             last = step == steps - 1 and not task
             typed = 1 + int(rng.lognormvariate(TYPED_INPUT_MU, TYPED_INPUT_SIGMA)) if step == 0 else rng.randint(
                 *ROUTINE_INPUT_TOKENS)
-            t = self._request(conversation, user, t, typed, last=last, tool="Task" if task else None)
+            t = self._request(conversation, user, t, typed, last=last, tool="Task" if task else None,
+                              subagent_traits=traits)
             task = False
+        if "compaction" in traits:
+            t = self._compact(conversation, user, t)
+        if conversation.lines is not None and conversation.writes_progress:
+            self._line(conversation, t, f'"type":"system","subtype":"turn_duration","durationMs":{t - turn_start},'
+                                        '"isMeta":false')  # fmt: skip
         return t
 
     def _request(self, conversation: _Conversation, user: _ClaudeCodeUser, t: int, typed: int, *, last: bool,
-                 tool: str | None = None) -> int:  # fmt: skip
+                 tool: str | None = None, subagent_traits: frozenset[str] = frozenset()) -> int:  # fmt: skip
         """One API request: its response lines (one per content block, the same usage on each, earlier lines
         of a streamed response with a partial output count), its telemetry record and the tool call's result."""
         rng = self.rng
@@ -1281,7 +1307,7 @@ class _ClaudeCodeWriter:
         conversation.context += typed + output
         conversation.last_ms = t
         if tool == "Task":
-            t = self._subagent(conversation, user, t)
+            t = self._subagent(conversation, user, t, lost_file="lost_subagent_file" in subagent_traits)
         elif tool:
             t += min(TOOL_DURATION_MAX_MS, int(rng.lognormvariate(TOOL_DURATION_MU, TOOL_DURATION_SIGMA)))
         if tool:
@@ -1295,29 +1321,53 @@ class _ClaudeCodeWriter:
             self._record(t, "tool_result", f'{_string_attribute("tool_name", tool)},'
                                            f'{_string_attribute("success", "true")},{duration}')  # fmt: skip
             conversation.context += tokens
-        if conversation.context > conversation.threshold:  # auto-compaction into a summary
-            if conversation.lines is not None:
-                self._line(conversation, t, f'"type":"system","subtype":"compact_boundary","content":"Conversation '
-                                            f'compacted","level":"info","compactMetadata":{{"trigger":"auto",'
-                                            f'"preTokens":{conversation.context}}}')  # fmt: skip
-            conversation.context = conversation.base + rng.randint(*COMPACTION_SUMMARY)
-            conversation.cached = conversation.base
+        if conversation.context > conversation.threshold:
+            t = self._compact(conversation, user, t)
         return t
 
-    def _subagent(self, parent: _Conversation, user: _ClaudeCodeUser, t: int) -> int:
+    def _compact(self, conversation: _Conversation, user: _ClaudeCodeUser, t: int) -> int:
+        """Auto-compaction into a summary; 2.1.x asks a compaction agent (a subagent file of one request
+        reading the whole context) for it."""
+        rng = self.rng
+        if conversation.writes_progress and not conversation.sidechain:
+            agent_id = f"acompact-{rng.getrandbits(24):06x}"
+            lines = None if conversation.lines is None else []
+            if lines is not None:
+                conversation.subagent_files[agent_id] = lines
+            agent = _Conversation(
+                session_id=conversation.session_id, cwd=conversation.cwd, version=conversation.version,
+                branch=conversation.branch, model=conversation.model, base=conversation.base,
+                one_hour=conversation.one_hour, threshold=math.inf, lines=lines, agent_id=agent_id, sidechain=True,
+            )  # fmt: skip
+            agent.context, agent.cached = conversation.context, conversation.cached
+            if lines is not None:
+                self._user_line(agent, t + 50, '"Your task is to create a detailed summary of the conversation so far"')
+            t = self._request(agent, user, t + rng.randint(200, 800), rng.randint(1, 6), last=True)
+        if conversation.lines is not None:
+            self._line(conversation, t, f'"type":"system","subtype":"compact_boundary","content":"Conversation '
+                                        f'compacted","level":"info","compactMetadata":{{"trigger":"auto",'
+                                        f'"preTokens":{conversation.context}}}')  # fmt: skip
+        conversation.context = conversation.base + rng.randint(*COMPACTION_SUMMARY)
+        conversation.cached = conversation.base
+        return t
+
+    def _subagent(self, parent: _Conversation, user: _ClaudeCodeUser, t: int, lost_file: bool = False) -> int:
         """A Task tool call: the subagent's lines carry the parent's sessionId and isSidechain; Claude Code 2.x
-        writes them to <sessionId>/subagents/agent-<id>.jsonl, 1.x inline into the session file."""
+        writes them to <sessionId>/subagents/agent-<id>.jsonl, 1.x inline into the session file; 2.1.x also
+        copies its responses into the parent file as agent_progress records. A `lost_file` is never written
+        (deleted, or not collected): its agent_progress copies are all that is left of it."""
         rng = self.rng
         inline = parent.version not in CC_VERSIONS
-        agent_id = None if inline else f"{rng.getrandbits(32):08x}"
+        agent_id = None if inline else f"{rng.getrandbits(32):08x}"[1:]
         lines = None if parent.lines is None else (parent.lines if inline else [])
-        if agent_id and lines is not None:
+        if agent_id and lines is not None and not lost_file:
             parent.subagent_files[agent_id] = lines
         subagent = _Conversation(
             session_id=parent.session_id, cwd=parent.cwd, version=parent.version, branch=parent.branch,
             model=HAIKU_45 if rng.random() < SUBAGENT_HAIKU_SHARE else parent.model,
             base=rng.randint(*BASE_CONTEXT["cursor-agent"]), one_hour=False, threshold=COMPACTION_THRESHOLD,
             lines=lines, agent_id=agent_id, sidechain=True,
+            progress_to=parent if parent.writes_progress and parent.lines is not None else None,
         )  # fmt: skip
         t += rng.randint(300, 1_500)
         if lines is not None:
@@ -1355,6 +1405,14 @@ class _ClaudeCodeWriter:
     def _user_line(self, conversation: _Conversation, t: int, content: str) -> None:
         self._line(conversation, t, f'"type":"user","message":{{"role":"user","content":{content}}}')
 
+    def _queue_operations(self, conversation: _Conversation, queued: int, dequeued: int, prompt: str) -> None:
+        """A prompt typed while Claude was busy (2.1.x): enqueued with its text, dequeued when its turn came."""
+        head = f'{{"type":"queue-operation","operation":'
+        conversation.lines.append(f'{head}"enqueue","timestamp":"{self.fmt(queued)}",'
+                                  f'"sessionId":"{conversation.session_id}","content":"{prompt}"}}')  # fmt: skip
+        conversation.lines.append(f'{head}"dequeue","timestamp":"{self.fmt(dequeued)}",'
+                                  f'"sessionId":"{conversation.session_id}"}}')  # fmt: skip
+
     def _summary_line(self, conversation: _Conversation, leaf: str | None = None) -> None:
         summary, leaf = _escaped(self.rng.choice(SUMMARIES)), leaf or _uuid(self.rng.getrandbits)
         conversation.lines.append(f'{{"type":"summary","summary":"{summary}","leafUuid":"{leaf}"}}')
@@ -1366,6 +1424,14 @@ class _ClaudeCodeWriter:
             f'"ephemeral_1h_input_tokens":{one_hour}}}')  # fmt: skip
         head = (f'"message":{{"model":"{conversation.model}","id":"{message_id}","type":"message","role":"assistant",'
                 f'"content":[')  # fmt: skip
+        tail = ',"service_tier":"standard"'
+        if conversation.writes_progress:
+            server_tools = "" if conversation.sidechain else (
+                ',"server_tool_use":{"web_search_requests":0,"web_fetch_requests":0}')
+            tail = f'{server_tools}{tail},"inference_geo":"{self.rng.choice(INFERENCE_GEOS)}"'
+        # As real 2.1 files show, the parent gets a copy of each line of a response but its first.
+        copies = conversation.progress_to if conversation.progress_to is not None and len(blocks) > 1 and (
+            self.rng.random() < AGENT_PROGRESS_SHARE) else None
         usage = (f'"usage":{{"input_tokens":{typed},"cache_creation_input_tokens":{creation},'
                  f'"cache_read_input_tokens":{read}{split},"output_tokens":')  # fmt: skip
         if not conversation.with_request_id:  # one line per response, and the old costUSD field
@@ -1379,9 +1445,15 @@ class _ClaudeCodeWriter:
             partial = output if final or not streamed else output * (index + 1) // (len(blocks) + 1)
             at = t if final or not streamed else t - (len(blocks) - 1 - index) * STREAM_STEP_MS
             reason = f'"{stop}"' if final else "null"
-            self._line(conversation, at, f'{head}{block}],"stop_reason":{reason},'
-                                         f'"stop_sequence":null,{usage}{partial},"service_tier":"standard"}}}},'
-                                         f'"requestId":"{request_id}","type":"assistant"')  # fmt: skip
+            message = (f'{head}{block}],"stop_reason":{reason},"stop_sequence":null,{usage}{partial}{tail}}}}},'
+                       f'"requestId":"{request_id}"')  # fmt: skip
+            self._line(conversation, at, f'{message},"type":"assistant"')
+            if copies is not None and index > 0:
+                self._line(copies, at, f'"type":"progress","data":{{"message":{{"type":"assistant",'
+                                       f'"timestamp":"{self.fmt(at)}",{message},'
+                                       f'"uuid":"{_uuid(self.rng.getrandbits)}"}},"normalizedMessages":[],'
+                                       f'"type":"agent_progress","agentId":"{conversation.agent_id}"}},'
+                                       f'"toolUseID":"agent_{message_id}"')  # fmt: skip
 
     # ---- telemetry records --------------------------------------------------------------------------------
 
@@ -1418,12 +1490,15 @@ class _ClaudeCodeWriter:
 
     # ---- files --------------------------------------------------------------------------------------------
 
-    def _end_session(self, user: _ClaudeCodeUser, conversation: _Conversation, truncated: bool) -> None:
+    def _end_session(self, user: _ClaudeCodeUser, conversation: _Conversation, truncated: bool,
+                     empty_main: bool = False) -> None:  # fmt: skip
         if conversation.lines is not None and conversation.parent != "null":  # at least one real line
             folder = self.transcripts_root / user.email / "projects" / _ENCODED_PATH.sub("-", conversation.cwd)
             if truncated:  # the last line was half-written when Claude Code died
                 conversation.lines[-1] = conversation.lines[-1][: len(conversation.lines[-1]) * 3 // 5]
-            self._write_transcript(folder / f"{conversation.session_id}.jsonl", conversation.lines, not truncated)
+            # an empty main file next to non-empty subagent files, as real corpora hold
+            main_lines = [] if empty_main else conversation.lines
+            self._write_transcript(folder / f"{conversation.session_id}.jsonl", main_lines, not truncated)
             for agent_id, lines in conversation.subagent_files.items():
                 if lines:
                     path = folder / conversation.session_id / "subagents" / f"agent-{agent_id}.jsonl"
@@ -1450,28 +1525,32 @@ class _ClaudeCodeWriter:
 
     def _write_transcript(self, path: Path, lines: list[str], complete: bool) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(("\n".join(lines) + ("\n" if complete else "")).encode("utf-8"))
+        path.write_bytes(("\n".join(lines) + ("\n" if complete and lines else "")).encode("utf-8"))
         self.counts["transcript_files"] += 1
         self.counts["transcript_lines"] += len(lines)
 
     def flush_before(self, day_limit: int) -> None:
-        """Write every UTC day of telemetry older than `day_limit`: one collector file per day, gzipped once
-        rotated, lines in export order."""
+        """Write every UTC day of telemetry older than `day_limit`: one collector file per day, lines in export
+        order, gzipped once OTEL_UNCOMPRESSED_DAYS newer days have files (the newest stay plain: write_window)."""
         for day in sorted(d for d in self.otel_days if d < day_limit):
             lines = [line for _, line in sorted(self.otel_days.pop(day), key=lambda entry: entry[0])]
             if self.truncated_otel_lines < OTEL_TRUNCATED_LINES:  # the collector died mid-write and restarted
                 broken = lines[len(lines) // 2]
                 lines.insert(len(lines) // 2 + 1, broken[: len(broken) * 3 // 5])
                 self.truncated_otel_lines += 1
-            folder = self.otel_root / _date(day).isoformat()
-            folder.mkdir(parents=True, exist_ok=True)
-            data = ("\n".join(lines) + "\n").encode("utf-8")
-            if day <= self.last_day - OTEL_UNCOMPRESSED_DAYS:
-                _write_gzip(folder / "logs.jsonl.gz", data)
-            else:
-                (folder / "logs.jsonl").write_bytes(data)
-            self.counts["otel_files"] += 1
+            self.otel_recent.append((day, ("\n".join(lines) + "\n").encode("utf-8")))
             self.counts["otel_lines"] += len(lines)
+            if len(self.otel_recent) > OTEL_UNCOMPRESSED_DAYS:
+                self._write_otel_file(*self.otel_recent.pop(0), gzipped=True)
+
+    def _write_otel_file(self, day: int, data: bytes, gzipped: bool) -> None:
+        folder = self.otel_root / _date(day).isoformat()
+        folder.mkdir(parents=True, exist_ok=True)
+        if gzipped:
+            _write_gzip(folder / "logs.jsonl.gz", data)
+        else:
+            (folder / "logs.jsonl").write_bytes(data)
+        self.counts["otel_files"] += 1
 
 
 ACME_ANTHROPIC_ORG = "5f1c2b7e-0d4a-4c8e-9a31-7b2e6d0f4a10"  # the Anthropic organization acme's keys belong to

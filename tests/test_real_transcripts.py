@@ -98,17 +98,13 @@ def test_every_real_record_type_loads_and_none_is_quarantined(real):
 def test_costs_equal_ccusages_where_both_price_alike(real):
     """No request has more than 200K input tokens, so the long-context rules (ours: the whole request at the
     long-context rates; ccusage: each token type split at 200K) do not come in; both price a 1h cache write
-    at twice the input rate. Only (day, model) rows whose every request we price are compared."""
+    at twice the input rate, and every model here at the same published rates."""
     assert fetch(real, "select max(total_input_tokens) < 200000, sum(cache_write_1h_tokens) > 0, "
                        "sum(cache_write_5m_tokens) > 0 from analytics.fct_model_requests") == [(True, True, True)]
     theirs = ccusage_daily(real.raw_dir, TIMEZONE, ccusage_command())
-    priced = {(day.isoformat(), model) for day, model in fetch(real, """
-        select cast(timezone(?, timezone('UTC', requested_at_utc)) as date), model from analytics.fct_model_requests
-        group by all having bool_and(is_priced)""", TIMEZONE)}
     ours = warehouse_daily(real.warehouse, TIMEZONE)
-    compared = sorted(priced & set(theirs))
-    assert {model for _, model in compared} >= {SONNET, HAIKU}
-    for key in compared:
+    assert set(ours) == set(theirs) and {model for _, model in ours} == {OPUS, SONNET, HAIKU}
+    for key in theirs:
         assert ours[key]["cost"] == pytest.approx(theirs[key]["cost"], rel=0.005), key
 
 
@@ -116,20 +112,13 @@ def test_a_haiku_session_costs_what_the_published_rates_give(real):
     """6c2214d7 (haiku 4.5 at $1 in, $5 out, $2 1h write, $0.10 read per million; every write here is 1h):
     (32 x 1 + 13 x 5 + 10,450 x 2 + 86,017 x 0.10) / 1e6 = $0.0295987."""
     assert fetch(real, "select sum(cache_write_1h_tokens), cast(sum(cost_usd) as double) "
-                       "from analytics.fct_model_requests where session_id like '6c2214d7%'") == [(10_450, pytest.approx(0.0295987, abs=1e-9))]
+                       "from analytics.fct_model_requests where session_id like '6c2214d7%'") == [
+        (10_450, pytest.approx(0.0295987, abs=1e-9))]
 
 
-def test_no_request_of_a_model_the_price_seed_knows_is_unpriced(real):
-    """A model is known when a seed model id is the model's id or a prefix of it ending before a '-' (a dated
-    snapshot of a listed model). TODO(lead): once the genai-prices seed has landed, every model here is known:
-    then assert that no request at all is unpriced."""
-    listed = [model_id for (model_id,) in fetch(real, "select distinct model_id from reference.model_prices")]
-    models = {model for (model,) in fetch(real, "select distinct model from analytics.fct_model_requests")}
-    known = {model for model in models if any(model == m or model.startswith(f"{m}-") for m in listed)}
-    unpriced = {model for (model,) in fetch(real, "select distinct model from analytics.fct_model_requests "
-                                                  "where not is_priced")}
-    assert {HAIKU, SONNET} <= known
-    assert not unpriced & known, unpriced & known
+def test_every_request_is_priced(real):
+    assert fetch(real, "select count(*), count(*) filter (where not is_priced) "
+                       "from analytics.fct_model_requests") == [(45, 0)]
 
 
 def test_no_content_reaches_the_lake_or_the_warehouse(real):
@@ -140,3 +129,39 @@ def test_no_content_reaches_the_lake_or_the_warehouse(real):
             assert text.encode() not in data, f"{text!r} found in {path}"
     raw = b"".join(p.read_bytes() for p in real.raw_dir.rglob("*.jsonl"))
     assert all(text.encode() in raw for text in CONTENT)
+
+
+def test_where_a_progress_copy_is_a_partial_line_ccusage_counts_it_and_we_count_the_final_line(tmp_path):
+    """A deliberate difference (README): ccusage prefers a main-session copy, and an agent_progress record is
+    one to it, even when the subagent's own file holds a larger final line of the same request; we read the
+    copy as the sidechain line it is and keep the largest. Subagent response msg_P/req_P: a streamed partial
+    line (10 output tokens), copied into the main file, then the final line (300)."""
+    paths = test_paths(tmp_path)
+    folder = paths.raw_dir / "claude_code" / EMAIL / "projects" / "-home-dev-app"
+    session, agent = "5e55a0b1-0000-4000-8000-000000000001", "a1b2c3d"
+    common = (f'"userType":"external","cwd":"/home/dev/app","sessionId":"{session}","version":"2.1.39",'
+              '"gitBranch":"main"')
+
+    def message(output):
+        return (f'"message":{{"model":"{HAIKU}","id":"msg_P","type":"message","role":"assistant","content":[],'
+                f'"usage":{{"input_tokens":5,"cache_creation_input_tokens":0,"cache_read_input_tokens":100,'
+                f'"output_tokens":{output},"service_tier":"standard"}}}},"requestId":"req_P"')
+
+    def subagent_line(output, at):
+        return (f'{{"parentUuid":null,"isSidechain":true,{common},"agentId":"{agent}",{message(output)},'
+                f'"type":"assistant","uuid":"u-{output}","timestamp":"{at}"}}\n')
+
+    progress = (f'{{"parentUuid":null,"isSidechain":false,{common},"type":"progress","data":{{"message":'
+                f'{{"type":"assistant","timestamp":"2026-02-10T10:00:00.000Z",{message(10)},"uuid":"u-p"}},'
+                f'"normalizedMessages":[],"type":"agent_progress","agentId":"{agent}"}},"uuid":"u-q",'
+                '"timestamp":"2026-02-10T10:00:00.001Z"}\n')
+    (folder / session / "subagents").mkdir(parents=True)
+    (folder / f"{session}.jsonl").write_text(progress)
+    (folder / session / "subagents" / f"agent-{agent}.jsonl").write_text(
+        subagent_line(10, "2026-02-10T10:00:00.000Z") + subagent_line(300, "2026-02-10T10:00:01.000Z"))
+    write_directory(paths.directory, orgs=[("spotter", "Spotter", "UTC")],
+                    users=[("spotter", "u-dev", EMAIL, "Developer", "Core", "", "admin")], projects=[])
+    build_warehouse(paths)
+    theirs = ccusage_daily(paths.raw_dir, "UTC", ccusage_command())
+    assert {key: value["outputTokens"] for key, value in theirs.items()} == {("2026-02-10", HAIKU): 10}
+    assert fetch(paths, "select count(*), sum(output_tokens) from analytics.fct_model_requests") == [(1, 300)]

@@ -452,9 +452,20 @@ class TranscriptLine:
     doc: dict | None  # None when the line is not JSON
 
     @property
-    def is_usage(self) -> bool:
+    def is_progress_copy(self) -> bool:
+        """A 2.1.x agent_progress record: it embeds a subagent's response at data.message."""
         doc = self.doc or {}
-        return doc.get("type") == "assistant" and isinstance(doc["message"].get("usage"), dict)
+        return doc.get("type") == "progress" and doc["data"].get("type") == "agent_progress"
+
+    @property
+    def entry(self) -> dict:
+        """The usage entry: the line itself, or the response an agent_progress record embeds."""
+        return self.doc["data"]["message"] if self.is_progress_copy else self.doc
+
+    @property
+    def is_usage(self) -> bool:
+        entry = self.entry if self.doc else {}
+        return entry.get("type") == "assistant" and isinstance(entry["message"].get("usage"), dict)
 
 
 @dataclass
@@ -481,18 +492,23 @@ class ClaudeCodeSample:
         return [line for line in self.transcript_lines if line.is_usage]
 
     def requests(self) -> dict[tuple[str, str], dict]:
-        """ccusage's counting, computed here: one request per (message.id, requestId), the main copy before a
-        sidechain copy, then the copy with the largest token total; <synthetic> stubs are not requests."""
+        """ccusage's counting, computed here: one request per (message.id, requestId) of every usage entry
+        (agent_progress copies included), the main copy before a sidechain copy, then the copy with the largest
+        token total; <synthetic> stubs are not requests. An agent_progress copy is a sidechain copy (the loader
+        reads it so; ccusage calls it a main copy, but its tokens equal the subagent file's copy)."""
         best: dict[tuple[str, str], tuple[tuple, dict]] = {}
         for line in self.usage_lines:
-            message = line.doc["message"]
+            entry = line.entry
+            if line.is_progress_copy:
+                entry = {**entry, "isSidechain": True, "sessionId": line.doc["sessionId"]}
+            message = entry["message"]
             if message["model"] == "<synthetic>":
                 continue
-            key = (message["id"], line.doc.get("requestId") or "")
-            rank = (not line.doc.get("isSidechain", False), sum(message["usage"].get(f, 0) for f in USAGE_FIELDS))
+            key = (message["id"], entry.get("requestId") or "")
+            rank = (not entry.get("isSidechain", False), sum(message["usage"].get(f, 0) for f in USAGE_FIELDS))
             if key not in best or rank > best[key][0]:
-                best[key] = (rank, line.doc)
-        return {key: doc for key, (_, doc) in best.items()}
+                best[key] = (rank, entry)
+        return {key: entry for key, (_, entry) in best.items()}
 
     def otel_api_requests(self) -> list[OtelRecord]:
         return [record for record in self.otel_records if record.name == "api_request"]
@@ -540,8 +556,8 @@ def test_transcripts_follow_claude_codes_layout(claude_code):
         source, email, projects, encoded, *rest = line.file.split("/")
         collected.add(email)
         assert (source, projects) == ("claude_code", "projects")
-        if not line.doc or "sessionId" not in line.doc:
-            continue  # malformed, summary and snapshot lines
+        if not line.doc or "cwd" not in line.doc:
+            continue  # malformed, summary, snapshot and queue-operation lines
         assert encoded == re.sub(r"[^A-Za-z0-9-]", "-", line.doc["cwd"])
         if len(rest) == 1:  # <sessionId>.jsonl, sidechain lines inline only from 1.x clients
             assert rest[0] == f"{line.doc['sessionId']}.jsonl"
@@ -561,7 +577,8 @@ def test_transcripts_follow_claude_codes_layout(claude_code):
 
 def test_transcripts_hold_every_messy_case_the_loader_handles(claude_code):
     lines = [line for line in claude_code.transcript_lines if line.doc]
-    usage = [line for line in claude_code.usage_lines if line.doc["message"]["model"] != "<synthetic>"]
+    usage = [line for line in claude_code.usage_lines
+             if line.entry["message"]["model"] != "<synthetic>" and not line.is_progress_copy]
     copies = collections.defaultdict(list)
     for line in usage:
         copies[(line.doc["message"]["id"], line.doc.get("requestId"))].append(line)
@@ -590,6 +607,31 @@ def test_transcripts_hold_every_messy_case_the_loader_handles(claude_code):
     assert len({x.doc["message"]["id"] for x in long_context}) >= 2
     malformed = [line for line in claude_code.transcript_lines if line.doc is None]
     assert len(malformed) >= 2
+
+
+def test_transcripts_hold_the_record_types_of_real_2_1_files(sample, claude_code):
+    lines = [line for line in claude_code.transcript_lines if line.doc]
+    progress = [line for line in claude_code.usage_lines if line.is_progress_copy]
+    subagent_files = {line.file.rsplit("/", 1)[-1] for line in claude_code.usage_lines if "/subagents/" in line.file}
+    # agent_progress copies of subagent responses, both next to the subagent's file and where it is gone
+    with_file = {line.doc["data"]["agentId"] for line in progress if f"agent-{line.doc['data']['agentId']}.jsonl"
+                 in subagent_files}  # fmt: skip
+    assert with_file and {line.doc["data"]["agentId"] for line in progress} - with_file
+    file_keys = {(line.doc["message"]["id"], line.doc["requestId"]) for line in claude_code.usage_lines
+                 if "/subagents/" in line.file}  # fmt: skip
+    assert any((line.entry["message"]["id"], line.entry["requestId"]) in file_keys for line in progress)
+    assert all('"usage":{' in line.text and not line.doc["isSidechain"] for line in progress)
+    # compaction agents: one request reading the whole context
+    assert any("/subagents/agent-acompact-" in line.file for line in claude_code.usage_lines)
+    types = collections.Counter((line.doc["type"], line.doc.get("subtype") or line.doc.get("operation"))
+                                for line in lines)  # fmt: skip
+    assert {("queue-operation", "enqueue"), ("queue-operation", "dequeue"), ("system", "turn_duration"),
+            ("system", "compact_boundary")} <= set(types)  # fmt: skip
+    # a main file that is empty while its subagent files are not
+    empty = [name for name, data in sample.raw_files.items() if name.startswith("claude_code/") and not data]
+    assert any(name.removesuffix(".jsonl") + "/subagents/" in other for name in empty for other in sample.raw_files)
+    usage = [line.entry["message"]["usage"] for line in claude_code.usage_lines]
+    assert {"service_tier", "inference_geo", "server_tool_use"} <= {key for u in usage for key in u}
 
 
 def test_transcripts_have_a_realistic_model_mix_and_prompt_caching(claude_code):
@@ -639,6 +681,8 @@ def test_raw_files_carry_prompt_text(claude_code):
 def _prompt_texts(claude_code: ClaudeCodeSample) -> set[str]:
     texts = {line.doc["message"]["content"] for line in claude_code.transcript_lines
              if line.doc and line.doc.get("type") == "user" and isinstance(line.doc["message"]["content"], str)}
+    texts |= {line.doc["content"] for line in claude_code.transcript_lines
+              if line.doc and line.doc.get("type") == "queue-operation" and "content" in line.doc}
     texts |= {record.get("prompt") for record in claude_code.otel_records if record.get("prompt")}
     return texts
 
@@ -689,7 +733,7 @@ def _otel_sum(claude_code: ClaudeCodeSample, request_ids: set[str], key: str) ->
 
 def test_warehouse_sessions_merge_transcripts_and_otel(warehouse, claude_code):
     transcript_sessions = {line.doc["sessionId"]: line for line in claude_code.transcript_lines
-                           if line.doc and "sessionId" in line.doc and "timestamp" in line.doc}  # fmt: skip
+                           if line.doc and "cwd" in line.doc and "timestamp" in line.doc}  # fmt: skip
     otel_sessions = {record.get("session.id") for record in claude_code.otel_records}
     rows = _fetch(warehouse, "select session_id, source, org_id, user_id, project_id from analytics.fct_sessions "
                              "where agent = 'claude-code' and source in ('claude_code', 'otel')")  # fmt: skip

@@ -1,9 +1,11 @@
 /* grain: one row per API request seen in Claude Code transcripts, deduplicated across every file and user.
    The same request is written many times: one line per content block, streamed partial lines with smaller
-   output counts, replays in resumed sessions (new sessionId), sidechain copies. Like ccusage: one request
-   per (message.id, requestId) -- or per message.id where requestId is missing --, the main-session copy
-   before a sidechain copy, then the copy with the largest token total, then the first in file order.
-   <synthetic> error stubs are not requests. */
+   output counts, replays in resumed sessions (new sessionId), sidechain copies, and (2.1.x) agent_progress
+   copies of subagent responses in the parent's file. Like ccusage: one request per (message.id, requestId)
+   -- or per message.id where requestId is missing --, the main-session copy before a sidechain copy, then
+   the copy with the largest token total, then the first in file order. An agent_progress copy is a sidechain
+   copy here (ccusage takes it for a main copy, so it may keep a copied partial line over the subagent's final
+   line: see the README). <synthetic> error stubs are not requests. */
 with lines as (
 
     select
