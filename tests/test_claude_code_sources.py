@@ -290,3 +290,51 @@ def test_token_totals_per_local_day_and_model_equal_ccusage(warehouse):
     rows, identical = compare(ours, theirs)
     assert identical, rows
     assert len(theirs) == 6  # the same six (day, model) rows as test_per_day_and_model_token_totals
+
+
+def progress(session, ts, msg, req, agent_id, usage: str, model=HAIKU):
+    """A 2.1.x agent_progress record embedding a subagent response; `usage` is the usage object's JSON text
+    (so that a test can give it a duplicate key)."""
+    return (f'{{"parentUuid":null,"isSidechain":false,"userType":"external","cwd":"/home/zoe/src/api",'
+            f'"sessionId":"{session}","version":"2.1.39","gitBranch":"main","type":"progress","data":{{"message":'
+            f'{{"type":"assistant","timestamp":"{ts}","message":{{"model":"{model}","id":"{msg}","type":"message",'
+            f'"role":"assistant","content":[{{"type":"text","text":"SECRET-RESPONSE-A"}}],"usage":{usage}}},'
+            f'"requestId":"{req}","uuid":"u-{msg}"}},"normalizedMessages":[],"type":"agent_progress",'
+            f'"agentId":"{agent_id}"}},"toolUseID":"agent_{msg}","uuid":"p-{msg}","timestamp":"{ts[:-4]}999Z"}}')
+
+
+def test_a_progress_copy_is_read_and_checked_as_its_embedded_entry(tmp_path):
+    """Its timestamp, message, requestId and usage are the embedded entry's (as ccusage reads it), its agent
+    the record's data.agentId; it is a sidechain line; the contract checks name the embedded fields' paths."""
+    from tests.test_hostile_sources import registered
+
+    paths = test_paths(tmp_path)
+    good = '{"input_tokens":2,"cache_creation_input_tokens":30,"cache_read_input_tokens":400,"output_tokens":5}'
+    write(paths.raw_dir / "claude_code" / ZOE / "projects" / "-home-zoe-src-api" / "S7.jsonl", [
+        progress("S7", "2026-11-20T10:00:00.000Z", "msg_P1", "req_P1", "a1b2c3d", good),
+        progress("S7", "2026-11-20T10:00:01.000Z", "msg_P2", "req_P2", "a1b2c3d",
+                 '{"input_tokens":2,"output_tokens":5,"output_tokens":900}'),
+        progress("S7", "2026-11-20T10:00:02.000Z", "msg_P3", "req_P3", "a1b2c3d",
+                 '{"input_tokens":-3,"output_tokens":5}'),
+        progress("S7", "2026-11-20T10:00:03.000Z", "msg_P4", "req_P4", "a1b2c3d", '{"input_tokens":2}'),
+        progress("S7", "2026-11-20T10:00:04.000Z", "msg_P5", "req_P5", " a1b2c3d", good),
+        progress("S7", "2026-11-20T10:00:05.000Z", "msg_P6", "req_P6", "a1b2c3d", good).replace(
+            '"timestamp":"2026-11-20T10:00:05.000Z"', '"timestamp":"soon"'),
+        compact({"type": "progress", "sessionId": "S7", "timestamp": "2026-11-20T10:00:06.000Z",
+                 "data": {"type": "hook_progress", "hookName": "PostToolUse"}, "uuid": "h1"}),
+    ])
+    claude_code.load_all(paths.raw_dir, paths.lake_dir)
+    assert registered(paths.lake_dir, """
+        select message_id, request_id, model, agent_id, is_sidechain, cast(event_at_utc as varchar), input_tokens,
+               output_tokens, cache_creation_input_tokens, cache_read_input_tokens
+        from raw.claude_code_requests""") == [
+        ("msg_P1", "req_P1", HAIKU, "a1b2c3d", True, "2026-11-20 10:00:00", 2, 5, 30, 400)]
+    assert registered(paths.lake_dir, "select line_number, reason from raw.quarantined_lines order by 1") == [
+        (2, "duplicate key data.message.message.usage.output_tokens"),
+        (3, "negative token count data.message.message.usage.input_tokens"),
+        (4, "missing field data.message.message.usage.output_tokens"),
+        (5, "invalid identifier data.agentId: a control, format or separator character, or a space at either end"),
+        (6, "unparseable timestamp on a usage line"),
+    ]
+    assert registered(paths.lake_dir, "select lines_read, loaded_lines, ignored_event_lines "
+                                      "from raw.load_file_summary") == [(7, 2, 1)]

@@ -159,7 +159,9 @@ def _parse(conn: duckdb.DuckDBPyConnection) -> ParsedQueries:
             select source_file, line_number, is_blank, extracted is not null as is_json, is_object,
                    is_progress_copy, {fields},
                    {_structured_field_sql(SPAN_TEXT_FIELDS, values)} as structured_span_field,
-                   {_structured_field_sql(REQUEST_TEXT_FIELDS, values)} as structured_request_field,
+                   case when is_progress_copy
+                        then {_structured_field_sql(_labels(REQUEST_TEXT_FIELDS, progress_copy=True), values)}
+                        else {_structured_field_sql(REQUEST_TEXT_FIELDS, values)} end as structured_request_field,
                    {assistant} and {has_usage} as is_usage_line,
                    -- keys are read again (one more parse) only on the lines that may carry usage
                    case when extracted is not null and not is_progress_copy and ({has_usage} or {assistant})
@@ -177,7 +179,9 @@ def _parse(conn: duckdb.DuckDBPyConnection) -> ParsedQueries:
                           duplicate_key),
                {_text_of('session_id_json')} as session_id,
                try_cast(timestamp_text as timestamptz) as event_at,
-               case when is_blank then null else coalesce({_reasons()}) end as reason
+               case when is_blank then null
+                    when is_progress_copy then coalesce({_reasons(progress_copy=True)})
+                    else coalesce({_reasons(progress_copy=False)}) end as reason
         from checked
         """
     )
@@ -247,11 +251,26 @@ def _structured_field_sql(fields: dict[str, str], values: dict[str, str]) -> str
     return f"case {cases} end"
 
 
-def _reasons() -> str:
+def _field_label(label: str, progress_copy: bool) -> str:
+    """How a reason names a field: on a progress copy, an entry's field by its path in the record."""
+    if not progress_copy:
+        return label
+    if label == "agentId":
+        return "data.agentId"
+    return f"{PROGRESS_ENTRY}.{label}" if label in ENTRY_FIELDS.values() else label
+
+
+def _labels(fields: dict[str, str], progress_copy: bool) -> dict[str, str]:
+    return {name: _field_label(label, progress_copy) for name, label in fields.items()}
+
+
+def _reasons(progress_copy: bool) -> str:
     """Contract checks, in priority order, over the extracted fields. Only lines that carry usage must be
     complete; other line types (user, system, summary without a timestamp, snapshots) only need to be JSON
-    objects whose timestamp, sessionId and cwd (they shape a session's span and project) are valid."""
+    objects whose timestamp, sessionId and cwd (they shape a session's span and project) are valid. Reasons
+    name the fields of a progress copy's embedded entry by their path in the record."""
     usage = "is_usage_line"
+    timestamp = _field_label("timestamp", progress_copy)
     checks = [
         "case when not is_json then 'invalid JSON (line content not kept)' end",
         "case when not is_object then 'not a JSON object (line content not kept)' end",
@@ -259,7 +278,7 @@ def _reasons() -> str:
         f"case when {usage} and try_cast(timestamp_text as timestamptz) is null "
         "then 'unparseable timestamp on a usage line' end",
         f"case when not {timestamp_in_window_sql('try_cast(timestamp_text as timestamptz)')} "
-        f"then {timestamp_reason('timestamp', 'left(timestamp_text, 64)')} end",
+        f"then {timestamp_reason(timestamp, 'left(timestamp_text, 64)')} end",
         f"case when {usage} and json_type(session_id_json) is distinct from 'VARCHAR' "
         "then 'missing field sessionId on a usage line' end",
         "case when structured_span_field is not null "
@@ -268,22 +287,23 @@ def _reasons() -> str:
         "then 'mistyped field ' || structured_request_field || ': expected a string' end",
         identifier_reason_sql(_text_of("session_id_json"), "sessionId"),
         *(f"case when {usage} then {identifier_reason_sql(name, label)} end"
-          for name, label in REQUEST_TEXT_FIELDS.items()),
+          for name, label in _labels(REQUEST_TEXT_FIELDS, progress_copy).items()),
         f"case when length(cwd) > {CWD_MAX_LENGTH} "
         f"then 'invalid cwd: longer than {CWD_MAX_LENGTH} characters (' || length(cwd) || ')' end",
         "case when regexp_matches(cwd, '[\\p{Cc}\\p{Cf}]') then 'invalid cwd: a control or format character' end",
         # the last component as dbt's last_path_component macro takes it
         identifier_reason_sql("nullif(regexp_extract(rtrim(cwd, '/'), '([^/]+)$', 1), '')", "cwd (last component)"),
         *(f"case when {usage} and {name} is not null and try_cast({name} as boolean) is null "
-          f"then 'mistyped field {label}: expected true or false' end" for name, label in BOOLEAN_FIELDS.items()),
+          f"then 'mistyped field {label}: expected true or false' end"
+          for name, label in _labels(BOOLEAN_FIELDS, progress_copy).items()),
     ]
-    for name, label in TOKEN_COUNTS.items():
+    for name, label in _labels(TOKEN_COUNTS, progress_copy).items():
         kind = f"json_type({name})"
         text = _text_of(name)
         value = f"try_cast({text} as hugeint)"
         # an integer literal too large for 64 bits is read as a DOUBLE: out of range, not mistyped
         is_integer = f"({kind} in {INTEGER_KINDS} or ({kind} = 'DOUBLE' and regexp_full_match({text}, '-?[0-9]+')))"
-        if label.removeprefix("message.usage.") in REQUIRED_TOKEN_FIELDS:
+        if label.rsplit(".", 1)[-1] in REQUIRED_TOKEN_FIELDS:
             checks.append(f"case when {usage} and {kind} is null then 'missing field {label}' end")
         checks += [
             f"case when {usage} and {kind} is not null and not {is_integer} "
