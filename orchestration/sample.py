@@ -7,7 +7,8 @@ messy case the contract allows, in realistic proportions:
 
     <raw_dir>/platform/<delivery date YYYY-MM-DD>/ingest-NN.jsonl[.gz]   platform events, JSON Lines
     <raw_dir>/claude_code/<email>/projects/<encoded cwd>/<sessionId>.jsonl  Claude Code transcripts (and
-        .../<sessionId>/subagents/agent-<id>.jsonl), the last 30 days
+        .../<sessionId>/subagents/agent-<id>.jsonl, agent-acompact-<id>.jsonl), the last 30 days; 1.x, 2.0
+        and 2.1 clients, with the record types each writes (2.1: progress, queue-operation, system)
     <raw_dir>/otel/sample-collector/<UTC date>/logs.jsonl[.gz]           OpenTelemetry Collector file exporter
     <directory_dir>/orgs.csv, users.csv, projects.csv                    the org directory
     <directory_dir>/claude_code_projects.csv                             working-directory prefixes -> projects
