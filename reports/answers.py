@@ -60,6 +60,11 @@ class ModelFamilyCost(BaseModel):
     cost_usd: float
 
 
+class VendorCost(BaseModel):
+    vendor: Literal["anthropic", "openai", "google", "other"]
+    cost_usd: float
+
+
 class ProjectCost(BaseModel):
     project_id: str | None
     name: str | None
@@ -74,6 +79,7 @@ class UserCost(BaseModel):
 
 class CostBreakdown(BaseModel):
     by_model: list[ModelFamilyCost]
+    by_vendor: list[VendorCost]
     by_project: list[ProjectCost]
     by_user: list[UserCost]
     unpriced_requests: int = Field(description="model requests with no price for their model and date")

@@ -172,7 +172,7 @@ _SUMMARIES = {
     "summary": "Totals: sessions, cost, tokens, average duration and cost per session, unique users",
     "timeseries": "One figure (sessions, cost or tokens) per day or ISO week, every period of the range",
     "by-agent": "Sessions, cost, tokens and averages per agent, most sessions first",
-    "cost-breakdown": "Cost by model family, project and user, and the count of unpriced requests",
+    "cost-breakdown": "Cost by model family, vendor, project and user, and the count of unpriced requests",
 }
 
 

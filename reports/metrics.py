@@ -66,6 +66,8 @@ WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 TIMESERIES_METRICS = {"sessions": SESSIONS, "cost": COST_USD, "tokens": TOTAL_TOKENS}
 INTERVALS = ("day", "week")
 MODEL_FAMILIES = ("opus", "sonnet", "haiku", "other")
+# Who made the model (dbt macro model_vendor): Codex spend is OpenAI's, Bedrock's Claude is Anthropic's.
+VENDORS = ("anthropic", "openai", "google", "other")
 
 # Rounding of figures in answers: cents are not enough for per-request costs, so micro-dollars.
 COST_DECIMALS = 6

@@ -167,16 +167,16 @@ class AnalyticsQueries:
 
     def cost_breakdown(self, org_id: str, filters: Filters = Filters(), scope: Scope = Scope()) -> dict:
         where = self._where(org_id, filters, scope)
-        family_cost = dict(
-            self._rows(
-                f"select model_family, {m.COST_USD} from {m.MODEL_COSTS_MART} where {where.sql} group by 1",
-                where.params,
+
+        def by_category(column: str, categories: tuple[str, ...]) -> list[dict]:
+            # every category, most cost first (ties in the categories' order)
+            cost = dict(self._rows(
+                f"select {column}, {m.COST_USD} from {m.MODEL_COSTS_MART} where {where.sql} group by 1", where.params
+            ))
+            return sorted(
+                ({column: category, "cost_usd": _cost(cost.get(category, 0))} for category in categories),
+                key=lambda item: (-item["cost_usd"], categories.index(item[column])),
             )
-        )
-        by_model = sorted(
-            ({"model_family": family, "cost_usd": _cost(family_cost.get(family, 0))} for family in m.MODEL_FAMILIES),
-            key=lambda item: (-item["cost_usd"], m.MODEL_FAMILIES.index(item["model_family"])),
-        )
 
         facts_where = self._where(org_id, filters, scope, alias="facts")
 
@@ -202,7 +202,8 @@ class AnalyticsQueries:
             )
 
         return {
-            "by_model": by_model,
+            "by_model": by_category("model_family", m.MODEL_FAMILIES),
+            "by_vendor": by_category("vendor", m.VENDORS),
             "by_project": [
                 {"project_id": key, "name": name, "cost_usd": _cost(cost)}
                 for key, name, cost in by("project_id", "dim_projects", "project_name")

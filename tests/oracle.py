@@ -74,6 +74,20 @@ def parse_timestamp(text: str) -> dt.datetime:
     return local.astimezone(dt.timezone.utc)
 
 
+VENDORS = ("anthropic", "openai", "google", "other")
+
+
+def vendor_of(model: str | None) -> str:
+    text = (model or "").lower()
+    if "claude" in text:
+        return "anthropic"
+    if "gemini" in text:
+        return "google"
+    if text.startswith("gpt-") or "openai." in text or "codex" in text or text[:2] in ("o1", "o3", "o4"):
+        return "openai"
+    return "other"
+
+
 def family_of(model: str | None) -> str:
     for family in ("opus", "sonnet", "haiku"):
         if model and family in model:
@@ -126,6 +140,7 @@ class Request:
     output_tokens: int
     cost: Fraction | None
     family: str
+    vendor: str
     user: str | None
     agent: str | None
     project: str | None
@@ -201,7 +216,7 @@ def build_model(events, orgs, users, projects, org_id: str) -> OrgModel:
             requests.append(Request(
                 session_id, local_date(at), inp, int(usage.get("output_tokens") or 0),
                 request_cost(event["model"], at, usage), family_of(event["model"]),
-                user, agent, project, repository,
+                vendor_of(event["model"]), user, agent, project, repository,
             ))
 
     project_names = {row[1]: row[2] for row in projects if row[0] == org_id}
@@ -354,6 +369,9 @@ def expected_cost_breakdown(events, orgs, users, projects, org_id: str, filters:
     exact_by_family = {f: _cost_sum(r for r in requests if r.family == f) for f in FAMILIES}
     by_model = [{"model_family": f, "cost_usd": _cost_out(exact_by_family[f])}
                 for f in sorted(FAMILIES, key=lambda f: (-exact_by_family[f], FAMILIES.index(f)))]
+    exact_by_vendor = {v: _cost_sum(r for r in requests if r.vendor == v) for v in VENDORS}
+    by_vendor = [{"vendor": v, "cost_usd": _cost_out(exact_by_vendor[v])}
+                 for v in sorted(VENDORS, key=lambda v: (-exact_by_vendor[v], VENDORS.index(v)))]
 
     def by(attribute: str, id_field: str, names: dict[str, str]) -> list[dict]:
         keys = {getattr(r, attribute) for r in requests}
@@ -364,6 +382,7 @@ def expected_cost_breakdown(events, orgs, users, projects, org_id: str, filters:
 
     return {
         "by_model": by_model,
+        "by_vendor": by_vendor,
         "by_project": by("project", "project_id", model.project_names),
         "by_user": by("user", "user_id", model.user_names),
         "unpriced_requests": sum(1 for r in requests if r.cost is None),

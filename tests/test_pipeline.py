@@ -216,6 +216,10 @@ def test_cost_breakdown_prices_long_context_cache_splits_and_counts_unpriced(que
         {"model_family": "opus", "cost_usd": 0},
         {"model_family": "other", "cost_usd": 0},
     ]
+    assert breakdown["by_vendor"] == [  # the unpriced acme-internal-llm is "other", at $0
+        {"vendor": "anthropic", "cost_usd": approx(COST_A + COST_B + COST_C)},
+        {"vendor": "openai", "cost_usd": 0}, {"vendor": "google", "cost_usd": 0}, {"vendor": "other", "cost_usd": 0},
+    ]
     assert breakdown["by_project"] == [
         {"project_id": "p-api", "name": "API", "cost_usd": approx(COST_A + COST_C)},
         {"project_id": "p-web", "name": "Web App", "cost_usd": approx(COST_B)},

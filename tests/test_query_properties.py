@@ -31,6 +31,7 @@ SONNET = "claude-sonnet-4-5-20250929"
 HAIKU = "claude-haiku-4-5-20251001"
 OPUS45 = "claude-opus-4-5-20251101"
 OPUS46 = "claude-opus-4-6"
+CODEX = "gpt-5-codex"  # an OpenAI model: priced as GPT-5, vendor openai
 UNPRICED = oracle.UNPRICED_MODEL
 
 # Cost totals are exact decimals rounded half-up: they must be equal. Averages are divided in floating point
@@ -108,7 +109,8 @@ def assert_cost_breakdown(got, want, exact=None, context="cost_breakdown"):
     assert set(got) == set(want), context
     assert got["unpriced_requests"] == want["unpriced_requests"], (
         f"{context}: unpriced {got['unpriced_requests']} != {want['unpriced_requests']}")
-    for part, key_field in (("by_model", "model_family"), ("by_project", "project_id"), ("by_user", "user_id")):
+    for part, key_field in (("by_model", "model_family"), ("by_vendor", "vendor"), ("by_project", "project_id"),
+                            ("by_user", "user_id")):
         got_keys = [r[key_field] for r in got[part]]
         want_keys = [r[key_field] for r in want[part]]
         assert sorted(got_keys, key=_none_last) == sorted(want_keys, key=_none_last), (
@@ -118,17 +120,19 @@ def assert_cost_breakdown(got, want, exact=None, context="cost_breakdown"):
         for row in got[part]:
             assert_row(row, wanted[row[key_field]], f"{context}.{part}[{row[key_field]}]")
         if exact is not None:
-            tiebreak = (lambda f: oracle.FAMILIES.index(f)) if part == "by_model" else _none_last
+            categories = {"by_model": oracle.FAMILIES, "by_vendor": oracle.VENDORS}.get(part)
+            tiebreak = categories.index if categories else _none_last
             _assert_cost_order(got[part], key_field, exact[part], tiebreak, f"{context}.{part}")
         else:
             assert got_keys == want_keys, f"{context}.{part}: order {got_keys} != {want_keys}"
 
 
 def exact_costs(events, orgs, users, projects, org_id, filters, scope_user_ids):
-    """Unrounded costs per family / project / user from the oracle's model, to check tie handling in order."""
+    """Unrounded costs per family / vendor / project / user from the oracle's model, to check tie handling in order."""
     model = oracle.build_model(events, orgs, users, projects, org_id)
     _, requests = oracle._selected(model, filters, scope_user_ids)
-    out = {"by_model": {f: oracle._cost_sum(r for r in requests if r.family == f) for f in oracle.FAMILIES}}
+    out = {"by_model": {f: oracle._cost_sum(r for r in requests if r.family == f) for f in oracle.FAMILIES},
+           "by_vendor": {v: oracle._cost_sum(r for r in requests if r.vendor == v) for v in oracle.VENDORS}}
     for part, attribute in (("by_project", "project"), ("by_user", "user")):
         keys = {getattr(r, attribute) for r in requests}
         out[part] = {k: oracle._cost_sum(r for r in requests if getattr(r, attribute) == k) for k in keys}
@@ -310,6 +314,9 @@ HAND_COST_BREAKDOWN = {
     # sonnet 0.0105 + 0.48 + 0.952506 = 1.443006; haiku 0.0038; opus and other 0 (tie: opus before other)
     "by_model": [{"model_family": "sonnet", "cost_usd": 1.443006}, {"model_family": "haiku", "cost_usd": 0.0038},
                  {"model_family": "opus", "cost_usd": 0.0}, {"model_family": "other", "cost_usd": 0.0}],
+    # every priced request is a Claude model: 1.443006 + 0.0038 (the unpriced acme-internal-llm is "other", $0)
+    "by_vendor": [{"vendor": "anthropic", "cost_usd": 1.446806}, {"vendor": "openai", "cost_usd": 0.0},
+                  {"vendor": "google", "cost_usd": 0.0}, {"vendor": "other", "cost_usd": 0.0}],
     "by_project": [{"project_id": "p2", "name": "Web", "cost_usd": 1.432506},
                    {"project_id": "p1", "name": "API", "cost_usd": 0.0105},
                    {"project_id": None, "name": None, "cost_usd": 0.0038}],
@@ -321,6 +328,8 @@ HAND_COST_BREAKDOWN = {
 HAND_INITECH_BREAKDOWN = {
     "by_model": [{"model_family": "opus", "cost_usd": 3.75}, {"model_family": "sonnet", "cost_usd": 0.0},
                  {"model_family": "haiku", "cost_usd": 0.0}, {"model_family": "other", "cost_usd": 0.0}],
+    "by_vendor": [{"vendor": "anthropic", "cost_usd": 3.75}, {"vendor": "openai", "cost_usd": 0.0},
+                  {"vendor": "google", "cost_usd": 0.0}, {"vendor": "other", "cost_usd": 0.0}],
     "by_project": [{"project_id": "p1", "name": "Initech API", "cost_usd": 3.75}],
     "by_user": [{"user_id": "i1", "name": "Ivy", "cost_usd": 3.75}],
     "unpriced_requests": 0,
@@ -328,6 +337,8 @@ HAND_INITECH_BREAKDOWN = {
 HAND_GLOBEX_BREAKDOWN = {  # not in the directory: no names, even where acme has a project p1
     "by_model": [{"model_family": "sonnet", "cost_usd": 0.003}, {"model_family": "opus", "cost_usd": 0.0},
                  {"model_family": "haiku", "cost_usd": 0.0}, {"model_family": "other", "cost_usd": 0.0}],
+    "by_vendor": [{"vendor": "anthropic", "cost_usd": 0.003}, {"vendor": "openai", "cost_usd": 0.0},
+                  {"vendor": "google", "cost_usd": 0.0}, {"vendor": "other", "cost_usd": 0.0}],
     "by_project": [{"project_id": "p1", "name": None, "cost_usd": 0.003}],
     "by_user": [{"user_id": "g1", "name": None, "cost_usd": 0.003}],
     "unpriced_requests": 0,
@@ -407,7 +418,7 @@ USERS = {"acme": ("a1", "a2", "a3", "a9"), "globex": ("g1", "g2", "g9")}  # *9 a
 AGENTS = ("claude-code", "cursor-agent", "codex-cli")
 PROJECTS = ("p1", "p2", "p3")
 REPOSITORIES = (None, "repo/a", "repo/b")
-MODELS = (SONNET, HAIKU, OPUS45, OPUS46, UNPRICED)
+MODELS = (SONNET, HAIKU, OPUS45, OPUS46, CODEX, UNPRICED)
 BASE_DAY = dt.date(2025, 12, 26)  # Friday; the window crosses the ISO week (Mon 12-29) and the new year
 DAYS = 7
 # offsets the timestamps are written in (minutes east of UTC); 0 twice: once as "Z", once as "+00:00"
