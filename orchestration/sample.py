@@ -1408,7 +1408,7 @@ class _ClaudeCodeWriter:
 
     def _queue_operations(self, conversation: _Conversation, queued: int, dequeued: int, prompt: str) -> None:
         """A prompt typed while Claude was busy (2.1.x): enqueued with its text, dequeued when its turn came."""
-        head = f'{{"type":"queue-operation","operation":'
+        head = '{"type":"queue-operation","operation":'
         conversation.lines.append(f'{head}"enqueue","timestamp":"{self.fmt(queued)}",'
                                   f'"sessionId":"{conversation.session_id}","content":"{prompt}"}}')  # fmt: skip
         conversation.lines.append(f'{head}"dequeue","timestamp":"{self.fmt(dequeued)}",'

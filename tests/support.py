@@ -58,6 +58,15 @@ def write_directory(directory_dir: Path, orgs: list[tuple], users: list[tuple], 
         (directory_dir / file_name).write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
+def usage(inp, out, write=0, read=0, split=None) -> dict:
+    """A platform `usage` object: input, output, cache write and cache read tokens, and the 5m/1h split."""
+    body = {"input_tokens": inp, "output_tokens": out, "cache_creation_input_tokens": write,
+            "cache_read_input_tokens": read}
+    if split:
+        body["cache_creation"] = {"ephemeral_5m_input_tokens": split[0], "ephemeral_1h_input_tokens": split[1]}
+    return body
+
+
 def build_warehouse(paths: Paths, dbt_command: str = "build") -> subprocess.CompletedProcess:
     """Load every source (platform deliveries, transcripts, OTel) and the directory, then run a real
     `dbt build` on the working warehouse, published to `paths.warehouse` as a refresh does."""
@@ -86,6 +95,18 @@ def run_dbt(paths: Paths, *args: str) -> subprocess.CompletedProcess:
         raise AssertionError(f"dbt {' '.join(args)} failed:\n{completed.stdout[-6000:]}\n{completed.stderr[-2000:]}")
     publish_warehouse(paths)
     return completed
+
+
+def assert_no_content_stored(paths: Paths, texts: Iterable[str]) -> None:
+    """No text of `texts` (prompts, responses, tool content of the raw files) is in the warehouse or a lake file;
+    and the check itself can fail: the raw files do hold every text."""
+    texts = list(texts)
+    for path in [paths.warehouse, *paths.lake_dir.rglob("*.parquet")]:
+        data = path.read_bytes()
+        for text in texts:
+            assert text.encode() not in data, f"{text!r} found in {path}"
+    raw = b"".join(p.read_bytes() for p in paths.raw_dir.rglob("*.jsonl"))
+    assert all(text.encode() in raw for text in texts)
 
 
 def free_port() -> int:

@@ -208,7 +208,7 @@ def test_a_build_over_extreme_values_succeeds_with_the_good_events_only(extreme_
     assert [reason.split(":")[0] for _, reason in bad] == (
         ["token count out of range usage.input_tokens", "token count out of range usage.output_tokens",
          "token count out of range usage.cache_creation.ephemeral_5m_input_tokens",
-         "token count out of range usage.cache_read_input_tokens"] + [f"timestamp outside 2000-01-01T00"] * 3)
+         "token count out of range usage.cache_read_input_tokens"] + ["timestamp outside 2000-01-01T00"] * 3)
 
 
 # -- 4. duplicate keys ---------------------------------------------------------------------------------------

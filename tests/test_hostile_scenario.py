@@ -9,12 +9,8 @@ and the normal org's figures equal those of a run on the same data without the h
 
 from __future__ import annotations
 
-import datetime as dt
-import email
-import email.policy
 import json
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -27,7 +23,7 @@ from aiosmtpd.controller import Controller
 
 from orchestration.config import Paths
 from tests.support import RecordingSmtpHandler, build_warehouse, free_port, write_delivery, write_directory
-from tests.test_claude_code_sources import SONNET, assistant, compact, otel_line, write
+from tests.test_claude_code_sources import SONNET, assistant, otel_line, write
 
 CLI = str(Path(sys.executable).parent / "session-analytics")
 WEEK = "2026-W46"  # 9-15 November 2026

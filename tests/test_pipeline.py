@@ -28,7 +28,7 @@ import pytest
 
 from orchestration.refresh import run_refresh
 from reports.query import AnalyticsQueries, Filters, Scope, connect_read_only
-from tests.support import build_warehouse, test_paths, write_delivery, write_directory
+from tests.support import build_warehouse, test_paths, usage, write_delivery, write_directory
 
 # Answers round costs to micro-dollars and durations to milliseconds.
 approx = functools.partial(pytest.approx, abs=1e-6)
@@ -42,12 +42,6 @@ def ev(event_id, event_type, session_id, timestamp, org_id="acme", **fields):
             "session_id": session_id, "timestamp": timestamp, **fields}
 
 
-def usage(inp, out, write=0, read=0, split=None):
-    body = {"input_tokens": inp, "output_tokens": out, "cache_creation_input_tokens": write,
-            "cache_read_input_tokens": read}
-    if split:
-        body["cache_creation"] = {"ephemeral_5m_input_tokens": split[0], "ephemeral_1h_input_tokens": split[1]}
-    return body
 
 
 SONNET, HAIKU = "claude-sonnet-4-5-20250929", "claude-haiku-4-5-20251001"

@@ -24,7 +24,7 @@ import duckdb
 import pytest
 
 from orchestration import prices
-from tests.support import build_warehouse, test_paths, write_delivery, write_directory
+from tests.support import build_warehouse, test_paths, usage, write_delivery, write_directory
 
 exact = functools.partial(pytest.approx, abs=Decimal("1e-12"))
 
@@ -34,12 +34,6 @@ def ev(event_id, event_type, timestamp, org_id="acme", **fields):
             "session_id": "S", "timestamp": timestamp, **fields}
 
 
-def usage(inp, out, write=0, read=0, split=None):
-    body = {"input_tokens": inp, "output_tokens": out, "cache_creation_input_tokens": write,
-            "cache_read_input_tokens": read}
-    if split:
-        body["cache_creation"] = {"ephemeral_5m_input_tokens": split[0], "ephemeral_1h_input_tokens": split[1]}
-    return body
 
 
 M = Decimal(1_000_000)

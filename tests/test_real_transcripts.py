@@ -21,7 +21,7 @@ import duckdb
 import pytest
 
 from orchestration.ccusage_parity import ccusage_command, ccusage_daily, compare, warehouse_daily
-from tests.support import build_warehouse, test_paths, write_directory
+from tests.support import assert_no_content_stored, build_warehouse, test_paths, write_directory
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "claude_code_real"
 EMAIL = "developer@spotter.example"
@@ -122,13 +122,7 @@ def test_every_request_is_priced(real):
 
 
 def test_no_content_reaches_the_lake_or_the_warehouse(real):
-    stored = [real.warehouse, *real.lake_dir.rglob("*.parquet")]
-    for path in stored:
-        data = path.read_bytes()
-        for text in CONTENT:
-            assert text.encode() not in data, f"{text!r} found in {path}"
-    raw = b"".join(p.read_bytes() for p in real.raw_dir.rglob("*.jsonl"))
-    assert all(text.encode() in raw for text in CONTENT)
+    assert_no_content_stored(real, CONTENT)
 
 
 def test_where_a_progress_copy_is_a_partial_line_ccusage_counts_it_and_we_count_the_final_line(tmp_path):
