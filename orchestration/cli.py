@@ -4,6 +4,7 @@ tokens, generate sample data."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import logging
@@ -169,12 +170,19 @@ def _paths(args: argparse.Namespace) -> Paths:
 def _refresh(args: argparse.Namespace) -> int:
     paths = _paths(args)
     paths.export_to_environment()
-    # Imported here: loading the code location reads the dbt manifest, which only `refresh` needs.
-    from orchestration.refresh import run_refresh
+    with _logs_on_stderr():
+        # Imported here: loading the code location reads the dbt manifest, which only `refresh` needs.
+        from orchestration.refresh import run_refresh
 
-    outcome = run_refresh(paths, full=args.full, log_level="DEBUG" if args.verbose else "INFO")
+        outcome = run_refresh(paths, full=args.full, log_level="DEBUG" if args.verbose else "INFO")
     print(json.dumps(outcome, indent=2, default=str))
     return 0 if outcome["success"] else 1
+
+
+def _logs_on_stderr():
+    """While a refresh runs, what it prints (dagster-dbt echoes dbt's log lines) goes to stderr: stdout carries
+    only the run summary, one JSON object a script can parse."""
+    return contextlib.redirect_stdout(sys.stderr)
 
 
 def _backfill(args: argparse.Namespace) -> int:
@@ -183,13 +191,14 @@ def _backfill(args: argparse.Namespace) -> int:
         return 2
     paths = _paths(args)
     paths.export_to_environment()
-    from orchestration.refresh import run_refresh
+    with _logs_on_stderr():
+        from orchestration.refresh import run_refresh
 
-    outcome = run_refresh(
-        paths,
-        partition_range=(args.date_from.isoformat(), args.date_to.isoformat()),
-        log_level="DEBUG" if args.verbose else "INFO",
-    )
+        outcome = run_refresh(
+            paths,
+            partition_range=(args.date_from.isoformat(), args.date_to.isoformat()),
+            log_level="DEBUG" if args.verbose else "INFO",
+        )
     print(json.dumps(outcome, indent=2, default=str))
     return 0 if outcome["success"] else 1
 

@@ -247,8 +247,7 @@ def test_backfill_command_reloads_a_date_range_and_keeps_the_marts(nightly, caps
     code = main(["backfill", "--from", old_day, "--to", old_day, "--raw-dir", str(paths.raw_dir),
                  "--directory", str(paths.directory), "--warehouse", str(paths.warehouse),
                  "--lake-dir", str(paths.lake_dir)])
-    printed = capsys.readouterr().out  # dbt's log lines, then the run summary as a JSON object
-    outcome = json.loads(printed[printed.rfind("\n{") + 1:] if "\n{" in printed else printed)
+    outcome = json.loads(capsys.readouterr().out)  # stdout is the run summary alone; dbt's log lines go to stderr
     assert code == 0 and outcome["success"], outcome
     assert outcome["deliveries"] == f"{old_day}..{old_day}" and outcome["deliveries_loaded"] == [old_day]
     assert analytics_tables(paths.warehouse) == nightly["after"]
