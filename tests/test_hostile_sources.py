@@ -489,3 +489,25 @@ def test_files_named_with_undecodable_bytes_or_control_characters_are_reported_b
         (f"{PROJECT}/S1.jsonl", "m1"), (f"{PROJECT}/S\\u000A\\u202E2.jsonl", "m2")]
     assert registered(paths.lake_dir, "select source_file, line_number, reason from raw.quarantined_lines") == [
         (f"{PROJECT}/S\\uDCFF3.jsonl", 0, "unreadable file: its name is not valid UTF-8")]
+
+
+def test_a_directory_file_that_is_a_fifo_or_a_link_is_not_read_and_says_why(tmp_path):
+    """users.csv as a FIFO blocked the directory load (and so every refresh) for ever; projects.csv as a link to a
+    file outside the directory was read. Neither is opened now: each is one quarantine row at line 0, and the
+    other directory files load."""
+    directory_dir = tmp_path / "directory"
+    write_directory(directory_dir, orgs=[("acme", "Acme", "UTC")], users=[], projects=[])
+    outside = tmp_path / "outside.csv"
+    outside.write_text("org_id,project_id,name,kind\nacme,p-secret,Secret Project,single\n", encoding="utf-8")
+    (directory_dir / "users.csv").unlink()
+    os.mkfifo(directory_dir / "users.csv")
+    (directory_dir / "projects.csv").unlink()
+    os.symlink(outside, directory_dir / "projects.csv")
+    lake_dir = tmp_path / "lake"
+    result = directory.load_directory(directory_dir, lake_dir)  # returns at once: the FIFO is never opened
+    assert (result.orgs, result.users, result.projects, result.quarantined_rows) == (1, 0, 0, 2)
+    assert registered(lake_dir, "select source_file, line_number, reason, line from raw.quarantined_lines "
+                                "order by 1") == [
+        ("projects.csv", 0, "skipped: symbolic link (links are not followed)", ""),
+        ("users.csv", 0, "skipped: not a regular file (FIFO, socket or device)", ""),
+    ]

@@ -125,6 +125,22 @@ def capped_text(text: str) -> str:
 # -- which raw files are read ---------------------------------------------------------------------------------
 
 
+LINK_NOT_FOLLOWED = "skipped: symbolic link (links are not followed)"
+NOT_A_REGULAR_FILE = "skipped: not a regular file (FIFO, socket or device)"
+
+
+def file_problem(path: Path) -> str | None:
+    """Why the file at `path` is not read (None for a regular file): a link is never followed, and only regular
+    files are opened (opening a FIFO would block the load for ever)."""
+    try:
+        mode = path.lstat().st_mode
+    except OSError as error:
+        return f"skipped: cannot be examined ({error.strerror})"
+    if stat.S_ISLNK(mode):
+        return LINK_NOT_FOLLOWED
+    return None if stat.S_ISREG(mode) else NOT_A_REGULAR_FILE
+
+
 @dataclass
 class RawFiles:
     """The data files found under a folder, and every other entry that was not read, with the reason."""
@@ -140,7 +156,7 @@ def find_raw_files(folder: Path, suffixes: tuple[str, ...] = (".jsonl", ".jsonl.
     other names (a README, a .DS_Store) are not data files and are not reported."""
     found = RawFiles()
     if folder.is_symlink():
-        found.skipped[folder] = "skipped: symbolic link (links are not followed)"
+        found.skipped[folder] = LINK_NOT_FOLLOWED
         return found
     if not folder.is_dir():
         return found
@@ -153,7 +169,7 @@ def find_raw_files(folder: Path, suffixes: tuple[str, ...] = (".jsonl", ".jsonl.
         for name in folders:
             try:  # lstat, not is_symlink(): that raises on a path longer than PATH_MAX
                 if stat.S_ISLNK((base / name).lstat().st_mode):
-                    found.skipped[base / name] = "skipped: symbolic link (links are not followed)"
+                    found.skipped[base / name] = LINK_NOT_FOLLOWED
             except OSError as error:
                 found.skipped[base / name] = f"skipped: cannot be examined ({error.strerror})"
         for name in names:
@@ -165,13 +181,13 @@ def find_raw_files(folder: Path, suffixes: tuple[str, ...] = (".jsonl", ".jsonl.
                 continue
             if stat.S_ISLNK(mode):
                 if name.endswith(suffixes) or not path.exists():
-                    found.skipped[path] = "skipped: symbolic link (links are not followed)"
+                    found.skipped[path] = LINK_NOT_FOLLOWED
             elif not name.endswith(suffixes):
                 continue
             elif stat.S_ISREG(mode):
                 found.files.append(path)
             else:
-                found.skipped[path] = "skipped: not a regular file (FIFO, socket or device)"
+                found.skipped[path] = NOT_A_REGULAR_FILE
     found.files.sort()
     found.skipped = dict(sorted(found.skipped.items()))
     return found
@@ -184,7 +200,7 @@ def subfolders(folder: Path) -> tuple[list[Path], dict[Path, str]]:
     kept, skipped = [], {}
     for entry in sorted(folder.iterdir()):
         if entry.is_symlink():
-            skipped[entry] = "skipped: symbolic link (links are not followed)"
+            skipped[entry] = LINK_NOT_FOLLOWED
         elif entry.is_dir():
             kept.append(entry)
     return kept, skipped

@@ -22,7 +22,7 @@ from pathlib import Path
 import duckdb
 
 from orchestration import changes, lake
-from orchestration.sources.contract import capped_text, identifier_problem
+from orchestration.sources.contract import capped_text, file_problem, identifier_problem
 from orchestration.sources.lines import encodes_as_utf8
 
 log = logging.getLogger(__name__)
@@ -140,9 +140,13 @@ def _read_rows(path: Path, required: tuple[str, ...], optional: tuple[str, ...],
     """Rows with their line numbers; a missing file is an empty directory part, a missing column an error."""
     rows: list[dict] = []
     problems: list[tuple[str, int, str, str]] = []
-    if not path.exists():
+    if not path.exists() and not path.is_symlink():
         if path.name not in OPTIONAL_FILES:
             log.warning("directory file %s is missing; treating it as empty", path)
+        return rows, problems
+    problem = file_problem(path)
+    if problem:  # the file is not read: its rows are missing, and quarantine says why
+        problems.append((path.name, 0, problem, ""))
         return rows, problems
     # Bytes that are not UTF-8 are kept as surrogates, so that only the rows holding them are quarantined.
     with open(path, newline="", encoding="utf-8-sig", errors="surrogateescape") as handle:
