@@ -77,12 +77,18 @@ class UserCost(BaseModel):
     cost_usd: float
 
 
+class UnpricedModel(BaseModel):
+    model: str = Field(description="a model id without a price for the date of its requests")
+    requests: int
+
+
 class CostBreakdown(BaseModel):
     by_model: list[ModelFamilyCost]
     by_vendor: list[VendorCost]
     by_project: list[ProjectCost]
     by_user: list[UserCost]
     unpriced_requests: int = Field(description="model requests with no price for their model and date")
+    unpriced_models: list[UnpricedModel] = Field(description="the model ids of those requests, most requests first")
 
 
 # The CLI's and the API's name of each question -> the shape of its answer.

@@ -168,11 +168,26 @@ class AnalyticsQueries:
     def cost_breakdown(self, org_id: str, filters: Filters = Filters(), scope: Scope = Scope()) -> dict:
         where = self._where(org_id, filters, scope)
 
+        # One scan of the model-cost mart gives the family, the vendor and the unpriced-model splits.
+        split = self._rows(
+            f"select grouping(model_family), grouping(vendor), coalesce(model_family, vendor, model), "
+            f"{m.COST_USD}, {m.UNPRICED_REQUESTS} from {m.MODEL_COSTS_MART} where {where.sql} "
+            "group by grouping sets ((model_family), (vendor), (model))",
+            where.params,
+        )
+        costs_by = {
+            "model_family": {key: cost for by_family, _, key, cost, _ in split if by_family == 0},
+            "vendor": {key: cost for by_family, by_vendor, key, cost, _ in split if by_family and by_vendor == 0},
+        }
+        unpriced_models = sorted(
+            ((key, int(unpriced)) for by_family, by_vendor, key, _, unpriced in split
+             if by_family and by_vendor and unpriced),
+            key=lambda item: (-item[1], item[0]),
+        )
+
         def by_category(column: str, categories: tuple[str, ...]) -> list[dict]:
             # every category, most cost first (ties in the categories' order)
-            cost = dict(self._rows(
-                f"select {column}, {m.COST_USD} from {m.MODEL_COSTS_MART} where {where.sql} group by 1", where.params
-            ))
+            cost = costs_by[column]
             return sorted(
                 ({column: category, "cost_usd": _cost(cost.get(category, 0))} for category in categories),
                 key=lambda item: (-item["cost_usd"], categories.index(item[column])),
@@ -213,6 +228,7 @@ class AnalyticsQueries:
                 for key, name, cost in by("user_id", "dim_users", "user_name")
             ],
             "unpriced_requests": self._unpriced_requests(where),
+            "unpriced_models": [{"model": model, "requests": requests} for model, requests in unpriced_models],
         }
 
     # -- report figures (the reports and the API share them) ---------------------------------------------

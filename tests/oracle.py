@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections import Counter
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Iterable
@@ -141,6 +142,7 @@ class Request:
     cost: Fraction | None
     family: str
     vendor: str
+    model: str
     user: str | None
     agent: str | None
     project: str | None
@@ -216,7 +218,7 @@ def build_model(events, orgs, users, projects, org_id: str) -> OrgModel:
             requests.append(Request(
                 session_id, local_date(at), inp, int(usage.get("output_tokens") or 0),
                 request_cost(event["model"], at, usage), family_of(event["model"]),
-                vendor_of(event["model"]), user, agent, project, repository,
+                vendor_of(event["model"]), event["model"], user, agent, project, repository,
             ))
 
     project_names = {row[1]: row[2] for row in projects if row[0] == org_id}
@@ -386,4 +388,6 @@ def expected_cost_breakdown(events, orgs, users, projects, org_id: str, filters:
         "by_project": by("project", "project_id", model.project_names),
         "by_user": by("user", "user_id", model.user_names),
         "unpriced_requests": sum(1 for r in requests if r.cost is None),
+        "unpriced_models": [{"model": model, "requests": count} for model, count in sorted(
+            Counter(r.model for r in requests if r.cost is None).items(), key=lambda item: (-item[1], item[0]))],
     }

@@ -310,10 +310,12 @@ def test_csv_cells_that_a_spreadsheet_would_run_as_formulas_are_quoted():
         "by_vendor": [{"vendor": "anthropic", "cost_usd": 1.5}],
         "by_project": [{"project_id": "@sum(a1)", "name": "=HYPERLINK(\"http://x\")", "cost_usd": 0.25}],
         "by_user": [{"user_id": "u-1", "name": "-2+3", "cost_usd": 0.0}, {"user_id": "u-2", "name": "Ann", "cost_usd": 1}],
-        "unpriced_requests": 0,
+        "unpriced_requests": 1,
+        "unpriced_models": [{"model": "=cmd|' /C calc'!A0", "requests": 1}],
     }
     header, *rows = list(csv.reader(io.StringIO(answer_csv(answer, CostBreakdown))))
-    project, first_user, second_user = rows[2], rows[3], rows[4]
+    project, first_user, second_user, unpriced_model = rows[2], rows[3], rows[4], rows[5]
+    assert unpriced_model[header.index("model")] == "'=cmd|' /C calc'!A0"
     assert project[header.index("project_id")] == "'@sum(a1)"
     assert project[header.index("name")] == "'=HYPERLINK(\"http://x\")"
     assert first_user[header.index("name")] == "'-2+3" and second_user[header.index("name")] == "Ann"
@@ -323,18 +325,21 @@ def test_csv_cells_that_a_spreadsheet_would_run_as_formulas_are_quoted():
 def test_csv_of_cost_breakdown_has_a_section_per_list(world):
     answer = get(world, "ada", url("cost-breakdown")).json()
     header, *rows = read_csv(get(world, "ada", url("cost-breakdown"), format="csv"))
-    assert header == ["section", "model_family", "cost_usd", "vendor", "project_id", "name", "user_id",
-                      "unpriced_requests"]
+    assert header == ["section", "model_family", "cost_usd", "vendor", "project_id", "name", "user_id", "model",
+                      "requests", "unpriced_requests"]
     unpriced = str(answer["unpriced_requests"])
     wanted = (
-        [["by_model", m["model_family"], cell(m["cost_usd"]), "", "", "", "", unpriced] for m in answer["by_model"]]
-        + [["by_vendor", "", cell(v["cost_usd"]), v["vendor"], "", "", "", unpriced] for v in answer["by_vendor"]]
-        + [["by_project", "", cell(p["cost_usd"]), "", cell(p["project_id"]), cell(p["name"]), "", unpriced]
+        [["by_model", m["model_family"], cell(m["cost_usd"]), "", "", "", "", "", "", unpriced]
+         for m in answer["by_model"]]
+        + [["by_vendor", "", cell(v["cost_usd"]), v["vendor"], "", "", "", "", "", unpriced] for v in answer["by_vendor"]]
+        + [["by_project", "", cell(p["cost_usd"]), "", cell(p["project_id"]), cell(p["name"]), "", "", "", unpriced]
            for p in answer["by_project"]]
-        + [["by_user", "", cell(u["cost_usd"]), "", "", cell(u["name"]), cell(u["user_id"]), unpriced]
+        + [["by_user", "", cell(u["cost_usd"]), "", "", cell(u["name"]), cell(u["user_id"]), "", "", unpriced]
            for u in answer["by_user"]]
+        + [["unpriced_models", "", "", "", "", "", "", u["model"], str(u["requests"]), unpriced]
+           for u in answer["unpriced_models"]]
     )
-    assert rows == wanted and int(unpriced) > 0
+    assert rows == wanted and int(unpriced) > 0 and answer["unpriced_models"]
 
 
 def test_cli_prints_the_same_csv(world):

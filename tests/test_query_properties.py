@@ -109,6 +109,8 @@ def assert_cost_breakdown(got, want, exact=None, context="cost_breakdown"):
     assert set(got) == set(want), context
     assert got["unpriced_requests"] == want["unpriced_requests"], (
         f"{context}: unpriced {got['unpriced_requests']} != {want['unpriced_requests']}")
+    assert got["unpriced_models"] == want["unpriced_models"], (
+        f"{context}: unpriced models {got['unpriced_models']} != {want['unpriced_models']}")
     for part, key_field in (("by_model", "model_family"), ("by_vendor", "vendor"), ("by_project", "project_id"),
                             ("by_user", "user_id")):
         got_keys = [r[key_field] for r in got[part]]
@@ -324,6 +326,7 @@ HAND_COST_BREAKDOWN = {
                 {"user_id": "a1", "name": "Ann", "cost_usd": 0.0105},
                 {"user_id": None, "name": None, "cost_usd": 0.0038}],
     "unpriced_requests": 1,
+    "unpriced_models": [{"model": "acme-internal-llm", "requests": 1}],
 }
 HAND_INITECH_BREAKDOWN = {
     "by_model": [{"model_family": "opus", "cost_usd": 3.75}, {"model_family": "sonnet", "cost_usd": 0.0},
@@ -333,6 +336,7 @@ HAND_INITECH_BREAKDOWN = {
     "by_project": [{"project_id": "p1", "name": "Initech API", "cost_usd": 3.75}],
     "by_user": [{"user_id": "i1", "name": "Ivy", "cost_usd": 3.75}],
     "unpriced_requests": 0,
+    "unpriced_models": [],
 }
 HAND_GLOBEX_BREAKDOWN = {  # not in the directory: no names, even where acme has a project p1
     "by_model": [{"model_family": "sonnet", "cost_usd": 0.003}, {"model_family": "opus", "cost_usd": 0.0},
@@ -342,6 +346,7 @@ HAND_GLOBEX_BREAKDOWN = {  # not in the directory: no names, even where acme has
     "by_project": [{"project_id": "p1", "name": None, "cost_usd": 0.003}],
     "by_user": [{"user_id": "g1", "name": None, "cost_usd": 0.003}],
     "unpriced_requests": 0,
+    "unpriced_models": [],
 }
 
 
