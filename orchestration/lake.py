@@ -20,6 +20,9 @@ from typing import Callable, Iterator, TypeVar
 import duckdb
 
 PART_FILE = "part-0.parquet"
+# What a write in progress is called: a run killed mid-write leaves only these, which the next refresh removes.
+SCRATCH_DIR = "_writing"
+TEMPORARY_SUFFIX = ".tmp"
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
@@ -200,7 +203,7 @@ def write_partition(
     folder = partition_dir(lake_dir, dataset, **partition_values)
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / PART_FILE
-    temporary = folder / (PART_FILE + ".tmp")
+    temporary = folder / (PART_FILE + TEMPORARY_SUFFIX)
     select_list = ", ".join(f"cast({name} as {sql_type}) as {name}" for name, sql_type in columns.items())
     conn.execute(
         f"copy (select {select_list} from ({query})) to '{_sql_path(temporary)}' "
@@ -224,7 +227,7 @@ def write_partitions(
     (daily deliveries, one transcript folder per person) pay over and over. A partition without rows gets an
     empty file, as write_partition gives it."""
     columns = DATASETS[dataset]["columns"]
-    scratch = lake_dir / "_writing" / dataset
+    scratch = lake_dir / SCRATCH_DIR / dataset
     shutil.rmtree(scratch, ignore_errors=True)
     scratch.parent.mkdir(parents=True, exist_ok=True)
     select_list = ", ".join(f"cast({name} as {sql_type}) as {name}" for name, sql_type in columns.items())
@@ -250,8 +253,8 @@ def write_partitions(
             else:  # the same empty file: planning the query again per partition would cost more than the write
                 folder = partition_dir(lake_dir, dataset, **values)
                 folder.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(empty, folder / (PART_FILE + ".tmp"))
-                os.replace(folder / (PART_FILE + ".tmp"), folder / PART_FILE)
+                shutil.copyfile(empty, folder / (PART_FILE + TEMPORARY_SUFFIX))
+                os.replace(folder / (PART_FILE + TEMPORARY_SUFFIX), folder / PART_FILE)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
         with contextlib.suppress(OSError):
@@ -285,7 +288,7 @@ def write_state(path: Path, value: dict) -> None:
     """Write a state file (what was loaded, what is pending) atomically: a run killed mid-write leaves the old
     file or the new one, never half of one that would fail every later refresh."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(path.name + ".tmp")
+    temporary = path.with_name(path.name + TEMPORARY_SUFFIX)
     temporary.write_text(json.dumps(value, sort_keys=True), encoding="utf-8")
     os.replace(temporary, path)
 

@@ -34,7 +34,7 @@ from typing import Iterator
 
 import duckdb
 
-from orchestration import changes
+from orchestration import changes, lake
 from orchestration.config import Paths
 
 _COPYING_SUFFIX = ".copying"
@@ -42,8 +42,6 @@ _COPYING_SUFFIX = ".copying"
 _BUILT_SUFFIX = ".built.json"
 # Beside the working file when it is a copy of the published file (publishing across file systems copies).
 _PUBLISHED_SUFFIX = ".published"
-# Lake scratch that a killed load leaves: the folder write_partitions writes into, partition files being replaced.
-_LAKE_SCRATCH_DIR, _LAKE_TEMPORARY_SUFFIX = "_writing", ".tmp"
 
 
 class PublishError(RuntimeError):
@@ -141,9 +139,9 @@ def remove_leftovers(paths: Paths) -> list[Path]:
         found += [working, _sidecar(working, ".wal"), _sidecar(working, ".tmp"), built]
     for target in (working, paths.warehouse):  # only copies to our own files: a folder may hold other warehouses
         found += target.parent.glob(f".{target.name}.*{_COPYING_SUFFIX}")
-    found.append(paths.lake_dir / _LAKE_SCRATCH_DIR)
+    found.append(paths.lake_dir / lake.SCRATCH_DIR)
     if paths.lake_dir.is_dir():
-        found += paths.lake_dir.rglob(f"*{_LAKE_TEMPORARY_SUFFIX}")
+        found += paths.lake_dir.rglob(f"*{lake.TEMPORARY_SUFFIX}")
     removed = [path for path in found if path.exists() or path.is_symlink()]
     for path in removed:
         if path.is_dir() and not path.is_symlink():
