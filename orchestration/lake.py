@@ -26,6 +26,38 @@ TEMPORARY_SUFFIX = ".tmp"
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
+# The other agents' local logs (orchestration/sources/agent_logs.py): the same columns for every agent, one
+# partition per collected home (the user's email).
+AGENT_LOG_SOURCES = ("codex", "gemini", "copilot")
+AGENT_LOG_COLUMNS = {
+    "requests": {
+        "source_file": "VARCHAR",
+        "line_number": "BIGINT",
+        "session_id": "VARCHAR",
+        "request_key": "VARCHAR",
+        "event_at_utc": "TIMESTAMP",
+        "model": "VARCHAR",
+        "is_fallback_model": "BOOLEAN",
+        "input_tokens": "BIGINT",
+        "output_tokens": "BIGINT",
+        "cache_read_input_tokens": "BIGINT",
+        "cache_creation_input_tokens": "BIGINT",
+        "reasoning_output_tokens": "BIGINT",
+        "client_version": "VARCHAR",
+    },
+    "sessions": {
+        "source_file": "VARCHAR",
+        "line_number": "BIGINT",
+        "session_id": "VARCHAR",
+        "first_at_utc": "TIMESTAMP",
+        "last_at_utc": "TIMESTAMP",
+        "cwd": "VARCHAR",
+        "git_branch": "VARCHAR",
+        "repository": "VARCHAR",
+        "client_version": "VARCHAR",
+    },
+}
+
 # Column types of each lake dataset; partition columns are listed separately because they come from paths.
 DATASETS: dict[str, dict[str, object]] = {
     "platform_events": {
@@ -111,6 +143,11 @@ DATASETS: dict[str, dict[str, object]] = {
             "cost_usd": "DOUBLE",
             "duration_ms": "BIGINT",
         },
+    },
+    **{
+        f"{source}_{kind}": {"partitions": {"collection": "VARCHAR"}, "columns": columns}
+        for source in AGENT_LOG_SOURCES
+        for kind, columns in AGENT_LOG_COLUMNS.items()
     },
     "quarantined_lines": {
         "partitions": {"source": "VARCHAR", "batch": "VARCHAR"},

@@ -34,14 +34,16 @@ QUARANTINE_COLUMNS = "source_file, line_number, reason, line"
 UNCOLLECTED = "_uncollected"
 
 
-def find_collections(root: Path, loose_files_collection: str | None = None) -> dict[str, RawFiles]:
+def find_collections(
+    root: Path, loose_files_collection: str | None = None, suffixes: tuple[str, ...] = (".jsonl", ".jsonl.gz")
+) -> dict[str, RawFiles]:
     """The raw files under `root` (a source's folder) by collection: the first folder under `root`. Files
     directly in `root` form `loose_files_collection` (OTel's `_root`) or, without one, are not read.
 
     A collection's name is a lake partition (and a transcript collection's, a user's email): a folder whose
     name breaks the identifier rule is not read at all. Every entry that is not read is in the `skipped` of its
     collection; entries that belong to no valid collection, in that of `loose_files_collection` or UNCOLLECTED."""
-    found = find_raw_files(root)
+    found = find_raw_files(root, suffixes)
     loose = loose_files_collection or UNCOLLECTED
     grouped: dict[str, RawFiles] = {}
 
