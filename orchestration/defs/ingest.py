@@ -5,7 +5,7 @@ import dataclasses
 import dagster as dg
 
 from orchestration.defs.resources import WAREHOUSE_WRITER_POOL, SessionAnalyticsPaths, publish_lake_views
-from orchestration.sources import claude_code, directory, otel, platform
+from orchestration.sources import agent_logs, claude_code, directory, otel, platform
 
 # One partition per delivery folder date (<raw-dir>/platform/YYYY-MM-DD). end_offset=1 lets today's folder be
 # loaded before the day is over.
@@ -122,3 +122,27 @@ def otel_raw(context: dg.AssetExecutionContext, paths: SessionAnalyticsPaths):
     metadata = _collection_metadata(loads)
     context.log.info("otel exports: %s", metadata)
     yield dg.MaterializeResult(asset_key=OTEL_EVENTS, metadata=metadata)
+
+
+AGENT_LOG_TABLES = [dg.AssetKey(["raw", f"{source}_{kind}"])
+                    for source in agent_logs.SOURCES for kind in ("requests", "sessions")]
+
+
+@dg.multi_asset(
+    name="agent_logs_raw",
+    specs=[dg.AssetSpec(key, kinds={"parquet"}, description=f"{key.path[-1]} from the collected local logs of "
+                        "Codex CLI, Gemini CLI and Copilot CLI (usage and timing fields only; no content).")
+           for key in AGENT_LOG_TABLES],
+    pool=WAREHOUSE_WRITER_POOL,
+    group_name="ingest",
+)
+def agent_logs_raw(context: dg.AssetExecutionContext, paths: SessionAnalyticsPaths):
+    """Loads new and changed log files of every collected Codex, Gemini and Copilot home."""
+    resolved = paths.resolve()
+    loads = agent_logs.load_every_format(resolved.raw_dir, resolved.lake_dir)
+    publish_lake_views(resolved)
+    metadata = {source: _collection_metadata(source_loads) for source, source_loads in loads.items()}
+    context.log.info("agent logs: %s", metadata)
+    for key in AGENT_LOG_TABLES:
+        source = key.path[-1].rsplit("_", 1)[0]
+        yield dg.MaterializeResult(asset_key=key, metadata=metadata[source])

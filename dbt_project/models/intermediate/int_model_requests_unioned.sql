@@ -32,5 +32,11 @@ from {{ ref('int_platform__model_requests') }}
 
 union all
 
+-- The other agents' requests share no request id with another source.
+select *, 4 as source_rank, 1 as cross_source_rank
+from {{ ref('int_agent_logs__model_requests') }}
+
+union all
+
 select * from ranked
 where cross_source_rank = 1
