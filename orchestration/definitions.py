@@ -10,6 +10,7 @@ defs = dg.Definitions(
         ingest.platform_events_raw,
         ingest.claude_code_raw,
         ingest.otel_raw,
+        ingest.agent_logs_raw,
         ingest.org_directory_raw,
         transform.warehouse_models,
         publish.published_warehouse,

@@ -7,7 +7,13 @@ import zoneinfo
 import dagster as dg
 
 from orchestration.config import Paths
-from orchestration.defs.ingest import claude_code_raw, org_directory_raw, otel_raw, platform_events_raw
+from orchestration.defs.ingest import (
+    agent_logs_raw,
+    claude_code_raw,
+    org_directory_raw,
+    otel_raw,
+    platform_events_raw,
+)
 from orchestration.defs.publish import published_warehouse
 from orchestration.defs.transform import warehouse_models
 from orchestration.refresh import PARTITION_RANGE_END, PARTITION_RANGE_START, delivery_range
@@ -19,10 +25,12 @@ NIGHTLY_TIME_ENV = "SESSION_ANALYTICS_NIGHTLY_TIME"
 refresh_job = dg.define_asset_job(
     "refresh",
     selection=dg.AssetSelection.assets(
-        platform_events_raw, claude_code_raw, otel_raw, org_directory_raw, warehouse_models, published_warehouse
+        platform_events_raw, claude_code_raw, otel_raw, agent_logs_raw, org_directory_raw, warehouse_models,
+        published_warehouse,
     ),
-    description="Load platform delivery folders (a partition range), new Claude Code transcripts and OTel "
-    "exports, the org directory, then dbt build (incremental) and publish the warehouse for readers.",
+    description="Load platform delivery folders (a partition range), new Claude Code transcripts, OTel "
+    "exports and Codex, Gemini and Copilot logs, the org directory, then dbt build (incremental) and publish "
+    "the warehouse for readers.",
 )
 
 

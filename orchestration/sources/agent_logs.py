@@ -42,8 +42,9 @@ from orchestration.sources.lines import insert_rows
 
 log = logging.getLogger(__name__)
 
-# The format modules, in the order their loads run; each defines FORMAT (and CCUSAGE for the parity check).
-SOURCES = lake.AGENT_LOG_SOURCES
+# The format modules (of lake.AGENT_LOG_SOURCES) whose loads run, in order; each defines FORMAT (and CCUSAGE for
+# the parity check).
+SOURCES: tuple[str, ...] = ()
 # A working directory is a path of at most this many characters (Linux's PATH_MAX), as for Claude Code.
 PATH_MAX_LENGTH = 4096
 # Repository names ("owner/name", or a deeper group path) and branch names: git allows long ones.
