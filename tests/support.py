@@ -15,7 +15,7 @@ from typing import Iterable, Mapping
 from orchestration.config import Paths
 from orchestration.defs.resources import publish_lake_views
 from orchestration.publish import publish_warehouse, working_warehouse_ready
-from orchestration.sources import claude_code, directory, otel, platform
+from orchestration.sources import agent_logs, claude_code, directory, otel, platform
 
 REPO = Path(__file__).resolve().parents[1]
 DBT_PROJECT_DIR = REPO / "dbt_project"
@@ -68,11 +68,12 @@ def usage(inp, out, write=0, read=0, split=None) -> dict:
 
 
 def build_warehouse(paths: Paths, dbt_command: str = "build") -> subprocess.CompletedProcess:
-    """Load every source (platform deliveries, transcripts, OTel) and the directory, then run a real
+    """Load every source (platform deliveries, transcripts, OTel, the other agents' logs) and the directory, then run a real
     `dbt build` on the working warehouse, published to `paths.warehouse` as a refresh does."""
     platform.load_deliveries(paths.raw_dir, paths.lake_dir, platform.delivery_dates(paths.raw_dir))
     claude_code.load_all(paths.raw_dir, paths.lake_dir)
     otel.load_all(paths.raw_dir, paths.lake_dir)
+    agent_logs.load_every_format(paths.raw_dir, paths.lake_dir)
     directory.load_directory(paths.directory, paths.lake_dir)
     publish_lake_views(paths)
     return run_dbt(paths, dbt_command)
@@ -105,7 +106,7 @@ def assert_no_content_stored(paths: Paths, texts: Iterable[str]) -> None:
         data = path.read_bytes()
         for text in texts:
             assert text.encode() not in data, f"{text!r} found in {path}"
-    raw = b"".join(p.read_bytes() for p in paths.raw_dir.rglob("*.jsonl"))
+    raw = b"".join(p.read_bytes() for p in paths.raw_dir.rglob("*") if p.is_file() and not p.is_symlink())
     assert all(text.encode() in raw for text in texts)
 
 
