@@ -18,13 +18,17 @@ line.
 
 from __future__ import annotations
 
+import json
 import logging
-from pathlib import Path
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Callable
 
 import duckdb
 
 from orchestration.sources.collections import CollectionLoad, ParsedQueries, find_collections, load_collections
 from orchestration.sources.contract import (
+    IDENTIFIER_MAX_LENGTH,
     TOKEN_COUNT_MAX,
     identifier_reason_sql,
     timestamp_in_window_sql,
@@ -314,3 +318,240 @@ def _reasons(progress_copy: bool) -> str:
             f"then 'token count out of range {label}: ' || left({text}, 64) || ' (expected 0 to {TOKEN_COUNT_MAX})' end",
         ]
     return ",\n".join(checks)
+
+
+# -- the collector's content-free copy (`session-analytics collect`) ------------------------------------------
+#
+# A laptop sends a copy of each transcript that keeps only what the loader reads (EXTRACTED, and ENTRY_FIELDS
+# of a progress record's embedded entry), line for line: the loader reads the copy exactly as the original (the
+# same requests, spans, quarantine rows at the same line numbers), and so does ccusage (the copy is a transcript
+# it reads alike). Everything else -- prompts, responses, tool input and output, file snapshots, hook commands,
+# summaries -- is dropped.
+
+# Read by ccusage, not by the loader; kept so that ccusage counts the copy as it counts the original: costUSD
+# (its `auto` cost mode), usage.speed ("fast" names the model <model>-fast) and the embedded entry's isSidechain.
+CCUSAGE_FIELDS = ("costUSD", "message.usage.speed", f"{PROGRESS_ENTRY}.costUSD", f"{PROGRESS_ENTRY}.isSidechain",
+                  f"{PROGRESS_ENTRY}.message.usage.speed")
+# The invalid line a copy has where the original has a line that is not JSON: the loader quarantines it at the
+# same line number ("invalid JSON"), and the upload receiver accepts it as the collector's (and only this).
+INVALID_LINE = '{"session-analytics collect": "this line of the original file is not JSON; its text is not sent"'
+_IDENTIFIER_FIELDS = ("sessionId", "id", "requestId", "model", "agentId", "version")
+# ccusage (20.x, adapter/claude) skips a line whose text lacks this, or names one of these fields before ":null".
+_CCUSAGE_USAGE_MARKER = b'"usage":{'
+_CCUSAGE_NULLABLE_NOT = frozenset({b"id", b"cwd", b"model", b"speed", b"costUSD", b"version", b"sessionId",
+                                   b"requestId", b"isApiErrorMessage", b"cache_read_input_tokens",
+                                   b"cache_creation_input_tokens"})
+# DuckDB's trim(): a line of only these is blank to the loader.
+_BLANK_CHARACTERS = frozenset(" \u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a"
+                              "\u202f\u205f\u3000")
+# DuckDB's text to boolean cast accepts these (any case); another string in isSidechain is mistyped.
+_BOOLEAN_TEXTS = frozenset({"true", "false", "t", "f", "1", "0", "yes", "no", "y", "n"})
+
+
+def wanted(relative: PurePosixPath) -> bool:
+    """The files of a Claude Code config folder that are transcripts: `projects/**/*.jsonl` (what ccusage reads
+    too); never history.jsonl (the prompt history), todos, settings or shell snapshots."""
+    parts = relative.parts
+    return len(parts) >= 3 and parts[0] == "projects" and parts[-1].endswith(".jsonl") and len(parts[-1]) > 6
+
+
+def _keep_tree() -> dict:
+    """The kept fields as a tree of names: {"message": {"usage": {"input_tokens": {}, ...}, ...}, ...}."""
+    paths = [path.removeprefix("$.") for path in EXTRACTED.values()]
+    paths += [f"{PROGRESS_ENTRY}.{path}" for path in ENTRY_FIELDS.values()]
+    tree: dict = {}
+    for path in [*paths, *CCUSAGE_FIELDS]:
+        node = tree
+        for name in path.split("."):
+            node = node.setdefault(name, {})
+    return tree
+
+
+_KEEP = _keep_tree()
+_COUNT_FIELDS = frozenset((*TOKEN_FIELDS, *(f"ephemeral_{window}_input_tokens" for window in CACHE_WINDOWS),
+                           "costUSD"))
+_FLAG_FIELDS = frozenset(label for label in BOOLEAN_FIELDS.values())
+_LENGTH_LIMITS = {**dict.fromkeys(_IDENTIFIER_FIELDS, IDENTIFIER_MAX_LENGTH), "cwd": CWD_MAX_LENGTH}
+
+
+class _Number(str):
+    """A JSON number (or NaN/Infinity) as written: copied to the copy digit for digit."""
+
+
+class _Pairs(list):
+    """A JSON object as its (key, value) pairs, duplicates and order kept."""
+
+
+class _Unreadable(ValueError):
+    """A line that is not UTF-8: the loader reads nothing of such a file."""
+
+
+def strip_file(path: Path) -> bytes | None:
+    """The content-free copy of the transcript at `path` (see above), or None when the file is not UTF-8 text
+    (the loader would read nothing of it). A last line without its newline that is not JSON yet is being
+    written: it is left out (the next run sends the file with it)."""
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return None
+    *complete, partial = data.split(b"\n")
+    out: list[str] = []
+    try:
+        for number, raw in enumerate(complete, start=1):
+            out.append(_strip_line(raw, first=number == 1))
+        if partial:
+            out.append(_strip_line(partial, first=not complete, partial=True))
+    except _Unreadable:
+        return None
+    except _CutLine:
+        pass  # the partial last line is left out
+    return "".join(line + "\n" for line in out).encode("utf-8")
+
+
+class _CutLine(Exception):
+    """A last line without its newline that is not (yet) JSON or UTF-8: being written."""
+
+
+def _strip_line(raw: bytes, first: bool, partial: bool = False) -> str:
+    raw = raw.rstrip(b"\r")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        if partial:
+            raise _CutLine() from None
+        raise _Unreadable() from None
+    bom = first and text.startswith("\ufeff")
+    if bom:
+        text = text.lstrip("\ufeff")
+    if all(character in _BLANK_CHARACTERS for character in text):
+        return ""
+    strict = [True]  # cleared when ccusage's strict reader (serde_json) would refuse the line
+
+    def constant(name: str) -> _Number:
+        strict[0] = False
+        return _Number(name)
+
+    try:
+        value = json.loads(text, object_pairs_hook=_Pairs, parse_int=_Number, parse_float=_Number,
+                           parse_constant=constant)
+    except (ValueError, RecursionError):
+        if partial:
+            raise _CutLine() from None
+        return INVALID_LINE
+    if bom or not strict[0] or _has_lone_surrogate(value):
+        strict[0] = False
+    ccusage_reads = strict[0] and _CCUSAGE_USAGE_MARKER in raw and not _has_unsupported_null_field(raw)
+    kept = _kept(value, _KEEP, None)
+    return _dumps(kept, ccusage_reads)
+
+
+def _kept(value, keep: dict, name: str | None):
+    """`value` with only the fields of `keep`; a value of another type than a kept field's is replaced by an
+    empty one of its own type (the loader then finds the same mistyped field), and so is a dropped field whose
+    key occurs twice in its object (the loader refuses duplicate keys)."""
+    if keep:  # an object of kept fields
+        if not isinstance(value, _Pairs):
+            return _emptied(value)
+        counts: dict[str, int] = {}
+        for key, _ in value:
+            counts[key] = counts.get(key, 0) + 1
+        return _Pairs((key, _kept(item, keep[key], key) if key in keep else _emptied(item))
+                      for key, item in value if key in keep or counts[key] > 1)
+    if isinstance(value, (_Pairs, list)):
+        return _emptied(value)
+    if isinstance(value, str) and not isinstance(value, _Number):
+        if name in _COUNT_FIELDS:
+            return ""
+        if name in _FLAG_FIELDS and value.lower() not in _BOOLEAN_TEXTS:
+            return ""
+        limit = _LENGTH_LIMITS.get(name or "")
+        if limit is not None and len(value) > limit:
+            return "x" * len(value)  # refused for its length alone, which is all that is kept of it
+    return value
+
+
+def _emptied(value):
+    if isinstance(value, _Pairs):
+        return _Pairs()
+    if isinstance(value, list):
+        return []
+    if isinstance(value, str) and not isinstance(value, _Number):
+        return ""
+    return value
+
+
+def _dumps(value, ccusage_reads: bool) -> str:
+    """Compact JSON, as Claude Code writes it. Where ccusage would skip the original line, the copy's usage key is
+    written `"usage": {` (with a space), which ccusage skips too; where it reads it, nulls are written `: null`,
+    which its null-field check does not look at (the original had none it refuses)."""
+    if isinstance(value, _Pairs):
+        items = []
+        for key, item in value:
+            text = _dumps(item, ccusage_reads)
+            separator = ":" if ccusage_reads or key != "usage" or not text.startswith("{") else ": "
+            if ccusage_reads and item is None:
+                separator = ": "
+            items.append(json.dumps(key) + separator + text)
+        return "{" + ",".join(items) + "}"
+    if isinstance(value, list):
+        return "[" + ",".join(_dumps(item, ccusage_reads) for item in value) + "]"
+    if isinstance(value, _Number):
+        return str.__str__(value)
+    return json.dumps(value)
+
+
+def _has_lone_surrogate(value) -> bool:
+    """serde_json refuses a string with a lone surrogate escape (\\ud800); Python's reader does not."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, _Pairs):
+            for key, child in item:
+                stack.append(key)
+                stack.append(child)
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, str) and not isinstance(item, _Number):
+            if not item.isascii() and any("\ud800" <= character <= "\udfff" for character in item):
+                return True
+    return False
+
+
+def _has_unsupported_null_field(line: bytes) -> bool:
+    """ccusage's has_unsupported_null_field (adapter/claude/mod.rs), byte for byte."""
+    offset = 0
+    quote = ord('"')
+    while (index := line.find(b":null", offset)) != -1:
+        field_end = max(index - 1, 0)
+        if line[field_end] != quote:
+            while field_end > 0 and line[field_end] != quote:
+                field_end -= 1
+        if line[field_end] == quote:
+            field_start = max(field_end - 1, 0)
+            while field_start > 0 and line[field_start] != quote:
+                field_start -= 1
+            if line[field_start] == quote and line[field_start + 1:field_end] in _CCUSAGE_NULLABLE_NOT:
+                return True
+        offset = index + len(b":null")
+    return False
+
+
+@dataclass(frozen=True)
+class CollectedFormat:
+    """What `session-analytics collect` needs of a source (the agent-log sources' FORMAT has the same fields)."""
+
+    source: str
+    wanted: Callable[[PurePosixPath], bool]
+    strip_file: Callable[[Path], bytes | None]
+    local_home: str
+    home_env: str | None
+    # CLAUDE_CONFIG_DIR may name several folders, comma-separated (as ccusage reads it)
+    home_env_separator: str | None = None
+    # also looked at when neither a flag nor the variable names a folder, where it exists (ccusage does too)
+    other_local_homes: tuple[str, ...] = ()
+
+
+COLLECTED = CollectedFormat(
+    source=SOURCE, wanted=wanted, strip_file=strip_file, local_home="~/.claude", home_env="CLAUDE_CONFIG_DIR",
+    home_env_separator=",", other_local_homes=("~/.config/claude",),
+)
