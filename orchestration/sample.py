@@ -44,9 +44,11 @@ import re
 import shutil
 import unicodedata
 import zoneinfo
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Iterable
+
+from orchestration import sample_agents
 
 # ---------------------------------------------------------------------------------------------------------------
 # Orgs, people, projects
@@ -248,7 +250,7 @@ FILE_TRAITS = ("bom", "crlf", "gzip", "empty", "blank")  # each guaranteed in at
 # Claude Code transcripts and OpenTelemetry logs
 # ---------------------------------------------------------------------------------------------------------------
 
-SOURCES = ("platform", "claude_code", "otel")
+SOURCES = ("platform", "claude_code", "otel", *sample_agents.SOURCES)
 CLAUDE_CODE_DAYS = 30  # Claude Code deletes transcripts after 30 days; telemetry was switched on as long ago
 TRANSCRIPT_USER_SHARE, TRANSCRIPT_MIN_USERS = 0.3, 3  # acme people whose ~/.claude folders are collected
 OTEL_ONLY_USER_SHARE, OTEL_ONLY_MIN_USERS = 0.15, 2  # acme people exporting telemetry, transcripts not collected
@@ -342,6 +344,7 @@ class SampleSummary:
     sessions included) in `transcript_files` files (subagent files included) of `transcript_lines` lines;
     `otel_records` telemetry records (`otel_api_requests` of them requests, background ones included) in
     `otel_lines` collector lines of `otel_files` files. Malformed lines are included in the line counts.
+    The other agents' logs (Codex, Gemini, Copilot): `agent_log_requests` model requests written per source.
     """
 
     orgs: list[str]
@@ -365,6 +368,7 @@ class SampleSummary:
     otel_lines: int = 0
     otel_records: int = 0
     otel_api_requests: int = 0
+    agent_log_requests: dict[str, int] = field(default_factory=dict)  # Codex, Gemini, Copilot: requests written
 
 
 @dataclass(frozen=True)
@@ -458,14 +462,17 @@ def generate_sample(
                             "duplicate_lines", "blank_lines", "delivery_folders"), 0)  # fmt: skip
     if "platform" in sources:
         counts = _write_platform(raw_dir, people, dates, seed=seed, gzip_share=gzip_share)
+    window = dates[-CLAUDE_CODE_DAYS:]
+    rng = random.Random(f"{seed}:claude_code")
+    claude_code_users = _claude_code_users(rng, people, transcript_user_share, _epoch_day(window[0]), len(window))
     if "claude_code" in sources or "otel" in sources:
         _remove_previous_claude_code_output(raw_dir, sources)
-        window = dates[-CLAUDE_CODE_DAYS:]
-        rng = random.Random(f"{seed}:claude_code")
-        claude_code_users = _claude_code_users(rng, people, transcript_user_share, _epoch_day(window[0]), len(window))
         writer = _ClaudeCodeWriter(raw_dir, rng, end_date, sources, claude_code_scale)
         writer.write_window(claude_code_users, window)
         counts |= writer.counts | {"transcript_users": len(writer.collected)}
+    if set(sources) & set(sample_agents.SOURCES):
+        candidates = _agent_log_users(claude_code_users, people)
+        counts["agent_log_requests"] = sample_agents.write_agent_logs(raw_dir, sources, candidates, window, seed)
     return SampleSummary(
         orgs=[MAIN_ORG.org_id, SECOND_ORG.org_id], users=users, start_date=start_date, end_date=end_date, **counts
     )
@@ -1066,6 +1073,40 @@ def _claude_code_users(
         account_uuid=_uuid(rng.getrandbits), terminal="tmux",
     ))  # fmt: skip
     return users
+
+
+def _agent_log_users(claude_code_users: list[_ClaudeCodeUser], people: list[_Person]) -> list[sample_agents.SampleUser]:
+    """Who uses the other agents: the Claude Code users with collected transcripts first (their checkouts and
+    repositories), then acme people who use no Claude Code."""
+    by_email = {person.email: person for person in people}
+    candidates, seen = [], set()
+    for user in claude_code_users:
+        person = by_email.get(user.email)
+        if person is None or not user.transcripts:
+            continue
+        repositories = [r for project in person.projects for r in project.repositories]
+        named = {r.split("/")[-1]: r for r in repositories}
+        pairs = [(checkout, named[checkout.split("/")[-1]]) for checkout in user.checkouts
+                 if checkout.split("/")[-1] in named]
+        if pairs:
+            candidates.append(sample_agents.SampleUser(
+                email=user.email, timezone=user.timezone, checkouts=tuple(c for c, _ in pairs),
+                repositories=tuple(r for _, r in pairs), activity=person.activity,
+            ))  # fmt: skip
+            seen.add(user.email)
+    for person in people:
+        if person.org.org_id != MAIN_ORG.org_id or person.user_id == UNKNOWN_USER_ID or person.email in seen:
+            continue
+        if any(user.email == person.email for user in claude_code_users):
+            continue
+        repositories = [r for project in person.projects for r in project.repositories][:2]
+        local = person.email.split("@")[0]
+        candidates.append(sample_agents.SampleUser(
+            email=person.email, timezone=person.org.timezone,
+            checkouts=tuple(f"/home/{local}/src/{r.split('/')[-1]}" for r in repositories),
+            repositories=tuple(repositories), activity=person.activity,
+        ))  # fmt: skip
+    return candidates
 
 
 def _claude_code_path_mappings() -> list[tuple[str, str, str, str]]:
