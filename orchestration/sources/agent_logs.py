@@ -169,10 +169,17 @@ def _parse(conn: duckdb.DuckDBPyConnection, fmt: AgentLogFormat) -> ParsedQuerie
     for source_file, read, blank, lines in _file_lines(conn, fmt.line_markers):
         parsed = _parsed_safely(fmt, source_file, lines)
         checked = check(parsed)
-        requests += [(source_file, *_request_row(request)) for request in checked.requests]
+        # One row per request and line: a record repeated on its line (a span exported twice in one batch) is
+        # one copy. Copies on other lines or in other files are deduplicated by dbt, by request_key.
+        unique = {(request.line_number, request.request_key): request for request in reversed(checked.requests)}
+        requests += [(source_file, *_request_row(request)) for request in reversed(unique.values())]
         sessions += [(source_file, *_session_row(session)) for session in checked.sessions]
-        quarantine += [(source_file, line, reason) for line, reason in dict.fromkeys(checked.quarantined)]
-        bad_lines = {line for line, _ in checked.quarantined}
+        # One quarantine row per line, with its first reason.
+        reasons: dict[int, str] = {}
+        for line, reason in checked.quarantined:
+            reasons.setdefault(line, reason)
+        quarantine += [(source_file, line, reason) for line, reason in reasons.items()]
+        bad_lines = set(reasons)
         carrying = {record.line_number for record in (*checked.requests, *checked.sessions)} - bad_lines
         quarantined = len(bad_lines)
         loaded = read - blank - quarantined
