@@ -360,3 +360,34 @@ def test_a_copy_of_an_exported_file_is_counted_once(tmp_path):
     rows = fetch(paths, "select model, count(*), sum(uncached_input_tokens) from analytics.fct_model_requests "
                         "where source = 'copilot' group by all order by all")
     assert rows == [("claude-haiku-4.5", 1, 200), ("gpt-4.1", 1, 900), ("grok-code-fast-1", 1, 700)]
+
+
+# -- the sample ---------------------------------------------------------------------------------------------------
+
+def test_the_sample_is_deterministic_reads_as_written_and_as_ccusage_reads_it(tmp_path):
+    import random
+
+    from orchestration.sample_agents import SampleUser
+    from orchestration.sample_agents import copilot as sample
+
+    users = [SampleUser("ana@acme.example", "Europe/Berlin", ("/home/ana/src/api",), ("acme/api",), 0.9),
+             SampleUser("kai@acme.example", "Asia/Tokyo", ("/home/kai/src/web",), ("acme/web",), 0.3)]
+    dates = [dt.date(2026, 11, 2) + dt.timedelta(days=i) for i in range(10)]
+    written = sample.write_sample(tmp_path / "a", users, dates, random.Random("seed:copilot"))
+    again = sample.write_sample(tmp_path / "b", users, dates, random.Random("seed:copilot"))
+    files = sorted(p.relative_to(tmp_path / "a") for p in (tmp_path / "a").rglob("*.jsonl"))
+    assert written == again and files == sorted(p.relative_to(tmp_path / "b") for p in (tmp_path / "b").rglob("*.jsonl"))
+    assert all((tmp_path / "a" / f).read_bytes() == (tmp_path / "b" / f).read_bytes() for f in files)
+    assert all(f.parts[:3] in {("copilot", u.email, "otel") for u in users} and copilot.wanted(PurePosixPath(*f.parts[2:]))
+               for f in files)
+    ours: dict = {}
+    for f in files:
+        parsed = agent_logs.check(copilot.parse_file(str(f), lines_of((tmp_path / "a" / f).read_text())))
+        assert all(reason == "invalid JSON" for _, reason in parsed.quarantined)  # a cut-off last line
+        for r in parsed.requests:
+            key = (r.event_at_utc.date().isoformat(), r.model)
+            ours[key] = tuple(a + b for a, b in zip(ours.get(key, (0,) * 4), (
+                r.input_tokens, r.output_tokens, r.cache_read_input_tokens, r.cache_creation_input_tokens)))
+    assert sum(1 for f in files for r in copilot.parse_file(str(f), lines_of((tmp_path / "a" / f).read_text())).requests) \
+        == written > 50
+    assert ccusage_rows([tmp_path / "a" / "copilot" / u.email for u in users], "UTC") == ours
