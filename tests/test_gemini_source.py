@@ -296,14 +296,20 @@ def test_pipeline_counts_each_request_once(warehouse):
 
 def test_pipeline_sessions_are_gemini_cli_with_the_project_folder_name(warehouse):
     rows = fetch(warehouse, """
-        select session_id, agent, project_id from analytics.dim_sessions where agent = 'gemini-cli' order by 1""")
-    assert rows == [
-        (S1, "gemini-cli", None),
-        (S3, "gemini-cli", None),
-        (S2, "gemini-cli", "webshop"),
-        (SUB, "gemini-cli", "webshop"),
-        ("e0000000-0000-4000-8000-000000000001", "gemini-cli", "evilproj"),
-        ("e0000000-0000-4000-8000-000000000002", "gemini-cli", "evilproj"),
+        select session_id, user_id, agent, project_id, model_requests, cast(round(cost_usd, 9) as double)
+        from analytics.fct_sessions where source = 'gemini' order by session_id""")
+    # Session 7c9d11aa at the gemini-3-pro-preview rates ($2 in, $12 out, $0.20 cache read per million) and
+    # gemini-3-flash-preview ($0.50, $3, $0.05), thoughts billed as output:
+    #   g-1001 5000 * 2 + 1200 * 12 + 15000 * 0.2 = 27,400; g-1002 3000 * 2 + 200 * 12 = 8,400;
+    #   g-1003 1000 * 0.5 + 50 * 3 + 400 * 0.05 = 670 -> $0.03647
+    assert rows[2] == (S2, "u-ana", "gemini-cli", "webshop", 3, pytest.approx(0.03647))
+    assert [row[:5] for row in rows] == [
+        (S1, "u-ana", "gemini-cli", None, 3),  # sha256-named project folder: no project
+        (S3, "u-ben", "gemini-cli", None, 2),  # the .json and its .jsonl copy: one session, two requests
+        (S2, "u-ana", "gemini-cli", "webshop", 3),
+        (SUB, "u-ana", "gemini-cli", "webshop", 1),
+        ("e0000000-0000-4000-8000-000000000001", "u-eve", "gemini-cli", "evilproj", 1),
+        ("e0000000-0000-4000-8000-000000000002", "u-eve", "gemini-cli", "evilproj", 1),
     ]
 
 
@@ -311,7 +317,7 @@ def test_pipeline_quarantines_with_file_and_line_and_stores_no_content(warehouse
     rows = fetch(warehouse, """
         select source_file, line_number, reason, line from raw.quarantined_lines
         where source = 'gemini' order by source_file, line_number""")
-    found = [(file.rsplit("/", 1)[-1], line, reason) for file, line, reason, _ in rows]
+    found = sorted((file.rsplit("/", 1)[-1], line, reason) for file, line, reason, _ in rows)
     assert [(name, line) for name, line, _ in found] == [
         ("session-2026-04-01T10-00-e0000000.jsonl", line) for line in (2, 3, 4, 5, 6, 7, 9, 10, 11, 12)
     ] + [("session-2026-04-02T09-00-e0000000.json", 22), ("session-2026-04-03T08-00-e0000000.json", 7),
