@@ -30,23 +30,16 @@ T1, T2 = "4bf92f3577b34da6a3ce929d0e0e4736", "0af7651916cd43dd8448eb211c80319c"
 
 
 def lines_of(text: str) -> agent_logs.Lines:
-    """The lines as the framework hands them to a parser: blank lines left out, a valid JSON line without the
-    marker without its text."""
-    pieces = text.removeprefix("\ufeff").split("\n")
+    """The lines as the framework hands them to a parser (its DuckDB verdicts): blank lines left out, a valid JSON
+    line without the marker without its text."""
+    pieces = [piece.rstrip("\r") for piece in text.removeprefix("\ufeff").split("\n")]
     if pieces and pieces[-1] == "":
         pieces.pop()
-    lines = []
-    for number, piece in enumerate(pieces, start=1):
-        piece = piece.rstrip("\r")
-        if piece.strip(" ") == "":
-            continue
-        try:
-            json.loads(piece)
-            valid = True
-        except ValueError:
-            valid = False
-        lines.append((number, piece if copilot.MARKER in piece or not valid else None))
-    return lines
+    with duckdb.connect() as conn:
+        verdicts = conn.execute("select trim(line) = '', coalesce(json_valid(line), false) "
+                                "from unnest(?) with ordinality as t(line, n) order by n", [pieces]).fetchall()
+    return [(number, piece if copilot.MARKER in piece or not valid else None)
+            for number, (piece, (blank, valid)) in enumerate(zip(pieces, verdicts), start=1) if not blank]
 
 
 def parse(path: Path, name: str = "f.jsonl") -> agent_logs.ParsedFile:
@@ -197,7 +190,11 @@ def test_the_stripped_copy_reads_as_the_original_and_has_no_content(path, tmp_pa
 
 def test_the_stripped_copy_of_hostile_lines_quarantines_them_as_the_original(tmp_path):
     original = tmp_path / "original.jsonl"
-    original.write_text("\ufeff" + "\n".join(HOSTILE) + "\n\n   \n{\"type\":\"metric\",\"dataPoints\":[]}\n")
+    edge = ['{"type":"span","kind":1e400,"traceId":"t","spanId":"e1","name":"chat x","endTime":[1795000000,0],'
+            '"attributes":{"gen_ai.usage.input_tokens":3}}',  # a number Python reads as infinity
+            '{"a":NaN}', '[1,]', "\t", "\u00a0", '{"events":[],"events":[],"attributes":{}}', '{"a":1,"a":2}',
+            chat("e2", **{"gen_ai.usage.input_tokens": "9" * 5000})]
+    original.write_text("\ufeff" + "\n".join(HOSTILE + edge) + "\n\n   \n{\"type\":\"metric\",\"dataPoints\":[]}\r\n")
     stripped = copilot.strip_file(original)
     copy = tmp_path / "copy.jsonl"
     copy.write_bytes(stripped)

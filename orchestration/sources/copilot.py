@@ -39,6 +39,8 @@ import json
 import re
 from pathlib import Path, PurePosixPath
 
+import duckdb
+
 from orchestration.sources.agent_logs import (
     AgentLogFormat,
     CcusageParity,
@@ -144,10 +146,9 @@ def _count(value) -> int | None:
         if 0 <= value <= U64_MAX:
             return value
         raise _BadCount
-    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
-        number = int(value.strip())
-        if number <= U64_MAX:
-            return number
+    digits = value.strip() if isinstance(value, str) else ""
+    if digits.isascii() and digits.isdigit() and len(digits) <= 20 and int(digits) <= U64_MAX:
+        return int(digits)
     raise _BadCount
 
 
@@ -447,6 +448,13 @@ def _scalar(value):
     return [] if isinstance(value, list) else value
 
 
+class _Number:
+    """A JSON fraction or exponent as written (1e400 is not infinity in the copy)."""
+
+    def __init__(self, text: str):
+        self.text = text
+
+
 def _stripped_record(pairs: list[tuple[str, object]]) -> list[tuple[str, object]]:
     kept: list[tuple[str, object]] = []
     for key, value in pairs:
@@ -492,23 +500,27 @@ def _dump(value) -> str:
         return "{" + ",".join(f"{json.dumps(key)}:{_dump(item)}" for key, item in value) + "}"
     if isinstance(value, list):
         return "[" + ",".join(map(_dump, value)) + "]"
+    if isinstance(value, _Number):
+        return value.text
     return json.dumps(value)
 
 
-def strip_line(text: str) -> str:
-    """One line's content-free copy: the parser reads it as it reads the line."""
-    if not text.strip(" "):
-        return ""  # blank, as the loader sees it
+def strip_line(text: str, blank: bool, valid_json: bool) -> str:
+    """One line's content-free copy: the loader and the parser read it as they read the line. `blank` and
+    `valid_json`: the loader's verdicts on the line (DuckDB's trim and json_valid, more lenient than Python's),
+    which decide whether a line without the marker is blank, ignored or quarantined."""
+    if blank:
+        return ""
+    if MARKER not in text:
+        return IGNORED_LINE if valid_json else INVALID_JSON_LINE
     try:
         _loads(text)
     except _DuplicateKey as duplicate:
-        return f'{{"attributes":{{}},"{duplicate}":0,"{duplicate}":0}}' if str(duplicate) != "<other>" \
-            else '{"attributes":{},"<":0,"<":0}'
+        key = str(duplicate) if str(duplicate) != "<other>" else "<"
+        return f'{{"attributes":{{}},"{key}":0,"{key}":0}}'
     except (ValueError, RecursionError):
         return INVALID_JSON_LINE
-    value = json.loads(text, object_pairs_hook=_Pairs)
-    if MARKER not in text:
-        return IGNORED_LINE
+    value = json.loads(text, object_pairs_hook=_Pairs, parse_float=_Number)
     if not isinstance(value, _Pairs):
         return NOT_AN_OBJECT_LINE
     return _dump(_Pairs(_stripped_record(value)))
@@ -521,10 +533,14 @@ def strip_file(path: Path) -> bytes | None:
         text = path.read_bytes().decode("utf-8-sig")
     except (OSError, UnicodeDecodeError):
         return None
-    lines = text.split("\n")
+    lines = [line.rstrip("\r") for line in text.split("\n")]
     if lines and lines[-1] == "":
         lines.pop()  # after the last newline
-    stripped = [strip_line(line.rstrip("\r")) for line in lines]
+    with duckdb.connect() as conn:
+        verdicts = conn.execute("select trim(line) = '', coalesce(json_valid(line), false) "
+                                "from unnest(?) with ordinality as t(line, n) order by n", [lines]).fetchall() \
+            if lines else []
+    stripped = [strip_line(line, blank, valid) for line, (blank, valid) in zip(lines, verdicts)]
     if not any(line not in ("", IGNORED_LINE) for line in stripped):
         return None
     return "".join(line + "\n" for line in stripped).encode("utf-8")
