@@ -248,6 +248,63 @@ def test_stripped_copy_of_a_gzip_file_is_gzip(tmp_path):
     assert parse(CURRENT, stripped) == parse(CURRENT)
 
 
+def framework_lines(tmp_path: Path, name: str, data: bytes) -> list[tuple[int, str | None]]:
+    """The lines the real framework hands to parse_file for a file with these bytes."""
+    from orchestration.sources.lines import read_lines
+
+    raw = tmp_path / "raw"
+    path = raw / "gemini" / "a@b.example" / "tmp" / "p" / "chats" / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    with duckdb.connect() as conn:
+        assert read_lines(conn, [path], raw, tmp_path) == {}
+        return [pair for _, _, _, lines in agent_logs._file_lines(conn, gemini.FORMAT.line_markers) for pair in lines]
+
+
+ODD_LINES = (
+    "\ufeff" + json.dumps({"sessionId": "s-odd", "startTime": "2026-05-01T00:00:00Z"}) + "\r\n"
+    + "\u00a0 \u3000\n"  # blank to the loader (DuckDB's trim), not JSON whitespace
+    + "\t\n"  # not blank to the loader: not JSON
+    + json.dumps({"id": "m1", "type": "gemini", "timestamp": "2026-05-01T00:00:01Z", "model": "gemini-2.5-pro",
+                  "content": "SECRET-RESPONSE-gemini", "tokens": {"input": 10, "output": 2}}) + "\r\n"
+    + "\n\n"
+)
+
+
+def test_loader_lines_are_the_frameworks(tmp_path):
+    assert gemini.loader_lines(ODD_LINES) == framework_lines(tmp_path, "x.jsonl", ODD_LINES.encode())
+
+
+@pytest.mark.parametrize("name", ["x.jsonl", "x.json"])
+def test_stripped_copy_of_odd_whitespace_reads_the_same_through_the_framework(tmp_path, name):
+    text = ODD_LINES if name.endswith(".jsonl") else (
+        "\ufeff{\r\n \"sessionId\": \"s-odd\",\r\n\u00a0\n \"messages\": [\r\n  "
+        + json.dumps({"id": "m1", "type": "gemini", "timestamp": "2026-05-01T00:00:01Z", "model": "gemini-2.5-pro",
+                      "content": "SECRET-RESPONSE-gemini", "tokens": {"input": 10, "output": 2}})
+        + "\r\n ]\r\n}\r\n")
+    original = tmp_path / "original" / name
+    original.parent.mkdir()
+    original.write_text(text, encoding="utf-8")
+    stripped = gemini.strip_file(original)
+    assert b"SECRET" not in stripped
+    source = f"gemini/a@b.example/tmp/p/chats/{name}"
+    before = gemini.parse_file(source, framework_lines(tmp_path / "a", name, text.encode()))
+    after = gemini.parse_file(source, framework_lines(tmp_path / "b", name, stripped))
+    assert before == after
+    assert [(r.request_key, r.input_tokens, r.output_tokens) for r in before.requests] == [("s-odd/m1", 10, 2)]
+    if name.endswith(".jsonl"):
+        assert before.quarantined == [(3, gemini.INVALID_JSON)]
+
+
+def test_a_file_that_is_not_utf8_stays_unreadable(tmp_path):
+    path = tmp_path / "session-x.jsonl"
+    path.write_bytes(b'{"sessionId":"s"}\n{"content":"SECRET-\xff"}\n')
+    copy = gemini.strip_file(path)
+    assert b"SECRET" not in copy
+    with pytest.raises(UnicodeDecodeError):
+        copy.decode("utf-8")
+
+
 def test_a_json_document_that_cannot_be_read_is_not_sent():
     assert gemini.strip_file(FIXTURES / EVE_BROKEN) is None
 

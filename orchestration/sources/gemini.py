@@ -39,8 +39,10 @@ from __future__ import annotations
 
 import bisect
 import gzip
+import itertools
 import json
 import re
+import unicodedata
 from dataclasses import dataclass
 from json.decoder import scanstring
 from pathlib import Path, PurePosixPath
@@ -415,44 +417,66 @@ def _dumps(value) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
+def loader_lines(text: str) -> Lines:
+    """A file's lines as the framework hands them to parse_file (orchestration/sources/lines.py and
+    agent_logs._file_lines): split at LF, a last empty piece dropped, the CR of CRLF and a BOM removed, blank lines
+    (nothing but spaces, DuckDB's trim) left out, numbered from 1."""
+    pieces = text.split("\n")
+    if pieces and pieces[-1] == "":
+        pieces.pop()
+    numbered = []
+    for number, piece in enumerate(pieces, start=1):
+        piece = piece.removesuffix("\r")
+        if number == 1:
+            piece = piece.removeprefix("\ufeff")
+        if not _blank(piece):
+            numbered.append((number, piece))
+    return numbered
+
+
+def _blank(line: str) -> bool:
+    return all(unicodedata.category(character) == "Zs" for character in line)
+
+
 def strip_text(name: str, text: str) -> str | None:
-    """The content-free copy of a file's text (None: nothing to send, a `.json` that is not a readable
-    object, e.g. caught half-written: the next run sends it)."""
+    """The content-free copy of a file's text, line for line (None: nothing to send, a `.json` that is not a
+    readable object, e.g. caught half-written: the next run sends it)."""
+    lines = loader_lines(text)
     if _is_document(name):
-        return _strip_document(text)
-    out = []
-    for line in text.split("\n"):
-        if not line.strip():
-            out.append("")
-            continue
+        return _strip_document(lines)
+    out = {}
+    for number, line in lines:
         try:
             record = json.loads(line)
         except (ValueError, RecursionError):
-            out.append(STRIPPED_INVALID_LINE)
+            out[number] = STRIPPED_INVALID_LINE
             continue
-        out.append(_dumps(strip_record(record)) if isinstance(record, dict) else "[]")
-    return "\n".join(out)
+        out[number] = _dumps(strip_record(record)) if isinstance(record, dict) else "[]"
+    last = lines[-1][0] if lines else 0
+    return "".join(out.get(number, "") + "\n" for number in range(1, last + 1))
 
 
-def _strip_document(text: str) -> str | None:
-    """The same document with only the read fields; each message on the line where it starts in the original
+def _strip_document(lines: Lines) -> str | None:
+    """The same document with only the read fields, each message on the line where it starts in the original
     (so quarantine rows and request lines name the same lines)."""
+    if not lines:
+        return ""
+    text = "\n".join(line for _, line in lines)
     try:
         document = json.loads(text)
     except (ValueError, RecursionError):
         return None
     if not isinstance(document, dict):
         return None
-    line_starts = [0] + [match.end() for match in re.finditer("\n", text)]
+    starts = list(itertools.accumulate((len(line) + 1 for _, line in lines[:-1]), initial=0))
 
     def line_of(position: int) -> int:
-        return bisect.bisect_right(line_starts, position)
+        return lines[bisect.bisect_right(starts, position) - 1][0]
 
-    first_line = line_of(_WHITESPACE.match(text, 0).end())
-    head = {key: value for key, value in strip_record(document).items()}
+    head = strip_record(document)
     messages = document.get("messages")
-    out = ["\n" * (first_line - 1)]
-    current = first_line
+    current = lines[0][0]
+    out = ["\n" * (current - 1)]
     if not isinstance(messages, list):
         if "messages" in document:
             head["messages"] = _stripped_value(messages)
@@ -470,6 +494,11 @@ def _strip_document(text: str) -> str | None:
     return "".join(out)
 
 
+# What the collector sends for a file that is not UTF-8: the loader cannot read the original either (one
+# "unreadable file" row for it), nor this copy.
+NOT_UTF8_COPY = b"\xff(not UTF-8: its text was removed by the collector)\n"
+
+
 def strip_file(path: Path) -> bytes | None:
     """The collector's copy of a chat file: same format and lines, only the fields parse_file reads."""
     raw = path.read_bytes()
@@ -479,10 +508,15 @@ def strip_file(path: Path) -> bytes | None:
             raw = gzip.decompress(raw)
         except (OSError, EOFError):
             return None
-    stripped = strip_text(path.name, raw.decode("utf-8", errors="replace").removeprefix("\ufeff"))
-    if stripped is None:
-        return None
-    data = stripped.encode("utf-8")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        data = NOT_UTF8_COPY
+    else:
+        stripped = strip_text(path.name, text)
+        if stripped is None:
+            return None
+        data = stripped.encode("utf-8")
     return gzip.compress(data, mtime=0) if compressed else data
 
 
