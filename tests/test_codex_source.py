@@ -340,3 +340,111 @@ def test_token_totals_per_local_day_and_model_equal_ccusage(warehouse, timezone)
                                                      "reasoningOutputTokens": 150}
         assert theirs[("2025-09-20", "gpt-5")]["inputTokens"] == 2_100
         assert theirs[("2026-03-11", "gpt-5.3-codex")]["inputTokens"] == 3_000 + 1_000 + 0
+
+
+def test_the_loader_quarantines_hostile_lines_with_file_and_line_and_is_incremental(tmp_path):
+    paths = test_paths(tmp_path)
+    folder = paths.raw_dir / "codex" / "x@acme.example" / "sessions" / "2026" / "03" / "12"
+    folder.mkdir(parents=True)
+    (folder / "rollout-h.jsonl").write_text(hostile_text())
+    (folder / "notes.md").write_text("SECRET-PROMPT-codex-1")  # not a rollout: never read
+    [first] = agent_logs.load_all(codex.FORMAT, paths.raw_dir, paths.lake_dir)
+    assert (first.files_read, first.lines_read, first.blank_lines, first.quarantined_lines) == (1, 16, 1, 12)
+    [again] = agent_logs.load_all(codex.FORMAT, paths.raw_dir, paths.lake_dir)
+    assert again.files_read == 0
+    with duckdb.connect() as conn:
+        from orchestration import lake
+
+        lake.register_views(conn, paths.lake_dir)
+        rows = conn.execute("select source_file, line_number, line from raw.quarantined_lines "
+                            "where source = 'codex' order by line_number").fetchall()
+        requests = conn.execute("select line_number, input_tokens from raw.codex_requests").fetchall()
+    name = "codex/x@acme.example/sessions/2026/03/12/rollout-h.jsonl"
+    assert [(file, line, text) for file, line, text in rows] == [
+        (name, line, None) for line in (1, 2, 4, 5, 6, 7, 8, 9, 10, 11, 12, 15)]
+    assert requests == [(3, 60)]
+    data = b"".join(p.read_bytes() for p in paths.lake_dir.rglob("*.parquet"))
+    assert b"SECRET" not in data
+
+
+def ccusage_report(homes: list[Path], timezone: str = "UTC") -> dict:
+    import os
+    import subprocess
+
+    from orchestration.ccusage_parity import ccusage_command
+
+    env = {**os.environ, **codex.CCUSAGE.env(homes)}
+    completed = subprocess.run([*ccusage_command().split(), "codex", "daily", "--json", "--offline",
+                                "--timezone", timezone], capture_output=True, text=True, env=env, check=True)
+    return codex.CCUSAGE.rows(json.loads(completed.stdout))
+
+
+def test_ccusage_reads_the_stripped_copies_as_the_originals(tmp_path):
+    """What the collector sends is read by ccusage to the same figures as the laptop's own files."""
+    for home in ("ana", "bo"):
+        for path in (FIXTURES / home).rglob("*.jsonl"):
+            target = tmp_path / home / path.relative_to(FIXTURES / home)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(codex.strip_file(path))
+    originals = ccusage_report([FIXTURES / "ana", FIXTURES / "bo"])
+    assert len(originals) == 5  # ana's and bo's gpt-5.3-codex requests of 2026-03-11 in one row
+    assert ccusage_report([tmp_path / "ana", tmp_path / "bo"]) == originals
+
+
+# -- the sample for `make run` ----------------------------------------------------------------------------------
+
+def sample_users():
+    from orchestration.sample_agents import SampleUser
+
+    people = [("ana", "Europe/Berlin", 0.9), ("bo", "America/New_York", 0.5), ("chen", "Asia/Tokyo", 0.7),
+              ("dee", "UTC", 0.3), ("eli", "Europe/Berlin", 0.6)]
+    return [SampleUser(f"{name}@acme.example", zone, (f"/home/{name}/src/api", f"/workspaces/web"),
+                       ("acme/api", "acme/web"), activity) for name, zone, activity in people]
+
+
+def write_sample(raw_dir: Path, seed: str = "seed:codex") -> int:
+    import random
+
+    from orchestration.sample_agents import codex as sample
+
+    dates = [dt.date(2026, 10, 20) + dt.timedelta(days=i) for i in range(30)]
+    return sample.write_sample(raw_dir, sample_users(), dates, random.Random(seed))
+
+
+def test_the_sample_is_deterministic_and_has_the_traps(tmp_path):
+    first, second = tmp_path / "a", tmp_path / "b"
+    assert write_sample(first) == write_sample(second)
+    files = sorted(p.relative_to(first) for p in first.rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(second) for p in second.rglob("*") if p.is_file())
+    assert all((first / f).read_bytes() == (second / f).read_bytes() for f in files)
+    texts = {f: (first / f).read_text() for f in files}
+    everything = "".join(texts.values())
+    assert {f.parts[0] for f in files} == {"codex"} and len({f.parts[1] for f in files}) == 5
+    assert any(f.parts[2] == "archived_sessions" for f in files)
+    assert any(Path("codex", *f.parts[1:2], "sessions", *f.parts[3:]) in texts for f in files
+               if f.parts[2] == "archived_sessions")  # an earlier copy beside the active one
+    assert '"forked_from_id"' in everything and '"info":null' in everything
+    assert any('"turn_context"' not in text and '"token_count"' in text for text in texts.values())  # old CLI
+    assert "https://" in everything and "SECRET-PROMPT-codex-" in everything
+
+
+def test_the_sample_reads_as_ccusage_reads_it(tmp_path):
+    """Every sample request through the parser (one per request key, across files and people) per UTC day and
+    model equals ccusage on the same homes; the count is what write_sample says."""
+    written = write_sample(tmp_path)
+    root = tmp_path / "codex"
+    kept: dict[str, agent_logs.Request] = {}
+    for path in sorted(root.rglob("*.jsonl")):
+        relative = PurePosixPath(path.relative_to(root).as_posix())
+        if codex.FORMAT.wanted(PurePosixPath(*relative.parts[1:])):
+            parsed = agent_logs.check(codex.parse_file(f"codex/{relative}", framework_lines(path.read_text())))
+            for request in parsed.requests:
+                kept.setdefault(request.request_key, request)
+    assert len(kept) == written and 300 <= written <= 3000
+    ours: dict[tuple[str, str], dict[str, int]] = {}
+    for request in kept.values():
+        row = ours.setdefault((request.event_at_utc.date().isoformat(), request.model), dict.fromkeys(codex.CCUSAGE.kinds, 0))
+        for kind, column in codex.CCUSAGE.kinds.items():
+            row[kind] += getattr(request, column)
+    assert ours == ccusage_report(sorted(root.iterdir()))
+    assert {model for _, model in ours} <= {"gpt-5", "gpt-5.3-codex", "gpt-5.4", "gpt-5.5", "gpt-5.4-mini"}
