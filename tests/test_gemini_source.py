@@ -149,13 +149,18 @@ def test_hostile_lines_are_quarantined_by_line_with_field_names_only():
         (7, "tokens is not an object"),
         (11, "invalid JSON"),
         (12, "id is not a string"),
+        (13, "duplicate key tokens.output"),  # parsers disagree on which value counts
+        (14, "duplicate key id"),
+        (15, "invalid JSON"),  # NaN is not JSON
+        (16, "tokens.input is not a whole number of at least 0"),  # 1e400
+        (17, "duplicate key type"),
     ]
     # The parser keeps lines 8, 9 and 10; the framework's value contract then quarantines 9 (1999) and 10
     # (2,000,000,000 input tokens).
     assert sorted(figures(parsed)) == ["g-4006", "g-4007", "g-4008"]
     checked = agent_logs.check(parsed)
     assert figures(checked) == {"g-4006": (8, PRO, False, 100, 5, 0, 0, 0)}
-    assert sorted(line for line, _ in checked.quarantined) == [2, 3, 4, 5, 6, 7, 9, 10, 11, 12]
+    assert sorted(line for line, _ in checked.quarantined) == [2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 13, 14, 15, 16, 17]
     # The session's bounds are its own (startTime), not the hostile request times.
     assert [(s.first_at_utc, s.last_at_utc, s.cwd) for s in checked.sessions] == [
         (at("2026-04-01T00:00:00"), at("2026-04-01T00:00:00"), "evilproj")]
@@ -212,6 +217,26 @@ def test_single_line_document_and_a_message_without_id_or_model():
         (1, json.dumps({"id": "m", "type": "gemini", "timestamp": "2026-05-01T00:00:01Z", "model": "gemini-2.5-pro",
                         "tokens": {"input": 1, "output": 1}}))])
     assert [r.request_key for r in parsed.requests] == ["session-x/m"]
+
+
+def test_duplicate_keys_in_a_document_quarantine_their_message_or_the_document(tmp_path):
+    message = ('{"id":"m1","type":"gemini","timestamp":"2026-05-01T00:00:01Z","model":"gemini-2.5-pro",'
+               '"content":"SECRET-RESPONSE-gemini","tokens":{"input":10,"output":2,"cached":0,"cached":9}}')
+    good = '{"id":"m2","type":"gemini","timestamp":"2026-05-01T00:00:02Z","tokens":{"input":1,"output":1}}'
+    text = '{\n "sessionId": "s-dup",\n "messages": [\n  ' + message + ',\n  ' + good + '\n ]\n}'
+    parsed = gemini.parse_file("gemini/a@b.example/tmp/p/chats/x.json", gemini.loader_lines(text))
+    assert parsed.quarantined == [(4, "duplicate key tokens.cached")]
+    assert [(r.request_key, r.line_number, r.model) for r in parsed.requests] == [("s-dup/m2", 5, None)]
+    whole = '{"sessionId": "a", "sessionId": "b", "messages": [' + good + ']}'
+    assert gemini.parse_file("gemini/a@b.example/tmp/p/chats/x.json", [(1, whole)]).quarantined == [
+        (1, "duplicate key sessionId")]
+    for body in (text, whole):
+        path = tmp_path / "x.json"
+        path.write_text(body)
+        stripped = gemini.strip_file(path).decode()
+        assert "SECRET" not in stripped
+        assert (gemini.parse_file("gemini/a@b.example/tmp/p/chats/x.json", gemini.loader_lines(stripped))
+                == gemini.parse_file("gemini/a@b.example/tmp/p/chats/x.json", gemini.loader_lines(body)))
 
 
 def test_wanted_files():
@@ -376,7 +401,8 @@ def test_pipeline_quarantines_with_file_and_line_and_stores_no_content(warehouse
         where source = 'gemini' order by source_file, line_number""")
     found = sorted((file.rsplit("/", 1)[-1], line, reason) for file, line, reason, _ in rows)
     assert [(name, line) for name, line, _ in found] == [
-        ("session-2026-04-01T10-00-e0000000.jsonl", line) for line in (2, 3, 4, 5, 6, 7, 9, 10, 11, 12)
+        ("session-2026-04-01T10-00-e0000000.jsonl", line)
+        for line in (2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 13, 14, 15, 16, 17)
     ] + [("session-2026-04-02T09-00-e0000000.json", 22), ("session-2026-04-03T08-00-e0000000.json", 7),
          ("session-2026-04-20T14-02-7c9d11aa.jsonl", 14)]
     assert all(line is None for *_, line in rows)

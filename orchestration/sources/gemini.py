@@ -86,6 +86,67 @@ def _token_problem(name: str) -> str:
     return f"tokens.{name} is not a whole number of at least 0"
 
 
+class _Object(dict):
+    """A JSON object; `duplicates`: its keys that occur more than once (the last value is kept, as JavaScript,
+    Python and serde_json keep it; DuckDB keeps the first)."""
+
+    duplicates: frozenset = frozenset()
+
+    @classmethod
+    def from_pairs(cls, pairs: list[tuple[str, object]]) -> "_Object":
+        record = cls(pairs)
+        if len(record) < len(pairs):
+            seen: set[str] = set()
+            record.duplicates = frozenset(key for key, _ in pairs if key in seen or seen.add(key))
+        return record
+
+
+class _Fraction:
+    """A JSON number with a fraction or an exponent: never a token count (and 1e400 is not infinity)."""
+
+
+FRACTION = _Fraction()
+
+
+def _no_constant(name: str):
+    raise ValueError(f"{name} is not JSON")
+
+
+def loads(text: str):
+    """JSON as the parser reads it: NaN and Infinity are not JSON, a fraction is not a count."""
+    return json.loads(text, object_pairs_hook=_Object.from_pairs, parse_constant=_no_constant,
+                      parse_float=lambda _: FRACTION)
+
+
+def duplicate_problem(record: dict) -> str | None:
+    """The quarantine reason of a record in which a field that is read occurs twice (it would mean different
+    things to different parsers): the first such field in RECORD_FIELDS order, then in tokens and $set."""
+    duplicates = getattr(record, "duplicates", frozenset())
+    for key in (*RECORD_FIELDS, "$set", "messages"):
+        if key in duplicates:
+            return f"duplicate key {key}"
+    for key, fields in (("tokens", TOKEN_FIELDS), ("$set", SET_FIELDS)):
+        inner = getattr(record.get(key), "duplicates", frozenset())
+        for name in fields:
+            if name in inner:
+                return f"duplicate key {key}.{name}"
+    return None
+
+
+def _duplicate_copy(reason: str) -> dict:
+    """A content-free record with the same duplicate (the copy keeps the quarantine reason)."""
+    path = reason.removeprefix("duplicate key ")
+    outer, _, inner = path.partition(".")
+    return _Repeated(outer, 0) if not inner else {outer: _Repeated(inner, 0)}
+
+
+class _Repeated(dict):
+    """Dumped as {"key": value, "key": value}."""
+
+    def __init__(self, key: str, value):
+        super().__init__({key: value})
+
+
 # -- which files -------------------------------------------------------------------------------------------------
 
 def wanted(path: PurePosixPath) -> bool:
@@ -259,12 +320,16 @@ def _parse_lines(source_file: str, lines: Lines) -> ParsedFile:
         if text is None:
             continue  # valid JSON without a marker (the format has none: not passed)
         try:
-            record = json.loads(text)
+            record = loads(text)
         except (ValueError, RecursionError):
             reader.quarantine(line_number, INVALID_JSON)
             continue
         if not isinstance(record, dict):
             reader.quarantine(line_number, NOT_AN_OBJECT)
+            continue
+        duplicate = duplicate_problem(record)
+        if duplicate:
+            reader.quarantine(line_number, duplicate)
             continue
         named = _text(record, "sessionId") or _text(record, "session_id")
         if named is not None:
@@ -295,7 +360,7 @@ def _parse_document(source_file: str, lines: Lines) -> ParsedFile:
         return numbered[max(0, bisect.bisect_right(starts, position) - 1)][0]
 
     try:
-        document = json.loads(text)
+        document = loads(text)
     except json.JSONDecodeError as error:
         reader.quarantine(line_at(error.pos), INVALID_DOCUMENT)
         return reader.result()
@@ -305,6 +370,10 @@ def _parse_document(source_file: str, lines: Lines) -> ParsedFile:
     first_line = numbered[0][0]
     if not isinstance(document, dict):
         reader.quarantine(first_line, DOCUMENT_NOT_AN_OBJECT)
+        return reader.result()
+    duplicate = duplicate_problem(document)
+    if duplicate:
+        reader.quarantine(first_line, duplicate)
         return reader.result()
     session_id = _text(document, "sessionId") or _text(document, "session_id") or _stem(source_file)
     reader.session_seen(session_id, first_line, parse_utc(document.get("startTime")),
@@ -322,6 +391,10 @@ def _parse_document(source_file: str, lines: Lines) -> ParsedFile:
     for index, message in enumerate(messages):
         line = line_at(positions[index]) if index < len(positions) else first_line
         if not isinstance(message, dict):
+            continue
+        duplicate = duplicate_problem(message)
+        if duplicate:
+            reader.quarantine(line, duplicate)
             continue
         reader.note_model(message)
         if message.get("type") == "gemini":
@@ -371,6 +444,8 @@ def _stripped_value(value):
         return {}
     if isinstance(value, list):
         return []
+    if value is FRACTION:
+        return 0.5  # any fraction: not a count, not text
     return value
 
 
@@ -396,6 +471,9 @@ def _stripped_field(key: str, value):
 def strip_record(record: dict) -> dict:
     """Only the fields parse_file reads, in the same shape: the copy parses to the same figures, and holds no
     text but ids, times and model names."""
+    duplicate = duplicate_problem(record)
+    if duplicate:
+        return _duplicate_copy(duplicate)
     kept = {}
     for key in RECORD_FIELDS:
         if key not in record:
@@ -414,7 +492,17 @@ def strip_record(record: dict) -> dict:
 
 
 def _dumps(value) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    """Compact JSON; a _Repeated object with its key twice."""
+    if isinstance(value, _Repeated):
+        (key, item), = value.items()
+        pair = f"{json.dumps(key, ensure_ascii=False)}:{_dumps(item)}"
+        return "{" + pair + "," + pair + "}"
+    if isinstance(value, dict):
+        return "{" + ",".join(f"{json.dumps(key, ensure_ascii=False)}:{_dumps(item)}"
+                              for key, item in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ",".join(map(_dumps, value)) + "]"
+    return json.dumps(value, ensure_ascii=False)
 
 
 def loader_lines(text: str) -> Lines:
@@ -447,7 +535,7 @@ def strip_text(name: str, text: str) -> str | None:
     out = {}
     for number, line in lines:
         try:
-            record = json.loads(line)
+            record = loads(line)
         except (ValueError, RecursionError):
             out[number] = STRIPPED_INVALID_LINE
             continue
@@ -463,11 +551,13 @@ def _strip_document(lines: Lines) -> str | None:
         return ""
     text = "\n".join(line for _, line in lines)
     try:
-        document = json.loads(text)
+        document = loads(text)
     except (ValueError, RecursionError):
         return None
     if not isinstance(document, dict):
         return None
+    if duplicate_problem(document):
+        return "\n" * (lines[0][0] - 1) + _dumps(strip_record(document)) + "\n"
     starts = list(itertools.accumulate((len(line) + 1 for _, line in lines[:-1]), initial=0))
 
     def line_of(position: int) -> int:
