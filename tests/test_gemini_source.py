@@ -254,7 +254,7 @@ def test_wanted_files():
 
 # -- the collector's copy ------------------------------------------------------------------------------------------
 
-ALL_FILES = (LEGACY, CURRENT, SUBAGENT, BEN_JSON, BEN_JSONL, EVE_LINES, EVE_MIXED)
+ALL_FILES = (LEGACY, CURRENT, SUBAGENT, BEN_JSON, BEN_JSONL, EVE_LINES, EVE_MIXED, EVE_BROKEN)
 
 
 @pytest.mark.parametrize("relative", ALL_FILES)
@@ -330,8 +330,25 @@ def test_a_file_that_is_not_utf8_stays_unreadable(tmp_path):
         copy.decode("utf-8")
 
 
-def test_a_json_document_that_cannot_be_read_is_not_sent():
-    assert gemini.strip_file(FIXTURES / EVE_BROKEN) is None
+def test_a_json_document_that_cannot_be_read_is_sent_unreadable_at_the_same_line():
+    stripped = gemini.strip_file(FIXTURES / EVE_BROKEN)
+    assert b"SECRET" not in stripped
+    assert parse(EVE_BROKEN, stripped.decode()).quarantined == [(7, gemini.INVALID_DOCUMENT)]
+    truncated = (FIXTURES / LEGACY).read_text()[:2000]  # caught while Gemini CLI rewrote it
+    broken = gemini.parse_file("gemini/x.json", gemini.loader_lines(truncated))
+    copy = gemini.strip_text("x.json", truncated)
+    assert "SECRET" not in copy
+    assert broken.quarantined == [(max(gemini.loader_lines(truncated))[0], gemini.INVALID_DOCUMENT)]
+    assert gemini.parse_file("gemini/x.json", gemini.loader_lines(copy)) == broken
+
+
+def test_a_gzip_file_that_is_not_gzip_stays_unreadable(tmp_path):
+    path = tmp_path / "session-x.jsonl.gz"
+    path.write_bytes(b"SECRET-PROMPT-gemini")
+    copy = gemini.strip_file(path)
+    assert b"SECRET" not in copy
+    with pytest.raises(OSError):
+        gzip.decompress(copy)
 
 
 # -- the real pipeline ----------------------------------------------------------------------------------------------

@@ -526,9 +526,8 @@ def _blank(line: str) -> bool:
     return all(unicodedata.category(character) == "Zs" for character in line)
 
 
-def strip_text(name: str, text: str) -> str | None:
-    """The content-free copy of a file's text, line for line (None: nothing to send, a `.json` that is not a
-    readable object, e.g. caught half-written: the next run sends it)."""
+def strip_text(name: str, text: str) -> str:
+    """The content-free copy of a file's text, line for line."""
     lines = loader_lines(text)
     if _is_document(name):
         return _strip_document(lines)
@@ -544,25 +543,28 @@ def strip_text(name: str, text: str) -> str | None:
     return "".join(out.get(number, "") + "\n" for number in range(1, last + 1))
 
 
-def _strip_document(lines: Lines) -> str | None:
+def _strip_document(lines: Lines) -> str:
     """The same document with only the read fields, each message on the line where it starts in the original
-    (so quarantine rows and request lines name the same lines)."""
+    (so quarantine rows and request lines name the same lines). A document that cannot be read becomes one
+    that cannot be read at the same line (one caught half-written is sent again when it changes)."""
     if not lines:
         return ""
     text = "\n".join(line for _, line in lines)
-    try:
-        document = loads(text)
-    except (ValueError, RecursionError):
-        return None
-    if not isinstance(document, dict):
-        return None
-    if duplicate_problem(document):
-        return "\n" * (lines[0][0] - 1) + _dumps(strip_record(document)) + "\n"
     starts = list(itertools.accumulate((len(line) + 1 for _, line in lines[:-1]), initial=0))
 
     def line_of(position: int) -> int:
         return lines[bisect.bisect_right(starts, position) - 1][0]
 
+    try:
+        document = loads(text)
+    except json.JSONDecodeError as error:
+        return "\n" * (line_of(error.pos) - 1) + STRIPPED_INVALID_LINE + "\n"
+    except (ValueError, RecursionError):
+        return "\n" * (lines[0][0] - 1) + STRIPPED_INVALID_LINE + "\n"
+    if not isinstance(document, dict):
+        return "\n" * (lines[0][0] - 1) + "[]\n"
+    if duplicate_problem(document):
+        return "\n" * (lines[0][0] - 1) + _dumps(strip_record(document)) + "\n"
     head = strip_record(document)
     messages = document.get("messages")
     current = lines[0][0]
@@ -587,26 +589,25 @@ def _strip_document(lines: Lines) -> str | None:
 # What the collector sends for a file that is not UTF-8: the loader cannot read the original either (one
 # "unreadable file" row for it), nor this copy.
 NOT_UTF8_COPY = b"\xff(not UTF-8: its text was removed by the collector)\n"
+NOT_GZIP_COPY = b"(not gzip: its bytes were removed by the collector)\n"
 
 
 def strip_file(path: Path) -> bytes | None:
-    """The collector's copy of a chat file: same format and lines, only the fields parse_file reads."""
+    """The collector's copy of a chat file: same format and lines, only the fields parse_file reads. What the
+    loader cannot read (not gzip, not UTF-8, not a JSON document) stays so, without its content."""
     raw = path.read_bytes()
     compressed = path.name.endswith(".gz")
     if compressed:
         try:
             raw = gzip.decompress(raw)
         except (OSError, EOFError):
-            return None
+            return NOT_GZIP_COPY
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         data = NOT_UTF8_COPY
     else:
-        stripped = strip_text(path.name, text)
-        if stripped is None:
-            return None
-        data = stripped.encode("utf-8")
+        data = strip_text(path.name, text).encode("utf-8")
     return gzip.compress(data, mtime=0) if compressed else data
 
 
