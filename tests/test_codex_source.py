@@ -448,3 +448,45 @@ def test_the_sample_reads_as_ccusage_reads_it(tmp_path):
             row[kind] += getattr(request, column)
     assert ours == ccusage_report(sorted(root.iterdir()))
     assert {model for _, model in ours} <= {"gpt-5", "gpt-5.3-codex", "gpt-5.4", "gpt-5.5", "gpt-5.4-mini"}
+
+
+# The text fields the copy keeps as they are: what the warehouse keeps (a hostile producer can put anything there,
+# and the warehouse would hold it as well, if it passes the identifier rule).
+KEPT_TEXT = {"id", "cwd", "cli_version", "forked_from_id", "branch", "parent_thread_id", "model", "model_name"}
+
+
+def mutations(seed: int = 14, count: int = 400):
+    """Fixture lines with one value (anywhere in the line) replaced by a value of another type."""
+    import random
+
+    rng = random.Random(seed)
+    lines = [line for home, relative in FIXTURE_FILES for line in (FIXTURES / home / relative).read_text().splitlines()
+             if any(marker in line for marker in codex.LINE_MARKERS) and line.startswith("{")]
+    hostile = [None, True, -1, 1.5, 2**70, "", "SECRET-PROMPT-codex-1", [], {}, [1, 2], {"a": "SECRET-TOOL-codex"},
+               "2026-03-10T09:00:00Z", 1_777_629_600]
+    for _ in range(count):
+        record = json.loads(rng.choice(lines))
+        paths, stack = [], [((), record)]
+        while stack:
+            path, value = stack.pop()
+            paths.append(path)
+            if isinstance(value, dict):
+                stack += [((*path, key), item) for key, item in value.items()]
+        path = rng.choice(paths[1:])
+        target = record
+        for key in path[:-1]:
+            target = target[key]
+        target[path[-1]] = rng.choice(hostile)
+        yield json.dumps(record, separators=(",", ":")), path[-1] in KEPT_TEXT
+
+
+def test_no_hostile_value_crashes_the_parser_and_the_copy_keeps_its_records(tmp_path):
+    name = "codex/x@acme.example/sessions/m.jsonl"
+    for number, (line, kept_text) in enumerate(mutations()):
+        text = FIXTURES.joinpath("ana", FILE_A).read_text().splitlines()[0] + "\n" + line + "\n"
+        original = agent_logs.check(codex.parse_file(name, framework_lines(text)))
+        path = tmp_path / f"{number}.jsonl"
+        path.write_text(text)
+        stripped = codex.strip_file(path).decode()
+        assert kept_text or "SECRET" not in stripped, line
+        assert agent_logs.check(codex.parse_file(name, framework_lines(stripped))) == original, line

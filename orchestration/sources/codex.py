@@ -75,6 +75,7 @@ USAGE_FIELDS = {
 }
 _UUID_AT_END = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_MAX_EPOCH_MILLIS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z, the last time Python can hold
 
 
 class LineProblem(Exception):
@@ -132,7 +133,7 @@ def _timestamp(value, where: str) -> dt.datetime:
         parsed = parse_utc(value.strip())
         if parsed is not None:
             return parsed
-    elif type(value) is int and 0 <= value < 10**15:
+    elif type(value) is int and 0 <= value < _MAX_EPOCH_MILLIS:
         millis = value if value > 10_000_000_000 else value * 1000
         return dt.datetime(1970, 1, 1) + dt.timedelta(milliseconds=millis)
     raise LineProblem(f"{where}: timestamp is missing or not an ISO 8601 time")
@@ -283,7 +284,7 @@ def parse_file(source_file: str, lines: Lines) -> ParsedFile:
     session_id = (meta.session_id if meta and meta.session_id else None) or _fallback_session_id(source_file)
     version = meta.version if meta else None
     # Only a file whose first line is the session_meta of a fork or subagent replays a parent's history.
-    is_child = bool(meta and meta.parent_id and meta.line_number == 1 and meta.parent_id != "")
+    is_child = bool(meta and meta.parent_id and meta.line_number == 1)
     burst = _replay_burst_start(records) if is_child else None
 
     previous_totals = None
