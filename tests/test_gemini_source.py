@@ -478,3 +478,43 @@ def test_known_difference_ccusage_counts_a_migrated_json_twice(tmp_path):
                                              "cacheReadTokens": 2 * 6000, "cacheCreationTokens": 0}
     assert theirs[("2026-03-11", FLASH)] == {"inputTokens": 1000, "outputTokens": 250, "cacheReadTokens": 8000,
                                              "cacheCreationTokens": 0}
+
+
+# -- the sample ---------------------------------------------------------------------------------------------------------
+
+def test_the_sample_is_deterministic_counts_what_it_says_and_reads_as_ccusage_reads_it(tmp_path):
+    import random
+
+    from orchestration.sample_agents import SampleUser
+    from orchestration.sample_agents import gemini as sample
+
+    users = [SampleUser(f"u{i}@acme.example", zone, (f"/home/u{i}/src/webshop", f"/home/u{i}/src/Billing_API"),
+                        ("acme/webshop", "acme/billing-api"), activity)
+             for i, (zone, activity) in enumerate([("Europe/Berlin", 0.9), ("Asia/Tokyo", 0.4),
+                                                   ("America/New_York", 0.7)])]
+    dates = [dt.date(2026, 11, 2) + dt.timedelta(days=i) for i in range(20)]
+    written = sample.write_sample(tmp_path / "a", users, dates, random.Random("seed:gemini"))
+    assert written == sample.write_sample(tmp_path / "b", users, dates, random.Random("seed:gemini"))
+    files = sorted(p.relative_to(tmp_path / "a") for p in (tmp_path / "a").rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(tmp_path / "b") for p in (tmp_path / "b").rglob("*") if p.is_file())
+    assert all((tmp_path / "a" / f).read_bytes() == (tmp_path / "b" / f).read_bytes() for f in files)
+    assert all(gemini.wanted(PurePosixPath(*f.parts[2:])) for f in files)
+    # Both eras: legacy .json in sha256-named folders (the user who has not upgraded), .jsonl in slug folders.
+    assert {f.suffix for f in files} == {".json", ".jsonl"}
+    assert any(len(f.parts[3]) == 64 for f in files) and any(f.parts[3] == "billing-api" for f in files)
+    first: dict[str, tuple] = {}
+    for f in files:
+        parsed = agent_logs.check(gemini.parse_file(str(f), gemini.loader_lines((tmp_path / "a" / f).read_text())))
+        assert {reason for _, reason in parsed.quarantined} <= {gemini.INVALID_JSON, gemini.INVALID_DOCUMENT}
+        for r in parsed.requests:
+            first.setdefault(r.request_key, r)  # files in order, as dbt keeps the first copy
+    assert len(first) == written > 300
+    assert any(r.is_fallback_model for r in first.values())
+    ours: dict = {}
+    for r in first.values():
+        row = ours.setdefault((r.event_at_utc.date().isoformat(), r.model), dict.fromkeys(gemini.CCUSAGE_KINDS, 0))
+        row["inputTokens"] += r.input_tokens
+        row["outputTokens"] += r.output_tokens - r.reasoning_output_tokens
+        row["cacheReadTokens"] += r.cache_read_input_tokens
+    command = ccusage_bin()
+    assert ccusage_parity.agent_ccusage_daily("gemini", tmp_path / "a", "UTC", command) == ours
