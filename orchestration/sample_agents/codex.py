@@ -130,7 +130,7 @@ def _new_session(rng, home, user: SampleUser, start, version, secret_remote, old
     checkout = rng.randrange(max(1, len(user.checkouts)))
     cwd = user.checkouts[checkout] if user.checkouts else f"/home/{user.email.split('@')[0]}"
     git = None
-    if user.repositories:
+    if checkout < len(user.repositories):
         repository = user.repositories[checkout]
         local = user.email.split("@")[0]
         url = (f"https://{local}:ghp_{rng.getrandbits(64):016x}@github.com/{repository}.git" if secret_remote
