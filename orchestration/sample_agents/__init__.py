@@ -36,13 +36,7 @@ def write_agent_logs(
     """Each chosen agent's sample files (replacing the earlier sample output of its users); requests written."""
     written = {}
     for source in (source for source in SOURCES if source in sources):
-        name = f"orchestration.sample_agents.{source}"
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as error:  # TEMPORARY while the format modules land (issue 14)
-            if error.name != name:
-                raise
-            continue
+        module = importlib.import_module(f"orchestration.sample_agents.{source}")
         start = USER_OFFSETS[source] % max(1, len(candidates))
         users = (candidates[start:] + candidates[:start])[:USERS_PER_SOURCE]
         for user in users:

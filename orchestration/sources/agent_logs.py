@@ -119,17 +119,7 @@ class AgentLogFormat:
 
 
 def formats() -> list[AgentLogFormat]:
-    found = []
-    for source in SOURCES:
-        name = f"orchestration.sources.{source}"
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as error:  # TEMPORARY while the format modules land (issue 14)
-            if error.name != name:
-                raise
-            continue
-        found.append(module.FORMAT)
-    return found
+    return [importlib.import_module(f"orchestration.sources.{source}").FORMAT for source in SOURCES]
 
 
 def format_of(source: str) -> AgentLogFormat:
