@@ -518,3 +518,70 @@ def test_the_sample_is_deterministic_counts_what_it_says_and_reads_as_ccusage_re
         row["cacheReadTokens"] += r.cache_read_input_tokens
     command = ccusage_bin()
     assert ccusage_parity.agent_ccusage_daily("gemini", tmp_path / "a", "UTC", command) == ours
+
+
+# -- hostile values everywhere ---------------------------------------------------------------------------------------
+
+FUZZ = "SECRET-FUZZ-gemini"
+REPLACEMENTS = (FUZZ, "", 1.5, -1, 0, 10 ** 30, True, None, [], {}, [FUZZ], {"text": FUZZ}, "2026-05-01T00:00:00Z")
+
+
+def _paths(value, prefix=()):
+    """Every (path, value) of a JSON value, to a depth of 4 (a .json message's token counts)."""
+    if isinstance(value, dict) and len(prefix) < 4:
+        for key, item in value.items():
+            yield (*prefix, key), item
+            yield from _paths(item, (*prefix, key))
+    elif isinstance(value, list) and len(prefix) < 4:
+        for index, item in enumerate(value[:3]):
+            yield (*prefix, index), item
+            yield from _paths(item, (*prefix, index))
+
+
+def _replaced(value, path, new):
+    if not path:
+        return new
+    copy = json.loads(json.dumps(value))
+    target = copy
+    for step in path[:-1]:
+        target = target[step]
+    target[path[-1]] = new
+    return copy
+
+
+def test_any_value_of_another_type_never_crashes_and_its_copy_reads_the_same():
+    """Each fixture record (a .jsonl line, a message of a .json) with one value replaced by one of another type:
+    the parser and the value contract never raise, and the collector's copy gives the same records and
+    quarantine rows, without the text (unless it is in a field the warehouse stores: ids and the model)."""
+    variants = 0
+    for relative in (CURRENT, SUBAGENT, BEN_JSON, LEGACY):
+        text = (FIXTURES / relative).read_text()
+        name = f"gemini/{relative}"
+        if relative.endswith(".jsonl"):
+            lines = text.split("\n")
+            cases = []
+            for index, line in enumerate(lines):
+                try:
+                    cases.append((index, json.loads(line)))
+                except ValueError:
+                    continue  # the torn line
+        else:
+            document = json.loads(text)
+            cases = [(None, document)]
+        for index, record in cases:
+            for path, _ in _paths(record):
+                for new in REPLACEMENTS:
+                    changed = _replaced(record, path, new)
+                    if index is None:
+                        body = json.dumps(changed, indent=2)
+                    else:
+                        body = "\n".join(json.dumps(changed) if i == index else line for i, line in enumerate(lines))
+                    parsed = agent_logs.check(gemini.parse_file(name, gemini.loader_lines(body)))
+                    copy = gemini.strip_text(relative, body)
+                    assert agent_logs.check(gemini.parse_file(name, gemini.loader_lines(copy))) == parsed, (path, new)
+                    stored = path[-1] in gemini.STORED_TEXT_FIELDS or (
+                        len(path) == 1 and path[0] in gemini.STORED_TEXT_FIELDS)
+                    if FUZZ in json.dumps(new) and not stored:
+                        assert FUZZ not in copy, (path, new)
+                    variants += 1
+    assert variants > 2000

@@ -571,7 +571,7 @@ def _strip_document(lines: Lines) -> str:
     out = ["\n" * (current - 1)]
     if not isinstance(messages, list):
         if "messages" in document:
-            head["messages"] = _stripped_value(messages)
+            head["messages"] = _stripped_field("messages", messages)
         out.append(_dumps(head))
         return "".join(out) + "\n"
     out.append(_dumps(head)[:-1] + ("," if head else "") + '"messages":[')
