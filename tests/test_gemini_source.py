@@ -5,7 +5,7 @@ Fixtures (tests/fixtures/gemini/homes/<user email>/tmp/<project folder>/chats/..
 ccusage's rules (input includes cached when total = input + output + thoughts + tool; tool is input; thoughts
 are billed as output; a remainder of total with output 0 is the output):
 
-ana, legacy .json (Gemini CLI < 0.37, pretty-printed, sha256-named project folder: no project), 2026-03-02:
+ana, legacy .json (Gemini CLI < 0.39, pretty-printed, sha256-named project folder: no project), 2026-03-02:
   g-0001 pro  input 12000 cached 8000 output 300 thoughts 150 total 12450 = 12000+300+150 -> in 4000,
               cache read 8000, out 300 + 150 = 450 (reasoning 150); message starts on line 17
   g-0002 pro  input 15500 cached 12000 output 120 tool 40 total 15660 = 15500+120+40 -> in 3500 + 40 = 3540,

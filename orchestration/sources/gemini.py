@@ -1,5 +1,5 @@
 """Gemini CLI chat recordings: `~/.gemini/tmp/<project folder>/chats/session-<time>-<id8>.json` (Gemini CLI
-before 0.37, April 2026: one JSON document, rewritten as the session grows) and `.../session-*.jsonl` (since:
+before 0.39, April 2026: one JSON document, rewritten as the session grows) and `.../session-*.jsonl` (since:
 one record per line, appended), with subagents in `.../chats/<parent session id>/<session id>.jsonl`.
 
 Layout under the raw dir: `<raw-dir>/gemini/<user email>/tmp/<project folder>/chats/...`, the collected home
@@ -28,7 +28,7 @@ Counting is ccusage's (20.0.24, adapter/gemini/parser.rs):
   `$set.messages` (a re-sync of the history) repeats known messages: not read.
 
 The files have no working directory. The project folder is named by the sha256 of the project's path (no
-project) or, since Gemini CLI 0.2x, by a slug of the project folder's name, which becomes the session's cwd (so
+project) or, since Gemini CLI 0.29 (February 2026), by a slug of the project folder's name, which becomes the session's cwd (so
 its project, unless a path mapping matches).
 
 Hostile input: an unreadable `.json` document is one quarantine row at the line where it breaks; a bad line of
