@@ -1,10 +1,14 @@
-/* grain: one row per lower-cased email seen in transcripts or OTel: the directory user it belongs to, or an
+/* grain: one row per lower-cased email seen in transcripts, OTel or the other agents' logs: the directory user it belongs to, or an
    unknown user (user_id = the email) of the default org. */
 with emails as (
 
     select distinct user_email from {{ ref('stg_claude_code__session_spans') }}
     union
     select distinct user_email from {{ ref('stg_otel__events') }} where user_email is not null
+    union
+    select distinct user_email from ({{ agent_log_union('requests') }}) as agent_log_requests
+    union
+    select distinct user_email from ({{ agent_log_union('sessions') }}) as agent_log_sessions
 
 ),
 
