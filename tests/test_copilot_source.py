@@ -35,9 +35,7 @@ def lines_of(text: str) -> agent_logs.Lines:
     pieces = [piece.rstrip("\r") for piece in text.removeprefix("\ufeff").split("\n")]
     if pieces and pieces[-1] == "":
         pieces.pop()
-    with duckdb.connect() as conn:
-        verdicts = conn.execute("select trim(line) = '', coalesce(json_valid(line), false) "
-                                "from unnest(?) with ordinality as t(line, n) order by n", [pieces]).fetchall()
+    verdicts = copilot.loader_verdicts(pieces)  # the same DuckDB calls as the loader's (lines.py, agent_logs.py)
     return [(number, piece if copilot.MARKER in piece or not valid else None)
             for number, (piece, (blank, valid)) in enumerate(zip(pieces, verdicts), start=1) if not blank]
 
@@ -388,3 +386,56 @@ def test_the_sample_is_deterministic_reads_as_written_and_as_ccusage_reads_it(tm
     assert sum(1 for f in files for r in copilot.parse_file(str(f), lines_of((tmp_path / "a" / f).read_text())).requests) \
         == written > 50
     assert ccusage_rows([tmp_path / "a" / "copilot" / u.email for u in users], "UTC") == ours
+
+
+# -- any value of any type, anywhere -----------------------------------------------------------------------------
+
+REPLACEMENTS = (None, True, False, -1, 0, 2**70, 1.5, 1e300, "", " ", "12", "x\u0000y", "an-identifier", [],
+                [1], {}, {"a": "SECRET-FUZZ-copilot"})
+
+
+def leaves(value, path=()):
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from leaves(item, (*path, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from leaves(item, (*path, index))
+    if path:
+        yield path
+
+
+def replaced(value, path, new):
+    if not path:
+        return new
+    copy = dict(value) if isinstance(value, dict) else list(value)
+    copy[path[0]] = replaced(copy[path[0]], path[1:], new)
+    return copy
+
+
+def test_a_value_of_another_type_anywhere_never_crashes_and_the_copy_reads_the_same(tmp_path):
+    import random
+
+    rng = random.Random(14)
+    variants = []
+    for path in (FILE_A, FILE_B, FILE_C):
+        lines = path.read_text().splitlines()
+        for number, line in enumerate(lines):
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue
+            for leaf in leaves(record):
+                new = rng.choice(REPLACEMENTS)
+                variants.append(lines[:number] + [json.dumps(replaced(record, leaf, new))] + lines[number + 1:])
+    assert len(variants) > 300
+    original, copy = tmp_path / "original.jsonl", tmp_path / "copy.jsonl"
+    for variant in variants:
+        text = "\n".join(variant) + "\n"
+        parsed = agent_logs.check(copilot.parse_file("f.jsonl", lines_of(text)))
+        assert not any("SECRET" in reason for _, reason in parsed.quarantined)
+        original.write_text(text)
+        stripped = copilot.strip_file(original)
+        assert b"SECRET" not in (stripped or b"")
+        copy.write_bytes(stripped or b"")
+        assert agent_logs.check(copilot.parse_file("f.jsonl", lines_of(copy.read_text()))) == parsed, variant

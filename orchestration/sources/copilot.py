@@ -37,6 +37,7 @@ import datetime as dt
 import hashlib
 import json
 import re
+import threading
 from pathlib import Path, PurePosixPath
 
 import duckdb
@@ -461,7 +462,8 @@ def _stripped_record(pairs: list[tuple[str, object]]) -> list[tuple[str, object]
         if key in ("type", "traceId", "spanId", *TIME_SCALARS, TIME_NANOS):
             kept.append((key, _scalar(value)))
         elif key in TIME_PAIRS:
-            kept.append((key, [_scalar(part) for part in value[:2]] if isinstance(value, list) else _scalar(value)))
+            pair = isinstance(value, list) and not isinstance(value, _Pairs)
+            kept.append((key, [_scalar(part) for part in value[:2]] if pair else _scalar(value)))
         elif key in ("duration", "kind"):
             kept.append((key, _scalar(value)))
         elif key == "name":
@@ -526,6 +528,19 @@ def strip_line(text: str, blank: bool, valid_json: bool) -> str:
     return _dump(_Pairs(_stripped_record(value)))
 
 
+_verdicts = threading.local()  # a DuckDB connection per thread: opening one per file costs more than the file
+
+
+def loader_verdicts(lines: list[str]) -> list[tuple[bool, bool]]:
+    """(blank, valid JSON) of each line, as the loader decides them (DuckDB's trim and json_valid)."""
+    if not lines:
+        return []
+    if getattr(_verdicts, "conn", None) is None:
+        _verdicts.conn = duckdb.connect()
+    return _verdicts.conn.execute("select trim(line) = '', coalesce(json_valid(line), false) "
+                                  "from unnest(?) with ordinality as t(line, n) order by n", [lines]).fetchall()
+
+
 def strip_file(path: Path) -> bytes | None:
     """The file's content-free copy, line for line (the same line numbers), in the same format; None when no
     line of it is one the warehouse reads."""
@@ -536,11 +551,7 @@ def strip_file(path: Path) -> bytes | None:
     lines = [line.rstrip("\r") for line in text.split("\n")]
     if lines and lines[-1] == "":
         lines.pop()  # after the last newline
-    with duckdb.connect() as conn:
-        verdicts = conn.execute("select trim(line) = '', coalesce(json_valid(line), false) "
-                                "from unnest(?) with ordinality as t(line, n) order by n", [lines]).fetchall() \
-            if lines else []
-    stripped = [strip_line(line, blank, valid) for line, (blank, valid) in zip(lines, verdicts)]
+    stripped = [strip_line(line, blank, valid) for line, (blank, valid) in zip(lines, loader_verdicts(lines))]
     if not any(line not in ("", IGNORED_LINE) for line in stripped):
         return None
     return "".join(line + "\n" for line in stripped).encode("utf-8")
