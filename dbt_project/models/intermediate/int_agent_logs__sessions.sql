@@ -1,7 +1,8 @@
 /* grain: one row per (org_id, session_id) of the other agents' local logs (Codex CLI, Gemini CLI, Copilot CLI).
    A session's bounds span every file that speaks of it and its requests; its cwd, git branch and repository
    are the earliest ones a file names. Project and repository as for Claude Code: the longest matching path
-   mapping, else the git remote's owner/name (repository) and the cwd's last component (project). */
+   mapping, else the git remote's owner/name (repository) and the cwd's last component, or without a cwd the
+   repository's name (project). */
 with staged as (
 
     {{ agent_log_union('sessions') }}
@@ -68,7 +69,9 @@ select
         when '{{ source_name }}' then '{{ agent }}'
         {%- endfor %}
     end as agent,
-    coalesce(mapped_project_id, {{ last_path_component('cwd') }}) as project_id,
+    -- Without a cwd (Copilot's telemetry may name only the repository), the repository's name.
+    coalesce(mapped_project_id, {{ last_path_component('cwd') }}, {{ last_path_component('remote_repository') }})
+        as project_id,
     case
         when mapped_project_id is not null then mapped_repository
         else coalesce(remote_repository, {{ last_path_component('cwd') }})
