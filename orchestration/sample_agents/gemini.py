@@ -175,7 +175,9 @@ def _conversation(rng: random.Random, session: _Session, start: datetime.datetim
                 continue
             tokens = _tokens(rng, context, turn, thinks)
             context = tokens["input"] + tokens["output"]
-            synthetic = jsonl and rng.random() < 0.03  # a synthetic gemini message: no model of its own
+            # A synthetic gemini message: no model of its own, after one that names it (with no model named
+            # earlier in the file, ccusage drops the message and we count it as unknown: see the README).
+            synthetic = jsonl and rng.random() < 0.03 and turn > 0
             session.gemini(rng, moment, None if synthetic else model, tokens, tool_calls=rng.random() < 0.6)
             if model in ("gemini-2.5-pro", "gemini-3-pro-preview") and rng.random() < 0.02:
                 model, thinks = FALLBACK_MODEL, True  # quota: Gemini CLI falls back to Flash
