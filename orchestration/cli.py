@@ -60,8 +60,20 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
-    _add_path_flags(serve, "warehouse", "tokens")
+    serve.add_argument(
+        "--accept-uploads", action="store_true",
+        help="also take `session-analytics collect --server` uploads (POST /uploads/...) into the raw dir",
+    )  # fmt: skip
+    _add_path_flags(serve, "warehouse", "tokens", "raw_dir")
     serve.set_defaults(handler=_serve)
+
+    collect = commands.add_parser(
+        "collect", help="send this machine's coding-agent usage (content-free) to a shared folder or the server"
+    )
+    from orchestration.collector import add_arguments as add_collect_arguments
+
+    add_collect_arguments(collect)
+    collect.set_defaults(handler=_collect)
 
     tokens = commands.add_parser("tokens", help="create, list and revoke API tokens")
     token_commands = tokens.add_subparsers(dest="tokens_command", required=True)
@@ -249,19 +261,35 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"warning: no warehouse at {paths.warehouse} yet; run `session-analytics refresh`", file=sys.stderr)
     try:
         ApiSettings.limits_from_environment()
+        if args.accept_uploads:
+            from orchestration.collector import upload_max_bytes
+
+            upload_max_bytes()
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    factory = app_from_environment
+    if args.accept_uploads:
+        from orchestration import uploads
+
+        factory = uploads.app_from_environment
+        print(f"accepting uploads into {paths.raw_dir}", file=sys.stderr)
     paths.export_to_environment()  # the app factory of each worker reads them
     logging.getLogger().setLevel(logging.INFO)
     uvicorn.run(
-        f"{app_from_environment.__module__}:{app_from_environment.__name__}",
+        f"{factory.__module__}:{factory.__name__}",
         factory=True,
         host=args.host,
         port=args.port,
         workers=args.workers,
     )
     return 0
+
+
+def _collect(args: argparse.Namespace) -> int:
+    from orchestration.collector import run_command
+
+    return run_command(args)
 
 
 def _tokens_create(args: argparse.Namespace) -> int:

@@ -28,7 +28,6 @@ import duckdb
 
 from orchestration.sources.collections import CollectionLoad, ParsedQueries, find_collections, load_collections
 from orchestration.sources.contract import (
-    IDENTIFIER_MAX_LENGTH,
     TOKEN_COUNT_MAX,
     identifier_reason_sql,
     timestamp_in_window_sql,
@@ -335,7 +334,6 @@ CCUSAGE_FIELDS = ("costUSD", "message.usage.speed", f"{PROGRESS_ENTRY}.costUSD",
 # The invalid line a copy has where the original has a line that is not JSON: the loader quarantines it at the
 # same line number ("invalid JSON"), and the upload receiver accepts it as the collector's (and only this).
 INVALID_LINE = '{"session-analytics collect": "this line of the original file is not JSON; its text is not sent"'
-_IDENTIFIER_FIELDS = ("sessionId", "id", "requestId", "model", "agentId", "version")
 # ccusage (20.x, adapter/claude) skips a line whose text lacks this, or names one of these fields before ":null".
 _CCUSAGE_USAGE_MARKER = b'"usage":{'
 _CCUSAGE_NULLABLE_NOT = frozenset({b"id", b"cwd", b"model", b"speed", b"costUSD", b"version", b"sessionId",
@@ -371,7 +369,6 @@ _KEEP = _keep_tree()
 _COUNT_FIELDS = frozenset((*TOKEN_FIELDS, *(f"ephemeral_{window}_input_tokens" for window in CACHE_WINDOWS),
                            "costUSD"))
 _FLAG_FIELDS = frozenset(label for label in BOOLEAN_FIELDS.values())
-_LENGTH_LIMITS = {**dict.fromkeys(_IDENTIFIER_FIELDS, IDENTIFIER_MAX_LENGTH), "cwd": CWD_MAX_LENGTH}
 
 
 class _Number(str):
@@ -425,24 +422,46 @@ def _strip_line(raw: bytes, first: bool, partial: bool = False) -> str:
         text = text.lstrip("\ufeff")
     if all(character in _BLANK_CHARACTERS for character in text):
         return ""
-    strict = [True]  # cleared when ccusage's strict reader (serde_json) would refuse the line
-
-    def constant(name: str) -> _Number:
-        strict[0] = False
-        return _Number(name)
-
+    strict = [not bom]  # cleared where ccusage's strict reader (serde_json) would refuse the line
     try:
-        value = json.loads(text, object_pairs_hook=_Pairs, parse_int=_Number, parse_float=_Number,
-                           parse_constant=constant)
+        value = _parsed(text, strict)
     except (ValueError, RecursionError):
         if partial:
             raise _CutLine() from None
-        return INVALID_LINE
-    if bom or not strict[0] or _has_lone_surrogate(value):
+        # The loader's reader (DuckDB's) is more lenient (trailing commas): read the line as it does.
+        value = _read_as_the_loader_does(text, strict)
+        if value is None:
+            return INVALID_LINE
+        strict[0] = False
+    if _refused_by_serde(value):
         strict[0] = False
     ccusage_reads = strict[0] and _CCUSAGE_USAGE_MARKER in raw and not _has_unsupported_null_field(raw)
     kept = _kept(value, _KEEP, None)
     return _dumps(kept, ccusage_reads)
+
+
+def _parsed(text: str, strict: list[bool]):
+    def constant(name: str) -> _Number:  # NaN, Infinity: DuckDB reads them, serde_json does not
+        strict[0] = False
+        return _Number(name)
+
+    return json.loads(text, object_pairs_hook=_Pairs, parse_int=_Number, parse_float=_Number,
+                      parse_constant=constant)
+
+
+_lenient_reader: list[duckdb.DuckDBPyConnection] = []
+
+
+def _read_as_the_loader_does(text: str, strict: list[bool]):
+    """A line Python's reader refuses, as DuckDB's json() rewrites it (None where DuckDB refuses it too, or writes
+    what Python still cannot read, such as a lower-case nan)."""
+    if not _lenient_reader:
+        _lenient_reader.append(duckdb.connect(":memory:"))
+    try:
+        rewritten = _lenient_reader[0].execute("select json(?)", [text]).fetchone()[0]
+        return _parsed(rewritten, strict) if rewritten is not None else None
+    except (duckdb.Error, ValueError, RecursionError, UnicodeEncodeError):
+        return None
 
 
 def _kept(value, keep: dict, name: str | None):
@@ -464,9 +483,6 @@ def _kept(value, keep: dict, name: str | None):
             return ""
         if name in _FLAG_FIELDS and value.lower() not in _BOOLEAN_TEXTS:
             return ""
-        limit = _LENGTH_LIMITS.get(name or "")
-        if limit is not None and len(value) > limit:
-            return "x" * len(value)  # refused for its length alone, which is all that is kept of it
     return value
 
 
@@ -500,21 +516,27 @@ def _dumps(value, ccusage_reads: bool) -> str:
     return json.dumps(value)
 
 
-def _has_lone_surrogate(value) -> bool:
-    """serde_json refuses a string with a lone surrogate escape (\\ud800); Python's reader does not."""
+def _refused_by_serde(value) -> bool:
+    """Whether ccusage's reader refuses the line (as ccusage 20.0.24 was seen to): a string with a lone surrogate
+    escape (\\ud800, which Python's reader takes), or a null together with a key that occurs twice in an object,
+    wherever they are in the line (content included)."""
+    has_null = has_duplicate = False
     stack = [value]
     while stack:
         item = stack.pop()
         if isinstance(item, _Pairs):
-            for key, child in item:
-                stack.append(key)
-                stack.append(child)
+            keys = [key for key, _ in item]
+            has_duplicate = has_duplicate or len(set(keys)) < len(keys)
+            stack.extend(keys)
+            stack.extend(child for _, child in item)
         elif isinstance(item, list):
             stack.extend(item)
+        elif item is None:
+            has_null = True
         elif isinstance(item, str) and not isinstance(item, _Number):
             if not item.isascii() and any("\ud800" <= character <= "\udfff" for character in item):
                 return True
-    return False
+    return has_null and has_duplicate
 
 
 def _has_unsupported_null_field(line: bytes) -> bool:
