@@ -321,6 +321,18 @@ def test_the_sessions_carry_the_repository_and_the_branch(warehouse):
                     (SESSION_B1, None, None)]
 
 
+def test_sessions_are_copilot_cli_sessions_with_the_repository_as_project_and_a_cost_worked_out_by_hand(warehouse):
+    rows = fetch(warehouse, "select session_id, user_id, agent, project_id, repository, model_requests, "
+                            "cast(round(cost_usd, 9) as double) from analytics.fct_sessions "
+                            "where source = 'copilot' order by session_id")
+    # claude-sonnet-4.5 per million: input 3, output 15, cache read 0.30, cache write 3.75; gpt-5: 1.25 and 10
+    sonnet = (2_000 * 3 + 300 * 15 + 10_000 * 0.3 + 1_500 * 3.75) + (1_000 * 3 + 420 * 15 + 14_000 * 0.3)
+    gpt5 = 8_000 * 1.25 + 900 * 10
+    assert rows[0] == (SESSION_A1, "u-ana", "copilot-cli", "api", "acme/api", 3, pytest.approx((sonnet + gpt5) / 1e6))
+    assert [row[:3] + row[5:6] for row in rows[1:]] == [(SESSION_A2, "u-ana", "copilot-cli", 5),
+                                                       (SESSION_B1, "u-ben", "copilot-cli", 3)]
+
+
 def test_the_cut_off_line_is_quarantined_with_file_and_line_and_without_content(warehouse):
     rows = fetch(warehouse, "select source_file, line_number, reason, line from raw.quarantined_lines "
                             "where source = 'copilot'")
