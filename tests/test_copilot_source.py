@@ -451,3 +451,35 @@ def test_a_value_of_another_type_anywhere_never_crashes_and_the_copy_reads_the_s
         assert b"SECRET" not in (stripped or b"")
         copy.write_bytes(stripped or b"")
         assert agent_logs.check(copilot.parse_file("f.jsonl", lines_of(copy.read_text()))) == parsed, variant
+
+
+def test_loading_counts_every_line_and_is_incremental(tmp_path):
+    from orchestration import lake
+
+    paths = test_paths(tmp_path)
+    for user in (ANA, BEN):
+        shutil.copytree(FIXTURES / user, paths.raw_dir / "copilot" / user)
+    first = agent_logs.load_all(copilot.FORMAT, paths.raw_dir, paths.lake_dir)
+    assert [(load.collection, load.files_read) for load in first] == [(ANA, 2), (BEN, 1)]
+    with duckdb.connect() as conn:
+        lake.register_views(conn, paths.lake_dir)
+        summary = conn.execute(
+            "select source_file, lines_read, blank_lines, loaded_lines, quarantined_lines, ignored_event_lines "
+            "from raw.load_file_summary where source = 'copilot' order by source_file").fetchall()
+    assert summary == [
+        # 8 lines: the cut-off line 8 quarantined; 3 requests (lines 1, 3, 6), the rest ignored (a tool span,
+        # a metric, two agent spans)
+        (f"copilot/{ANA}/otel/copilot-otel-20261120-090000.jsonl", 8, 0, 7, 1, 4),
+        # 7 lines: 5 requests; the inference log beside its chat span and the failed chat span ignored
+        (f"copilot/{ANA}/otel/sub/copilot-otel-20261121.jsonl", 7, 0, 7, 0, 2),
+        (f"copilot/{BEN}/otel/copilot-otel-20261120-140000.jsonl", 4, 0, 4, 0, 1),  # and a metric
+    ]
+    assert [load.files_read for load in agent_logs.load_all(copilot.FORMAT, paths.raw_dir, paths.lake_dir)] == [0, 0]
+    grown = paths.raw_dir / "copilot" / BEN / "otel" / "copilot-otel-20261120-140000.jsonl"
+    grown.write_text(grown.read_text() + chat("later", end=(1_795_100_000, 0)) + "\n")
+    os.utime(grown, ns=(grown.stat().st_atime_ns, grown.stat().st_mtime_ns + 1_000_000_000))
+    assert [load.files_read for load in agent_logs.load_all(copilot.FORMAT, paths.raw_dir, paths.lake_dir)] == [0, 1]
+    with duckdb.connect() as conn:
+        lake.register_views(conn, paths.lake_dir)
+        keys = conn.execute("select request_key from raw.copilot_requests order by all").fetchall()
+    assert len(keys) == 3 + 5 + 3 + 1 and ("t:later",) in keys
