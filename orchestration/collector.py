@@ -547,6 +547,8 @@ class SourceSummary:
     refused: list[tuple[str, str]] = dataclasses.field(default_factory=list)
     passed_over: list[tuple[str, str]] = dataclasses.field(default_factory=list)
     would_send: list[str] = dataclasses.field(default_factory=list)
+    # refused by an earlier run and unchanged since: not sent again until they change
+    refused_earlier: list[tuple[str, dict]] = dataclasses.field(default_factory=list)
 
     @property
     def sent(self) -> int:
@@ -629,6 +631,8 @@ def _collect_one(fmt, local: LocalFile, key: str, destination: Destination, stat
     same_file = previous.get("size") == status.st_size and previous.get("mtime_ns") == status.st_mtime_ns
     if not full and same_file and previous.get("status") in ("sent", "refused", "nothing to send"):
         summary.unchanged_since_last_run += 1
+        if previous.get("status") == "refused":
+            summary.refused_earlier.append((key, previous))
         return
     copy = fmt.strip_file(local.path)
     record = {"size": status.st_size, "mtime_ns": status.st_mtime_ns}
@@ -679,11 +683,14 @@ def report(summaries: list[SourceSummary], destination: Destination, dry_run: bo
             parts.append(f"{summary.nothing_to_send} with nothing to send (not UTF-8 text)")
         if summary.refused:
             parts.append(f"{len(summary.refused)} refused")
+        if summary.refused_earlier:
+            parts.append(f"{len(summary.refused_earlier)} refused before and unchanged since (see --verbose)")
         if summary.passed_over:
             parts.append(f"{len(summary.passed_over)} passed over")
         lines.append(f"{summary.source}: " + ", ".join(parts))
         if verbose:
             lines += [f"  passed over {path}: {reason}" for path, reason in summary.passed_over]
+            lines += [f"  refused before: {key}: {entry.get('reason')}" for key, entry in summary.refused_earlier]
     sent = sum(len(s.would_send) if dry_run else s.sent for s in summaries)
     if not any(s.files for s in summaries):
         lines.append(f"no agent files found ({'; '.join(f'{s.source}: ' + ', '.join(s.homes) for s in summaries)})")

@@ -136,6 +136,7 @@ async def upload(
     if problem:
         raise _refused(request, uploader, 422, f"invalid content: {problem}", "body")
     folder = collector.user_folder(email)
+    settings.raw_dir.mkdir(parents=True, exist_ok=True)
     try:
         status = await run_in_threadpool(
             collector.write_file, settings.raw_dir, (source, folder, *path.split("/")), data

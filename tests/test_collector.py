@@ -680,3 +680,46 @@ def test_gzip_uploads_are_checked_once_decompressed():
     assert collector.content_problem("otel/x.jsonl.gz", gzip.compress(b"{}\n{\n"), 100) is None
     assert "none of its 1" in collector.content_problem("otel/x.jsonl.gz", gzip.compress(b"{\n"), 100)
     assert "not a JSON document" in collector.content_problem("tmp/h/chats/session-1.json", b'{"a":', 100)
+
+
+def test_a_refused_copy_is_reported_once_and_not_sent_again_until_the_file_changes(tmp_path):
+    """A format whose copy of a file is not a raw file of its kind (here: not UTF-8 text) is refused by the
+    destination as the server refuses it; the run exits 1, the next run does not send it again and exits 0."""
+    home, share = tmp_path / "home", tmp_path / "share"
+    (home / "logs").mkdir(parents=True)
+    share.mkdir()
+    (home / "logs" / "good.jsonl").write_text('{"n":1}\n')
+    (home / "logs" / "bad.jsonl").write_text('{"n":2}\n')
+    fmt = claude_code.CollectedFormat(
+        source="claude_code", wanted=lambda relative: relative.parts[0] == "logs",
+        strip_file=lambda path: b"\xff\n" if path.name == "bad.jsonl" else path.read_bytes(),
+        local_home=str(home), home_env=None)
+    destination = collector.FolderDestination(share, "eve@acme.example", UPLOAD_LIMIT)
+    state = collector.CollectorState(tmp_path / "state.json", destination.key)
+    first, = collector.collect([fmt], destination, state, environ={}, echo=lambda line: None)
+    assert (first.created, [path for path, _ in first.refused]) == (1, ["logs/bad.jsonl"])
+    assert "not UTF-8" in first.refused[0][1]
+    assert (share / "claude_code" / "eve@acme.example" / "logs" / "good.jsonl").exists()
+    assert not (share / "claude_code" / "eve@acme.example" / "logs" / "bad.jsonl").exists()
+    state = collector.CollectorState(tmp_path / "state.json", destination.key)
+    second, = collector.collect([fmt], destination, state, environ={}, echo=lambda line: None)
+    assert (second.sent, second.refused, second.unchanged_since_last_run) == (0, [], 2)
+    assert [key for key, _ in second.refused_earlier] == ["claude_code/logs/bad.jsonl"]
+    assert "1 refused before and unchanged since" in collector.report([second], destination, False, False)
+
+
+def test_an_unreachable_server_stops_the_run_with_exit_code_1(tmp_path, monkeypatch):
+    monkeypatch.setattr(collector, "HTTP_BACKOFF_SECONDS", 0)
+    code, _, err = run_collect("--server", f"http://127.0.0.1:{free_port()}", "--token", "sa_x",
+                               "--state", str(tmp_path / "s.json"))
+    assert code == 1 and "cannot reach" in err
+
+
+def test_a_plain_http_server_that_is_not_loopback_is_warned_about():
+    assert "unencrypted" in collector.ServerDestination("http://analytics.acme.example", "sa_x").plaintext_warning()
+    assert collector.ServerDestination("http://127.0.0.1:8000", "sa_x").plaintext_warning() is None
+    assert collector.ServerDestination("https://analytics.acme.example", "sa_x").plaintext_warning() is None
+    with pytest.raises(ValueError):
+        collector.ServerDestination("https://user:pw@analytics.acme.example", "sa_x")
+    with pytest.raises(ValueError):
+        collector.ServerDestination("ftp://analytics.acme.example", "sa_x")
