@@ -150,8 +150,9 @@ def _session(rng: random.Random, user: SampleUser, checkout: int, conversation: 
                 lines.append(span(trace, _hex(rng, 16), agent_id, f"execute_tool {tool}", 0, moment, tool_end,
                                   tool_attributes))
                 moment = tool_end
-        agent = {"gen_ai.operation.name": "invoke_agent", "gen_ai.provider.name": "github", "gen_ai.request.model": model,
-                 "gen_ai.agent.name": "GitHub Copilot CLI", "gen_ai.conversation.id": conversation,
+        agent = {"gen_ai.operation.name": "invoke_agent", "gen_ai.provider.name": "github",
+                 "gen_ai.request.model": model, "gen_ai.agent.name": "GitHub Copilot CLI",
+                 "gen_ai.conversation.id": conversation,
                  "gen_ai.usage.input_tokens": totals["input"], "gen_ai.usage.output_tokens": totals["output"],
                  "gen_ai.usage.cache_read.input_tokens": totals["cache_read"]}
         if repository:
