@@ -407,9 +407,20 @@ class ServerDestination:
         """Who the server says the token is (GET /uploads/whoami): the email the files go under."""
         status, body = self._request("GET", f"{UPLOADS_PREFIX}/whoami", None)
         if status != 200:
-            raise Fatal(f"the server refused the token ({status}): {body.get('detail', body)}")
+            self._fail(status, body)
         self.identity = body
         return body
+
+    def _fail(self, status: int, body: Any) -> None:
+        detail = body.get("detail", body) if isinstance(body, dict) else body
+        if status in (401, 403):
+            raise Fatal(f"the server refused the token ({status}): {detail}")
+        if status in (404, 405):
+            raise Fatal(f"{self.url} does not accept uploads ({status}); is it `session-analytics serve "
+                        "--accept-uploads`?")
+        if 400 <= status < 500:
+            raise Refused(f"{status}: {detail}")
+        raise Fatal(f"the server cannot take uploads now ({status}): {detail}")
 
     def send(self, source: str, relative: str, data: bytes) -> str:
         limit = self.identity.get("max_bytes")
@@ -421,24 +432,19 @@ class ServerDestination:
             if body.get("sha256") != hashlib.sha256(data).hexdigest():
                 raise Fatal(f"the server stored other bytes than were sent for {source}/{relative}")
             return str(body.get("status"))
-        detail = body.get("detail", body) if isinstance(body, dict) else body
-        if status in (401, 403):
-            raise Fatal(f"the server refused the token ({status}): {detail}")
-        if status in (404, 405):
-            raise Fatal(f"{self.url} does not accept uploads ({status}); is it `session-analytics serve "
-                        "--accept-uploads`?")
-        if 400 <= status < 500:
-            raise Refused(f"{status}: {detail}")
-        raise Fatal(f"the server failed ({status}): {detail}")
+        self._fail(status, body)
+        raise AssertionError("unreachable")
 
     def _request(self, method: str, path: str, data: bytes | None) -> tuple[int, Any]:
         headers = {"Authorization": f"Bearer {self.token}", "Accept": "application/json"}
         if data is not None:
             headers["Content-Type"] = "application/octet-stream"
         last_error: Exception | None = None
-        for attempt in range(HTTP_ATTEMPTS):
+        attempt = 0
+        while attempt < HTTP_ATTEMPTS:
             if attempt:
                 time.sleep(HTTP_BACKOFF_SECONDS * 2 ** (attempt - 1))
+            reused = self._connection is not None
             try:
                 connection = self._open()
                 connection.request(method, self.base + path, body=data, headers=headers)
@@ -447,10 +453,14 @@ class ServerDestination:
             except (OSError, http.client.HTTPException) as error:
                 last_error = error
                 self.close()
+                # a kept-alive connection that the server closed while idle: at once on a new one (an upload
+                # sent twice changes nothing)
+                attempt += 0 if reused else 1
                 continue
+            attempt += 1
             if response.getheader("Connection", "").lower() == "close":
                 self.close()
-            if response.status in (502, 503, 504) and attempt + 1 < HTTP_ATTEMPTS:
+            if response.status in (502, 503, 504) and attempt < HTTP_ATTEMPTS:
                 last_error = RuntimeError(f"HTTP {response.status}")
                 continue
             try:

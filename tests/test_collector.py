@@ -360,6 +360,19 @@ def test_a_resent_batch_changes_nothing(world):
     assert raw_mtimes(world["paths"].raw_dir) == world["mtimes"]
 
 
+def test_a_kept_alive_connection_the_server_closed_meanwhile_is_reopened_at_once(world):
+    destination = collector.ServerDestination(world["url"], world["tokens"]["ben"])
+    destination.connect()
+    kept_alive = destination._connection
+    time.sleep(5.5)  # uvicorn closes a connection idle for 5 s
+    source, relative, body = world["ben"].bodies[-1]
+    started = time.monotonic()
+    assert destination.send(source, relative, body) == "unchanged"
+    assert time.monotonic() - started < collector.HTTP_BACKOFF_SECONDS
+    assert destination._connection is not kept_alive  # a new one, without waiting
+    destination.close()
+
+
 def test_the_token_alone_decides_whose_folder_an_upload_goes_to(world, tmp_path):
     url, ana = world["url"], world["tokens"]["ana"]
     raw = world["paths"].raw_dir
