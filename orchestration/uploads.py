@@ -116,8 +116,8 @@ async def upload(
     email = await run_in_threadpool(_email_of, request, uploader)
     fmt = settings.formats.get(source)
     if fmt is None:
-        raise _refused(request, uploader, 422, f"unknown source {source!r}; known: {', '.join(sorted(settings.formats))}",
-                       "source")
+        known = ", ".join(sorted(settings.formats))
+        raise _refused(request, uploader, 422, f"unknown source {source!r}; known: {known}", "source")
     problem = collector.path_problem(path)
     if problem:
         raise _refused(request, uploader, 422, f"unsafe path: {problem}", "path")
@@ -177,7 +177,9 @@ def _too_large(request: Request, uploader: TokenRecord, size: int, limit: int) -
     return _refused(request, uploader, 413, f"{shown}: the limit is {limit} ({collector.MAX_BYTES_ENV})")
 
 
-def _refused(request: Request, uploader: TokenRecord, status: int, reason: str, parameter: str | None = None) -> ApiError:
+def _refused(
+    request: Request, uploader: TokenRecord, status: int, reason: str, parameter: str | None = None
+) -> ApiError:
     client = request.client.host if request.client else "?"
     log.warning("upload refused %d: token %s (user %s of %s) from %s, %s: %s", status, uploader.token_id,
                 uploader.user_id, uploader.org_id, client, request.url.path, reason)

@@ -58,10 +58,10 @@ SON, HAI = "claude-sonnet-4-5-20250929", "claude-haiku-4-5-20251001"
 
 # -- the world: a published warehouse, the real server, two laptops --------------------------------------------------
 
-def agent_fixture_home(source: str, email: str) -> Path | None:
-    """A source's fixture folder of one user, laid out as the agent's folder (tests/fixtures/<source>/<email> or
-    .../homes/<email>), when that source's fixtures have landed."""
-    for candidate in (FIXTURES / source / email, FIXTURES / source / "homes" / email):
+def agent_fixture_home(source: str, user: str, email: str) -> Path | None:
+    """A source's fixture folder of one user, laid out as the agent's folder (tests/fixtures/<source>/<email>,
+    .../homes/<email> or .../<user>), when that source's fixtures have landed."""
+    for candidate in (FIXTURES / source / email, FIXTURES / source / "homes" / email, FIXTURES / source / user):
         if candidate.is_dir():
             return candidate
     return None
@@ -72,7 +72,7 @@ def original_homes() -> dict[str, dict[str, Path]]:
     homes = {"ana": {"claude_code": REAL_CLAUDE}, "ben": {"claude_code": BEN_CLAUDE}}
     for fmt in agent_logs.formats():
         for user, email in USERS.items():
-            found = agent_fixture_home(fmt.source, email)
+            found = agent_fixture_home(fmt.source, user, email)
             if found is not None:
                 homes[user][fmt.source] = found
     return homes
@@ -192,8 +192,8 @@ def auth(token: str) -> dict[str, str]:
 
 def ccusage_claude(home: Path) -> dict:
     """ccusage's per-day per-model tokens of one Claude config folder (the original files)."""
-    completed = subprocess.run([*shlex.split(ccusage_command()), "daily", "--json", "--offline", "--timezone", TIMEZONE],
-                               capture_output=True, text=True, check=True, timeout=600,
+    command = [*shlex.split(ccusage_command()), "daily", "--json", "--offline", "--timezone", TIMEZONE]
+    completed = subprocess.run(command, capture_output=True, text=True, check=True, timeout=600,
                                env={**os.environ, "CLAUDE_CONFIG_DIR": str(home)})
     return {(day.get("period") or day["date"], model["modelName"]): {kind: int(model[kind]) for kind in TOKEN_KINDS}
             for day in json.loads(completed.stdout)["daily"] for model in day["modelBreakdowns"]}
@@ -501,7 +501,8 @@ def hostile_transcript() -> str:
     def assistant(mid, rid, out, ts, extra="", usage_extra="", content='[{"type":"text","text":"SECRET-R"}]'):
         return (f'{{"parentUuid":null,"isSidechain":false,{common},"message":{{"model":"{SON}","id":"{mid}",'
                 f'"type":"message","role":"assistant","content":{content},"usage":{{"input_tokens":4,'
-                f'"cache_creation_input_tokens":10,"cache_read_input_tokens":100,"output_tokens":{out}{usage_extra}}}}},'
+                f'"cache_creation_input_tokens":10,"cache_read_input_tokens":100,'
+                f'"output_tokens":{out}{usage_extra}}}}},'
                 f'"requestId":"{rid}","type":"assistant"{extra},"uuid":"u","timestamp":"{ts}"}}')
 
     lines = [
@@ -524,7 +525,8 @@ def hostile_transcript() -> str:
         '{"type":"user","message":{"content":"SECRET-C"},' + common + ',"timestamp":"2026-11-20T08:12:00Z",}',
         '{"type":"summary","summary":"SECRET-E" "x"}',
         assistant("m13", "r13", 23, "2026-11-20T08:13:00.000Z") + "\r",
-        '{"type":"user",' + common.replace("/home/eve/app", "/home/eve/" + "d" * 5000) + ',"timestamp":"2026-11-20T08:14:00Z"}',
+        '{"type":"user",' + common.replace("/home/eve/app", "/home/eve/" + "d" * 5000)
+        + ',"timestamp":"2026-11-20T08:14:00Z"}',
     ]
     return "\n".join(lines) + "\n"
 
