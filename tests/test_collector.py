@@ -738,3 +738,34 @@ def test_a_plain_http_server_that_is_not_loopback_is_warned_about():
         collector.ServerDestination("https://user:pw@analytics.acme.example", "sa_x")
     with pytest.raises(ValueError):
         collector.ServerDestination("ftp://analytics.acme.example", "sa_x")
+
+
+def test_a_server_that_does_not_accept_uploads_is_named_as_such(world):
+    """`serve` without --accept-uploads has no /uploads routes: the collector stops and says why."""
+    import socket
+    import threading
+
+    import uvicorn
+
+    from reports.api import ApiSettings, create_app
+
+    paths = world["paths"]
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(create_app(ApiSettings(warehouse=paths.warehouse, tokens=paths.tokens)),
+                                           log_level="warning", access_log=False))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not server.started:
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        destination = collector.ServerDestination(f"http://127.0.0.1:{sock.getsockname()[1]}", world["tokens"]["ana"])
+        with pytest.raises(collector.Fatal, match="does not accept uploads"):
+            destination.connect()
+        destination.close()
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        sock.close()
