@@ -787,8 +787,11 @@ def _destination(args: argparse.Namespace, max_bytes: int) -> Destination:
         raise ValueError("--email goes with --to; with --server the token says who you are")
     token = args.token
     if args.token_file:
+        token_file = Path(args.token_file).expanduser()
         try:
-            token = Path(args.token_file).expanduser().read_text(encoding="utf-8").strip()
+            token = token_file.read_text(encoding="utf-8").strip()
+            if os.name == "posix" and token_file.stat().st_mode & 0o077:
+                print(f"warning: {token_file} can be read by other users; `chmod 600 {token_file}`", file=sys.stderr)
         except OSError as error:
             raise ValueError(f"--token-file: {error}") from None
     token = token or os.environ.get(TOKEN_ENV, "").strip()

@@ -769,3 +769,15 @@ def test_a_server_that_does_not_accept_uploads_is_named_as_such(world):
         server.should_exit = True
         thread.join(10)
         sock.close()
+
+
+def test_the_token_can_come_from_a_file_which_should_be_private(world, tmp_path):
+    token_file = tmp_path / "token"
+    token_file.write_text(world["tokens"]["ana"] + "\n")
+    env = {key: value for key, value in world["ana_env"].items() if key != collector.TOKEN_ENV}
+    token_file.chmod(0o600)
+    private = session_analytics("collect", "--server", world["url"], "--token-file", str(token_file), env=env)
+    assert "nothing new to send" in private.stdout and "warning" not in private.stderr
+    token_file.chmod(0o644)
+    readable = session_analytics("collect", "--server", world["url"], "--token-file", str(token_file), env=env)
+    assert "can be read by other users" in readable.stderr
