@@ -62,6 +62,8 @@ PATH_MAX_PARTS = 16
 # Characters never allowed in a path component: a path separator of some system, a drive letter's colon.
 _FORBIDDEN_IN_NAMES = frozenset('\\:')
 INVALID_LINE = claude_code.INVALID_LINE
+# A file modified this recently may still be written: it is read again on the next run even if unchanged.
+SETTLE_SECONDS = claude_code.OPEN_LINE_SETTLE_SECONDS
 # The state file is written every so many files: a run killed after an hour of uploads keeps most of its work.
 STATE_SAVE_EVERY = 200
 HTTP_ATTEMPTS = 3
@@ -639,21 +641,27 @@ def _collect_one(fmt, local: LocalFile, key: str, destination: Destination, stat
         return
     previous = state.files.get(key) or {}
     same_file = previous.get("size") == status.st_size and previous.get("mtime_ns") == status.st_mtime_ns
-    if not full and same_file and previous.get("status") in ("sent", "refused", "nothing to send"):
+    # A file that was still being written when it was last read is read again (its copy may differ once settled:
+    # a cut last line is then final); the copy is sent again only if it differs.
+    settled = previous.get("settled", True)
+    if not full and same_file and settled and previous.get("status") in ("sent", "refused", "nothing to send"):
         summary.unchanged_since_last_run += 1
         if previous.get("status") == "refused":
             summary.refused_earlier.append((key, previous))
         return
     copy = fmt.strip_file(local.path)
-    record = {"size": status.st_size, "mtime_ns": status.st_mtime_ns}
+    record = {"size": status.st_size, "mtime_ns": status.st_mtime_ns,
+              "settled": time.time() - status.st_mtime >= SETTLE_SECONDS}
     if copy is None:
         summary.nothing_to_send += 1
         state.files[key] = {**record, "status": "nothing to send"}
         return
     digest = hashlib.sha256(copy).hexdigest()
-    if not full and previous.get("sha256") == digest and previous.get("status") == "sent":
-        summary.unchanged_since_last_run += 1
-        state.files[key] = {**record, "sha256": digest, "status": "sent"}
+    if not full and previous.get("sha256") == digest and previous.get("status") in ("sent", "refused"):
+        summary.unchanged_since_last_run += 1  # the same copy: not sent again (nor refused again)
+        state.files[key] = {**previous, **record}
+        if previous["status"] == "refused":
+            summary.refused_earlier.append((key, previous))
         return
     if dry_run:
         summary.would_send.append(local.relative)

@@ -135,6 +135,10 @@ def world(tmp_path_factory):
         for source, original in sources.items():
             shutil.copytree(original, laptop / local_home_name(source))
         laptops[user] = laptop
+    # ben's infra session is being written now: its cut last line is not sent (but would be, as a line cut for
+    # good, 10 minutes later)
+    for session in (laptops["ben"] / ".claude" / "projects" / "-home-ben-code-infra").glob("*.jsonl"):
+        os.utime(session)
     # on ben's laptop: a link among the transcripts (to his prompt history) is never followed
     linked = laptops["ben"] / ".claude" / "projects" / "-home-ben-code-shop" / "linked.jsonl"
     linked.symlink_to(laptops["ben"] / ".claude" / "history.jsonl")
@@ -591,8 +595,35 @@ def test_a_last_line_being_written_is_left_out_of_the_copy(tmp_path):
     path.write_text(complete + complete[:-40], encoding="utf-8")
     copy = claude_code.strip_file(path)
     assert copy.count(b"\n") == 1 and b"m13" in copy
+    # left so for 10 minutes, it is a line cut for good: quarantined at its line, as the original's would be
+    settled = time.time() - claude_code.OPEN_LINE_SETTLE_SECONDS
+    os.utime(path, (settled, settled))
+    assert claude_code.strip_file(path) == copy + collector.INVALID_LINE.encode() + b"\n"
     path.write_text(complete * 2, encoding="utf-8")
     assert claude_code.strip_file(path) == copy * 2
+
+
+def test_a_file_written_to_recently_is_read_again_on_the_next_run(tmp_path):
+    """...so that a cut last line, left out while it may be being written, is sent once it has settled."""
+    home, share = tmp_path / "claude", tmp_path / "share"
+    session = home / "projects" / "-home-x" / "55555555-2222-4333-8444-555555555555.jsonl"
+    session.parent.mkdir(parents=True)
+    share.mkdir()
+    line = '{"type":"user","sessionId":"s","timestamp":"2026-11-20T10:00:00.000Z"}\n'
+    session.write_text(line + line[:30], encoding="utf-8")
+    flags = ["--to", str(share), "--email", "eve@acme.example", "--home", f"claude_code={home}",
+             "--source", "claude_code", "--state", str(tmp_path / "state.json")]
+    code, out, _ = run_collect(*flags)
+    sent = share / "claude_code" / "eve@acme.example" / session.relative_to(home)
+    assert code == 0 and sent.read_text() == '{"type":"user","sessionId":"s","timestamp":"2026-11-20T10:00:00.000Z"}\n'
+    code, out, _ = run_collect(*flags)
+    assert "nothing new to send" in out  # read again, the same copy: not sent
+    settled = time.time() - claude_code.OPEN_LINE_SETTLE_SECONDS
+    os.utime(session, (settled, settled))
+    code, out, _ = run_collect(*flags)
+    assert "1 sent (0 new, 1 updated" in out and sent.read_text().endswith(collector.INVALID_LINE + "\n")
+    code, out, _ = run_collect(*flags)
+    assert "1 unchanged since the last run" in out
 
 
 def test_a_file_that_is_not_utf8_has_no_copy_and_an_empty_file_an_empty_one(tmp_path):

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Callable
@@ -331,6 +332,8 @@ def _reasons(progress_copy: bool) -> str:
 # (its `auto` cost mode), usage.speed ("fast" names the model <model>-fast) and the embedded entry's isSidechain.
 CCUSAGE_FIELDS = ("costUSD", "message.usage.speed", f"{PROGRESS_ENTRY}.costUSD", f"{PROGRESS_ENTRY}.isSidechain",
                   f"{PROGRESS_ENTRY}.message.usage.speed")
+# A file whose last line has no newline and was modified this long ago is not being written any more.
+OPEN_LINE_SETTLE_SECONDS = 600
 # The invalid line a copy has where the original has a line that is not JSON: the loader quarantines it at the
 # same line number ("invalid JSON"), and the upload receiver accepts it as the collector's (and only this).
 INVALID_LINE = '{"session-analytics collect": "this line of the original file is not JSON; its text is not sent"'
@@ -385,10 +388,13 @@ class _Unreadable(ValueError):
 
 def strip_file(path: Path) -> bytes | None:
     """The content-free copy of the transcript at `path` (see above), or None when the file is not UTF-8 text
-    (the loader would read nothing of it). A last line without its newline that is not JSON yet is being
-    written: it is left out (the next run sends the file with it)."""
+    (the loader would read nothing of it). A last line without its newline that is not JSON (or UTF-8) yet is
+    being written, while the file was modified less than OPEN_LINE_SETTLE_SECONDS ago: it is left out (a later
+    run sends the file with it). In a file left so for longer, it is a line cut for good (a crash): the copy has
+    INVALID_LINE there, which the loader quarantines at that line as it quarantines the original's."""
     try:
         data = path.read_bytes()
+        settled = time.time() - path.stat().st_mtime >= OPEN_LINE_SETTLE_SECONDS
     except OSError:
         return None
     *complete, partial = data.split(b"\n")
@@ -397,7 +403,7 @@ def strip_file(path: Path) -> bytes | None:
         for number, raw in enumerate(complete, start=1):
             out.append(_strip_line(raw, first=number == 1))
         if partial:
-            out.append(_strip_line(partial, first=not complete, partial=True))
+            out.append(_strip_line(partial, first=not complete, partial=not settled))
     except _Unreadable:
         return None
     except _CutLine:
