@@ -29,6 +29,7 @@ would refuse is refused by `--to` alike.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import gzip
 import hashlib
@@ -44,7 +45,7 @@ import unicodedata
 import urllib.parse
 import zlib
 from pathlib import Path, PurePosixPath
-from typing import Any, Callable, Iterable, Protocol, Sequence
+from typing import Any, Callable, Iterable, Iterator, Protocol, Sequence
 
 from orchestration import lake
 from orchestration.sources import claude_code
@@ -760,6 +761,35 @@ def run_command(args: argparse.Namespace) -> int:
     except ValueError as error:
         return _usage_error(str(error))
     state_path = Path(args.state or os.environ.get(STATE_ENV) or DEFAULT_STATE).expanduser()
+    with run_lock(state_path) as locked:
+        if not locked:
+            print(f"another `session-analytics collect` with the state file {state_path} is running; "
+                  "nothing done", file=sys.stderr)
+            return 0
+        return _run_locked(args, chosen, homes, destination, state_path)
+
+
+@contextlib.contextmanager
+def run_lock(state_path: Path) -> Iterator[bool]:
+    """One run at a time per state file (a scheduled run that starts while a long first run still goes): an
+    exclusive lock on `<state file>.lock`, released when the run ends or dies. True when this run holds it."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: Task Scheduler does not start a task that is still running
+        yield True
+        return
+    state_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(state_path.with_name(state_path.name + ".lock"), "a") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        yield True
+
+
+def _run_locked(args: argparse.Namespace, chosen: list, homes: dict[str, list[Path]], destination: Destination,
+                state_path: Path) -> int:
     state = CollectorState(state_path, destination.key)
     try:
         if isinstance(destination, ServerDestination):

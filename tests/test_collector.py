@@ -812,3 +812,17 @@ def test_the_token_can_come_from_a_file_which_should_be_private(world, tmp_path)
     token_file.chmod(0o644)
     readable = session_analytics("collect", "--server", world["url"], "--token-file", str(token_file), env=env)
     assert "can be read by other users" in readable.stderr
+
+
+def test_one_run_at_a_time_per_state_file(tmp_path):
+    share = tmp_path / "share"
+    share.mkdir()
+    state = tmp_path / "state.json"
+    with collector.run_lock(state) as held:
+        assert held
+        code, out, err = run_collect("--to", str(share), "--email", "eve@acme.example", "--state", str(state),
+                                     "--home", f"claude_code={BEN_CLAUDE}", "--source", "claude_code")
+        assert code == 0 and "is running; nothing done" in err and not any(share.iterdir())
+    code, out, err = run_collect("--to", str(share), "--email", "eve@acme.example", "--state", str(state),
+                                 "--home", f"claude_code={BEN_CLAUDE}", "--source", "claude_code")
+    assert code == 0 and "3 sent" in out
