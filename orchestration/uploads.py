@@ -35,7 +35,14 @@ from fastapi.responses import JSONResponse
 
 from orchestration import collector
 from orchestration.config import Paths
-from reports.api import ApiError, ApiSettings, ErrorBody, ParameterErrorBody, _reader, app_from_environment as api_app
+from reports.api import (
+    ApiError,
+    ApiSettings,
+    ErrorBody,
+    ParameterErrorBody,
+    authenticated_reader,
+)
+from reports.api import app_from_environment as api_app
 from reports.api import create_app as create_api_app
 from reports.tokens import TokenRecord
 
@@ -80,7 +87,7 @@ _DENIALS = {
 
 
 @router.get("/whoami", summary="Who the token is, and where its uploads go", responses=_DENIALS)
-def whoami(request: Request, uploader: Annotated[TokenRecord, Depends(_reader)]) -> dict:
+def whoami(request: Request, uploader: Annotated[TokenRecord, Depends(authenticated_reader)]) -> dict:
     settings: UploadSettings = request.app.state.uploads
     email = _email_of(request, uploader)
     return {"org_id": uploader.org_id, "user_id": uploader.user_id, "email": email,
@@ -107,7 +114,7 @@ async def upload(
     request: Request,
     source: Annotated[str, PathParam(description="The agent's source: claude_code, codex, gemini, copilot")],
     path: Annotated[str, Query(description="The file's path under the agent's folder, '/'-separated")],
-    uploader: Annotated[TokenRecord, Depends(_reader)],
+    uploader: Annotated[TokenRecord, Depends(authenticated_reader)],
 ) -> JSONResponse:
     settings: UploadSettings = request.app.state.uploads
     for name in request.query_params:

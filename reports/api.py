@@ -211,7 +211,7 @@ def _health(request: Request) -> dict:
 _bearer = HTTPBearer(auto_error=False, description="A token from `session-analytics tokens create`")
 
 
-def _reader(
+def authenticated_reader(
     request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> TokenRecord:
     if credentials is None:
@@ -260,7 +260,7 @@ def _endpoint(question: str):
         def timeseries(
             request: Request,
             org_id: Annotated[str, PathParam(description="The org, as in the directory")],
-            reader: Annotated[TokenRecord, Depends(_reader)],
+            reader: Annotated[TokenRecord, Depends(authenticated_reader)],
             parameters: Annotated[_Parameters, Depends(_parameters)],
             interval: Annotated[Interval, Query(description="Period length (weeks start on Monday)")] = "day",
             metric: Annotated[TimeseriesMetric, Query(description="The figure per period")] = "sessions",
@@ -272,7 +272,7 @@ def _endpoint(question: str):
     def answer(
         request: Request,
         org_id: Annotated[str, PathParam(description="The org, as in the directory")],
-        reader: Annotated[TokenRecord, Depends(_reader)],
+        reader: Annotated[TokenRecord, Depends(authenticated_reader)],
         parameters: Annotated[_Parameters, Depends(_parameters)],
     ) -> Response:
         return _answer(request, question, org_id, reader, parameters)
