@@ -153,7 +153,8 @@ def test_bad_arguments_are_refused(tmp_path):
 
 def test_files_follow_the_documented_layout(sample):
     platform_files = [name for name in sample.raw_files if name.startswith("platform/")]
-    assert {name.split("/")[0] for name in sample.raw_files} == {"platform", "claude_code", "otel"}
+    assert {name.split("/")[0] for name in sample.raw_files} == {"platform", "claude_code", "otel", "codex", "gemini",
+                                                                  "copilot"}
     folders = {name.split("/")[1] for name in platform_files}
     for name in platform_files:
         source, folder, file_name = name.split("/")
