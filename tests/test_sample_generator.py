@@ -272,7 +272,8 @@ def test_schema_on_requests_and_ends(validator, usage_change, status, valid):
 
 
 def test_file_level_mess_is_present(sample):
-    names, files = list(sample.raw_files), sample.raw_files
+    files = sample.raw_files
+    names = [n for n in files if n.startswith("platform/")]  # gzip_share is the platform deliveries'
     gz = [n for n in names if n.endswith(".gz")]
     plain = [n for n in names if not n.endswith(".gz")]
     assert gz and all(gzip.decompress(files[n]) for n in gz if files[n])
