@@ -41,8 +41,11 @@ CCUSAGE := .tools/node_modules/.bin/ccusage
 $(CCUSAGE):
 	npm install --silent --no-audit --no-fund --prefix .tools ccusage@20.0.24
 
+# Two workers (the machines have two cores), each test file on one worker, so a file's shared warehouse is built
+# once: most of the suite's time is dbt builds, each mostly one core.
+PYTEST_ARGS ?= -n 2 --dist loadfile
 test: $(MANIFEST) $(CCUSAGE) $(CJK_FONT)
-	$(BIN)/pytest
+	$(BIN)/pytest $(PYTEST_ARGS)
 
 # The performance figures (see BENCHMARKS.md); BENCH_ARGS=--large for 10M model requests.
 bench: $(MANIFEST) $(CCUSAGE)
