@@ -10,7 +10,8 @@ from pathlib import Path
 
 import reports.metrics
 
-ROOT = Path(__file__).resolve().parents[1]
+# The repository root, wherever under tests/ this file is moved.
+ROOT = next(parent for parent in Path(__file__).resolve().parents if (parent / "pyproject.toml").exists())
 DOCS = ROOT / "docs"
 PAGES = [ROOT / "README.md", *sorted(DOCS.glob("*.md"))]
 README_MAX_LINES = 160
