@@ -47,7 +47,8 @@ def help_text(words: tuple[str, ...]) -> str:
 
 def subcommands(text: str) -> list[str]:
     """The subcommands a help text lists: a `{a,b}` choice of "positional arguments" whose choices are each
-    described on their own indented line below it (a plain choice argument, like `analytics`' question, is not)."""
+    described on their own indented line below it (a plain choice argument, like `analytics`' question, is
+    not)."""
     section = text.split("positional arguments:", 1)
     if len(section) < 2:
         return []
@@ -64,7 +65,8 @@ def subcommands(text: str) -> list[str]:
 
 
 def all_helps() -> list[tuple[tuple[str, ...], str]]:
-    """(words, help text) of the command and every subcommand, depth first in the order the help lists them."""
+    """(words, help text) of the command and every subcommand, depth first, in the order the help lists
+    them."""
     found: list[tuple[tuple[str, ...], str]] = []
     with ThreadPoolExecutor(max_workers=4) as pool:
 
@@ -81,7 +83,8 @@ def all_helps() -> list[tuple[tuple[str, ...], str]]:
 def cli_reference() -> str:
     parts = [BEGIN, ""]
     helps = all_helps()
-    parts.append("Commands: " + ", ".join(f"[`{' '.join(words)}`](#{anchor(words)})" for words, _ in helps[1:]))
+    links = (f"[`{' '.join(words)}`](#{anchor(words)})" for words, _ in helps[1:])
+    parts.append("Commands: " + ", ".join(links))
     parts.append("")
     for words, text in helps:
         level = "###" if len(words) <= 1 else "####"

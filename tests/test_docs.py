@@ -1,6 +1,6 @@
-"""The documentation stays true: the command-line reference is the commands' real `--help`, every relative link
-of README.md and docs/*.md leads to a file (and heading) that exists, the README stays short, and the glossary
-names only metric constants that exist."""
+"""The documentation stays true: the command-line reference is the commands' real `--help`, every relative
+link of README.md and docs/*.md leads to a file (and heading) that exists, the README stays short, and the
+glossary names only metric constants that exist."""
 
 from __future__ import annotations
 
@@ -44,7 +44,8 @@ def test_the_cli_reference_is_the_commands_real_help_output():
     generator = _generator()
     for path, expected in generator.expected_pages().items():
         assert path.read_text(encoding="utf-8") == expected, (
-            f"{path.relative_to(ROOT)} differs from `session-analytics --help`: run `.venv/bin/python docs/generate.py`"
+            f"{path.relative_to(ROOT)} differs from `session-analytics --help`: "
+            "run `.venv/bin/python docs/generate.py`"
         )
 
 
