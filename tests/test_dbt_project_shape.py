@@ -74,3 +74,15 @@ def test_every_mart_column_in_the_warehouse_is_documented(manifest, report_wareh
     assert set(built) == set(documented)
     for table, columns in built.items():
         assert documented[table] == columns, table
+
+
+def test_the_pricing_and_session_rules_have_unit_tests(manifest):
+    """Long-context pricing, the 5m cache-write fallback and "earliest start wins" are specified as dbt
+    unit tests (dbt_project/models/intermediate/_intermediate__models.yml); every `dbt build` runs them."""
+    unit_tests = {(test["model"], test["name"]) for test in manifest["unit_tests"].values()}
+    assert unit_tests >= {
+        ("int_model_requests_priced", "long_context_request_priced_entirely_at_long_context_rates"),
+        ("int_model_requests_priced", "cache_writes_without_a_split_priced_as_5m_writes"),
+        ("int_platform__sessions", "earliest_platform_start_event_wins"),
+        ("int_sessions_assembled", "earliest_start_over_every_source_wins"),
+    }
