@@ -4,6 +4,7 @@ stated), read from the manifest of a real `dbt parse` and from a real warehouse'
 from __future__ import annotations
 
 import json
+import re
 import os
 import subprocess
 import sys
@@ -86,3 +87,24 @@ def test_the_pricing_and_session_rules_have_unit_tests(manifest):
         ("int_platform__sessions", "earliest_platform_start_event_wins"),
         ("int_sessions_assembled", "earliest_start_over_every_source_wins"),
     }
+
+
+def test_every_mart_the_read_side_queries_is_in_an_exposure(manifest):
+    """exposures.yml names the CLI, the weekly reports and the API with the tables they read: every
+    `analytics.<table>` and `staging.<table>` the read side's code names is a dependency of some exposure."""
+    exposures = {node["name"]: node for node in manifest["exposures"].values()}
+    assert {"analytics_cli", "weekly_reports", "analytics_api"} <= set(exposures)
+    exposed = {
+        manifest["nodes"][unique_id]["name"]
+        for node in exposures.values()
+        for unique_id in node["depends_on"]["nodes"]
+    }
+    read_side = [*(REPO / "reports").rglob("*.py"), *(REPO / "orchestration").rglob("cli*.py"),
+                 *(REPO / "orchestration" / "cli").rglob("*.py")]
+    named = {
+        table
+        for path in read_side
+        for table in re.findall(r"\b(?:analytics|staging)\.((?:fct|dim|mart|stg)_\w+)", path.read_text(encoding="utf-8"))
+    }
+    assert named, "the read side names no table: has the query layer moved?"
+    assert named <= exposed, f"read but in no exposure: {sorted(named - exposed)}"
