@@ -33,28 +33,6 @@
     {{ dbt.hash(dbt.concat(parts)) }}
 {%- endmacro %}
 
-{#- The one definition of a model family: from the model id, so unpriced models get a family too. -#}
-{% macro model_family(model_id) -%}
-    case
-        when lower({{ model_id }}) like '%opus%' then 'opus'
-        when lower({{ model_id }}) like '%sonnet%' then 'sonnet'
-        when lower({{ model_id }}) like '%haiku%' then 'haiku'
-        else 'other'
-    end
-{%- endmacro %}
-
-{#- Money is exact: USD as decimal(38, 12), so sums over millions of requests never drift, and a figure
-    rounded to 6 decimals is the same in every mart, report and API answer. Rates are decimal(18, 6) per
-    million tokens; multiplying by 0.000001 (rather than dividing, which turns decimals into doubles on
-    DuckDB) keeps the arithmetic exact on DuckDB and Spark alike. -#}
-{% macro money(expression) -%}
-    cast({{ expression }} as decimal(38, 12))
-{%- endmacro %}
-
-{% macro per_million_tokens(expression) -%}
-    {{ money('(' ~ expression ~ ') * 0.000001') }}
-{%- endmacro %}
-
 {#- A 64-bit hash of several columns, to find candidate duplicates cheaply. Not a key (it can collide): use
     it only where a collision costs time, never correctness. -#}
 {% macro fast_hash(columns) -%}
