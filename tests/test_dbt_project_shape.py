@@ -1,5 +1,7 @@
 """The dbt project's shape: what analysts query is documented (every mart column described, each mart's grain
-stated), read from the manifest of a real `dbt parse` and from a real warehouse's information_schema."""
+stated) and typed (enforced contracts), the pricing and session rules have unit tests, and the read side's
+tables are in exposures; read from the manifest of a real `dbt parse` and from a real warehouse's
+information_schema."""
 
 from __future__ import annotations
 
@@ -58,20 +60,35 @@ def test_every_documented_mart_column_has_a_description(manifest):
         assert not undescribed, f"{name}: columns without a description: {undescribed}"
 
 
+def test_every_mart_has_an_enforced_contract_with_a_type_per_column(manifest):
+    """A build whose SQL yields other columns or types than the YAML fails (the incremental marts keep
+    on_schema_change='fail', as an enforced contract requires)."""
+    for name, node in marts(manifest).items():
+        assert node["config"]["contract"]["enforced"], name
+        untyped = [column for column, spec in node["columns"].items() if not spec.get("data_type")]
+        assert not untyped, f"{name}: columns without a data_type: {untyped}"
+        if node["config"]["materialized"] == "incremental":
+            assert node["config"]["on_schema_change"] in ("fail", "append_new_columns"), name
+
+
 def test_every_mart_column_in_the_warehouse_is_documented(manifest, report_warehouse):
-    """The columns the built marts really have are those the YAML describes, in the same order."""
-    documented = {name: list(node["columns"]) for name, node in marts(manifest).items()}
+    """The columns the built marts really have are those the YAML describes, in the same order and of the
+    declared types."""
+    documented = {
+        name: [(column, spec["data_type"].replace(" ", "").upper()) for column, spec in node["columns"].items()]
+        for name, node in marts(manifest).items()
+    }
     connection = duckdb.connect(str(report_warehouse.warehouse), read_only=True)
     try:
         rows = connection.execute(
-            "select table_name, column_name from information_schema.columns where table_schema = 'analytics' "
-            "order by table_name, ordinal_position"
+            "select table_name, column_name, data_type from information_schema.columns "
+            "where table_schema = 'analytics' order by table_name, ordinal_position"
         ).fetchall()
     finally:
         connection.close()
-    built: dict[str, list[str]] = {}
-    for table, column in rows:
-        built.setdefault(table, []).append(column)
+    built: dict[str, list[tuple[str, str]]] = {}
+    for table, column, data_type in rows:
+        built.setdefault(table, []).append((column, data_type.replace(" ", "").upper()))
     assert set(built) == set(documented)
     for table, columns in built.items():
         assert documented[table] == columns, table
