@@ -17,7 +17,7 @@ MAX_DETAIL_CHARS = 2000
 
 def admin_emails(warehouse: Path) -> list[str]:
     """Every admin's email in the org directory, as the published warehouse has it."""
-    from reports.query import connect_read_only
+    from reports.analytics.query import connect_read_only
 
     if not warehouse.exists():
         return []

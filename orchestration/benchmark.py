@@ -365,8 +365,8 @@ API_READERS = ("admin", "manager", "member")
 def bench_reports(bench: Bench, end_date: dt.date) -> None:
     """Every report of an org of `report_people` people for one week (each user's, each manager's and the
     org's; HTML and PDF), rendered the way the weekly asset does: `render_reports` with one worker per core."""
-    from reports.render import render_reports
-    from reports.weeks import ReportWeek
+    from reports.weekly.render import render_reports
+    from reports.analytics.weeks import ReportWeek
 
     sunday = end_date - dt.timedelta(days=end_date.isoweekday() % 7)
     paths = generate(bench.work_dir / "reports", _sample_people(bench.report_people), REPORT_DAYS, sunday)
@@ -449,8 +449,8 @@ class _Reader:
 
 def _api_readers(warehouse: Path, tokens_file: Path) -> dict[str, "_Reader"]:
     """A token for the admin, for the manager of the largest team, and for a member of that team."""
-    from reports.scope import Directory
-    from reports.tokens import TokenStore
+    from reports.analytics.scope import Directory
+    from reports.api.tokens import TokenStore
 
     with duckdb.connect(str(warehouse), read_only=True) as conn:
         directory = Directory.load(conn, MAIN_ORG.org_id)

@@ -216,7 +216,7 @@ def _backfill(args: argparse.Namespace) -> int:
 
 
 def _analytics(args: argparse.Namespace) -> int:
-    from reports.query import AnalyticsQueries, Filters, QueryError, checked_date, connect_read_only
+    from reports.analytics.query import AnalyticsQueries, Filters, QueryError, checked_date, connect_read_only
 
     paths = _paths(args)
     if not paths.warehouse.exists():
@@ -241,8 +241,8 @@ def _analytics(args: argparse.Namespace) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     if args.format == "csv":
-        from reports.answer_csv import answer_csv
-        from reports.answers import ANSWER_SHAPES
+        from reports.api.answer_csv import answer_csv
+        from reports.analytics.answers import ANSWER_SHAPES
 
         sys.stdout.write(answer_csv(answer, ANSWER_SHAPES[args.question]))
     else:
@@ -253,7 +253,7 @@ def _analytics(args: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from reports.api import ApiSettings, app_from_environment
+    from reports.api.app import ApiSettings, app_from_environment
 
     paths = _paths(args)
     if not paths.warehouse.exists():
@@ -293,9 +293,9 @@ def _collect(args: argparse.Namespace) -> int:
 
 
 def _tokens_create(args: argparse.Namespace) -> int:
-    from reports.query import connect_read_only
-    from reports.scope import ROLES
-    from reports.tokens import TokenStore
+    from reports.analytics.query import connect_read_only
+    from reports.analytics.scope import ROLES
+    from reports.api.tokens import TokenStore
 
     paths = _paths(args)
     if not paths.warehouse.exists():
@@ -329,7 +329,7 @@ def _tokens_create(args: argparse.Namespace) -> int:
 
 
 def _tokens_revoke(args: argparse.Namespace) -> int:
-    from reports.tokens import TokenStore
+    from reports.api.tokens import TokenStore
 
     store = TokenStore(_paths(args).tokens)
     if bool(args.token_id) == bool(args.user):
@@ -355,7 +355,7 @@ def _tokens_revoke(args: argparse.Namespace) -> int:
 
 
 def _tokens_list(args: argparse.Namespace) -> int:
-    from reports.tokens import TokenStore
+    from reports.api.tokens import TokenStore
 
     records = TokenStore(_paths(args).tokens).list(org_id=args.org, include_revoked=args.all)
     listing = {"tokens": [record.as_dict() for record in records]}
@@ -379,7 +379,7 @@ def _prices_sync(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from reports.render import render_reports
+    from reports.weekly.render import render_reports
 
     def render(paths: Paths) -> int:
         outcome = render_reports(
@@ -417,7 +417,7 @@ def _run_report_command(args: argparse.Namespace, run) -> int:
     import duckdb
 
     from reports.delivery.mailer import MailConfigError
-    from reports.render import ReportError
+    from reports.weekly.render import ReportError
 
     paths = _paths(args)
     if args.workers is not None and args.workers < 1:
@@ -497,7 +497,7 @@ def _sources(text: str) -> tuple[str, ...]:
         raise argparse.ArgumentTypeError(f"expected some of {','.join(SOURCES)}, got {text!r}")
     return chosen
 def _week(text: str):
-    from reports.weeks import ReportWeek
+    from reports.analytics.weeks import ReportWeek
 
     try:
         return ReportWeek.parse(text)

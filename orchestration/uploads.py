@@ -35,16 +35,16 @@ from fastapi.responses import JSONResponse
 
 from orchestration import collector
 from orchestration.config import Paths
-from reports.api import (
+from reports.api.app import (
     ApiError,
     ApiSettings,
     ErrorBody,
     ParameterErrorBody,
     authenticated_reader,
 )
-from reports.api import app_from_environment as api_app
-from reports.api import create_app as create_api_app
-from reports.tokens import TokenRecord
+from reports.api.app import app_from_environment as api_app
+from reports.api.app import create_app as create_api_app
+from reports.api.tokens import TokenRecord
 
 log = logging.getLogger(__name__)
 

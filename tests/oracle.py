@@ -1,7 +1,7 @@
 """An independent, pure-Python statement of the four analytics answers (summary, timeseries, by-agent, cost
 breakdown), computed straight from raw events and the directory.
 
-Written from the metric specification only (not from the dbt SQL or reports/metrics.py), so that a property
+Written from the metric specification only (not from the dbt SQL or reports/analytics/metrics.py), so that a property
 test can hold the real warehouse + query code against it. Everything is computed exactly (Fractions); only the
 returned figures are rounded the way the product presents them (costs to 6 decimals, durations to 3).
 
@@ -11,7 +11,7 @@ Inputs
   orgs      [(org_id, name, iana_tz)]
   users     [(org_id, user_id, email, name, team, manager_id, role)]
   projects  [(org_id, project_id, name, kind)]
-  filters   reports.query.Filters
+  filters   reports.analytics.query.Filters
   scope_user_ids  frozenset of user ids the reader may see, or None (everyone)
 """
 
@@ -25,7 +25,7 @@ from fractions import Fraction
 from typing import Any, Iterable
 from zoneinfo import ZoneInfo
 
-from reports.query import Filters
+from reports.analytics.query import Filters
 
 COST_DECIMALS = 6
 DURATION_DECIMALS = 3

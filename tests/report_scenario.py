@@ -8,7 +8,7 @@ emails (`email_reports = false` in users.csv).
 from pathlib import Path
 
 from orchestration.config import Paths
-from reports.weeks import ReportWeek
+from reports.analytics.weeks import ReportWeek
 from tests.support import build_warehouse, test_paths, write_delivery, write_directory
 
 W46, W47 = ReportWeek.parse("2026-W46"), ReportWeek.parse("2026-W47")

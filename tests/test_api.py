@@ -33,10 +33,10 @@ import uvicorn
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from orchestration import cli
-from reports.answer_csv import answer_csv
-from reports.answers import CostBreakdown
-from reports.api import ApiSettings, create_app
-from reports.query import Filters
+from reports.api.answer_csv import answer_csv
+from reports.analytics.answers import CostBreakdown
+from reports.api.app import ApiSettings, create_app
+from reports.analytics.query import Filters
 from tests import oracle
 from tests.support import build_warehouse, test_paths, write_delivery, write_directory
 
@@ -388,7 +388,7 @@ def test_users_without_a_role_get_no_token_and_an_old_token_of_theirs_sees_nothi
     code, _ = run_cli("tokens", "create", "--user", user, *world["flags"])
     assert code == 2
     # A token issued while they had a role (written to the store directly here) no longer shows anything.
-    from reports.tokens import TokenStore
+    from reports.api.tokens import TokenStore
 
     _, secret = TokenStore(world["tokens"]).create("acme", user)
     response = world["client"].get(url("summary"), headers={"Authorization": f"Bearer {secret}"})

@@ -30,7 +30,7 @@ import duckdb
 import pytest
 
 from orchestration.sources import claude_code, otel
-from reports.query import AnalyticsQueries, Filters, connect_read_only
+from reports.analytics.query import AnalyticsQueries, Filters, connect_read_only
 from tests.support import assert_no_content_stored, build_warehouse, test_paths, write_directory
 
 import datetime as dt

@@ -39,7 +39,7 @@ from orchestration import collector, lake
 from orchestration.ccusage_parity import TOKEN_KINDS, ccusage_command
 from orchestration.cli import main as cli_main
 from orchestration.sources import agent_logs, claude_code
-from reports.tokens import TokenStore
+from reports.api.tokens import TokenStore
 from tests.support import free_port, test_paths, write_directory
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -778,7 +778,7 @@ def test_a_server_that_does_not_accept_uploads_is_named_as_such(world):
 
     import uvicorn
 
-    from reports.api import ApiSettings, create_app
+    from reports.api.app import ApiSettings, create_app
 
     paths = world["paths"]
     sock = socket.socket()

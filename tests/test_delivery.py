@@ -22,7 +22,7 @@ from pypdf import PdfReader
 from orchestration import cli
 from orchestration.defs.reporting import weekly_delivery
 from orchestration.defs.resources import SessionAnalyticsPaths
-from reports.render import render_reports
+from reports.weekly.render import render_reports
 from tests.report_scenario import OPTED_OUT, PEOPLE, W46
 
 ACME = [person for person in PEOPLE if person[0] == "acme"]

@@ -8,7 +8,7 @@ import importlib.util
 import re
 from pathlib import Path
 
-import reports.metrics
+import reports.analytics.metrics
 
 # The repository root, wherever under tests/ this file is moved.
 ROOT = next(parent for parent in Path(__file__).resolve().parents if (parent / "pyproject.toml").exists())
@@ -83,4 +83,4 @@ def test_the_glossary_names_only_metric_constants_that_exist():
     table = page.split("Where each figure is defined", 1)[1].split("\n\n", 2)[1]
     named = {name for row in table.splitlines()[2:] for name in re.findall(r"`([A-Z][A-Z0-9_]+)`", row)}
     assert named, "the glossary's table of constants is missing"
-    assert sorted(name for name in named if not hasattr(reports.metrics, name)) == []
+    assert sorted(name for name in named if not hasattr(reports.analytics.metrics, name)) == []

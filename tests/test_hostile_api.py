@@ -27,8 +27,8 @@ import psutil
 import pytest
 
 from orchestration.sources import contract
-from reports import query, weeks
-from reports.api import DEFAULT_MAX_PERIODS, ApiSettings
+from reports.analytics import query, weeks
+from reports.api.app import DEFAULT_MAX_PERIODS, ApiSettings
 from tests.report_scenario import SONNET, session
 from tests.support import build_warehouse, test_paths, write_delivery, write_directory
 from tests.test_api import LiveServer, run_cli

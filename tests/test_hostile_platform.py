@@ -93,7 +93,7 @@ def test_an_identifier_that_breaks_the_rule_is_quarantined(tmp_path, fields, rea
      "x"],
 )
 def test_an_identifier_within_the_rule_is_loaded_as_it_is(tmp_path, org_id, ascii_only):
-    """Paths and odd names are data: reports/paths.py maps them to safe file names, the loader keeps them."""
+    """Paths and odd names are data: reports/weekly/paths.py maps them to safe file names, the loader keeps them."""
     bad, loaded = load_between_good_lines(tmp_path, json.dumps(event("odd", org_id=org_id), ensure_ascii=ascii_only))
 
     assert bad == []

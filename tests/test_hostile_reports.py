@@ -35,11 +35,11 @@ from orchestration.alerts import send_failure_email
 from orchestration.config import Paths
 from orchestration.defs.reporting import weekly_delivery, weekly_reports
 from orchestration.defs.resources import SessionAnalyticsPaths
-from reports import paths as report_paths
+from reports.weekly import paths as report_paths
 from reports.delivery.mailer import InvalidAddress, Mailer, SmtpSettings, parse_address
 from reports.delivery.weekly import _Report, compose
-from reports.render import ReportTask, render_reports
-from reports.scope import Person
+from reports.weekly.render import ReportTask, render_reports
+from reports.analytics.scope import Person
 from tests.report_scenario import SONNET, W46, session
 from tests.support import build_warehouse, test_paths, write_delivery, write_directory
 
@@ -236,16 +236,16 @@ def test_names_are_rendered_as_text_without_math_or_bidi_controls(rendered):
 
 def fail_the_report_of(monkeypatch, user_id: str, message: str) -> None:
     """Make every report of `user_id` raise while it is built (in this process: render with one worker)."""
-    import reports.render
+    import reports.weekly.render
 
-    build = reports.render.build_report
+    build = reports.weekly.render.build_report
 
     def build_or_fail(*args):
         if args[-1] == user_id:
             raise RuntimeError(message)
         return build(*args)
 
-    monkeypatch.setattr(reports.render, "build_report", build_or_fail)
+    monkeypatch.setattr(reports.weekly.render, "build_report", build_or_fail)
 
 
 def test_a_report_that_fails_is_listed_and_the_others_are_written(site, tmp_path, monkeypatch, capsys):

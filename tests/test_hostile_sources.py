@@ -27,7 +27,7 @@ import pytest
 from orchestration import lake
 from orchestration.sources import claude_code, directory, otel
 from orchestration.sources.contract import QUARANTINED_TEXT_MAX_CHARS
-from reports.query import AnalyticsQueries, connect_read_only
+from reports.analytics.query import AnalyticsQueries, connect_read_only
 from tests.support import build_warehouse, test_paths, write_directory
 
 approx = functools.partial(pytest.approx, abs=1e-9)

@@ -27,7 +27,7 @@ import duckdb
 import pytest
 
 from orchestration.refresh import run_refresh
-from reports.query import AnalyticsQueries, Filters, Scope, connect_read_only
+from reports.analytics.query import AnalyticsQueries, Filters, Scope, connect_read_only
 from tests.support import build_warehouse, test_paths, usage, write_delivery, write_directory
 
 # Answers round costs to micro-dollars and durations to milliseconds.

@@ -162,8 +162,8 @@ def nightly(tmp_path_factory):
     # Publishing moved the working file over the published one: the run's intermediate tables are there.
     with duckdb.connect(str(paths.warehouse), read_only=True) as conn:
         affected_sessions = {r[0] for r in conn.execute(
-            "select session_id from intermediate.int_affected_sessions").fetchall()}
-        affected_days = conn.execute("select org_id, activity_date from intermediate.int_affected_days").fetchall()
+            "select session_id from intermediate.int_sessions_affected").fetchall()}
+        affected_days = conn.execute("select org_id, activity_date from intermediate.int_days_affected").fetchall()
         delta_sessions = conn.execute("select count(*) from intermediate.int_sessions_assembled").fetchall()[0][0]
 
     # The same raw data, rebuilt from scratch in another folder.

@@ -1,4 +1,4 @@
-"""Property tests: the real warehouse (loaders + dbt build + marts) answered through reports.query must equal an
+"""Property tests: the real warehouse (loaders + dbt build + marts) answered through reports.analytics.query must equal an
 independent pure-Python oracle (tests/oracle.py) written from the metric specification.
 
 Two layers:
@@ -23,7 +23,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from reports.query import AnalyticsQueries, Filters, Scope, connect_read_only
+from reports.analytics.query import AnalyticsQueries, Filters, Scope, connect_read_only
 from tests import oracle
 from tests.support import build_warehouse, test_paths, write_delivery, write_directory
 

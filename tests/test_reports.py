@@ -36,11 +36,11 @@ from pypdf import PdfReader
 
 from orchestration.defs.reporting import weekly_reports
 from orchestration.defs.resources import SessionAnalyticsPaths
-from reports import charts
-from reports import formatting as fmt
-from reports.query import AnalyticsQueries, Filters, connect_read_only
-from reports.render import render_reports
-from reports.scope import Directory
+from reports.weekly import charts
+from reports.analytics import formatting as fmt
+from reports.analytics.query import AnalyticsQueries, Filters, connect_read_only
+from reports.weekly.render import render_reports
+from reports.analytics.scope import Directory
 from tests.report_scenario import PEOPLE, W46, W47
 
 

@@ -38,7 +38,7 @@ def published_warehouse(context: dg.AssetExecutionContext, paths: SessionAnalyti
 def events_are_fresh(paths: SessionAnalyticsPaths) -> dg.AssetCheckResult:
     """The newest event in the published warehouse is at most SESSION_ANALYTICS_FRESHNESS_HOURS (default 36)
     hours old: a stalled delivery shows up the morning after, not at the next weekly report."""
-    from reports.query import connect_read_only
+    from reports.analytics.query import connect_read_only
 
     limit_hours = float(os.environ.get(FRESHNESS_ENV) or DEFAULT_FRESHNESS_HOURS)
     warehouse = paths.resolve().warehouse

@@ -23,10 +23,10 @@ import dagster as dg
 from orchestration.config import Paths
 from orchestration.defs.resources import SessionAnalyticsPaths
 from reports.delivery.weekly import deliver_week
-from reports.paths import safe_name
-from reports.query import AnalyticsQueries, connect_read_only
-from reports.render import render_reports
-from reports.weeks import ReportWeek
+from reports.weekly.paths import safe_name
+from reports.analytics.query import AnalyticsQueries, connect_read_only
+from reports.weekly.render import render_reports
+from reports.analytics.weeks import ReportWeek
 
 WEEKLY_DELIVERY = dg.AssetKey(["reports", "weekly_delivery"])
 

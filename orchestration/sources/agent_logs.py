@@ -11,7 +11,7 @@ same files. This module does the rest for all of them: it reads the lines, hands
 applies the value contract to every record (identifiers, token counts, timestamps: a record that breaks it is
 quarantined at its line), derives the per-file line counts, and writes the lake datasets `<source>_requests` and
 `<source>_sessions`, whose columns are the same for every agent. dbt reads them through
-`stg_<source>__requests` / `stg_<source>__sessions` into `int_agent_logs__*`.
+`stg_<source>__requests` / `stg_<source>__sessions` into `int_agent_logs_*_conformed`.
 
 Line counts: every non-blank line is loaded or quarantined (a line with a quarantine row is quarantined, also
 when other records of it are kept); a loaded line that carries no record is an ignored event line.

@@ -12,8 +12,8 @@ sidechain copy: where the subagent's own file is there too, the copies share (me
 that file is gone, the embedded copy is the only record of the request.
 
 Deduplication (content-block repeats, streamed partials, resume replays, sidechain and progress copies) happens
-in dbt (int_claude_code__model_requests), across all files and collections, so the raw layer keeps every usage
-line.
+in dbt (int_claude_code_model_requests_conformed), across all files and collections, so the raw layer keeps
+every usage line.
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ from pathlib import Path
 # 1 to 128 characters; each a letter, mark, number, punctuation or symbol of any script, or a plain space that
 # is neither first nor last. So no control characters (CR, LF, NUL), no format characters (bidi overrides such
 # as U+202E, zero-width joiners), no other kinds of space, no unassigned or private-use code points.
-# An identifier is data, never a path: where one names a file, reports/paths.py maps it to a safe name.
+# An identifier is data, never a path: where one names a file, reports/weekly/paths.py maps it to a safe name.
 IDENTIFIER_MAX_LENGTH = 128
 _IDENTIFIER_CATEGORIES = frozenset("Lu Ll Lt Lm Lo Mn Mc Me Nd Nl No Pc Pd Ps Pe Pi Pf Po Sm Sc Sk So".split())
 _VISIBLE = r"\pL\pM\pN\pP\pS"

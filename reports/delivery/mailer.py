@@ -19,7 +19,7 @@ refuses some is delivered to the others, and the refused ones are reported in th
 
 Every recipient address (of reports and of alerts) goes through `parse_address`: exactly one bare address
 (`local-part@domain`, no display name, no comment, no second address, no line break), as the standard library's
-RFC 5322 parser reads it. A subject is one line of plain text (`reports.formatting.display_text`).
+RFC 5322 parser reads it. A subject is one line of plain text (`reports.analytics.formatting.display_text`).
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Callable, Mapping
 
-from reports.formatting import display_text
+from reports.analytics.formatting import display_text
 
 log = logging.getLogger(__name__)
 

@@ -22,10 +22,10 @@ from pathlib import Path
 
 from reports.delivery.ledger import SENT, Ledger, LedgerEntry
 from reports.delivery.mailer import InvalidAddress, Mailer, parse_address
-from reports.formatting import display_text
-from reports.paths import safe_name
-from reports.query import AnalyticsQueries, connect_read_only
-from reports.render import (
+from reports.analytics.formatting import display_text
+from reports.weekly.paths import safe_name
+from reports.analytics.query import AnalyticsQueries, connect_read_only
+from reports.weekly.render import (
     ReportTask,
     org_identity,
     plan_reports,
@@ -36,8 +36,8 @@ from reports.render import (
     report_week_dir,
     require_warehouse,
 )
-from reports.scope import Directory, Person
-from reports.weeks import ReportWeek
+from reports.analytics.scope import Directory, Person
+from reports.analytics.weeks import ReportWeek
 
 log = logging.getLogger(__name__)
 

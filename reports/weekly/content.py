@@ -10,11 +10,11 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from reports import charts
-from reports import formatting as fmt
-from reports.query import AnalyticsQueries, Filters, Scope
-from reports.scope import Directory, Person
-from reports.weeks import ReportWeek
+from reports.weekly import charts
+from reports.analytics import formatting as fmt
+from reports.analytics.query import AnalyticsQueries, Filters, Scope
+from reports.analytics.scope import Directory, Person
+from reports.analytics.weeks import ReportWeek
 
 TREND_WEEKS = 8  # the report week and the seven before it
 TOP_ROWS = 10  # ranked charts show this many rows, the rest summed as "others"

@@ -1,6 +1,6 @@
 """CSV form of an analytics answer (the API's `?format=csv` and the CLI's `--format csv`).
 
-One rule flattens all four answers, with columns fixed by the answer's shape (`reports.answers`), so a
+One rule flattens all four answers, with columns fixed by the answer's shape (`reports.analytics.answers`), so a
 spreadsheet gets the same header whatever the data:
 - each list of objects becomes rows, one per object, with the objects' fields as columns;
 - scalar fields are repeated as columns on every row (an answer without lists is one row of its scalars);

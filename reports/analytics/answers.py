@@ -1,4 +1,4 @@
-"""The shapes of the four analytics answers that `reports.query.AnalyticsQueries` returns.
+"""The shapes of the four analytics answers that `reports.analytics.query.AnalyticsQueries` returns.
 
 They document the API's responses (OpenAPI schemas) and fix the columns of the CSV form; the answers
 themselves stay plain dicts built by the query code, and the API's schema test holds the two together.
@@ -10,7 +10,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from reports import metrics as m
+from reports.analytics import metrics as m
 
 Interval = Literal["day", "week"]
 TimeseriesMetric = Literal["sessions", "cost", "tokens"]

@@ -3,14 +3,14 @@
     GET /{org_id}/sessions/analytics/summary | timeseries | by-agent | cost-breakdown
 
 Each answer is the JSON object `session-analytics analytics ...` prints — both call the same
-`reports.query.AnalyticsQueries` — limited to what the token's user may see (`reports.scope`); `?format=csv`
-gives the CSV form (`reports.answer_csv`). Every request reads the published warehouse file as it is at that
-moment (`reports.published`), so a refresh that replaces the file never makes a request fail.
+`reports.analytics.query.AnalyticsQueries` — limited to what the token's user may see (`reports.analytics.scope`); `?format=csv`
+gives the CSV form (`reports.api.answer_csv`). Every request reads the published warehouse file as it is at that
+moment (`reports.analytics.published`), so a refresh that replaces the file never makes a request fail.
 
 Order of checks: token (401), org (403), parameters (422), users asked for (403). Every denial is logged on the
 `reports.api` logger with who asked, for what and why.
 
-The work of one request is bounded: dates lie in the date window (`reports.query.DATE_WINDOW_START/END`), an
+The work of one request is bounded: dates lie in the date window (`reports.analytics.query.DATE_WINDOW_START/END`), an
 asked range spans at most SESSION_ANALYTICS_API_MAX_RANGE_DAYS days, and a timeseries has at most
 SESSION_ANALYTICS_API_MAX_PERIODS points, also when no dates are given (the org's whole history): more is a
 422 naming `from`, never a silently shortened answer.
@@ -32,16 +32,16 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 
-from reports.answer_csv import answer_csv
-from reports.answers import ANSWER_SHAPES, Interval, TimeseriesMetric
-from reports.published import PublishedWarehouse, WarehouseGeneration, WarehouseUnavailable
-from reports.query import (
+from reports.api.answer_csv import answer_csv
+from reports.analytics.answers import ANSWER_SHAPES, Interval, TimeseriesMetric
+from reports.analytics.published import PublishedWarehouse, WarehouseGeneration, WarehouseUnavailable
+from reports.analytics.query import (
     DATE_WINDOW_END, DATE_WINDOW_START, AnalyticsQueries, Filters, QueryError, Scope, checked_date, period_count,
 )
-from reports.scope import Directory, ScopeError
-from reports.tokens import TokenRecord, TokenStore, TokenStoreError
+from reports.analytics.scope import Directory, ScopeError
+from reports.api.tokens import TokenRecord, TokenStore, TokenStoreError
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("reports.api")  # the package's logger, as before the move
 
 MAX_RANGE_DAYS_ENV = "SESSION_ANALYTICS_API_MAX_RANGE_DAYS"
 DEFAULT_MAX_RANGE_DAYS = 366

@@ -7,7 +7,7 @@
   sessions whose user is not known yet).
 
 Reports use `scope_for(audience, user_id)`; the HTTP API uses `visible_scope(user_id)` (by the reader's role).
-Either way the answer is a `reports.query.Scope`, so every figure goes through the shared query code.
+Either way the answer is a `reports.analytics.query.Scope`, so every figure goes through the shared query code.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from dataclasses import dataclass
 
 import duckdb
 
-from reports.formatting import display_text
-from reports.query import Scope
+from reports.analytics.formatting import display_text
+from reports.analytics.query import Scope
 
 ROLES = ("member", "manager", "admin")
 # Report audiences, the role a recipient needs for each, and the output folder of each.

@@ -17,8 +17,8 @@ from typing import Any, Iterable
 
 import duckdb
 
-from reports import metrics as m
-from reports.weeks import DATE_WINDOW_END, DATE_WINDOW_START
+from reports.analytics import metrics as m
+from reports.analytics.weeks import DATE_WINDOW_END, DATE_WINDOW_START
 
 
 class QueryError(ValueError):

@@ -1,6 +1,6 @@
 """Render reports to HTML and PDF: `<reports-dir>/<org>/<week>/{users,managers,org}/<id>.{html,pdf}` + manifest.json.
 
-The org and user ids in those paths are their `reports.paths.safe_name`s (a plain lowercase id as it is, any
+The org and user ids in those paths are their `reports.weekly.paths.safe_name`s (a plain lowercase id as it is, any
 other id as a readable slug plus a hash), and every path is checked to stay inside the reports dir.
 
 The HTML is self-contained (inline CSS and SVG, no network). The PDF is WeasyPrint's rendering of the same
@@ -39,12 +39,12 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
-from reports import formatting as fmt
-from reports.content import NO_TEAM, TREND_WEEKS, ReportContent, build_report
-from reports.paths import UnsafePathError, join_inside, safe_name
-from reports.query import AnalyticsQueries, connect_read_only
-from reports.scope import AUDIENCE_FOLDERS, Directory, ScopeError
-from reports.weeks import ReportWeek
+from reports.analytics import formatting as fmt
+from reports.weekly.content import NO_TEAM, TREND_WEEKS, ReportContent, build_report
+from reports.weekly.paths import UnsafePathError, join_inside, safe_name
+from reports.analytics.query import AnalyticsQueries, connect_read_only
+from reports.analytics.scope import AUDIENCE_FOLDERS, Directory, ScopeError
+from reports.analytics.weeks import ReportWeek
 
 log = logging.getLogger(__name__)
 

@@ -33,7 +33,7 @@ from matplotlib.font_manager import FontProperties  # noqa: E402
 from matplotlib.textpath import TextToPath  # noqa: E402
 from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator  # noqa: E402
 
-from reports import formatting as fmt  # noqa: E402
+from reports.analytics import formatting as fmt  # noqa: E402
 
 # One palette for every chart; the accent marks "this week" / the main series.
 INK = "#1f2933"
@@ -350,7 +350,7 @@ class _Heatmap(_Canvas):
     busy cells, their colours and the scale."""
 
     def __init__(self):
-        from reports.metrics import WEEKDAYS
+        from reports.analytics.metrics import WEEKDAYS
 
         figure = Figure()
         figure.patch.set_visible(False)

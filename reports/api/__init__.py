@@ -1,0 +1,1 @@
+"""The analytics HTTP API: the app, its tokens and the CSV form of the answers."""
