@@ -36,7 +36,7 @@ run: $(MANIFEST) $(CJK_FONT)
 	$(BIN)/session-analytics analytics summary --org $(SAMPLE_ORG) --format table
 	$(BIN)/session-analytics report --org $(SAMPLE_ORG)
 
-# The peer tool ccusage (npm), for the token-parity test and `python -m orchestration.ccusage_parity`.
+# The peer tool ccusage (npm), for the token-parity test and `python -m orchestration.bench.ccusage_parity`.
 CCUSAGE := .tools/node_modules/.bin/ccusage
 $(CCUSAGE):
 	npm install --silent --no-audit --no-fund --prefix .tools ccusage@20.0.24

@@ -12,7 +12,7 @@ import sys
 from typing import Any, Sequence
 
 from orchestration.config import DERIVED_DEFAULTS, PATH_SETTINGS, Paths
-from orchestration.sample import SOURCES, TRANSCRIPT_USER_SHARE
+from orchestration.sample.generator import SOURCES, TRANSCRIPT_USER_SHARE
 
 ANALYTICS_QUESTIONS = ("summary", "timeseries", "by-agent", "cost-breakdown")
 
@@ -70,7 +70,7 @@ def _parser() -> argparse.ArgumentParser:
     collect = commands.add_parser(
         "collect", help="send this machine's coding-agent usage (content-free) to a shared folder or the server"
     )
-    from orchestration.collector import add_arguments as add_collect_arguments
+    from orchestration.collection.collector import add_arguments as add_collect_arguments
 
     add_collect_arguments(collect)
     collect.set_defaults(handler=_collect)
@@ -148,7 +148,7 @@ def _parser() -> argparse.ArgumentParser:
     sample.set_defaults(handler=_generate_sample)
 
     bench = commands.add_parser("bench", help="measure the job at scale on generated data; writes BENCHMARKS.md")
-    from orchestration.benchmark import add_arguments as add_bench_arguments
+    from orchestration.bench.benchmark import add_arguments as add_bench_arguments
 
     add_bench_arguments(bench)
     bench.set_defaults(handler=_bench)
@@ -262,7 +262,7 @@ def _serve(args: argparse.Namespace) -> int:
     try:
         ApiSettings.limits_from_environment()
         if args.accept_uploads:
-            from orchestration.collector import upload_max_bytes
+            from orchestration.collection.collector import upload_max_bytes
 
             upload_max_bytes()
     except ValueError as error:
@@ -270,7 +270,7 @@ def _serve(args: argparse.Namespace) -> int:
         return 2
     factory = app_from_environment
     if args.accept_uploads:
-        from orchestration import uploads
+        from orchestration.collection import uploads
 
         factory = uploads.app_from_environment
         print(f"accepting uploads into {paths.raw_dir}", file=sys.stderr)
@@ -287,7 +287,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _collect(args: argparse.Namespace) -> int:
-    from orchestration.collector import run_command
+    from orchestration.collection.collector import run_command
 
     return run_command(args)
 
@@ -364,7 +364,7 @@ def _tokens_list(args: argparse.Namespace) -> int:
 
 
 def _bench(args: argparse.Namespace) -> int:
-    from orchestration.benchmark import run
+    from orchestration.bench.benchmark import run
 
     return run(args)
 
@@ -434,7 +434,7 @@ def _run_report_command(args: argparse.Namespace, run) -> int:
 
 
 def _generate_sample(args: argparse.Namespace) -> int:
-    from orchestration.sample import generate_sample
+    from orchestration.sample.generator import generate_sample
 
     paths = _paths(args)
     present = [s for s in SOURCES if (paths.raw_dir / s).is_dir() and any((paths.raw_dir / s).iterdir())]

@@ -34,7 +34,7 @@ from typing import Iterator
 
 import duckdb
 
-from orchestration import changes, lake
+from orchestration.ingest import changes, lake
 from orchestration.config import Paths
 
 _COPYING_SUFFIX = ".copying"

@@ -12,10 +12,10 @@ from typing import Any
 import dagster as dg
 import duckdb
 
-from orchestration import changes, lake
+from orchestration.ingest import changes, lake
 from orchestration.config import Paths
 from orchestration.publish import RefreshRunning, refresh_lock, remove_leftovers
-from orchestration.sources import platform
+from orchestration.ingest import platform
 
 # In the lake: the raw dir whose deliveries it holds and the warehouse built from it.
 LAKE_OWNER_FILE = "_state/owner.json"

@@ -15,7 +15,7 @@ from typing import Iterable, Mapping
 from orchestration.config import Paths
 from orchestration.defs.resources import publish_lake_views
 from orchestration.publish import publish_warehouse, working_warehouse_ready
-from orchestration.sources import agent_logs, claude_code, directory, otel, platform
+from orchestration.ingest import agent_logs, claude_code, directory, otel, platform
 
 REPO = Path(__file__).resolve().parents[1]
 DBT_PROJECT_DIR = REPO / "dbt_project"

@@ -17,7 +17,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from orchestration import benchmark
+from orchestration.bench import benchmark
 from orchestration.cli import main
 
 REPO = Path(__file__).resolve().parents[1]

@@ -29,7 +29,7 @@ import os
 import duckdb
 import pytest
 
-from orchestration.sources import claude_code, otel
+from orchestration.ingest import claude_code, otel
 from reports.analytics.query import AnalyticsQueries, Filters, connect_read_only
 from tests.support import assert_no_content_stored, build_warehouse, test_paths, write_directory
 
@@ -246,7 +246,7 @@ def test_loading_is_incremental_and_keeps_history_deleted_from_the_source(tmp_pa
     after = claude_code.load_all(paths.raw_dir, paths.lake_dir)
     assert [load.files_read for load in after] == [0, 1]
     with duckdb.connect() as conn:
-        from orchestration import lake
+        from orchestration.ingest import lake
 
         lake.register_views(conn, paths.lake_dir)
         messages = {row[0] for row in conn.execute("select message_id from raw.claude_code_requests").fetchall()}
@@ -266,7 +266,7 @@ def test_otel_attributes_arrive_as_strings_or_int_values(tmp_path):
     write(paths.raw_dir / "otel" / "a.jsonl", [compact({"resourceLogs": [{"scopeLogs": [{"logRecords": [record]}]}]})])
     otel.load_all(paths.raw_dir, paths.lake_dir)
     with duckdb.connect() as conn:
-        from orchestration import lake
+        from orchestration.ingest import lake
 
         lake.register_views(conn, paths.lake_dir)
         assert conn.execute(
@@ -276,7 +276,7 @@ def test_otel_attributes_arrive_as_strings_or_int_values(tmp_path):
 
 def test_token_totals_per_local_day_and_model_equal_ccusage(warehouse):
     """The peer tool, run for real on the same folder and time zone (installed by `make test`)."""
-    from orchestration.ccusage_parity import ccusage_command, ccusage_daily, compare, warehouse_daily
+    from orchestration.bench.ccusage_parity import ccusage_command, ccusage_daily, compare, warehouse_daily
 
     theirs = ccusage_daily(warehouse.raw_dir, "Europe/Berlin", ccusage_command())
     ours = warehouse_daily(warehouse.warehouse, "Europe/Berlin")

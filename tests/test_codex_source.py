@@ -1,4 +1,4 @@
-"""Codex CLI rollout logs (orchestration/sources/codex.py): the parser on the fixture homes, hostile lines, the
+"""Codex CLI rollout logs (orchestration/ingest/codex.py): the parser on the fixture homes, hostile lines, the
 collector's content-free copy, and the real pipeline with a real dbt build, held to ccusage 20.0.24.
 
 The fixture (tests/fixtures/codex, real format, compact JSON as Codex writes it) is two Codex homes. Figures by
@@ -44,7 +44,7 @@ from pathlib import Path, PurePosixPath
 import duckdb
 import pytest
 
-from orchestration.sources import agent_logs, codex
+from orchestration.ingest import agent_logs, codex
 from tests.support import assert_no_content_stored, build_warehouse, test_paths, write_directory
 
 FIXTURES = Path(__file__).parent / "fixtures" / "codex"
@@ -324,7 +324,7 @@ def test_no_content_of_the_rollouts_reaches_the_warehouse_or_the_lake(warehouse)
 @pytest.mark.parametrize("timezone", ["UTC", "Europe/Berlin"])
 def test_token_totals_per_local_day_and_model_equal_ccusage(warehouse, timezone):
     """ccusage 20.0.24 itself (installed by `make`), CODEX_HOME at the collected homes."""
-    from orchestration.ccusage_parity import agent_ccusage_daily, agent_warehouse_daily, ccusage_command, compare
+    from orchestration.bench.ccusage_parity import agent_ccusage_daily, agent_warehouse_daily, ccusage_command, compare
 
     theirs = agent_ccusage_daily("codex", warehouse.raw_dir, timezone, ccusage_command())
     ours = agent_warehouse_daily("codex", warehouse.warehouse, timezone)
@@ -353,7 +353,7 @@ def test_the_loader_quarantines_hostile_lines_with_file_and_line_and_is_incremen
     [again] = agent_logs.load_all(codex.FORMAT, paths.raw_dir, paths.lake_dir)
     assert again.files_read == 0
     with duckdb.connect() as conn:
-        from orchestration import lake
+        from orchestration.ingest import lake
 
         lake.register_views(conn, paths.lake_dir)
         rows = conn.execute("select source_file, line_number, line from raw.quarantined_lines "
@@ -371,7 +371,7 @@ def ccusage_report(homes: list[Path], timezone: str = "UTC") -> dict:
     import os
     import subprocess
 
-    from orchestration.ccusage_parity import ccusage_command
+    from orchestration.bench.ccusage_parity import ccusage_command
 
     env = {**os.environ, **codex.CCUSAGE.env(homes)}
     completed = subprocess.run([*ccusage_command().split(), "codex", "daily", "--json", "--offline",
@@ -394,7 +394,7 @@ def test_ccusage_reads_the_stripped_copies_as_the_originals(tmp_path):
 # -- the sample for `make run` ----------------------------------------------------------------------------------
 
 def sample_users():
-    from orchestration.sample_agents import SampleUser
+    from orchestration.sample.agents import SampleUser
 
     people = [("ana", "Europe/Berlin", 0.9), ("bo", "America/New_York", 0.5), ("chen", "Asia/Tokyo", 0.7),
               ("dee", "UTC", 0.3), ("eli", "Europe/Berlin", 0.6)]
@@ -405,7 +405,7 @@ def sample_users():
 def write_sample(raw_dir: Path, seed: str = "seed:codex") -> int:
     import random
 
-    from orchestration.sample_agents import codex as sample
+    from orchestration.sample.agents import codex as sample
 
     dates = [dt.date(2026, 10, 20) + dt.timedelta(days=i) for i in range(30)]
     return sample.write_sample(raw_dir, sample_users(), dates, random.Random(seed))

@@ -35,10 +35,11 @@ import duckdb
 import httpx
 import pytest
 
-from orchestration import collector, lake
-from orchestration.ccusage_parity import TOKEN_KINDS, ccusage_command
+from orchestration.collection import collector
+from orchestration.ingest import lake
+from orchestration.bench.ccusage_parity import TOKEN_KINDS, ccusage_command
 from orchestration.cli import main as cli_main
-from orchestration.sources import agent_logs, claude_code
+from orchestration.ingest import agent_logs, claude_code
 from reports.api.tokens import TokenStore
 from tests.support import free_port, test_paths, write_directory
 
@@ -228,7 +229,7 @@ def ccusage_agent(source: str, home: Path) -> dict:
 def importlib_module(source: str):
     import importlib
 
-    return importlib.import_module(f"orchestration.sources.{source}")
+    return importlib.import_module(f"orchestration.ingest.{source}")
 
 
 def warehouse_claude(paths, user_id: str) -> dict:

@@ -1,4 +1,4 @@
-"""GitHub Copilot CLI source (orchestration/sources/copilot.py): its OpenTelemetry file export read as ccusage 20.0.24
+"""GitHub Copilot CLI source (orchestration/ingest/copilot.py): its OpenTelemetry file export read as ccusage 20.0.24
 reads it. Expected figures are worked out by hand from the fixtures (tests/fixtures/copilot, see NOTICE.md)."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pathlib import Path, PurePosixPath
 import duckdb
 import pytest
 
-from orchestration.sources import agent_logs, copilot
+from orchestration.ingest import agent_logs, copilot
 from tests.support import assert_no_content_stored, build_warehouse, test_paths, write_directory
 
 FIXTURES = Path(__file__).parent / "fixtures" / "copilot"
@@ -210,7 +210,7 @@ def test_a_file_with_nothing_the_warehouse_reads_is_not_sent(tmp_path):
 # -- ccusage, the real binary ------------------------------------------------------------------------------------
 
 def ccusage_command() -> str:
-    from orchestration.ccusage_parity import ccusage_command as command
+    from orchestration.bench.ccusage_parity import ccusage_command as command
 
     return command()
 
@@ -345,7 +345,7 @@ def test_no_content_reaches_the_lake_or_the_warehouse(warehouse):
 
 @pytest.mark.parametrize("timezone", ["Europe/Berlin", "UTC", "America/Los_Angeles"])
 def test_token_totals_per_local_day_and_model_equal_ccusage(warehouse, timezone):
-    from orchestration.ccusage_parity import agent_ccusage_daily, agent_warehouse_daily, compare
+    from orchestration.bench.ccusage_parity import agent_ccusage_daily, agent_warehouse_daily, compare
 
     theirs = agent_ccusage_daily("copilot", warehouse.raw_dir, timezone, ccusage_command())
     ours = agent_warehouse_daily("copilot", warehouse.warehouse, timezone)
@@ -374,8 +374,8 @@ def test_a_copy_of_an_exported_file_is_counted_once(tmp_path):
 def test_the_sample_is_deterministic_reads_as_written_and_as_ccusage_reads_it(tmp_path):
     import random
 
-    from orchestration.sample_agents import SampleUser
-    from orchestration.sample_agents import copilot as sample
+    from orchestration.sample.agents import SampleUser
+    from orchestration.sample.agents import copilot as sample
 
     users = [SampleUser("ana@acme.example", "Europe/Berlin", ("/home/ana/src/api",), ("acme/api",), 0.9),
              SampleUser("kai@acme.example", "Asia/Tokyo", ("/home/kai/src/web",), ("acme/web",), 0.3)]
@@ -456,7 +456,7 @@ def test_a_value_of_another_type_anywhere_never_crashes_and_the_copy_reads_the_s
 
 
 def test_loading_counts_every_line_and_is_incremental(tmp_path):
-    from orchestration import lake
+    from orchestration.ingest import lake
 
     paths = test_paths(tmp_path)
     for user in (ANA, BEN):

@@ -2,8 +2,8 @@
 
 import duckdb
 
-from orchestration import lake
-from orchestration.sources import directory
+from orchestration.ingest import lake
+from orchestration.ingest import directory
 from tests.support import test_paths, write_directory
 
 

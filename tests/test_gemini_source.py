@@ -41,8 +41,8 @@ from pathlib import Path, PurePosixPath
 import duckdb
 import pytest
 
-from orchestration import ccusage_parity
-from orchestration.sources import agent_logs, gemini
+from orchestration.bench import ccusage_parity
+from orchestration.ingest import agent_logs, gemini
 from tests.support import assert_no_content_stored, build_warehouse, test_paths, write_directory
 
 import datetime as dt
@@ -275,7 +275,7 @@ def test_stripped_copy_of_a_gzip_file_is_gzip(tmp_path):
 
 def framework_lines(tmp_path: Path, name: str, data: bytes) -> list[tuple[int, str | None]]:
     """The lines the real framework hands to parse_file for a file with these bytes."""
-    from orchestration.sources.lines import read_lines
+    from orchestration.ingest.lines import read_lines
 
     raw = tmp_path / "raw"
     path = raw / "gemini" / "a@b.example" / "tmp" / "p" / "chats" / name
@@ -485,8 +485,8 @@ def test_known_difference_ccusage_counts_a_migrated_json_twice(tmp_path):
 def test_the_sample_is_deterministic_counts_what_it_says_and_reads_as_ccusage_reads_it(tmp_path):
     import random
 
-    from orchestration.sample_agents import SampleUser
-    from orchestration.sample_agents import gemini as sample
+    from orchestration.sample.agents import SampleUser
+    from orchestration.sample.agents import gemini as sample
 
     users = [SampleUser(f"u{i}@acme.example", zone, (f"/home/u{i}/src/webshop", f"/home/u{i}/src/Billing_API"),
                         ("acme/webshop", "acme/billing-api"), activity)

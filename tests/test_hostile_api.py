@@ -26,7 +26,7 @@ import httpx
 import psutil
 import pytest
 
-from orchestration.sources import contract
+from orchestration.ingest import contract
 from reports.analytics import query, weeks
 from reports.api.app import DEFAULT_MAX_PERIODS, ApiSettings
 from tests.report_scenario import SONNET, session
@@ -359,7 +359,8 @@ def test_a_lake_that_holds_another_raw_dirs_deliveries_is_refused(two_runs):
 
 def test_a_lake_last_built_into_another_warehouse_asks_for_a_full_rebuild(tmp_path):
     """Its pending changes were cleared by the other warehouse's builds: an incremental build would miss them."""
-    from orchestration import changes, refresh
+    from orchestration import refresh
+    from orchestration.ingest import changes
     from orchestration.config import Paths
 
     first = Paths.resolve(raw_dir=tmp_path / "raw", warehouse=tmp_path / "one.duckdb", lake_dir=tmp_path / "lake")

@@ -13,10 +13,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from orchestration import lake
-from orchestration.sources import platform
-from orchestration.sources.lines import read_lines
-from orchestration.sources.typed_read import read_typed
+from orchestration.ingest import lake
+from orchestration.ingest import platform
+from orchestration.ingest.lines import read_lines
+from orchestration.ingest.typed_read import read_typed
 from tests.support import build_warehouse, test_paths, write_delivery, write_directory
 from tests.test_platform_loader import event, quarantine
 
@@ -555,7 +555,7 @@ def test_a_state_file_cut_mid_write_makes_the_next_load_read_again_not_fail(tmp_
     """A refresh killed while it wrote a state file left half a JSON document, and every later load failed on it.
     State files are now replaced atomically, and one that cannot be read is not trusted: the next load reads the
     delivery again (and the pending changes ask for a full rebuild)."""
-    from orchestration import changes
+    from orchestration.ingest import changes
 
     paths = test_paths(tmp_path)
     write_delivery(paths.raw_dir, DAY, "events", [event("good-1"), event("good-2", "model_request")])

@@ -24,9 +24,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from orchestration import lake
-from orchestration.sources import claude_code, directory, otel
-from orchestration.sources.contract import QUARANTINED_TEXT_MAX_CHARS
+from orchestration.ingest import lake
+from orchestration.ingest import claude_code, directory, otel
+from orchestration.ingest.contract import QUARANTINED_TEXT_MAX_CHARS
 from reports.analytics.query import AnalyticsQueries, connect_read_only
 from tests.support import build_warehouse, test_paths, write_directory
 

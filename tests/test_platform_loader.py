@@ -6,8 +6,8 @@ import json
 import duckdb
 import pytest
 
-from orchestration import lake
-from orchestration.sources import platform
+from orchestration.ingest import lake
+from orchestration.ingest import platform
 from tests.support import test_paths, write_delivery
 
 DAY = "2026-11-20"

@@ -20,8 +20,8 @@ import pytest
 
 from orchestration.config import Paths
 from orchestration.refresh import run_refresh
-from orchestration.sample import generate_sample
-from orchestration.sources import platform
+from orchestration.sample.generator import generate_sample
+from orchestration.ingest import platform
 from tests.support import free_port
 from tests.test_claude_code_sources import SONNET, assistant, otel_line, write
 

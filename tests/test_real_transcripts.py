@@ -20,7 +20,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from orchestration.ccusage_parity import ccusage_command, ccusage_daily, compare, warehouse_daily
+from orchestration.bench.ccusage_parity import ccusage_command, ccusage_daily, compare, warehouse_daily
 from tests.support import assert_no_content_stored, build_warehouse, test_paths, write_directory
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "claude_code_real"

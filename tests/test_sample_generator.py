@@ -18,9 +18,9 @@ import duckdb
 import jsonschema
 import pytest
 
-import orchestration.sources
+import orchestration.ingest
 from orchestration.config import Paths
-from orchestration.sample import (
+from orchestration.sample.generator import (
     BAD_LINE_KINDS,
     BAD_LINES_PER_KIND,
     LONG_CONTEXT_MODELS,
@@ -33,7 +33,7 @@ from orchestration.sample import (
 )
 from tests.support import build_warehouse
 
-SCHEMA_PATH = Path(orchestration.sources.__file__).with_name("platform_event.schema.json")
+SCHEMA_PATH = Path(orchestration.ingest.__file__).with_name("platform_event.schema.json")
 END = datetime.date(2026, 11, 22)  # a Sunday: the window holds weekdays and weekends
 SMALL = {"users": 12, "days": 10, "seed": 3, "end_date": END}
 ROLES = {"member", "manager", "admin"}
@@ -767,7 +767,7 @@ def test_no_prompt_text_reaches_the_warehouse(warehouse, claude_code):
 
 
 def test_token_totals_equal_ccusage_on_the_generated_transcripts(warehouse):
-    from orchestration.ccusage_parity import ccusage_command, ccusage_daily, compare, warehouse_daily
+    from orchestration.bench.ccusage_parity import ccusage_command, ccusage_daily, compare, warehouse_daily
 
     theirs = ccusage_daily(warehouse.raw_dir, "Europe/Berlin", ccusage_command())
     rows, identical = compare(warehouse_daily(warehouse.warehouse, "Europe/Berlin"), theirs)

@@ -5,7 +5,7 @@ import dataclasses
 import dagster as dg
 
 from orchestration.defs.resources import WAREHOUSE_WRITER_POOL, SessionAnalyticsPaths, publish_lake_views
-from orchestration.sources import agent_logs, claude_code, directory, otel, platform
+from orchestration.ingest import agent_logs, claude_code, directory, otel, platform
 
 # One partition per delivery folder date (<raw-dir>/platform/YYYY-MM-DD). end_offset=1 lets today's folder be
 # loaded before the day is over.

@@ -6,7 +6,7 @@ from __future__ import annotations
 import dagster as dg
 import duckdb
 
-from orchestration import lake
+from orchestration.ingest import lake
 from orchestration.config import Paths
 from orchestration.publish import working_warehouse_ready
 

@@ -11,7 +11,7 @@ from typing import Any, Mapping
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
 
-from orchestration import changes
+from orchestration.ingest import changes
 from orchestration.dbt_child import PARENT_PID_ENV
 from orchestration.defs.resources import WAREHOUSE_WRITER_POOL, SessionAnalyticsPaths
 from orchestration.publish import record_built, working_warehouse_ready

@@ -15,7 +15,7 @@ _ISO_WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
 
 # The local dates any answer, report or asked range can cover: the input contract's timestamp window
 # [2000-01-01Z, 2100-01-01Z) with a day of margin either side for time zones, both ends included. The same
-# values as orchestration/sources/contract.py (reports/ never imports orchestration/; tests hold them equal).
+# values as orchestration/ingest/contract.py (reports/ never imports orchestration/; tests hold them equal).
 # Outside it no data exists, and near year 1 or 9999 date arithmetic overflows.
 DATE_WINDOW_START = dt.date(1999, 12, 31)
 DATE_WINDOW_END = dt.date(2100, 1, 1)

@@ -34,7 +34,7 @@ from pathlib import Path
 import duckdb
 import numpy
 
-from orchestration.sources.lines import encodes_as_utf8, insert_rows, reported_name, unglobbed
+from orchestration.ingest.lines import encodes_as_utf8, insert_rows, reported_name, unglobbed
 
 BOM = "\ufeff".encode()
 PLACEHOLDER = b"{}"

@@ -4,7 +4,7 @@ one format module per agent.
 Layout as for Claude Code: `<raw-dir>/<source>/<user email>/<path as under the agent's home folder>`, one
 collection per collected home (the user's email), loaded incrementally by `collections.load_collections`.
 
-A format module (orchestration/sources/codex.py, ...) knows its files: which ones are read, how one file's lines
+A format module (orchestration/ingest/codex.py, ...) knows its files: which ones are read, how one file's lines
 become model requests and session facts, how the collector makes a content-free copy, and how ccusage reads the
 same files. This module does the rest for all of them: it reads the lines, hands each file's lines to its parser
 (a line that carries none of the format's markers is passed without its text, so content never enters Python),
@@ -28,9 +28,9 @@ from pathlib import Path, PurePosixPath
 
 import duckdb
 
-from orchestration import lake
-from orchestration.sources.collections import CollectionLoad, ParsedQueries, find_collections, load_collections
-from orchestration.sources.contract import (
+from orchestration.ingest import lake
+from orchestration.ingest.collections import CollectionLoad, ParsedQueries, find_collections, load_collections
+from orchestration.ingest.contract import (
     TIMESTAMP_WINDOW_END,
     TIMESTAMP_WINDOW_START,
     TIMESTAMP_WINDOW_TEXT,
@@ -38,7 +38,7 @@ from orchestration.sources.contract import (
     RawFiles,
     identifier_problem,
 )
-from orchestration.sources.lines import insert_rows
+from orchestration.ingest.lines import insert_rows
 
 log = logging.getLogger(__name__)
 
@@ -119,7 +119,7 @@ class AgentLogFormat:
 
 
 def formats() -> list[AgentLogFormat]:
-    return [importlib.import_module(f"orchestration.sources.{source}").FORMAT for source in SOURCES]
+    return [importlib.import_module(f"orchestration.ingest.{source}").FORMAT for source in SOURCES]
 
 
 def format_of(source: str) -> AgentLogFormat:

@@ -1,6 +1,6 @@
 """Sample GitHub Copilot CLI OpenTelemetry file exports: `<raw-dir>/copilot/<email>/otel/copilot-otel-<local
 time>.jsonl`, one file per CLI process (the timestamped exporter path Copilot's and ccusage's docs recommend), in
-the format orchestration/sources/copilot.py reads (spans and metrics as the OpenTelemetry JS SDK writes them).
+the format orchestration/ingest/copilot.py reads (spans and metrics as the OpenTelemetry JS SDK writes them).
 
 Each session is a few agent turns; a turn is one trace: an `invoke_agent` span with the turn's totals (never
 counted: its chat spans are), its `chat <model>` spans (the requests) and `execute_tool` spans. The traps of the
@@ -17,7 +17,7 @@ import random
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from orchestration.sample_agents import SampleUser
+from orchestration.sample.agents import SampleUser
 
 SOURCE = "copilot"
 CLIENT_VERSIONS = ("1.0.68-0", "1.0.70-0", "1.0.71-0")

@@ -3,7 +3,7 @@
     session-analytics collect --server https://analytics.acme.example --token-file ~/.session-analytics/token
     session-analytics collect --to /mnt/team-share/raw --email ana@acme.example
 
-For every supported agent (Claude Code, and each format module of `orchestration.sources.agent_logs`: Codex CLI,
+For every supported agent (Claude Code, and each format module of `orchestration.ingest.agent_logs`: Codex CLI,
 Gemini CLI, Copilot CLI) it finds the files the warehouse reads in the agent's folder on this machine
 (`~/.claude`, `~/.codex`, ...: `--home SOURCE=DIR`, else the agent's own variable such as CLAUDE_CONFIG_DIR or
 CODEX_HOME, else the default), makes each file's content-free copy with the format's `strip_file` (ids,
@@ -13,7 +13,7 @@ content), and sends the copies that changed since the last run:
 - `--to DIR` writes `<DIR>/<source>/<email>/<path under the agent's folder>`, the raw dir's layout (DIR is a
   shared drive that the refresh reads as its raw dir, or copies into it);
 - `--server URL` uploads each copy to `POST URL/uploads/<source>?path=<path>` with the user's API token
-  (`orchestration.uploads`): the server files it under the token's user's email, so nobody can send for
+  (`orchestration.collection.uploads`): the server files it under the token's user's email, so nobody can send for
   someone else.
 
 What was sent is remembered in a state file (`--state`, default ~/.session-analytics/collector-state.json):
@@ -47,9 +47,9 @@ import zlib
 from pathlib import Path, PurePosixPath
 from typing import Any, Callable, Iterable, Iterator, Protocol, Sequence
 
-from orchestration import lake
-from orchestration.sources import claude_code
-from orchestration.sources.contract import identifier_problem
+from orchestration.ingest import lake
+from orchestration.ingest import claude_code
+from orchestration.ingest.contract import identifier_problem
 
 TOKEN_ENV = "SESSION_ANALYTICS_TOKEN"
 STATE_ENV = "SESSION_ANALYTICS_COLLECTOR_STATE"
@@ -85,7 +85,7 @@ class CollectedFormat(Protocol):
 
 def collected_formats() -> list[CollectedFormat]:
     """Claude Code and every agent-log format module that is installed, in that order."""
-    from orchestration.sources import agent_logs
+    from orchestration.ingest import agent_logs
 
     return [claude_code.COLLECTED, *agent_logs.formats()]
 

@@ -42,7 +42,7 @@ from pathlib import Path, PurePosixPath
 
 import duckdb
 
-from orchestration.sources.agent_logs import (
+from orchestration.ingest.agent_logs import (
     AgentLogFormat,
     CcusageParity,
     Lines,
@@ -51,7 +51,7 @@ from orchestration.sources.agent_logs import (
     Session,
     repository_from_remote,
 )
-from orchestration.sources.contract import (
+from orchestration.ingest.contract import (
     TIMESTAMP_WINDOW_END,
     TIMESTAMP_WINDOW_START,
     TIMESTAMP_WINDOW_TEXT,

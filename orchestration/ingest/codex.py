@@ -36,7 +36,7 @@ import json
 import re
 from pathlib import Path, PurePosixPath
 
-from orchestration.sources.agent_logs import (
+from orchestration.ingest.agent_logs import (
     AgentLogFormat,
     CcusageParity,
     Lines,

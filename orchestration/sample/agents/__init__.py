@@ -11,7 +11,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from orchestration import lake
+from orchestration.ingest import lake
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,7 @@ def write_agent_logs(
     """Each chosen agent's sample files (replacing the earlier sample output of its users); requests written."""
     written = {}
     for source in (source for source in SOURCES if source in sources):
-        module = importlib.import_module(f"orchestration.sample_agents.{source}")
+        module = importlib.import_module(f"orchestration.sample.agents.{source}")
         start = USER_OFFSETS[source] % max(1, len(candidates))
         users = (candidates[start:] + candidates[:start])[:USERS_PER_SOURCE]
         for user in users:

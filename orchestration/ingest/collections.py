@@ -23,9 +23,9 @@ from typing import Callable
 
 import duckdb
 
-from orchestration import changes, lake
-from orchestration.sources.contract import RawFiles, find_raw_files, identifier_problem
-from orchestration.sources.lines import WHOLE_FILE, insert_rows, read_lines, reported_name, unglobbed
+from orchestration.ingest import changes, lake
+from orchestration.ingest.contract import RawFiles, find_raw_files, identifier_problem
+from orchestration.ingest.lines import WHOLE_FILE, insert_rows, read_lines, reported_name, unglobbed
 
 log = logging.getLogger(__name__)
 

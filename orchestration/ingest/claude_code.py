@@ -27,14 +27,14 @@ from typing import Callable
 
 import duckdb
 
-from orchestration.sources.collections import CollectionLoad, ParsedQueries, find_collections, load_collections
-from orchestration.sources.contract import (
+from orchestration.ingest.collections import CollectionLoad, ParsedQueries, find_collections, load_collections
+from orchestration.ingest.contract import (
     TOKEN_COUNT_MAX,
     identifier_reason_sql,
     timestamp_in_window_sql,
     timestamp_reason,
 )
-from orchestration.sources.lines import duplicate_key_sql, object_keys_sql, parse_once_sql
+from orchestration.ingest.lines import duplicate_key_sql, object_keys_sql, parse_once_sql
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from orchestration import lake
+from orchestration.ingest import lake
 
 STATE_FILE = Path("_state") / "pending_changes.json"
 DIRECTORY = "directory"

@@ -33,7 +33,7 @@ from fastapi import APIRouter, Depends, FastAPI, Path as PathParam, Query, Reque
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
-from orchestration import collector
+from orchestration.collection import collector
 from orchestration.config import Paths
 from reports.api.app import (
     ApiError,

@@ -32,10 +32,10 @@ from pathlib import Path
 
 import duckdb
 
-from orchestration import changes, lake
-from orchestration.sources import contract
-from orchestration.sources.lines import WHOLE_FILE, insert_rows, parse_once_sql, read_lines, reported_name
-from orchestration.sources.typed_read import read_typed
+from orchestration.ingest import changes, lake
+from orchestration.ingest import contract
+from orchestration.ingest.lines import WHOLE_FILE, insert_rows, parse_once_sql, read_lines, reported_name
+from orchestration.ingest.typed_read import read_typed
 
 log = logging.getLogger(__name__)
 

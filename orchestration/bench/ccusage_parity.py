@@ -1,6 +1,6 @@
 """Compare the warehouse's token totals of each local-log source with ccusage's, per local day and model.
 
-    python -m orchestration.ccusage_parity [--source claude_code|codex|gemini|copilot|all]
+    python -m orchestration.bench.ccusage_parity [--source claude_code|codex|gemini|copilot|all]
                                            [--raw-dir data/raw] [--warehouse data/warehouse.duckdb]
                                            [--timezone Europe/Berlin] [--ccusage "npx --yes ccusage@20.0.24"]
 
@@ -33,7 +33,7 @@ from orchestration.config import Paths
 CCUSAGE_VERSION = "20.0.24"
 DEFAULT_CCUSAGE = f"npx --yes ccusage@{CCUSAGE_VERSION}"
 # Where `make` installs the pinned ccusage.
-LOCAL_CCUSAGE = Path(__file__).resolve().parents[1] / ".tools" / "node_modules" / ".bin" / "ccusage"
+LOCAL_CCUSAGE = Path(__file__).resolve().parents[2] / ".tools" / "node_modules" / ".bin" / "ccusage"
 TOKEN_KINDS = ("inputTokens", "outputTokens", "cacheCreationTokens", "cacheReadTokens")
 Totals = dict[tuple[str, str], dict[str, float]]
 
@@ -130,8 +130,8 @@ def agent_warehouse_daily(source: str, warehouse: Path, timezone: str) -> Totals
 
 
 def _parity(source: str):
-    """The CCUSAGE of the source's format module (orchestration/sources/<source>.py)."""
-    return importlib.import_module(f"orchestration.sources.{source}").CCUSAGE
+    """The CCUSAGE of the source's format module (orchestration/ingest/<source>.py)."""
+    return importlib.import_module(f"orchestration.ingest.{source}").CCUSAGE
 
 
 def compare(ours: Totals, theirs: Totals, kinds: tuple[str, ...] = TOKEN_KINDS) -> tuple[list[tuple], bool]:
@@ -151,7 +151,7 @@ def compare(ours: Totals, theirs: Totals, kinds: tuple[str, ...] = TOKEN_KINDS) 
 
 
 def main(argv: list[str] | None = None) -> int:
-    from orchestration.sources import agent_logs
+    from orchestration.ingest import agent_logs
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sources = ("claude_code", *(fmt.source for fmt in agent_logs.formats()))

@@ -15,7 +15,7 @@ messy case the contract allows, in realistic proportions:
 
 Two orgs (`acme` in Europe/Berlin with most users, a small `globex` in America/New_York) so cross-org
 separation and local-time rhythms can be tested. The JSON Schema of one good event line is
-`orchestration/sources/platform_event.schema.json`; every line written validates against it except the
+`orchestration/ingest/platform_event.schema.json`; every line written validates against it except the
 `bad_lines` deliberately corrupted extra lines.
 
 Determinism: the same arguments give byte-identical files. All randomness comes from `random.Random` streams
@@ -48,7 +48,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Iterable
 
-from orchestration import sample_agents
+from orchestration.sample import agents as sample_agents
 
 # ---------------------------------------------------------------------------------------------------------------
 # Orgs, people, projects
@@ -1613,7 +1613,7 @@ def _int_attribute(rng: random.Random, key: str, value: int) -> str:
 def _price_table() -> dict[str, tuple[float, ...]]:
     """The dbt seed's current prices per model (USD/MTok): input, output, 5m write, 1h write, read, and the
     long-context threshold and rates. Claude Code computes the cost_usd it reports from the same list prices."""
-    seed = Path(__file__).resolve().parents[1] / "dbt_project" / "seeds" / "model_prices.csv"
+    seed = Path(__file__).resolve().parents[2] / "dbt_project" / "seeds" / "model_prices.csv"
     columns = ("input", "output", "cache_write_5m", "cache_write_1h", "cache_read")
     table = {}
     with open(seed, encoding="utf-8", newline="") as handle:

@@ -1,5 +1,5 @@
 """Sample Codex CLI rollout logs: `<raw-dir>/codex/<email>/sessions/YYYY/MM/DD/rollout-<local time>-<uuid>.jsonl`
-(the collected `~/.codex`), in the format orchestration/sources/codex.py reads, compact JSON as Codex writes it.
+(the collected `~/.codex`), in the format orchestration/ingest/codex.py reads, compact JSON as Codex writes it.
 
 A session is a session_meta (cwd, CLI version, git branch and remote: now and then an https remote with a token
 in it), then turns: the prompt, a turn_context naming the model (now and then switched with /model), reasoning,
@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from orchestration.sample_agents import SampleUser
+from orchestration.sample.agents import SampleUser
 
 SOURCE = "codex"
 CLIENT_VERSIONS = ("0.98.0", "0.99.1", "0.100.0")

@@ -26,7 +26,7 @@ TEMPORARY_SUFFIX = ".tmp"
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-# The other agents' local logs (orchestration/sources/agent_logs.py): the same columns for every agent, one
+# The other agents' local logs (orchestration/ingest/agent_logs.py): the same columns for every agent, one
 # partition per collected home (the user's email).
 AGENT_LOG_SOURCES = ("codex", "gemini", "copilot")
 AGENT_LOG_COLUMNS = {

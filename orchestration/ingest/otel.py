@@ -13,8 +13,8 @@ from pathlib import Path
 
 import duckdb
 
-from orchestration.sources.collections import CollectionLoad, ParsedQueries, find_collections, load_collections
-from orchestration.sources.contract import (
+from orchestration.ingest.collections import CollectionLoad, ParsedQueries, find_collections, load_collections
+from orchestration.ingest.contract import (
     COST_USD_MAX,
     DURATION_MS_MAX,
     TOKEN_COUNT_MAX,
@@ -22,7 +22,7 @@ from orchestration.sources.contract import (
     timestamp_in_window_sql,
     timestamp_reason,
 )
-from orchestration.sources.lines import duplicate_key_sql, object_keys_sql
+from orchestration.ingest.lines import duplicate_key_sql, object_keys_sql
 
 SOURCE = "otel"
 ROOT_COLLECTION = "_root"

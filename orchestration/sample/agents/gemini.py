@@ -1,5 +1,5 @@
 """Sample Gemini CLI chat recordings: `<raw-dir>/gemini/<email>/tmp/<project folder>/chats/...`, in the formats
-orchestration/sources/gemini.py reads (as Gemini CLI's chatRecordingService writes them).
+orchestration/ingest/gemini.py reads (as Gemini CLI's chatRecordingService writes them).
 
 Each user upgrades Gemini CLI on some day: before it, sessions are legacy whole-file documents
 `session-<time>-<id8>.json` (pretty-printed, rewritten as the session grows) in a folder named by the sha256 of
@@ -29,7 +29,7 @@ import re
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from orchestration.sample_agents import SampleUser
+from orchestration.sample.agents import SampleUser
 
 SOURCE = "gemini"
 # Model ids as Gemini CLI records them, all priced by genai-prices: (weight, model, thinks)

@@ -21,9 +21,9 @@ from pathlib import Path
 
 import duckdb
 
-from orchestration import changes, lake
-from orchestration.sources.contract import capped_text, file_problem, identifier_problem
-from orchestration.sources.lines import encodes_as_utf8
+from orchestration.ingest import changes, lake
+from orchestration.ingest.contract import capped_text, file_problem, identifier_problem
+from orchestration.ingest.lines import encodes_as_utf8
 
 log = logging.getLogger(__name__)
 

@@ -36,10 +36,10 @@ from urllib.parse import urlencode
 import duckdb
 import psutil
 
-from orchestration import ccusage_parity
+from orchestration.bench import ccusage_parity
 from orchestration.config import PATH_SETTINGS, Paths
-from orchestration.sample import MAIN_ORG, SECOND_ORG_MIN_USERS, SECOND_ORG_SHARE, generate_sample
-from orchestration.sources import claude_code, platform
+from orchestration.sample.generator import MAIN_ORG, SECOND_ORG_MIN_USERS, SECOND_ORG_SHARE, generate_sample
+from orchestration.ingest import claude_code, platform
 
 REQUESTS_PER_USER_DAY = 60  # measured on the generator: 200 users x 56 days gave 668,023 requests
 FULL_BUILD_DAYS = 30

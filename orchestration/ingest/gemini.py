@@ -47,7 +47,7 @@ from dataclasses import dataclass
 from json.decoder import scanstring
 from pathlib import Path, PurePosixPath
 
-from orchestration.sources.agent_logs import (
+from orchestration.ingest.agent_logs import (
     AgentLogFormat,
     CcusageParity,
     Lines,
@@ -506,7 +506,7 @@ def _dumps(value) -> str:
 
 
 def loader_lines(text: str) -> Lines:
-    """A file's lines as the framework hands them to parse_file (orchestration/sources/lines.py and
+    """A file's lines as the framework hands them to parse_file (orchestration/ingest/lines.py and
     agent_logs._file_lines): split at LF, a last empty piece dropped, the CR of CRLF and a BOM removed, blank lines
     (nothing but spaces, DuckDB's trim) left out, numbered from 1."""
     pieces = text.split("\n")
