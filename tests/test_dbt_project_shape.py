@@ -101,7 +101,7 @@ def test_the_pricing_and_session_rules_have_unit_tests(manifest):
     assert unit_tests >= {
         ("int_model_requests_priced", "long_context_request_priced_entirely_at_long_context_rates"),
         ("int_model_requests_priced", "cache_writes_without_a_split_priced_as_5m_writes"),
-        ("int_platform__sessions", "earliest_platform_start_event_wins"),
+        ("int_platform_sessions_conformed", "earliest_platform_start_event_wins"),
         ("int_sessions_assembled", "earliest_start_over_every_source_wins"),
     }
 
@@ -125,3 +125,13 @@ def test_every_mart_the_read_side_queries_is_in_an_exposure(manifest):
     }
     assert named, "the read side names no table: has the query layer moved?"
     assert named <= exposed, f"read but in no exposure: {sorted(named - exposed)}"
+
+
+def test_intermediate_models_follow_one_naming_scheme(manifest):
+    """int_[<source>_]<entity>s_<verb>ed[_by_<key>], e.g. int_platform_sessions_conformed, int_sessions_assembled,
+    int_users_resolved_by_email (dbt Labs' structure guide)."""
+    names = [node["name"] for node in manifest["nodes"].values()
+             if node["resource_type"] == "model" and node["fqn"][1] == "intermediate"]
+    assert names
+    scheme = re.compile(r"int_[a-z0-9]+(_[a-z0-9]+)*s_[a-z]+ed(_by_[a-z_]+)?")
+    assert [name for name in names if not scheme.fullmatch(name) or "__" in name] == []

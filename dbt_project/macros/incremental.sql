@@ -2,9 +2,9 @@
 
     The loaders record which batches they rewrote (platform delivery dates, Claude Code and OTel collections);
     the refresh passes them as the var `changed_batches` ({"platform": [...], "claude_code": [...],
-    "otel": [...]}). int_affected_sessions turns them into the sessions to rebuild; the intermediate models
+    "otel": [...]}). int_sessions_affected turns them into the sessions to rebuild; the intermediate models
     then hold only those sessions, the facts replace those sessions' rows, and the daily marts replace the
-    (org, day) rows those sessions touch, before and after the change (int_affected_days). Without the var,
+    (org, day) rows those sessions touch, before and after the change (int_days_affected). Without the var,
     or with --full-refresh, or before the facts exist, every model is built from all data. -#}
 
 {% macro mart_relation(name) -%}
@@ -38,7 +38,7 @@
 
 {#- Filter of the intermediate models: only the affected sessions in an incremental window. -#}
 {% macro only_affected_sessions(session_column) -%}
-    {%- set affected = ref('int_affected_sessions') -%}
+    {%- set affected = ref('int_sessions_affected') -%}
     {%- if incremental_window_active() -%}
         {{ session_column }} in (select session_id from {{ affected }})
     {%- else -%}
@@ -48,7 +48,7 @@
 
 {#- Filter of the daily marts: only the (org, day) pairs the affected sessions touch. -#}
 {% macro only_affected_days(org_column, date_column) -%}
-    {%- set affected = ref('int_affected_days') -%}
+    {%- set affected = ref('int_days_affected') -%}
     {%- if is_incremental() and incremental_window_active() -%}
         exists (
             select 1 from {{ affected }} as affected_days

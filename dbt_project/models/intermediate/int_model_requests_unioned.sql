@@ -4,9 +4,9 @@
    (same request id) is counted once, from the transcript, which has the 5m/1h cache-write split. */
 with transcript_and_otel as (
 
-    select *, 2 as source_rank from {{ ref('int_claude_code__model_requests') }}
+    select *, 2 as source_rank from {{ ref('int_claude_code_model_requests_conformed') }}
     union all
-    select *, 3 as source_rank from {{ ref('int_otel__model_requests') }}
+    select *, 3 as source_rank from {{ ref('int_otel_model_requests_conformed') }}
 
 ),
 
@@ -28,13 +28,13 @@ ranked as (
 )
 
 select *, 1 as source_rank, 1 as cross_source_rank
-from {{ ref('int_platform__model_requests') }}
+from {{ ref('int_platform_model_requests_conformed') }}
 
 union all
 
 -- The other agents' requests share no request id with another source.
 select *, 4 as source_rank, 1 as cross_source_rank
-from {{ ref('int_agent_logs__model_requests') }}
+from {{ ref('int_agent_logs_model_requests_conformed') }}
 
 union all
 

@@ -1,8 +1,8 @@
 /* grain: one row per (org_id, session_id) over every source. A Claude Code session seen both in transcripts
    and in OTel is one session: its bounds span both, its attributes come from the most informative source
    (a source that knows the user, then platform, transcripts, OTel, the other agents' logs). */
-{% set sources = [('int_platform__sessions', 1), ('int_claude_code__sessions', 2), ('int_otel__sessions', 3),
-                  ('int_agent_logs__sessions', 4)] %}
+{% set sources = [('int_platform_sessions_conformed', 1), ('int_claude_code_sessions_conformed', 2),
+                  ('int_otel_sessions_conformed', 3), ('int_agent_logs_sessions_conformed', 4)] %}
 with unioned as (
 
     {% for model, rank in sources %}

@@ -3,10 +3,10 @@
     incremental_strategy='delete+insert',
     unique_key='session_key',
     on_schema_change='fail',
-    pre_hook="{{ delete_affected_rows('int_affected_sessions', ['session_id']) }}"
+    pre_hook="{{ delete_affected_rows('int_sessions_affected', ['session_id']) }}"
 ) }}
--- Incremental: a nightly build replaces the rows of the affected sessions (int_affected_sessions).
--- depends_on: {{ ref('int_affected_sessions') }}, {{ ref('int_affected_days') }}
+-- Incremental: a nightly build replaces the rows of the affected sessions (int_sessions_affected).
+-- depends_on: {{ ref('int_sessions_affected') }}, {{ ref('int_days_affected') }}
 /* grain: one row per session (org_id, session_id). */
 with sessions as (
 

@@ -3,10 +3,10 @@
     incremental_strategy='delete+insert',
     unique_key='grain_key',
     on_schema_change='fail',
-    pre_hook="{{ delete_affected_rows('int_affected_days', ['org_id', 'activity_date']) }}"
+    pre_hook="{{ delete_affected_rows('int_days_affected', ['org_id', 'activity_date']) }}"
 ) }}
--- Incremental: a nightly build replaces the (org, day) rows the affected sessions touch (int_affected_days).
--- depends_on: {{ ref('int_affected_days') }}
+-- Incremental: a nightly build replaces the (org, day) rows the affected sessions touch (int_days_affected).
+-- depends_on: {{ ref('int_days_affected') }}
 /* grain: one row per (org_id, request_date, user_id, agent, project_id, repository, model).
    Cost and tokens by model for the cost breakdown; the same filters as mart_daily_activity apply. */
 select
