@@ -6,7 +6,6 @@ removes what a killed or failed run left (`publish.remove_leftovers`) and checks
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 import dagster as dg
@@ -14,8 +13,8 @@ import duckdb
 
 from orchestration.ingest import changes, lake
 from orchestration.config import Paths
+from orchestration.defs.partitions import PARTITION_RANGE_END, PARTITION_RANGE_START, delivery_range
 from orchestration.publish import RefreshRunning, refresh_lock, remove_leftovers
-from orchestration.ingest import platform
 
 # In the lake: the raw dir whose deliveries it holds and the warehouse built from it.
 LAKE_OWNER_FILE = "_state/owner.json"
@@ -23,22 +22,6 @@ LAKE_OWNER_FILE = "_state/owner.json"
 
 class LakeOfAnotherRawDir(RuntimeError):
     """The lake holds the deliveries of another raw dir: loading this one would mix them."""
-
-PARTITION_RANGE_START = "dagster/asset_partition_range_start"
-PARTITION_RANGE_END = "dagster/asset_partition_range_end"
-
-
-def delivery_range(paths: Paths, today: dt.date | None = None) -> tuple[str, str]:
-    """The partition range covering every delivery folder present (today's date when there is none).
-
-    Unchanged deliveries are skipped by the loader, so asking for the whole range costs only the new data.
-    """
-    latest_allowed = (today or dt.date.today()) + dt.timedelta(days=1)
-    dates = [d for d in platform.delivery_dates(paths.raw_dir) if dt.date.fromisoformat(d) <= latest_allowed]
-    if not dates:
-        key = (today or dt.date.today()).isoformat()
-        return key, key
-    return dates[0], dates[-1]
 
 
 def run_refresh(

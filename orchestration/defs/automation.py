@@ -16,7 +16,7 @@ from orchestration.defs.ingest import (
 )
 from orchestration.defs.publish import published_warehouse
 from orchestration.defs.transform import warehouse_models
-from orchestration.refresh import PARTITION_RANGE_END, PARTITION_RANGE_START, delivery_range
+from orchestration.defs.partitions import PARTITION_RANGE_END, PARTITION_RANGE_START, delivery_range
 
 SCHEDULE_TIMEZONE_ENV = "SESSION_ANALYTICS_SCHEDULE_TIMEZONE"
 NIGHTLY_TIME_ENV = "SESSION_ANALYTICS_NIGHTLY_TIME"
