@@ -51,9 +51,13 @@ test: $(MANIFEST) $(CCUSAGE) $(CJK_FONT)
 bench: $(MANIFEST) $(CCUSAGE)
 	$(BIN)/session-analytics bench $(BENCH_ARGS)
 
+# The Dagster UI on http://127.0.0.1:$(DAGSTER_PORT). The venv's bin on PATH: the code location runs dbt from there.
+DAGSTER_HOME_DIR ?= $(CURDIR)/.dagster_home
+DAGSTER_PORT ?= 3000
 dev: $(MANIFEST)
-	mkdir -p .dagster_home && cp orchestration/dagster.yaml .dagster_home/dagster.yaml
-	DAGSTER_HOME=$(CURDIR)/.dagster_home $(BIN)/dagster dev -m orchestration.definitions
+	mkdir -p $(DAGSTER_HOME_DIR) && cp orchestration/dagster.yaml $(DAGSTER_HOME_DIR)/dagster.yaml
+	PATH=$(CURDIR)/$(BIN):$$PATH DAGSTER_HOME=$(DAGSTER_HOME_DIR) $(BIN)/dagster dev -m orchestration.definitions \
+		-h 127.0.0.1 -p $(DAGSTER_PORT)
 
 validate: $(MANIFEST)
 	$(BIN)/dagster definitions validate -m orchestration.definitions
