@@ -1,4 +1,4 @@
-{#- The agents whose local logs orchestration/sources/agent_logs.py loads (lake.AGENT_LOG_SOURCES), with the
+{#- The agents whose local logs orchestration/ingest/agent_logs.py loads (lake.AGENT_LOG_SOURCES), with the
     agent name their sessions get. -#}
 {% macro agent_log_sources() -%}
     {{ return({'codex': 'codex-cli', 'gemini': 'gemini-cli', 'copilot': 'copilot-cli'}) }}
