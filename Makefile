@@ -9,7 +9,7 @@ SAMPLE_ORG ?= acme
 # Transcripts and telemetry of emails the directory lacks are kept as unknown users of this org.
 SESSION_ANALYTICS_DEFAULT_ORG ?= $(SAMPLE_ORG)
 
-.PHONY: run test bench dev validate clean
+.PHONY: run test lint bench dev validate clean
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -44,8 +44,14 @@ $(CCUSAGE):
 # Two workers (the machines have two cores), each test file on one worker, so a file's shared warehouse is built
 # once: most of the suite's time is dbt builds, each mostly one core.
 PYTEST_ARGS ?= -n 2 --dist loadfile
-test: $(MANIFEST) $(CCUSAGE) $(CJK_FONT)
+test: lint $(MANIFEST) $(CCUSAGE) $(CJK_FONT)
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# Python: ruff (lint and format, pyproject.toml); dbt SQL: sqlfluff (dbt_project/.sqlfluff).
+lint: $(INSTALLED)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	cd dbt_project && ../$(BIN)/sqlfluff lint models tests macros --processes 1
 
 # The performance figures (see BENCHMARKS.md); BENCH_ARGS=--large for 10M model requests.
 bench: $(MANIFEST) $(CCUSAGE)

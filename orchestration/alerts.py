@@ -62,22 +62,27 @@ def send_failure_email(
 
     recipients = alert_recipients(paths.warehouse)
     if not recipients:
-        log.warning("refresh %s failed but there is no admin to tell (no valid admin address in the directory "
-                    "nor in %s)", run_id, FALLBACK_RECIPIENTS_ENV)
+        log.warning(
+            "refresh %s failed but there is no admin to tell (no valid admin address in the directory nor in %s)",
+            run_id,
+            FALLBACK_RECIPIENTS_ENV,
+        )
         return []
     mailer = Mailer.from_env()
     subject = f"[session-analytics] {job_name} run failed ({run_id[:8]})"
-    body = "\n".join([
-        f"The {job_name} run {run_id} failed. The published warehouse still holds the last successful refresh;",
-        "analysts and reports are not affected, but they do not see the new data yet.",
-        "",
-        f"Failure: {failure}",
-        f"Failed steps: {', '.join(failed_steps) or '-'}",
-        "",
-        *[detail[:MAX_DETAIL_CHARS] for detail in details],
-        "",
-        "Open the run in the Dagster UI for the full logs.",
-    ])
+    body = "\n".join(
+        [
+            f"The {job_name} run {run_id} failed. The published warehouse still holds the last successful refresh;",
+            "analysts and reports are not affected, but they do not see the new data yet.",
+            "",
+            f"Failure: {failure}",
+            f"Failed steps: {', '.join(failed_steps) or '-'}",
+            "",
+            *[detail[:MAX_DETAIL_CHARS] for detail in details],
+            "",
+            "Open the run in the Dagster UI for the full logs.",
+        ]
+    )
     delivered = []
     for address in recipients:
         try:

@@ -56,7 +56,7 @@ class Paths:
     working_warehouse: Path
 
     @classmethod
-    def resolve(cls, **overrides: str | os.PathLike | None) -> "Paths":
+    def resolve(cls, **overrides: str | os.PathLike | None) -> Paths:
         """Flag value if given, else environment variable, else default; always absolute.
 
         A warehouse given explicitly gets its own lake and working file (derived from its path) unless they are

@@ -10,6 +10,7 @@ Rates follow the library's own arithmetic: a token type without a price of its o
 priced parent (1h cache writes at the cache-write price, cache reads and writes at the input price), as
 genai-prices' calc_price does. Tiers are a cliff on the request's whole input (cache included), as Anthropic bills.
 """
+
 from __future__ import annotations
 
 import csv
@@ -45,15 +46,27 @@ PRICE_KEYS = {
     "cache_read": ("cache_read_mtok", "input_mtok"),
 }
 PRICE_COLUMNS = (
-    "provider_id", "model_id", "model_name", "valid_from", "valid_to",
+    "provider_id",
+    "model_id",
+    "model_name",
+    "valid_from",
+    "valid_to",
     *(f"{t}_usd_per_mtok" for t in TOKEN_TYPES),
     "long_context_threshold_tokens",
     *(f"long_context_{t}_usd_per_mtok" for t in TOKEN_TYPES),
     "price_library",
 )
 RULE_COLUMNS = (
-    "rule_level", "searched_provider_id", "priority", "rule_no", "condition_no", "match_kind", "match_value",
-    "is_negated", "provider_id", "model_id",
+    "rule_level",
+    "searched_provider_id",
+    "priority",
+    "rule_no",
+    "condition_no",
+    "match_kind",
+    "match_value",
+    "is_negated",
+    "provider_id",
+    "model_id",
 )
 
 
@@ -90,6 +103,7 @@ def _synced(providers):
 
 # -- prices ----------------------------------------------------------------------------------------------------
 
+
 def price_rows() -> list[dict[str, str]]:
     rows = []
     for provider in _synced(_providers()):
@@ -98,11 +112,17 @@ def price_rows() -> list[dict[str, str]]:
                 row = _rates(price)
                 if row is None:
                     continue  # priced by audio, images or requests only: nothing to price tokens with
-                rows.append({
-                    "provider_id": provider.id, "model_id": model.id, "model_name": model.name or "",
-                    "valid_from": _date(valid_from), "valid_to": _date(valid_to), **row,
-                    "price_library": library_version(),
-                })
+                rows.append(
+                    {
+                        "provider_id": provider.id,
+                        "model_id": model.id,
+                        "model_name": model.name or "",
+                        "valid_from": _date(valid_from),
+                        "valid_to": _date(valid_to),
+                        **row,
+                        "price_library": library_version(),
+                    }
+                )
     return rows
 
 
@@ -123,8 +143,8 @@ def _price_intervals(model) -> list[tuple[dt.date | None, dt.date | None, object
             raise ValueError(f"{model.id}: a {type(constraint).__name__} cannot be an effective-dated price row")
     boundaries = [None, *sorted(starts)]
     intervals = []
-    for index, start in enumerate(boundaries):
-        at = dt.datetime.combine(start or dt.date(1970, 1, 1), dt.time(), tzinfo=dt.timezone.utc)
+    for start in boundaries:
+        at = dt.datetime.combine(start or dt.date(1970, 1, 1), dt.time(), tzinfo=dt.UTC)
         price = model.get_prices(at)
         if intervals and intervals[-1][2] is price:
             intervals[-1] = (intervals[-1][0], None, price)
@@ -155,12 +175,17 @@ def _rates(price) -> dict[str, str] | None:
         raise ValueError(f"token types tiered at different thresholds {sorted(thresholds)}")
     row = {f"{t}_usd_per_mtok": _number(base[t]) for t in TOKEN_TYPES}
     row["long_context_threshold_tokens"] = str(thresholds.pop()) if thresholds else ""
-    row.update({f"long_context_{t}_usd_per_mtok": _number(long_context[t]) if row["long_context_threshold_tokens"]
-                else "" for t in TOKEN_TYPES})
+    row.update(
+        {
+            f"long_context_{t}_usd_per_mtok": _number(long_context[t]) if row["long_context_threshold_tokens"] else ""
+            for t in TOKEN_TYPES
+        }
+    )
     return row
 
 
 # -- matching --------------------------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Condition:
@@ -177,12 +202,20 @@ def rule_rows() -> list[dict[str, str]]:
     def add(level, searched, priority, clause, owner="", model_id=""):
         for rule_no, conjunction in enumerate(_disjunctive_form(clause)):
             for condition_no, condition in enumerate(conjunction):
-                rows.append({
-                    "rule_level": level, "searched_provider_id": searched, "priority": str(priority),
-                    "rule_no": str(rule_no), "condition_no": str(condition_no), "match_kind": condition.kind,
-                    "match_value": condition.value, "is_negated": str(condition.negated).lower(),
-                    "provider_id": owner, "model_id": model_id,
-                })
+                rows.append(
+                    {
+                        "rule_level": level,
+                        "searched_provider_id": searched,
+                        "priority": str(priority),
+                        "rule_no": str(rule_no),
+                        "condition_no": str(condition_no),
+                        "match_kind": condition.kind,
+                        "match_value": condition.value,
+                        "is_negated": str(condition.negated).lower(),
+                        "provider_id": owner,
+                        "model_id": model_id,
+                    }
+                )
 
     from genai_prices import types
 
@@ -229,7 +262,7 @@ def _regex_conditions(regex: str) -> list[Condition]:
     Any other look-around has no portable form and fails the sync loudly."""
     if _LEADING_NEGATIVE_LOOKAHEAD.match(regex):
         end = _closing_paren(regex, 1)
-        rest = regex[end + 1:]
+        rest = regex[end + 1 :]
         conditions = [Condition("regex", "^" + regex[4:end], negated=True)]
         if rest:
             conditions.append(Condition("regex", "^" + rest))
@@ -260,6 +293,7 @@ def _portable(regex: str) -> bool:
 
 # -- the Python reference of the SQL matching (tests compare the two) ----------------------------------------
 
+
 def library_resolution(model_ref: str) -> tuple[str, str] | None:
     """(provider_id, model_id) as genai-prices' own lookup resolves a request's model id, with our Bedrock rule;
     None when it knows no model for it (or gives it to a provider we do not sync)."""
@@ -274,6 +308,7 @@ def library_resolution(model_ref: str) -> tuple[str, str] | None:
 
 
 # -- CSV -------------------------------------------------------------------------------------------------------
+
 
 def _csv(columns, rows) -> str:
     out = io.StringIO()

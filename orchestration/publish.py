@@ -29,13 +29,13 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import duckdb
 
-from orchestration.ingest import changes, lake
 from orchestration.config import Paths
+from orchestration.ingest import changes, lake
 
 _COPYING_SUFFIX = ".copying"
 # Beside the working file: the pending changes its build has absorbed (forgotten once it is published).
@@ -117,8 +117,9 @@ def refresh_lock(paths: Paths) -> Iterator[None]:
             except BlockingIOError:
                 handle.seek(0)
                 holder = handle.read().strip() or "?"
-                raise RefreshRunning(f"another refresh (pid {holder}) is writing {lock_file.parent}; "
-                                     "wait for it to finish") from None
+                raise RefreshRunning(
+                    f"another refresh (pid {holder}) is writing {lock_file.parent}; wait for it to finish"
+                ) from None
             handle.truncate(0)
             handle.write(str(os.getpid()))
             handle.flush()

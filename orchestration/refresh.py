@@ -11,9 +11,9 @@ from typing import Any
 import dagster as dg
 import duckdb
 
-from orchestration.ingest import changes, lake
 from orchestration.config import Paths
 from orchestration.defs.partitions import PARTITION_RANGE_END, PARTITION_RANGE_START, delivery_range
+from orchestration.ingest import changes, lake
 from orchestration.publish import RefreshRunning, refresh_lock, remove_leftovers
 
 # In the lake: the raw dir whose deliveries it holds and the warehouse built from it.
@@ -75,9 +75,7 @@ def _run_locked(
     if result.success:
         outcome.update(warehouse_counts(paths))
     else:
-        outcome["failures"] = [
-            event.message for event in result.all_events if event.is_failure and event.message
-        ][:5]
+        outcome["failures"] = [event.message for event in result.all_events if event.is_failure and event.message][:5]
     return outcome
 
 
@@ -94,12 +92,12 @@ def _loaded_delivery_dates(result: dg.ExecuteInProcessResult) -> list[str]:
 def warehouse_counts(paths: Paths) -> dict[str, Any]:
     """The run summary printed after a refresh: what the warehouse now holds and what was rejected."""
     with duckdb.connect(str(paths.warehouse), read_only=True) as conn:
-        (lines_read, loaded, quarantined, blank, ignored), = conn.execute(
+        ((lines_read, loaded, quarantined, blank, ignored),) = conn.execute(
             "select sum(lines_read), sum(loaded_lines), sum(quarantined_lines), sum(blank_lines), "
             "sum(ignored_event_lines) from raw.load_file_summary"
         ).fetchall()
-        (sessions,), = conn.execute("select count(*) from analytics.fct_sessions").fetchall()
-        (requests, unpriced), = conn.execute(
+        ((sessions,),) = conn.execute("select count(*) from analytics.fct_sessions").fetchall()
+        ((requests, unpriced),) = conn.execute(
             "select count(*), count(*) filter (where not is_priced) from analytics.fct_model_requests"
         ).fetchall()
         orgs = [row[0] for row in conn.execute("select org_id from analytics.dim_orgs order by 1").fetchall()]

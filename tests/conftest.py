@@ -28,9 +28,14 @@ def smtp(monkeypatch):
         controller = Controller(handler, hostname="127.0.0.1", port=port)
         controller.start()
         controllers.append(controller)
-        for name, value in {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(port), "SMTP_SECURITY": "none",
-                            "SMTP_FROM": SMTP_FROM, "SMTP_ATTEMPTS": "3",
-                            "SMTP_BACKOFF_SECONDS": str(SMTP_BACKOFF_SECONDS)}.items():
+        for name, value in {
+            "SMTP_HOST": "127.0.0.1",
+            "SMTP_PORT": str(port),
+            "SMTP_SECURITY": "none",
+            "SMTP_FROM": SMTP_FROM,
+            "SMTP_ATTEMPTS": "3",
+            "SMTP_BACKOFF_SECONDS": str(SMTP_BACKOFF_SECONDS),
+        }.items():
             monkeypatch.setenv(f"SESSION_ANALYTICS_{name}", value)
         return handler
 

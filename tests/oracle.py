@@ -20,9 +20,10 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any, Iterable
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from reports.analytics.query import Filters
@@ -55,6 +56,7 @@ UNPRICED_MODEL = "acme-internal-llm"  # in no price list
 
 # -- parsing -------------------------------------------------------------------------------------------------
 
+
 def parse_timestamp(text: str) -> dt.datetime:
     """RFC 3339 (Z or numeric offset, optional fraction) -> aware UTC datetime."""
     value = text.strip()
@@ -72,7 +74,7 @@ def parse_timestamp(text: str) -> dt.datetime:
     sign = 1 if offset[0] == "+" else -1
     off = dt.timedelta(hours=int(offset[1:3]), minutes=int(offset[4:6])) * sign
     local = dt.datetime(y, mo, d, hh, mm, ss, micro, tzinfo=dt.timezone(off))
-    return local.astimezone(dt.timezone.utc)
+    return local.astimezone(dt.UTC)
 
 
 VENDORS = ("anthropic", "openai", "google", "other")
@@ -121,6 +123,7 @@ def request_cost(model: str, at_utc: dt.datetime, usage: dict) -> Fraction | Non
 
 
 # -- the model of one org ------------------------------------------------------------------------------------
+
 
 @dataclass
 class Session:
@@ -194,8 +197,7 @@ def build_model(events, orgs, users, projects, org_id: str) -> OrgModel:
     sessions, requests = [], []
     for session_id, timed in by_session.items():
         times = [t for t, _ in timed]
-        starts = sorted(((t, e) for t, e in timed if e["event_type"] == "session_started"),
-                        key=lambda pair: pair[0])
+        starts = sorted(((t, e) for t, e in timed if e["event_type"] == "session_started"), key=lambda pair: pair[0])
         ends = [t for t, e in timed if e["event_type"] == "session_ended"]
         if starts:
             start_at, start = starts[0]
@@ -213,13 +215,26 @@ def build_model(events, orgs, users, projects, org_id: str) -> OrgModel:
             if event["event_type"] != "model_request":
                 continue
             usage = event.get("usage") or {}
-            inp = sum(int(usage.get(k) or 0) for k in (
-                "input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens"))
-            requests.append(Request(
-                session_id, local_date(at), inp, int(usage.get("output_tokens") or 0),
-                request_cost(event["model"], at, usage), family_of(event["model"]),
-                vendor_of(event["model"]), event["model"], user, agent, project, repository,
-            ))
+            inp = sum(
+                int(usage.get(k) or 0)
+                for k in ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
+            )
+            requests.append(
+                Request(
+                    session_id,
+                    local_date(at),
+                    inp,
+                    int(usage.get("output_tokens") or 0),
+                    request_cost(event["model"], at, usage),
+                    family_of(event["model"]),
+                    vendor_of(event["model"]),
+                    event["model"],
+                    user,
+                    agent,
+                    project,
+                    repository,
+                )
+            )
 
     project_names = {row[1]: row[2] for row in projects if row[0] == org_id}
     user_names = {row[1]: row[3] for row in users if row[0] == org_id}
@@ -227,6 +242,7 @@ def build_model(events, orgs, users, projects, org_id: str) -> OrgModel:
 
 
 # -- filtering -----------------------------------------------------------------------------------------------
+
 
 def _matches(item: Session | Request, filters: Filters, scope_user_ids: frozenset | None) -> bool:
     if filters.date_from is not None and item.date < filters.date_from:
@@ -274,8 +290,10 @@ def _mean(values: list[Fraction]) -> Fraction | None:
 
 # -- the four answers ----------------------------------------------------------------------------------------
 
-def expected_summary(events, orgs, users, projects, org_id: str, filters: Filters = Filters(),
-                     scope_user_ids: frozenset | None = None) -> dict:
+
+def expected_summary(
+    events, orgs, users, projects, org_id: str, filters: Filters = Filters(), scope_user_ids: frozenset | None = None
+) -> dict:
     model = build_model(events, orgs, users, projects, org_id)
     sessions, requests = _selected(model, filters, scope_user_ids)
     cost = _cost_sum(requests)
@@ -308,9 +326,17 @@ def period_start(day: dt.date, interval: str) -> dt.date:
     raise ValueError(interval)
 
 
-def expected_timeseries(events, orgs, users, projects, org_id: str, filters: Filters = Filters(),
-                        interval: str = "day", metric: str = "sessions",
-                        scope_user_ids: frozenset | None = None) -> dict:
+def expected_timeseries(
+    events,
+    orgs,
+    users,
+    projects,
+    org_id: str,
+    filters: Filters = Filters(),
+    interval: str = "day",
+    metric: str = "sessions",
+    scope_user_ids: frozenset | None = None,
+) -> dict:
     """Periods from the one containing `from` to the one containing `to` (defaults: the org's unfiltered
     first/last activity date). No periods when a bound is unknown or the range is empty."""
     model = build_model(events, orgs, users, projects, org_id)
@@ -340,8 +366,9 @@ def _none_last(key):
     return (key is None, "" if key is None else key)
 
 
-def expected_by_agent(events, orgs, users, projects, org_id: str, filters: Filters = Filters(),
-                      scope_user_ids: frozenset | None = None) -> dict:
+def expected_by_agent(
+    events, orgs, users, projects, org_id: str, filters: Filters = Filters(), scope_user_ids: frozenset | None = None
+) -> dict:
     model = build_model(events, orgs, users, projects, org_id)
     sessions, requests = _selected(model, filters, scope_user_ids)
     agents = {s.agent for s in sessions} | {r.agent for r in requests}
@@ -350,37 +377,46 @@ def expected_by_agent(events, orgs, users, projects, org_id: str, filters: Filte
         mine = [s for s in sessions if s.agent == agent]
         reqs = [r for r in requests if r.agent == agent]
         cost = _cost_sum(reqs)
-        rows.append({
-            "agent": agent,
-            "sessions": len(mine),
-            "total_cost_usd": _cost_out(cost),
-            "total_tokens": sum(r.total_tokens for r in reqs),
-            "avg_cost_usd": _cost_out(cost / len(mine)) if mine else None,
-            "avg_duration_seconds": _duration_out(_mean([s.duration for s in mine])),
-            "unpriced_requests": sum(1 for r in reqs if r.cost is None),
-        })
+        rows.append(
+            {
+                "agent": agent,
+                "sessions": len(mine),
+                "total_cost_usd": _cost_out(cost),
+                "total_tokens": sum(r.total_tokens for r in reqs),
+                "avg_cost_usd": _cost_out(cost / len(mine)) if mine else None,
+                "avg_duration_seconds": _duration_out(_mean([s.duration for s in mine])),
+                "unpriced_requests": sum(1 for r in reqs if r.cost is None),
+            }
+        )
     rows.sort(key=lambda row: (-row["sessions"], *_none_last(row["agent"])))
     return {"agents": rows}
 
 
-def expected_cost_breakdown(events, orgs, users, projects, org_id: str, filters: Filters = Filters(),
-                            scope_user_ids: frozenset | None = None) -> dict:
+def expected_cost_breakdown(
+    events, orgs, users, projects, org_id: str, filters: Filters = Filters(), scope_user_ids: frozenset | None = None
+) -> dict:
     model = build_model(events, orgs, users, projects, org_id)
     _, requests = _selected(model, filters, scope_user_ids)
 
     exact_by_family = {f: _cost_sum(r for r in requests if r.family == f) for f in FAMILIES}
-    by_model = [{"model_family": f, "cost_usd": _cost_out(exact_by_family[f])}
-                for f in sorted(FAMILIES, key=lambda f: (-exact_by_family[f], FAMILIES.index(f)))]
+    by_model = [
+        {"model_family": f, "cost_usd": _cost_out(exact_by_family[f])}
+        for f in sorted(FAMILIES, key=lambda f: (-exact_by_family[f], FAMILIES.index(f)))
+    ]
     exact_by_vendor = {v: _cost_sum(r for r in requests if r.vendor == v) for v in VENDORS}
-    by_vendor = [{"vendor": v, "cost_usd": _cost_out(exact_by_vendor[v])}
-                 for v in sorted(VENDORS, key=lambda v: (-exact_by_vendor[v], VENDORS.index(v)))]
+    by_vendor = [
+        {"vendor": v, "cost_usd": _cost_out(exact_by_vendor[v])}
+        for v in sorted(VENDORS, key=lambda v: (-exact_by_vendor[v], VENDORS.index(v)))
+    ]
 
     def by(attribute: str, id_field: str, names: dict[str, str]) -> list[dict]:
         keys = {getattr(r, attribute) for r in requests}
         exact = {k: _cost_sum(r for r in requests if getattr(r, attribute) == k) for k in keys}
         ordered = sorted(keys, key=lambda k: (-exact[k], *_none_last(k)))
-        return [{id_field: k, "name": names.get(k) if k is not None else None, "cost_usd": _cost_out(exact[k])}
-                for k in ordered]
+        return [
+            {id_field: k, "name": names.get(k) if k is not None else None, "cost_usd": _cost_out(exact[k])}
+            for k in ordered
+        ]
 
     return {
         "by_model": by_model,
@@ -388,6 +424,10 @@ def expected_cost_breakdown(events, orgs, users, projects, org_id: str, filters:
         "by_project": by("project", "project_id", model.project_names),
         "by_user": by("user", "user_id", model.user_names),
         "unpriced_requests": sum(1 for r in requests if r.cost is None),
-        "unpriced_models": [{"model": model, "requests": count} for model, count in sorted(
-            Counter(r.model for r in requests if r.cost is None).items(), key=lambda item: (-item[1], item[0]))],
+        "unpriced_models": [
+            {"model": model, "requests": count}
+            for model, count in sorted(
+                Counter(r.model for r in requests if r.cost is None).items(), key=lambda item: (-item[1], item[0])
+            )
+        ],
     }

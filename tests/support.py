@@ -9,13 +9,13 @@ import os
 import socket
 import subprocess
 import sys
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Iterable, Mapping
 
 from orchestration.config import Paths
 from orchestration.defs.resources import publish_lake_views
-from orchestration.publish import publish_warehouse, working_warehouse_ready
 from orchestration.ingest import agent_logs, claude_code, directory, otel, platform
+from orchestration.publish import publish_warehouse, working_warehouse_ready
 
 REPO = Path(__file__).resolve().parents[1]
 DBT_PROJECT_DIR = REPO / "dbt_project"
@@ -27,7 +27,9 @@ def test_paths(root: Path) -> Paths:
     )
 
 
-def write_delivery(raw_dir: Path, delivery_date: str, name: str, events: Iterable[dict | str], gz: bool = False) -> Path:
+def write_delivery(
+    raw_dir: Path, delivery_date: str, name: str, events: Iterable[dict | str], gz: bool = False
+) -> Path:
     """Write events (dicts as JSON, strings as they are) as one JSON Lines file of a delivery folder."""
     folder = raw_dir / "platform" / delivery_date
     folder.mkdir(parents=True, exist_ok=True)
@@ -60,8 +62,12 @@ def write_directory(directory_dir: Path, orgs: list[tuple], users: list[tuple], 
 
 def usage(inp, out, write=0, read=0, split=None) -> dict:
     """A platform `usage` object: input, output, cache write and cache read tokens, and the 5m/1h split."""
-    body = {"input_tokens": inp, "output_tokens": out, "cache_creation_input_tokens": write,
-            "cache_read_input_tokens": read}
+    body = {
+        "input_tokens": inp,
+        "output_tokens": out,
+        "cache_creation_input_tokens": write,
+        "cache_read_input_tokens": read,
+    }
     if split:
         body["cache_creation"] = {"ephemeral_5m_input_tokens": split[0], "ephemeral_1h_input_tokens": split[1]}
     return body
@@ -83,13 +89,23 @@ def run_dbt(paths: Paths, *args: str) -> subprocess.CompletedProcess:
     """Run dbt on the working warehouse (a copy of the published one after a publish moved it); publish it
     when dbt succeeds."""
     working_warehouse_ready(paths)
-    env = {**os.environ, "SESSION_ANALYTICS_WAREHOUSE": str(paths.warehouse),
-           "SESSION_ANALYTICS_WORKING_WAREHOUSE": str(paths.working_warehouse)}
+    env = {
+        **os.environ,
+        "SESSION_ANALYTICS_WAREHOUSE": str(paths.warehouse),
+        "SESSION_ANALYTICS_WORKING_WAREHOUSE": str(paths.working_warehouse),
+    }
     target = paths.warehouse.parent / "dbt-target"
     command = [
-        str(Path(sys.executable).parent / "dbt"), *args,
-        "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
-        "--target-path", str(target), "--log-path", str(target / "logs"),
+        str(Path(sys.executable).parent / "dbt"),
+        *args,
+        "--project-dir",
+        str(DBT_PROJECT_DIR),
+        "--profiles-dir",
+        str(DBT_PROJECT_DIR),
+        "--target-path",
+        str(target),
+        "--log-path",
+        str(target / "logs"),
     ]
     completed = subprocess.run(command, env=env, capture_output=True, text=True)
     if completed.returncode != 0:

@@ -30,13 +30,14 @@ import duckdb
 import httpx
 import pytest
 import uvicorn
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from orchestration import cli
-from reports.api.answer_csv import answer_csv
 from reports.analytics.answers import CostBreakdown
-from reports.api.app import ApiSettings, create_app
 from reports.analytics.query import Filters
+from reports.api.answer_csv import answer_csv
+from reports.api.app import ApiSettings, create_app
 from tests import oracle
 from tests.support import build_warehouse, test_paths, write_delivery, write_directory
 
@@ -52,13 +53,23 @@ USERS = [
     ("globex", "gus", "gus@globex.example", "Gus", "Core", "", "admin"),
     ("globex", "gina", "gina@globex.example", "Gina", "Core", "gus", "member"),
 ]
-PROJECTS = [("acme", "p-api", "API", "single"), ("acme", "p-web", "Web App", "workspace"),
-            ("acme", "p-ml", "ML", "single"), ("globex", "p-g", "G", "single")]
+PROJECTS = [
+    ("acme", "p-api", "API", "single"),
+    ("acme", "p-web", "Web App", "workspace"),
+    ("acme", "p-ml", "ML", "single"),
+    ("globex", "p-g", "G", "single"),
+]
 AGENTS = ["claude-code", "cursor-agent", "codex"]
 REPOSITORIES = ["acme/api", "acme/web", None]
 MODELS = list(oracle.PRICES) + [oracle.UNPRICED_MODEL]  # the last one has no price
-TEAM = {"ada": None, "max": {"max", "mo", "una", "uli"}, "mo": {"mo", "una"}, "una": {"una"}, "uli": {"uli"},
-        "zed": {"zed"}}  # worked out by hand from USERS: what each reader may see (None = the whole org)
+TEAM = {
+    "ada": None,
+    "max": {"max", "mo", "una", "uli"},
+    "mo": {"mo", "una"},
+    "una": {"una"},
+    "uli": {"uli"},
+    "zed": {"zed"},
+}  # worked out by hand from USERS: what each reader may see (None = the whole org)
 FIRST_DAY = dt.date(2026, 11, 2)
 QUESTIONS = ("summary", "timeseries", "by-agent", "cost-breakdown")
 
@@ -71,32 +82,58 @@ def generate_events(seed: int = 20261102) -> list[dict]:
     counter = iter(range(1_000_000))
 
     def event(event_type, session_id, at, org_id, **fields):
-        events.append({"schema_version": 1, "event_id": f"e{next(counter)}", "event_type": event_type,
-                       "org_id": org_id, "session_id": session_id,
-                       "timestamp": at.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z", **fields})
+        events.append(
+            {
+                "schema_version": 1,
+                "event_id": f"e{next(counter)}",
+                "event_type": event_type,
+                "org_id": org_id,
+                "session_id": session_id,
+                "timestamp": at.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
+                **fields,
+            }
+        )
 
     def session(number, org_id, user, projects):
-        start = dt.datetime.combine(FIRST_DAY, dt.time(), dt.timezone.utc) + dt.timedelta(
-            days=rng.randrange(10), hours=rng.choice([6, 9, 13, 16, 22, 23]), minutes=rng.randrange(60))
+        start = dt.datetime.combine(FIRST_DAY, dt.time(), dt.UTC) + dt.timedelta(
+            days=rng.randrange(10), hours=rng.choice([6, 9, 13, 16, 22, 23]), minutes=rng.randrange(60)
+        )
         sid = f"{org_id}-s{number}"
         if rng.random() > 0.08:  # some starts never arrive: unknown user, agent, project
-            event("session_started", sid, start, org_id, user_id=user, agent=rng.choice(AGENTS),
-                  project_id=rng.choice(projects), repository=rng.choice(REPOSITORIES))
+            event(
+                "session_started",
+                sid,
+                start,
+                org_id,
+                user_id=user,
+                agent=rng.choice(AGENTS),
+                project_id=rng.choice(projects),
+                repository=rng.choice(REPOSITORIES),
+            )
         at = start
         for request in range(rng.randint(1, 3)):
             at += dt.timedelta(minutes=rng.randint(1, 50))
             model = rng.choice(MODELS)
             big = model.startswith("claude-sonnet") and rng.random() < 0.2  # long context: > 200k input
-            usage = {"input_tokens": rng.randrange(250_000 if big else 5_000), "output_tokens": rng.randrange(2_000),
-                     "cache_creation_input_tokens": 0, "cache_read_input_tokens": rng.randrange(40_000)}
+            usage = {
+                "input_tokens": rng.randrange(250_000 if big else 5_000),
+                "output_tokens": rng.randrange(2_000),
+                "cache_creation_input_tokens": 0,
+                "cache_read_input_tokens": rng.randrange(40_000),
+            }
             if rng.random() < 0.5:
                 five, hour = rng.randrange(2_000), rng.randrange(2_000)
                 usage["cache_creation_input_tokens"] = five + hour
                 usage["cache_creation"] = {"ephemeral_5m_input_tokens": five, "ephemeral_1h_input_tokens": hour}
             event("model_request", sid, at, org_id, request_id=f"{sid}-r{request}", model=model, usage=usage)
         if rng.random() < 0.85:
-            event("session_ended", sid, at + dt.timedelta(minutes=rng.randint(0, 20)), org_id,
-                  status=rng.choice(["completed", "failed", "cancelled"]))
+            event(
+                "session_ended",
+                sid,
+                at + dt.timedelta(minutes=rng.randint(0, 20)),
+                org_id,
+                status=rng.choice(["completed", "failed", "cancelled"]),
+            )
 
     acme_users = ["ada", "max", "mo", "una", "uli", "zed", "ghost"]
     for number in range(70):
@@ -110,15 +147,24 @@ def generate_events(seed: int = 20261102) -> list[dict]:
 EVENTS = generate_events()
 
 
-def expected(question: str, org_id: str, filters: Filters = Filters(), reader: str | None = None,
-             interval: str = "day", metric: str = "sessions") -> dict:
+def expected(
+    question: str,
+    org_id: str,
+    filters: Filters = Filters(),
+    reader: str | None = None,
+    interval: str = "day",
+    metric: str = "sessions",
+) -> dict:
     """The oracle's answer for `reader` (None: the whole org)."""
     scope = None if reader is None or TEAM.get(reader) is None else frozenset(TEAM[reader])
     args = (EVENTS, ORGS, USERS, PROJECTS, org_id, filters)
     if question == "timeseries":
         return oracle.expected_timeseries(*args, interval=interval, metric=metric, scope_user_ids=scope)
-    function = {"summary": oracle.expected_summary, "by-agent": oracle.expected_by_agent,
-                "cost-breakdown": oracle.expected_cost_breakdown}[question]
+    function = {
+        "summary": oracle.expected_summary,
+        "by-agent": oracle.expected_by_agent,
+        "cost-breakdown": oracle.expected_cost_breakdown,
+    }[question]
     return function(*args, scope_user_ids=scope)
 
 
@@ -140,6 +186,7 @@ def assert_same(actual, wanted, path="answer"):
 
 # -- the real server -----------------------------------------------------------------------------------------
 
+
 class LiveServer:
     """uvicorn serving the app on a loopback port it already holds, in a thread of this process."""
 
@@ -150,7 +197,7 @@ class LiveServer:
         self.server = uvicorn.Server(uvicorn.Config(create_app(settings), log_level="warning", access_log=False))
         self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True)
 
-    def __enter__(self) -> "LiveServer":
+    def __enter__(self) -> LiveServer:
         self.thread.start()
         deadline = time.monotonic() + 10
         while not self.server.started:
@@ -191,8 +238,15 @@ def world(tmp_path_factory):
     issued = {user: token(user) for user in ("ada", "max", "mo", "una", "uli", "zed", "gus")}
     settings = ApiSettings(warehouse=paths.warehouse, tokens=tokens)
     with LiveServer(settings) as server, httpx.Client(base_url=server.url, timeout=30) as client:
-        yield {"paths": paths, "tokens": tokens, "token": token, "issued": issued, "url": server.url,
-               "client": client, "flags": store_flags}
+        yield {
+            "paths": paths,
+            "tokens": tokens,
+            "token": token,
+            "issued": issued,
+            "url": server.url,
+            "client": client,
+            "flags": store_flags,
+        }
 
 
 def get(world, reader: str | None, path: str, **params) -> httpx.Response:
@@ -206,6 +260,7 @@ def url(question: str, org_id: str = "acme") -> str:
 
 # -- answers ---------------------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("question", QUESTIONS)
 def test_each_endpoint_gives_the_admin_what_the_cli_prints_and_the_oracle_computes(world, question):
     response = get(world, "ada", url(question))
@@ -216,20 +271,34 @@ def test_each_endpoint_gives_the_admin_what_the_cli_prints_and_the_oracle_comput
 
 
 FILTERS = {
-    "dates": ({"from": "2026-11-04", "to": "2026-11-07"},
-              Filters(date_from=dt.date(2026, 11, 4), date_to=dt.date(2026, 11, 7))),
+    "dates": (
+        {"from": "2026-11-04", "to": "2026-11-07"},
+        Filters(date_from=dt.date(2026, 11, 4), date_to=dt.date(2026, 11, 7)),
+    ),
     "from only": ({"from": "2026-11-09"}, Filters(date_from=dt.date(2026, 11, 9))),
     "to only": ({"to": "2026-11-03"}, Filters(date_to=dt.date(2026, 11, 3))),
     "projects": ({"project": ["p-api", "p-ml"]}, Filters(projects=("p-api", "p-ml"))),
     "repository": ({"repository": ["acme/web"]}, Filters(repositories=("acme/web",))),
     "agents": ({"agent": ["codex", "cursor-agent"]}, Filters(agents=("codex", "cursor-agent"))),
     "users": ({"user": ["una", "ghost"]}, Filters(users=("una", "ghost"))),
-    "all together": ({"from": "2026-11-03", "to": "2026-11-10", "project": ["p-api", "p-web"],
-                      "agent": ["claude-code", "codex"], "repository": ["acme/api", "acme/web"],
-                      "user": ["max", "una", "zed"]},
-                     Filters(date_from=dt.date(2026, 11, 3), date_to=dt.date(2026, 11, 10),
-                             projects=("p-api", "p-web"), agents=("claude-code", "codex"),
-                             repositories=("acme/api", "acme/web"), users=("max", "una", "zed"))),
+    "all together": (
+        {
+            "from": "2026-11-03",
+            "to": "2026-11-10",
+            "project": ["p-api", "p-web"],
+            "agent": ["claude-code", "codex"],
+            "repository": ["acme/api", "acme/web"],
+            "user": ["max", "una", "zed"],
+        },
+        Filters(
+            date_from=dt.date(2026, 11, 3),
+            date_to=dt.date(2026, 11, 10),
+            projects=("p-api", "p-web"),
+            agents=("claude-code", "codex"),
+            repositories=("acme/api", "acme/web"),
+            users=("max", "una", "zed"),
+        ),
+    ),
 }
 
 
@@ -259,8 +328,9 @@ def test_unknown_agent_gives_zeros(world):
     assert response.json()["total_sessions"] == 0 and response.json()["total_cost_usd"] == 0
 
 
-@pytest.mark.parametrize("value", ["' or '1'='1", "x'); drop table analytics.mart_daily_activity; --",
-                                   "%", "*", "acme/api' --", '" or ""="'])
+@pytest.mark.parametrize(
+    "value", ["' or '1'='1", "x'); drop table analytics.mart_daily_activity; --", "%", "*", "acme/api' --", '" or ""="']
+)
 def test_filter_values_full_of_sql_match_nothing(world, value):
     for parameter in ("project", "repository", "agent", "user"):
         response = get(world, "ada", url("summary"), **{parameter: value})
@@ -270,6 +340,7 @@ def test_filter_values_full_of_sql_match_nothing(world, value):
 
 
 # -- the CSV form ----------------------------------------------------------------------------------------------
+
 
 def read_csv(response: httpx.Response) -> list[list[str]]:
     assert response.status_code == 200 and response.headers["content-type"] == "text/csv; charset=utf-8"
@@ -297,8 +368,15 @@ def test_csv_of_timeseries_has_a_row_per_period(world):
 def test_csv_of_by_agent_has_a_row_per_agent_and_a_header_even_when_empty(world):
     answer = get(world, "una", url("by-agent")).json()
     header, *rows = read_csv(get(world, "una", url("by-agent"), format="csv"))
-    assert header == ["agent", "sessions", "total_cost_usd", "total_tokens", "avg_cost_usd", "avg_duration_seconds",
-                      "unpriced_requests"]
+    assert header == [
+        "agent",
+        "sessions",
+        "total_cost_usd",
+        "total_tokens",
+        "avg_cost_usd",
+        "avg_duration_seconds",
+        "unpriced_requests",
+    ]
     assert rows == [[cell(agent[c]) for c in header] for agent in answer["agents"]] and rows
     assert read_csv(get(world, "una", url("by-agent"), format="csv", agent="nobody")) == [header]
 
@@ -308,8 +386,11 @@ def test_csv_cells_that_a_spreadsheet_would_run_as_formulas_are_quoted():
     answer = {
         "by_model": [{"model_family": "opus", "cost_usd": 1.5}],
         "by_vendor": [{"vendor": "anthropic", "cost_usd": 1.5}],
-        "by_project": [{"project_id": "@sum(a1)", "name": "=HYPERLINK(\"http://x\")", "cost_usd": 0.25}],
-        "by_user": [{"user_id": "u-1", "name": "-2+3", "cost_usd": 0.0}, {"user_id": "u-2", "name": "Ann", "cost_usd": 1}],
+        "by_project": [{"project_id": "@sum(a1)", "name": '=HYPERLINK("http://x")', "cost_usd": 0.25}],
+        "by_user": [
+            {"user_id": "u-1", "name": "-2+3", "cost_usd": 0.0},
+            {"user_id": "u-2", "name": "Ann", "cost_usd": 1},
+        ],
         "unpriced_requests": 1,
         "unpriced_models": [{"model": "=cmd|' /C calc'!A0", "requests": 1}],
     }
@@ -317,7 +398,7 @@ def test_csv_cells_that_a_spreadsheet_would_run_as_formulas_are_quoted():
     project, first_user, second_user, unpriced_model = rows[2], rows[3], rows[4], rows[5]
     assert unpriced_model[header.index("model")] == "'=cmd|' /C calc'!A0"
     assert project[header.index("project_id")] == "'@sum(a1)"
-    assert project[header.index("name")] == "'=HYPERLINK(\"http://x\")"
+    assert project[header.index("name")] == '\'=HYPERLINK("http://x")'
     assert first_user[header.index("name")] == "'-2+3" and second_user[header.index("name")] == "Ann"
     assert project[header.index("cost_usd")] == "0.25"
 
@@ -325,30 +406,53 @@ def test_csv_cells_that_a_spreadsheet_would_run_as_formulas_are_quoted():
 def test_csv_of_cost_breakdown_has_a_section_per_list(world):
     answer = get(world, "ada", url("cost-breakdown")).json()
     header, *rows = read_csv(get(world, "ada", url("cost-breakdown"), format="csv"))
-    assert header == ["section", "model_family", "cost_usd", "vendor", "project_id", "name", "user_id", "model",
-                      "requests", "unpriced_requests"]
+    assert header == [
+        "section",
+        "model_family",
+        "cost_usd",
+        "vendor",
+        "project_id",
+        "name",
+        "user_id",
+        "model",
+        "requests",
+        "unpriced_requests",
+    ]
     unpriced = str(answer["unpriced_requests"])
     wanted = (
-        [["by_model", m["model_family"], cell(m["cost_usd"]), "", "", "", "", "", "", unpriced]
-         for m in answer["by_model"]]
-        + [["by_vendor", "", cell(v["cost_usd"]), v["vendor"], "", "", "", "", "", unpriced] for v in answer["by_vendor"]]
-        + [["by_project", "", cell(p["cost_usd"]), "", cell(p["project_id"]), cell(p["name"]), "", "", "", unpriced]
-           for p in answer["by_project"]]
-        + [["by_user", "", cell(u["cost_usd"]), "", "", cell(u["name"]), cell(u["user_id"]), "", "", unpriced]
-           for u in answer["by_user"]]
-        + [["unpriced_models", "", "", "", "", "", "", u["model"], str(u["requests"]), unpriced]
-           for u in answer["unpriced_models"]]
+        [
+            ["by_model", m["model_family"], cell(m["cost_usd"]), "", "", "", "", "", "", unpriced]
+            for m in answer["by_model"]
+        ]
+        + [
+            ["by_vendor", "", cell(v["cost_usd"]), v["vendor"], "", "", "", "", "", unpriced]
+            for v in answer["by_vendor"]
+        ]
+        + [
+            ["by_project", "", cell(p["cost_usd"]), "", cell(p["project_id"]), cell(p["name"]), "", "", "", unpriced]
+            for p in answer["by_project"]
+        ]
+        + [
+            ["by_user", "", cell(u["cost_usd"]), "", "", cell(u["name"]), cell(u["user_id"]), "", "", unpriced]
+            for u in answer["by_user"]
+        ]
+        + [
+            ["unpriced_models", "", "", "", "", "", "", u["model"], str(u["requests"]), unpriced]
+            for u in answer["unpriced_models"]
+        ]
     )
     assert rows == wanted and int(unpriced) > 0 and answer["unpriced_models"]
 
 
 def test_cli_prints_the_same_csv(world):
-    code, printed = run_cli("analytics", "cost-breakdown", "--org", "acme", "--format", "csv",
-                            "--warehouse", str(world["paths"].warehouse))
+    code, printed = run_cli(
+        "analytics", "cost-breakdown", "--org", "acme", "--format", "csv", "--warehouse", str(world["paths"].warehouse)
+    )
     assert code == 0 and printed == get(world, "ada", url("cost-breakdown"), format="csv").text
 
 
 # -- roles and scope ---------------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("reader", ["una", "zed", "mo", "max"])
 @pytest.mark.parametrize("question", QUESTIONS)
@@ -359,19 +463,35 @@ def test_without_a_user_filter_a_reader_sees_exactly_their_scope(world, reader, 
     assert response.json() != expected(question, "acme")
 
 
-@pytest.mark.parametrize("reader, users", [
-    ("una", ["una"]), ("max", ["una"]), ("max", ["uli", "max"]), ("mo", ["una"]), ("ada", ["zed", "ghost"]),
-])
+@pytest.mark.parametrize(
+    "reader, users",
+    [
+        ("una", ["una"]),
+        ("max", ["una"]),
+        ("max", ["uli", "max"]),
+        ("mo", ["una"]),
+        ("ada", ["zed", "ghost"]),
+    ],
+)
 def test_readers_may_name_users_in_their_scope(world, reader, users):
     response = get(world, reader, url("cost-breakdown"), user=users)
     assert response.status_code == 200
     assert_same(response.json(), expected("cost-breakdown", "acme", Filters(users=tuple(users)), reader))
 
 
-@pytest.mark.parametrize("reader, users", [
-    ("una", ["uli"]), ("una", ["una", "mo"]), ("zed", ["ghost"]), ("mo", ["max"]), ("mo", ["uli"]),
-    ("max", ["zed"]), ("max", ["ada"]), ("max", ["una", "nobody"]),
-])
+@pytest.mark.parametrize(
+    "reader, users",
+    [
+        ("una", ["uli"]),
+        ("una", ["una", "mo"]),
+        ("zed", ["ghost"]),
+        ("mo", ["max"]),
+        ("mo", ["uli"]),
+        ("max", ["zed"]),
+        ("max", ["ada"]),
+        ("max", ["una", "nobody"]),
+    ],
+)
 def test_asking_for_users_outside_the_scope_is_forbidden_and_logged(world, caplog, reader, users):
     with caplog.at_level(logging.WARNING, logger="reports.api"):
         for question in QUESTIONS:
@@ -422,10 +542,17 @@ def test_token_creation_needs_a_known_user_and_resolves_their_org(world):
 
 # -- authentication ----------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("headers", [
-    {}, {"Authorization": "Bearer"}, {"Authorization": "Bearer sa_not-a-real-token"},
-    {"Authorization": "Basic YWRhOnNlY3JldA=="}, {"Authorization": "Bearer ' or 1=1 --"},
-])
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        {"Authorization": "Bearer"},
+        {"Authorization": "Bearer sa_not-a-real-token"},
+        {"Authorization": "Basic YWRhOnNlY3JldA=="},
+        {"Authorization": "Bearer ' or 1=1 --"},
+    ],
+)
 def test_no_token_or_a_bad_token_is_401_and_logged(world, caplog, headers):
     with caplog.at_level(logging.WARNING, logger="reports.api"):
         response = world["client"].get(url("summary"), headers=headers)
@@ -468,20 +595,24 @@ def test_tokens_are_stored_only_as_hashes(world):
 
 # -- bad parameters ----------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("question, params, parameter", [
-    ("summary", {"from": "2026-13-01"}, "from"),
-    ("summary", {"from": "yesterday"}, "from"),
-    ("by-agent", {"to": "20261105"}, "to"),
-    ("by-agent", {"to": "1700000000"}, "to"),
-    ("cost-breakdown", {"from": "2026-11-10", "to": "2026-11-01"}, "from"),
-    ("timeseries", {"interval": "month"}, "interval"),
-    ("timeseries", {"metric": "revenue"}, "metric"),
-    ("summary", {"from": "2025-01-01", "to": "2026-11-10"}, "to"),
-    ("timeseries", {"from": "0001-01-01"}, "from"),
-    ("summary", {"format": "xml"}, "format"),
-    ("summary", {"agents": "codex"}, "agents"),
-    ("summary", {"interval": "week"}, "interval"),  # only timeseries has it
-])
+
+@pytest.mark.parametrize(
+    "question, params, parameter",
+    [
+        ("summary", {"from": "2026-13-01"}, "from"),
+        ("summary", {"from": "yesterday"}, "from"),
+        ("by-agent", {"to": "20261105"}, "to"),
+        ("by-agent", {"to": "1700000000"}, "to"),
+        ("cost-breakdown", {"from": "2026-11-10", "to": "2026-11-01"}, "from"),
+        ("timeseries", {"interval": "month"}, "interval"),
+        ("timeseries", {"metric": "revenue"}, "metric"),
+        ("summary", {"from": "2025-01-01", "to": "2026-11-10"}, "to"),
+        ("timeseries", {"from": "0001-01-01"}, "from"),
+        ("summary", {"format": "xml"}, "format"),
+        ("summary", {"agents": "codex"}, "agents"),
+        ("summary", {"interval": "week"}, "interval"),  # only timeseries has it
+    ],
+)
 def test_bad_parameters_are_422_naming_the_parameter(world, question, params, parameter):
     response = get(world, "ada", url(question), **params)
     assert response.status_code == 422
@@ -489,6 +620,7 @@ def test_bad_parameters_are_422_naming_the_parameter(world, question, params, pa
 
 
 # -- the documentation and the fuzzing ---------------------------------------------------------------------------
+
 
 def test_openapi_documents_every_endpoint_and_its_parameters(world):
     document = world["client"].get("/openapi.json").json()
@@ -509,28 +641,33 @@ def test_openapi_documents_every_endpoint_and_its_parameters(world):
 def test_fuzzing_the_openapi_document_finds_no_server_error(world):
     import schemathesis
     from schemathesis.checks import not_a_server_error
-    from schemathesis.specs.openapi.checks import (
-        content_type_conformance, response_schema_conformance, status_code_conformance,
-    )
     from schemathesis.generation import GenerationMode
+    from schemathesis.specs.openapi.checks import (
+        content_type_conformance,
+        response_schema_conformance,
+        status_code_conformance,
+    )
 
     schema = schemathesis.openapi.from_url(f"{world['url']}/openapi.json")
     auth = {"Authorization": f"Bearer {world['issued']['max']}"}
-    cases = st.one_of(*(
-        schema.as_strategy(generation_mode=mode, path_parameters={"org_id": "acme"}, headers=auth)
-        for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)
-    ))
+    cases = st.one_of(
+        *(
+            schema.as_strategy(generation_mode=mode, path_parameters={"org_id": "acme"}, headers=auth)
+            for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)
+        )
+    )
     statuses = []
 
-    @settings(max_examples=50, deadline=None, database=None,
-              suppress_health_check=list(HealthCheck))
+    @settings(max_examples=50, deadline=None, database=None, suppress_health_check=list(HealthCheck))
     @given(case=cases)
     def no_server_error(case):
         response = case.call(base_url=world["url"])
         statuses.append(response.status_code)
         # No 5xx, and every answer and error is what the document says (status, content type, body schema).
-        case.validate_response(response, checks=[not_a_server_error, status_code_conformance,
-                                                 content_type_conformance, response_schema_conformance])
+        case.validate_response(
+            response,
+            checks=[not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance],
+        )
         assert response.status_code < 500, response.text
 
     no_server_error()
@@ -552,27 +689,41 @@ def requests(draw):
         date_from, date_to = date_to, date_from
     subset = lambda values: st.lists(st.sampled_from(values), max_size=2, unique=True)
     filters = Filters(
-        date_from=date_from, date_to=date_to,
+        date_from=date_from,
+        date_to=date_to,
         projects=tuple(draw(subset(["p-api", "p-web", "p-ml", "p-none"]))),
         repositories=tuple(draw(subset(["acme/api", "acme/web", "other/repo"]))),
         agents=tuple(draw(subset(AGENTS + ["nobody"]))),
         users=tuple(draw(subset(sorted(TEAM[reader] or set(TEAM) | {"ghost"})))),
     )
-    options = {"interval": draw(st.sampled_from(["day", "week"])),
-               "metric": draw(st.sampled_from(["sessions", "cost", "tokens"]))} if question == "timeseries" else {}
+    options = (
+        {
+            "interval": draw(st.sampled_from(["day", "week"])),
+            "metric": draw(st.sampled_from(["sessions", "cost", "tokens"])),
+        }
+        if question == "timeseries"
+        else {}
+    )
     return question, reader, filters, options
 
 
-@settings(max_examples=40, deadline=None, database=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=40,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(request=requests())
 def test_api_figures_equal_the_oracle_for_any_filters_and_reader(world, request):
     question, reader, filters, options = request
     params = {
         "from": filters.date_from and filters.date_from.isoformat(),
         "to": filters.date_to and filters.date_to.isoformat(),
-        "project": list(filters.projects), "repository": list(filters.repositories),
-        "agent": list(filters.agents), "user": list(filters.users), **options,
+        "project": list(filters.projects),
+        "repository": list(filters.repositories),
+        "agent": list(filters.agents),
+        "user": list(filters.users),
+        **options,
     }
     response = get(world, reader, url(question), **{k: v for k, v in params.items() if v is not None})
     assert response.status_code == 200, response.text
@@ -580,6 +731,7 @@ def test_api_figures_equal_the_oracle_for_any_filters_and_reader(world, request)
 
 
 # -- serving while a refresh replaces the warehouse ---------------------------------------------------------------
+
 
 def test_a_refresh_replacing_the_warehouse_never_fails_a_request(world, tmp_path):
     """Publish two different warehouse files alternately (copy to a temp name, then os.replace) while four
@@ -597,6 +749,7 @@ def test_a_refresh_replacing_the_warehouse_never_fails_a_request(world, tmp_path
 
     failures, seen, stop = [], [], threading.Event()
     with LiveServer(ApiSettings(warehouse=served, tokens=world["tokens"])) as server:
+
         def client_loop():
             with httpx.Client(base_url=server.url, timeout=30) as client:
                 while not stop.is_set():
@@ -630,8 +783,10 @@ def test_a_refresh_replacing_the_warehouse_never_fails_a_request(world, tmp_path
 
 def test_before_the_first_refresh_the_api_answers_503_then_serves_once_the_file_is_published(world, tmp_path):
     served = tmp_path / "warehouse.duckdb"
-    with LiveServer(ApiSettings(warehouse=served, tokens=world["tokens"])) as server, \
-            httpx.Client(base_url=server.url) as client:
+    with (
+        LiveServer(ApiSettings(warehouse=served, tokens=world["tokens"])) as server,
+        httpx.Client(base_url=server.url) as client,
+    ):
         auth = {"Authorization": f"Bearer {world['issued']['una']}"}
         assert client.get("/health").status_code == 503
         response = client.get(url("summary"), headers=auth)
@@ -653,6 +808,7 @@ def test_an_unreadable_token_store_is_503_not_a_crash(world, tmp_path):
 
 
 # -- the command ---------------------------------------------------------------------------------------------------
+
 
 def test_serve_command_runs_the_api_with_a_configurable_maximum_range(world):
     with socket.socket() as probe:
@@ -676,8 +832,9 @@ def test_serve_command_runs_the_api_with_a_configurable_maximum_range(world):
         ok = httpx.get(f"{base}{url('by-agent')}", params={"from": "2026-11-02", "to": "2026-11-06"}, headers=auth)
         filters = Filters(date_from=dt.date(2026, 11, 2), date_to=dt.date(2026, 11, 6))
         assert_same(ok.json(), expected("by-agent", "acme", filters, "zed"))
-        too_long = httpx.get(f"{base}{url('by-agent')}", params={"from": "2026-11-02", "to": "2026-11-07"},
-                             headers=auth)
+        too_long = httpx.get(
+            f"{base}{url('by-agent')}", params={"from": "2026-11-02", "to": "2026-11-07"}, headers=auth
+        )
         assert too_long.status_code == 422 and "at most 5" in too_long.json()["detail"]
         assert httpx.get(f"{base}{url('summary')}").status_code == 401
     finally:

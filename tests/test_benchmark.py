@@ -28,12 +28,37 @@ CCUSAGE = REPO / ".tools/node_modules/.bin/ccusage"
 def test_small_benchmark_runs_every_measure_and_writes_the_report(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(REPO)  # where .tools/ccusage is found
     report = tmp_path / "BENCHMARKS.md"
-    report.write_text("# Benchmarks\n\nMethod, written by hand.\n\n<!-- bench:begin -->\nold\n<!-- bench:end -->\n\n"
-                      "## Findings\nkept\n", encoding="utf-8")
+    report.write_text(
+        "# Benchmarks\n\nMethod, written by hand.\n\n<!-- bench:begin -->\nold\n<!-- bench:end -->\n\n"
+        "## Findings\nkept\n",
+        encoding="utf-8",
+    )
     work = tmp_path / "work"
-    code = main(["bench", "--requests", "2000", "--repeat", "1", "--transcript-users", "8", "--api-requests", "5",
-                 "--only", "full", "--only", "load", "--only", "transcripts", "--only", "api",
-                 "--work-dir", str(work), "--report", str(report)])
+    code = main(
+        [
+            "bench",
+            "--requests",
+            "2000",
+            "--repeat",
+            "1",
+            "--transcript-users",
+            "8",
+            "--api-requests",
+            "5",
+            "--only",
+            "full",
+            "--only",
+            "load",
+            "--only",
+            "transcripts",
+            "--only",
+            "api",
+            "--work-dir",
+            str(work),
+            "--report",
+            str(report),
+        ]
+    )
     assert code == 0
     printed = capsys.readouterr().out
 
@@ -49,9 +74,17 @@ def test_small_benchmark_runs_every_measure_and_writes_the_report(tmp_path, monk
     assert built > 1000
     assert abs(built - raw_requests) <= raw_requests * 0.01  # bad lines hold a few requests the loader rejects
 
-    for measure in ("wall time", "requests per second", "peak RSS (process tree)", "platform load step",
-                    "read_json count(*)", "ratio load / scan", "refresh (load + dedup + build)",
-                    "transcript load step alone", "ratio ours / ccusage"):
+    for measure in (
+        "wall time",
+        "requests per second",
+        "peak RSS (process tree)",
+        "platform load step",
+        "read_json count(*)",
+        "ratio load / scan",
+        "refresh (load + dedup + build)",
+        "transcript load step alone",
+        "ratio ours / ccusage",
+    ):
         assert re.search(rf"\| {re.escape(measure)} \| [\d,.]+ ?(?:s|x|GiB)? \|", printed), measure
     assert "| token totals | identical |" in printed
     # every timed API request answered 200 (the benchmark stops on any other status) for each endpoint
@@ -78,8 +111,14 @@ def test_a_run_of_some_benchmarks_keeps_the_other_benchmarks_figures(tmp_path):
     benchmark.write_report(report, second, "session-analytics bench --only load --only api")
 
     text = report.read_text(encoding="utf-8")
-    assert text.startswith("# Benchmarks\n\n<!-- bench:begin -->\n") and text.endswith("<!-- bench:end -->\n\n## Findings\n")
-    assert re.findall(r"<!-- bench:(?!begin|end)([a-z]+) -->", text) == ["full", "load", "api"]  # in the benchmarks' order
+    assert text.startswith("# Benchmarks\n\n<!-- bench:begin -->\n") and text.endswith(
+        "<!-- bench:end -->\n\n## Findings\n"
+    )
+    assert re.findall(r"<!-- bench:(?!begin|end)([a-z]+) -->", text) == [
+        "full",
+        "load",
+        "api",
+    ]  # in the benchmarks' order
     assert "| 10.0 s |" in text and "| 2.00x |" in text and "| 3.0 / 4.0 ms |" in text
     assert "1.0 / 2.0 ms" not in text
     full, load = text.split("<!-- bench:load -->")
@@ -94,16 +133,24 @@ def test_small_reports_benchmark_renders_every_report_of_the_org(tmp_path, capsy
     printed = capsys.readouterr().out
 
     with duckdb.connect(str(work / "reports/warehouse.duckdb"), read_only=True) as conn:
-        roles = dict(conn.execute("select role, count(*) from analytics.dim_users where org_id = 'acme'"
-                                  " and role is not null group by role").fetchall())
+        roles = dict(
+            conn.execute(
+                "select role, count(*) from analytics.dim_users where org_id = 'acme'"
+                " and role is not null group by role"
+            ).fetchall()
+        )
     expected = {"user": sum(roles.values()), "manager": roles["manager"], "org": roles["admin"]}
     assert expected["user"] == 12
-    reports = re.search(r"\| reports \(HTML \+ PDF each\) \| ([\d,]+) \| ([\d,]+) users, ([\d,]+) managers, (\d+) org",
-                        printed)
-    assert [int(group) for group in reports.groups()] == [sum(expected.values()), expected["user"],
-                                                           expected["manager"], expected["org"]]
+    reports = re.search(
+        r"\| reports \(HTML \+ PDF each\) \| ([\d,]+) \| ([\d,]+) users, ([\d,]+) managers, (\d+) org", printed
+    )
+    assert [int(group) for group in reports.groups()] == [
+        sum(expected.values()),
+        expected["user"],
+        expected["manager"],
+        expected["org"],
+    ]
     pdfs = list((work / "reports/out/acme").glob("*/*/*.pdf"))
     assert len(pdfs) == sum(expected.values()) and all(pdf.read_bytes().startswith(b"%PDF") for pdf in pdfs)
     for measure in ("wall time", "reports per second", "CPU per report"):
         assert re.search(rf"\| {measure} \| [\d,.]+ ?s? \|", printed), measure
-

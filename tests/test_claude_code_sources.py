@@ -22,6 +22,7 @@ OTel (2026-11-21): req_F again (counted once, from the transcript) and req_O of 
   sonnet 100 + 100 with reported cost_usd $0.0018; a user_prompt record carrying a prompt; a truncated line.
 """
 
+import datetime as dt
 import functools
 import json
 import os
@@ -32,8 +33,6 @@ import pytest
 from orchestration.ingest import claude_code, otel
 from reports.analytics.query import AnalyticsQueries, Filters, connect_read_only
 from tests.support import assert_no_content_stored, build_warehouse, test_paths, write_directory
-
-import datetime as dt
 
 approx = functools.partial(pytest.approx, abs=1e-6)
 SONNET, HAIKU, OPUS = "claude-sonnet-4-5-20250929", "claude-haiku-4-5-20251001", "claude-opus-4-5-20251101"
@@ -46,16 +45,36 @@ def compact(obj) -> str:
 
 
 def assistant(session, ts, msg, req, model, inp, out, cw=0, cr=0, split=None, sidechain=False, block=None, **extra):
-    usage = {"input_tokens": inp, "cache_creation_input_tokens": cw, "cache_read_input_tokens": cr,
-             "output_tokens": out, "service_tier": "standard"}
+    usage = {
+        "input_tokens": inp,
+        "cache_creation_input_tokens": cw,
+        "cache_read_input_tokens": cr,
+        "output_tokens": out,
+        "service_tier": "standard",
+    }
     if split:
         usage["cache_creation"] = {"ephemeral_5m_input_tokens": split[0], "ephemeral_1h_input_tokens": split[1]}
-    line = {"parentUuid": None, "isSidechain": sidechain, "userType": "external", "cwd": "/home/zoe/src/api",
-            "sessionId": session, "version": "2.0.14", "gitBranch": "main", "type": "assistant",
-            "uuid": f"u-{msg}-{ts}", "timestamp": ts,
-            "message": {"id": msg, "type": "message", "role": "assistant", "model": model,
-                        "content": [block or {"type": "text", "text": "SECRET-RESPONSE-A"}],
-                        "stop_reason": None, "usage": usage}}
+    line = {
+        "parentUuid": None,
+        "isSidechain": sidechain,
+        "userType": "external",
+        "cwd": "/home/zoe/src/api",
+        "sessionId": session,
+        "version": "2.0.14",
+        "gitBranch": "main",
+        "type": "assistant",
+        "uuid": f"u-{msg}-{ts}",
+        "timestamp": ts,
+        "message": {
+            "id": msg,
+            "type": "message",
+            "role": "assistant",
+            "model": model,
+            "content": [block or {"type": "text", "text": "SECRET-RESPONSE-A"}],
+            "stop_reason": None,
+            "usage": usage,
+        },
+    }
     if req:
         line["requestId"] = req
     line.update(extra)
@@ -63,9 +82,18 @@ def assistant(session, ts, msg, req, model, inp, out, cw=0, cr=0, split=None, si
 
 
 def user(session, ts, text):
-    return compact({"type": "user", "sessionId": session, "timestamp": ts, "cwd": "/home/zoe/src/api",
-                    "gitBranch": "main", "isSidechain": False, "uuid": f"u-{ts}",
-                    "message": {"role": "user", "content": text}})
+    return compact(
+        {
+            "type": "user",
+            "sessionId": session,
+            "timestamp": ts,
+            "cwd": "/home/zoe/src/api",
+            "gitBranch": "main",
+            "isSidechain": False,
+            "uuid": f"u-{ts}",
+            "message": {"role": "user", "content": text},
+        }
+    )
 
 
 def otel_line(records) -> str:
@@ -76,12 +104,24 @@ def otel_line(records) -> str:
             return {"key": key, "value": {"intValue": str(value)}}
         return {"key": key, "value": {"stringValue": value}}
 
-    log_records = [{"timeUnixNano": str(int(dt.datetime.fromisoformat(ts).timestamp() * 1e9)),
-                    "body": {"stringValue": f"claude_code.{name}"},
-                    "attributes": [attr(k, v) for k, v in attributes.items()]} for name, ts, attributes in records]
-    return compact({"resourceLogs": [{"resource": {"attributes": [attr("service.name", "claude-code")]},
-                                      "scopeLogs": [{"scope": {"name": "com.anthropic.claude_code.events"},
-                                                     "logRecords": log_records}]}]})
+    log_records = [
+        {
+            "timeUnixNano": str(int(dt.datetime.fromisoformat(ts).timestamp() * 1e9)),
+            "body": {"stringValue": f"claude_code.{name}"},
+            "attributes": [attr(k, v) for k, v in attributes.items()],
+        }
+        for name, ts, attributes in records
+    ]
+    return compact(
+        {
+            "resourceLogs": [
+                {
+                    "resource": {"attributes": [attr("service.name", "claude-code")]},
+                    "scopeLogs": [{"scope": {"name": "com.anthropic.claude_code.events"}, "logRecords": log_records}],
+                }
+            ]
+        }
+    )
 
 
 def write(path, lines):
@@ -91,62 +131,137 @@ def write(path, lines):
 
 def write_fixture(raw):
     project = raw / "claude_code" / ZOE / "projects" / "-home-zoe-src-api"
-    write(project / "S1.jsonl", [
-        user("S1", "2026-11-20T08:00:00.000Z", "SECRET-PROMPT-1"),
-        assistant("S1", "2026-11-20T08:00:05.000Z", "msg_A", "req_A", SONNET, 100, 10),
-        assistant("S1", "2026-11-20T08:00:06.000Z", "msg_A", "req_A", SONNET, 100, 300),
-        assistant("S1", "2026-11-20T08:00:06.000Z", "msg_A", "req_A", SONNET, 100, 300,
-                  block={"type": "tool_use", "id": "t1", "name": "Write", "input": {"content": "SECRET-CODE-D"}}),
-        assistant("S1", "2026-11-20T08:10:00.000Z", "msg_B", None, HAIKU, 50, 20),
-        assistant("S1", "2026-11-20T08:11:00.000Z", "msg_S", "req_S", "<synthetic>", 0, 0, isApiErrorMessage=True),
-        compact({"type": "summary", "summary": "SECRET-SUMMARY", "leafUuid": "u-x"}),
-        assistant("S1", "2026-11-20T08:20:00.000Z", "msg_C", "req_C", SONNET, 150_000, 1_000, 0, 60_000),
-        assistant("S1", "2026-11-20T08:30:00.000Z", "msg_D", "req_D", OPUS, 10, 100, 2_000, 0, split=(500, 1_500)),
-        '{"parentUuid":"u-9","isSidechain":false,"type":"assistant","message":{"content":[{"type":"text","text":"SECRET-RESP',
-    ])
-    write(project / "S1" / "subagents" / "agent-x.jsonl", [
-        assistant("S1", "2026-11-20T08:15:00.000Z", "msg_E", "req_E", HAIKU, 5, 5, sidechain=True, agentId="x"),
-        assistant("S1", "2026-11-20T08:00:07.000Z", "msg_A", "req_A", SONNET, 100, 999, sidechain=True, agentId="x"),
-    ])
-    write(project / "S2.jsonl", [
-        assistant("S2", "2026-11-20T08:00:06.000Z", "msg_A", "req_A", SONNET, 100, 300),
-        assistant("S2", "2026-11-21T09:00:00.000Z", "msg_F", "req_F", SONNET, 1_000, 500),
-    ])
-    write(project / "S3.jsonl", [
-        assistant("S3", "2026-11-21T10:00:00.000Z", "msg_G", "req_G", SONNET, 10, 10, version="1.0.61"),
-        assistant("S3", "2026-11-21T10:01:00.000Z", "msg_H", "req_H", HAIKU, 1, 1, sidechain=True, version="1.0.61"),
-    ])
-    write(raw / "claude_code" / "freelancer@outside.example" / "projects" / "-tmp-x" / "S4.jsonl", [
-        assistant("S4", "2026-11-22T10:00:00.000Z", "msg_I", "req_I", SONNET, 10, 10, cwd="/tmp/x"),
-    ])
+    write(
+        project / "S1.jsonl",
+        [
+            user("S1", "2026-11-20T08:00:00.000Z", "SECRET-PROMPT-1"),
+            assistant("S1", "2026-11-20T08:00:05.000Z", "msg_A", "req_A", SONNET, 100, 10),
+            assistant("S1", "2026-11-20T08:00:06.000Z", "msg_A", "req_A", SONNET, 100, 300),
+            assistant(
+                "S1",
+                "2026-11-20T08:00:06.000Z",
+                "msg_A",
+                "req_A",
+                SONNET,
+                100,
+                300,
+                block={"type": "tool_use", "id": "t1", "name": "Write", "input": {"content": "SECRET-CODE-D"}},
+            ),
+            assistant("S1", "2026-11-20T08:10:00.000Z", "msg_B", None, HAIKU, 50, 20),
+            assistant("S1", "2026-11-20T08:11:00.000Z", "msg_S", "req_S", "<synthetic>", 0, 0, isApiErrorMessage=True),
+            compact({"type": "summary", "summary": "SECRET-SUMMARY", "leafUuid": "u-x"}),
+            assistant("S1", "2026-11-20T08:20:00.000Z", "msg_C", "req_C", SONNET, 150_000, 1_000, 0, 60_000),
+            assistant("S1", "2026-11-20T08:30:00.000Z", "msg_D", "req_D", OPUS, 10, 100, 2_000, 0, split=(500, 1_500)),
+            '{"parentUuid":"u-9","isSidechain":false,"type":"assistant","message":{"content":[{"type":"text","text":"SECRET-RESP',
+        ],
+    )
+    write(
+        project / "S1" / "subagents" / "agent-x.jsonl",
+        [
+            assistant("S1", "2026-11-20T08:15:00.000Z", "msg_E", "req_E", HAIKU, 5, 5, sidechain=True, agentId="x"),
+            assistant(
+                "S1", "2026-11-20T08:00:07.000Z", "msg_A", "req_A", SONNET, 100, 999, sidechain=True, agentId="x"
+            ),
+        ],
+    )
+    write(
+        project / "S2.jsonl",
+        [
+            assistant("S2", "2026-11-20T08:00:06.000Z", "msg_A", "req_A", SONNET, 100, 300),
+            assistant("S2", "2026-11-21T09:00:00.000Z", "msg_F", "req_F", SONNET, 1_000, 500),
+        ],
+    )
+    write(
+        project / "S3.jsonl",
+        [
+            assistant("S3", "2026-11-21T10:00:00.000Z", "msg_G", "req_G", SONNET, 10, 10, version="1.0.61"),
+            assistant(
+                "S3", "2026-11-21T10:01:00.000Z", "msg_H", "req_H", HAIKU, 1, 1, sidechain=True, version="1.0.61"
+            ),
+        ],
+    )
+    write(
+        raw / "claude_code" / "freelancer@outside.example" / "projects" / "-tmp-x" / "S4.jsonl",
+        [
+            assistant("S4", "2026-11-22T10:00:00.000Z", "msg_I", "req_I", SONNET, 10, 10, cwd="/tmp/x"),
+        ],
+    )
     common = {"user.email": ZOE, "organization.id": "7d3c9f1e-anthropic-org"}
-    write(raw / "otel" / "2026-11-21" / "logs-1.jsonl", [
-        otel_line([
-            ("api_request", "2026-11-21T09:00:00+00:00", {**common, "session.id": "S2", "model": SONNET,
-             "input_tokens": 1_000, "output_tokens": 500, "cache_read_tokens": 0, "cache_creation_tokens": 0,
-             "cost_usd": 0.0105, "duration_ms": 4_000, "request_id": "req_F"}),
-            ("user_prompt", "2026-11-21T11:59:00+00:00", {**common, "session.id": "S9", "prompt_length": 18,
-             "prompt": "SECRET-PROMPT-OTEL"}),
-            ("api_request", "2026-11-21T12:00:00+00:00", {**common, "session.id": "S9", "model": SONNET,
-             "input_tokens": 100, "output_tokens": 100, "cache_read_tokens": 0, "cache_creation_tokens": 0,
-             "cost_usd": 0.0018, "duration_ms": 2_000, "request_id": "req_O"}),
-        ]),
-        '{"resourceLogs":[{"resource":',
-    ])
+    write(
+        raw / "otel" / "2026-11-21" / "logs-1.jsonl",
+        [
+            otel_line(
+                [
+                    (
+                        "api_request",
+                        "2026-11-21T09:00:00+00:00",
+                        {
+                            **common,
+                            "session.id": "S2",
+                            "model": SONNET,
+                            "input_tokens": 1_000,
+                            "output_tokens": 500,
+                            "cache_read_tokens": 0,
+                            "cache_creation_tokens": 0,
+                            "cost_usd": 0.0105,
+                            "duration_ms": 4_000,
+                            "request_id": "req_F",
+                        },
+                    ),
+                    (
+                        "user_prompt",
+                        "2026-11-21T11:59:00+00:00",
+                        {**common, "session.id": "S9", "prompt_length": 18, "prompt": "SECRET-PROMPT-OTEL"},
+                    ),
+                    (
+                        "api_request",
+                        "2026-11-21T12:00:00+00:00",
+                        {
+                            **common,
+                            "session.id": "S9",
+                            "model": SONNET,
+                            "input_tokens": 100,
+                            "output_tokens": 100,
+                            "cache_read_tokens": 0,
+                            "cache_creation_tokens": 0,
+                            "cost_usd": 0.0018,
+                            "duration_ms": 2_000,
+                            "request_id": "req_O",
+                        },
+                    ),
+                ]
+            ),
+            '{"resourceLogs":[{"resource":',
+        ],
+    )
 
 
-COSTS = {"A": 0.0048, "B": 0.00015, "C": 0.9585, "D": 0.020675, "E": 0.00003, "F": 0.0105, "G": 0.00018,
-         "H": 0.000006, "I": 0.00018, "O": 0.0018}
+COSTS = {
+    "A": 0.0048,
+    "B": 0.00015,
+    "C": 0.9585,
+    "D": 0.020675,
+    "E": 0.00003,
+    "F": 0.0105,
+    "G": 0.00018,
+    "H": 0.000006,
+    "I": 0.00018,
+    "O": 0.0018,
+}
 
 
 @pytest.fixture(scope="module")
 def warehouse(tmp_path_factory):
     paths = test_paths(tmp_path_factory.mktemp("claude-code"))
-    write_directory(paths.directory, orgs=[("acme", "Acme Robotics", "Europe/Berlin")],
-                    users=[("acme", "u-zoe", "Zoe@acme.example", "Zoë Åkesson", "Platform", "", "admin")],
-                    projects=[("acme", "p-api", "API", "single")])
-    (paths.directory / "claude_code_projects.csv").write_text("path_prefix,project_id,repository\n"
-                                                              "/home/zoe/src/api,p-api,acme/api\n")
+    write_directory(
+        paths.directory,
+        orgs=[("acme", "Acme Robotics", "Europe/Berlin")],
+        users=[("acme", "u-zoe", "Zoe@acme.example", "Zoë Åkesson", "Platform", "", "admin")],
+        projects=[("acme", "p-api", "API", "single")],
+    )
+    (paths.directory / "claude_code_projects.csv").write_text(
+        "path_prefix,project_id,repository\n/home/zoe/src/api,p-api,acme/api\n"
+    )
     write_fixture(paths.raw_dir)
     build_warehouse(paths)
     return paths
@@ -164,8 +279,11 @@ def fetch(paths, sql):
 
 
 def test_each_request_is_counted_once_with_the_ccusage_rules(warehouse):
-    rows = fetch(warehouse, "select request_key, source, uncached_input_tokens, output_tokens, cost_usd "
-                            "from analytics.fct_model_requests order by request_key")
+    rows = fetch(
+        warehouse,
+        "select request_key, source, uncached_input_tokens, output_tokens, cost_usd "
+        "from analytics.fct_model_requests order by request_key",
+    )
     assert [(key, source, inp, out) for key, source, inp, out, _ in rows] == [
         ("msg_A:req_A", "claude_code", 100, 300),
         ("msg_B:", "claude_code", 50, 20),
@@ -178,7 +296,9 @@ def test_each_request_is_counted_once_with_the_ccusage_rules(warehouse):
         ("msg_I:req_I", "claude_code", 10, 10),
         ("req_O", "otel", 100, 100),
     ]
-    assert {key.split(":")[0].removeprefix("msg_").removeprefix("req_"): float(cost) for key, _, _, _, cost in rows} == approx(COSTS)
+    assert {
+        key.split(":")[0].removeprefix("msg_").removeprefix("req_"): float(cost) for key, _, _, _, cost in rows
+    } == approx(COSTS)
 
 
 def test_org_summary_mixes_transcripts_and_otel(queries):
@@ -191,8 +311,11 @@ def test_org_summary_mixes_transcripts_and_otel(queries):
 
 def test_unknown_email_is_kept_as_an_unknown_user_of_the_default_org(queries):
     by_user = {row["user_id"]: row for row in queries.cost_breakdown("acme")["by_user"]}
-    assert by_user["freelancer@outside.example"] == {"user_id": "freelancer@outside.example", "name": None,
-                                                     "cost_usd": approx(COSTS["I"])}
+    assert by_user["freelancer@outside.example"] == {
+        "user_id": "freelancer@outside.example",
+        "name": None,
+        "cost_usd": approx(COSTS["I"]),
+    }
     assert by_user["u-zoe"]["name"] == "Zoë Åkesson"
 
 
@@ -203,8 +326,10 @@ def test_project_and_repository_come_from_the_working_directory(queries):
 
 
 def test_per_day_and_model_token_totals(warehouse):
-    rows = fetch(warehouse, "select request_date, model, sum(total_tokens) from analytics.fct_model_requests "
-                            "group by all order by all")
+    rows = fetch(
+        warehouse,
+        "select request_date, model, sum(total_tokens) from analytics.fct_model_requests group by all order by all",
+    )
     assert rows == [
         (dt.date(2026, 11, 20), HAIKU, 50 + 20 + 5 + 5),
         (dt.date(2026, 11, 20), OPUS, 10 + 100 + 2_000),
@@ -216,11 +341,19 @@ def test_per_day_and_model_token_totals(warehouse):
 
 
 def test_malformed_lines_are_quarantined_with_file_and_line_but_without_content(warehouse):
-    rows = fetch(warehouse, "select source, source_file, line_number, reason, line from raw.quarantined_lines "
-                            "where source in ('claude_code', 'otel') order by all")
+    rows = fetch(
+        warehouse,
+        "select source, source_file, line_number, reason, line from raw.quarantined_lines "
+        "where source in ('claude_code', 'otel') order by all",
+    )
     assert rows == [
-        ("claude_code", f"claude_code/{ZOE}/projects/-home-zoe-src-api/S1.jsonl", 10,
-         "invalid JSON (line content not kept)", None),
+        (
+            "claude_code",
+            f"claude_code/{ZOE}/projects/-home-zoe-src-api/S1.jsonl",
+            10,
+            "invalid JSON (line content not kept)",
+            None,
+        ),
         ("otel", "otel/2026-11-21/logs-1.jsonl", 2, "invalid JSON (line content not kept)", None),
     ]
 
@@ -241,7 +374,9 @@ def test_loading_is_incremental_and_keeps_history_deleted_from_the_source(tmp_pa
     session_file = paths.raw_dir / "claude_code" / ZOE / "projects" / "-home-zoe-src-api" / "S3.jsonl"
     session_file.unlink()  # Claude Code's 30-day clean-up
     grown = session_file.with_name("S2.jsonl")
-    grown.write_text(grown.read_text() + assistant("S2", "2026-11-21T09:30:00.000Z", "msg_J", "req_J", SONNET, 1, 1) + "\n")
+    grown.write_text(
+        grown.read_text() + assistant("S2", "2026-11-21T09:30:00.000Z", "msg_J", "req_J", SONNET, 1, 1) + "\n"
+    )
     os.utime(grown, ns=(grown.stat().st_atime_ns, grown.stat().st_mtime_ns + 1_000_000_000))
     after = claude_code.load_all(paths.raw_dir, paths.lake_dir)
     assert [load.files_read for load in after] == [0, 1]
@@ -255,14 +390,19 @@ def test_loading_is_incremental_and_keeps_history_deleted_from_the_source(tmp_pa
 
 def test_otel_attributes_arrive_as_strings_or_int_values(tmp_path):
     paths = test_paths(tmp_path)
-    record = {"timeUnixNano": "1763715600000000000", "body": {"stringValue": "claude_code.api_request"},
-              "attributes": [{"key": "session.id", "value": {"stringValue": "S"}},
-                             {"key": "user.email", "value": {"stringValue": ZOE}},
-                             {"key": "model", "value": {"stringValue": SONNET}},
-                             {"key": "input_tokens", "value": {"stringValue": "123"}},
-                             {"key": "output_tokens", "value": {"intValue": 45}},
-                             {"key": "cache_read_tokens", "value": {"intValue": "6"}},
-                             {"key": "cost_usd", "value": {"stringValue": "0.5"}}]}
+    record = {
+        "timeUnixNano": "1763715600000000000",
+        "body": {"stringValue": "claude_code.api_request"},
+        "attributes": [
+            {"key": "session.id", "value": {"stringValue": "S"}},
+            {"key": "user.email", "value": {"stringValue": ZOE}},
+            {"key": "model", "value": {"stringValue": SONNET}},
+            {"key": "input_tokens", "value": {"stringValue": "123"}},
+            {"key": "output_tokens", "value": {"intValue": 45}},
+            {"key": "cache_read_tokens", "value": {"intValue": "6"}},
+            {"key": "cost_usd", "value": {"stringValue": "0.5"}},
+        ],
+    }
     write(paths.raw_dir / "otel" / "a.jsonl", [compact({"resourceLogs": [{"scopeLogs": [{"logRecords": [record]}]}]})])
     otel.load_all(paths.raw_dir, paths.lake_dir)
     with duckdb.connect() as conn:
@@ -271,7 +411,8 @@ def test_otel_attributes_arrive_as_strings_or_int_values(tmp_path):
         lake.register_views(conn, paths.lake_dir)
         assert conn.execute(
             "select input_tokens, output_tokens, cache_read_tokens, cost_usd, cast(event_at_utc as varchar) "
-            "from raw.otel_events").fetchall() == [(123, 45, 6, 0.5, "2025-11-21 09:00:00")]
+            "from raw.otel_events"
+        ).fetchall() == [(123, 45, 6, 0.5, "2025-11-21 09:00:00")]
 
 
 def test_token_totals_per_local_day_and_model_equal_ccusage(warehouse):
@@ -288,12 +429,14 @@ def test_token_totals_per_local_day_and_model_equal_ccusage(warehouse):
 def progress(session, ts, msg, req, agent_id, usage: str, model=HAIKU):
     """A 2.1.x agent_progress record embedding a subagent response; `usage` is the usage object's JSON text
     (so that a test can give it a duplicate key)."""
-    return (f'{{"parentUuid":null,"isSidechain":false,"userType":"external","cwd":"/home/zoe/src/api",'
-            f'"sessionId":"{session}","version":"2.1.39","gitBranch":"main","type":"progress","data":{{"message":'
-            f'{{"type":"assistant","timestamp":"{ts}","message":{{"model":"{model}","id":"{msg}","type":"message",'
-            f'"role":"assistant","content":[{{"type":"text","text":"SECRET-RESPONSE-A"}}],"usage":{usage}}},'
-            f'"requestId":"{req}","uuid":"u-{msg}"}},"normalizedMessages":[],"type":"agent_progress",'
-            f'"agentId":"{agent_id}"}},"toolUseID":"agent_{msg}","uuid":"p-{msg}","timestamp":"{ts[:-4]}999Z"}}')
+    return (
+        f'{{"parentUuid":null,"isSidechain":false,"userType":"external","cwd":"/home/zoe/src/api",'
+        f'"sessionId":"{session}","version":"2.1.39","gitBranch":"main","type":"progress","data":{{"message":'
+        f'{{"type":"assistant","timestamp":"{ts}","message":{{"model":"{model}","id":"{msg}","type":"message",'
+        f'"role":"assistant","content":[{{"type":"text","text":"SECRET-RESPONSE-A"}}],"usage":{usage}}},'
+        f'"requestId":"{req}","uuid":"u-{msg}"}},"normalizedMessages":[],"type":"agent_progress",'
+        f'"agentId":"{agent_id}"}},"toolUseID":"agent_{msg}","uuid":"p-{msg}","timestamp":"{ts[:-4]}999Z"}}'
+    )
 
 
 def test_a_progress_copy_is_read_and_checked_as_its_embedded_entry(tmp_path):
@@ -303,25 +446,45 @@ def test_a_progress_copy_is_read_and_checked_as_its_embedded_entry(tmp_path):
 
     paths = test_paths(tmp_path)
     good = '{"input_tokens":2,"cache_creation_input_tokens":30,"cache_read_input_tokens":400,"output_tokens":5}'
-    write(paths.raw_dir / "claude_code" / ZOE / "projects" / "-home-zoe-src-api" / "S7.jsonl", [
-        progress("S7", "2026-11-20T10:00:00.000Z", "msg_P1", "req_P1", "a1b2c3d", good),
-        progress("S7", "2026-11-20T10:00:01.000Z", "msg_P2", "req_P2", "a1b2c3d",
-                 '{"input_tokens":2,"output_tokens":5,"output_tokens":900}'),
-        progress("S7", "2026-11-20T10:00:02.000Z", "msg_P3", "req_P3", "a1b2c3d",
-                 '{"input_tokens":-3,"output_tokens":5}'),
-        progress("S7", "2026-11-20T10:00:03.000Z", "msg_P4", "req_P4", "a1b2c3d", '{"input_tokens":2}'),
-        progress("S7", "2026-11-20T10:00:04.000Z", "msg_P5", "req_P5", " a1b2c3d", good),
-        progress("S7", "2026-11-20T10:00:05.000Z", "msg_P6", "req_P6", "a1b2c3d", good).replace(
-            '"timestamp":"2026-11-20T10:00:05.000Z"', '"timestamp":"soon"'),
-        compact({"type": "progress", "sessionId": "S7", "timestamp": "2026-11-20T10:00:06.000Z",
-                 "data": {"type": "hook_progress", "hookName": "PostToolUse"}, "uuid": "h1"}),
-    ])
+    write(
+        paths.raw_dir / "claude_code" / ZOE / "projects" / "-home-zoe-src-api" / "S7.jsonl",
+        [
+            progress("S7", "2026-11-20T10:00:00.000Z", "msg_P1", "req_P1", "a1b2c3d", good),
+            progress(
+                "S7",
+                "2026-11-20T10:00:01.000Z",
+                "msg_P2",
+                "req_P2",
+                "a1b2c3d",
+                '{"input_tokens":2,"output_tokens":5,"output_tokens":900}',
+            ),
+            progress(
+                "S7", "2026-11-20T10:00:02.000Z", "msg_P3", "req_P3", "a1b2c3d", '{"input_tokens":-3,"output_tokens":5}'
+            ),
+            progress("S7", "2026-11-20T10:00:03.000Z", "msg_P4", "req_P4", "a1b2c3d", '{"input_tokens":2}'),
+            progress("S7", "2026-11-20T10:00:04.000Z", "msg_P5", "req_P5", " a1b2c3d", good),
+            progress("S7", "2026-11-20T10:00:05.000Z", "msg_P6", "req_P6", "a1b2c3d", good).replace(
+                '"timestamp":"2026-11-20T10:00:05.000Z"', '"timestamp":"soon"'
+            ),
+            compact(
+                {
+                    "type": "progress",
+                    "sessionId": "S7",
+                    "timestamp": "2026-11-20T10:00:06.000Z",
+                    "data": {"type": "hook_progress", "hookName": "PostToolUse"},
+                    "uuid": "h1",
+                }
+            ),
+        ],
+    )
     claude_code.load_all(paths.raw_dir, paths.lake_dir)
-    assert registered(paths.lake_dir, """
+    assert registered(
+        paths.lake_dir,
+        """
         select message_id, request_id, model, agent_id, is_sidechain, cast(event_at_utc as varchar), input_tokens,
                output_tokens, cache_creation_input_tokens, cache_read_input_tokens
-        from raw.claude_code_requests""") == [
-        ("msg_P1", "req_P1", HAIKU, "a1b2c3d", True, "2026-11-20 10:00:00", 2, 5, 30, 400)]
+        from raw.claude_code_requests""",
+    ) == [("msg_P1", "req_P1", HAIKU, "a1b2c3d", True, "2026-11-20 10:00:00", 2, 5, 30, 400)]
     assert registered(paths.lake_dir, "select line_number, reason from raw.quarantined_lines order by 1") == [
         (2, "duplicate key data.message.message.usage.output_tokens"),
         (3, "negative token count data.message.message.usage.input_tokens"),
@@ -329,5 +492,6 @@ def test_a_progress_copy_is_read_and_checked_as_its_embedded_entry(tmp_path):
         (5, "invalid identifier data.agentId: a control, format or separator character, or a space at either end"),
         (6, "unparseable timestamp on a usage line"),
     ]
-    assert registered(paths.lake_dir, "select lines_read, loaded_lines, ignored_event_lines "
-                                      "from raw.load_file_summary") == [(7, 2, 1)]
+    assert registered(
+        paths.lake_dir, "select lines_read, loaded_lines, ignored_event_lines from raw.load_file_summary"
+    ) == [(7, 2, 1)]

@@ -60,9 +60,19 @@ FILE_C = f"archived_sessions/2025/09/20/rollout-2025-09-20T15-00-00-{C}.jsonl"
 FILE_D = f"sessions/2026/03/10/rollout-2026-03-10T10-00-00-{D}.jsonl"
 FILE_E = f"sessions/2026/03/11/rollout-2026-03-11T08-00-00-{E}.jsonl"
 FILE_F = f"sessions/2026/03/11/rollout-2026-03-11T12-00-00-{F}.jsonl"
-SECRETS = ("SECRET-PROMPT-codex-1", "SECRET-PROMPT-codex-3", "SECRET-PROMPT-codex-5", "SECRET-PROMPT-codex-6",
-           "SECRET-PROMPT-codex-7", "SECRET-RESPONSE-codex-1", "SECRET-RESPONSE-codex-2", "SECRET-REASONING-codex",
-           "SECRET-TOOL-codex", "SECRET-INSTRUCTIONS-codex", "SECRET-TOKEN-codex")
+SECRETS = (
+    "SECRET-PROMPT-codex-1",
+    "SECRET-PROMPT-codex-3",
+    "SECRET-PROMPT-codex-5",
+    "SECRET-PROMPT-codex-6",
+    "SECRET-PROMPT-codex-7",
+    "SECRET-RESPONSE-codex-1",
+    "SECRET-RESPONSE-codex-2",
+    "SECRET-REASONING-codex",
+    "SECRET-TOOL-codex",
+    "SECRET-INSTRUCTIONS-codex",
+    "SECRET-TOKEN-codex",
+)
 
 
 def at(text: str) -> dt.datetime:
@@ -106,9 +116,17 @@ def parse(home: str, relative: str, text: str | None = None) -> agent_logs.Parse
 
 
 def figures(request: agent_logs.Request) -> tuple:
-    return (request.line_number, request.session_id, request.event_at_utc, request.model, request.is_fallback_model,
-            request.input_tokens, request.cache_read_input_tokens, request.output_tokens,
-            request.reasoning_output_tokens)
+    return (
+        request.line_number,
+        request.session_id,
+        request.event_at_utc,
+        request.model,
+        request.is_fallback_model,
+        request.input_tokens,
+        request.cache_read_input_tokens,
+        request.output_tokens,
+        request.reasoning_output_tokens,
+    )
 
 
 def expected(*names: str) -> list[tuple]:
@@ -117,6 +135,7 @@ def expected(*names: str) -> list[tuple]:
 
 # -- the parser -------------------------------------------------------------------------------------------------
 
+
 def test_cumulative_counters_re_emits_a_resume_and_a_model_switch():
     parsed = parse("ana", FILE_A)
     assert [figures(r) for r in parsed.requests] == expected("R1", "R2", "R3")
@@ -124,8 +143,15 @@ def test_cumulative_counters_re_emits_a_resume_and_a_model_switch():
     assert parsed.quarantined == [(14, "invalid JSON")]
     [session] = parsed.sessions
     assert session == agent_logs.Session(
-        line_number=1, session_id=A, first_at_utc=at("2026-03-10 09:00:00"), last_at_utc=at("2026-03-10 23:10:00"),
-        cwd="/home/ana/src/payments", git_branch="main", repository="acme/payments", client_version="0.98.0")
+        line_number=1,
+        session_id=A,
+        first_at_utc=at("2026-03-10 09:00:00"),
+        last_at_utc=at("2026-03-10 23:10:00"),
+        cwd="/home/ana/src/payments",
+        git_branch="main",
+        repository="acme/payments",
+        client_version="0.98.0",
+    )
 
 
 def test_an_archived_copy_of_the_same_session_has_the_same_request_keys():
@@ -158,10 +184,20 @@ def test_cached_input_is_capped_and_the_auto_review_model_is_priced_by_date():
 def test_identical_requests_in_distinct_sessions_are_distinct_only_by_time_model_or_counts():
     key = codex.request_key
     usage = (100, 10, 0, 20, 0, 120)
-    assert key(at("2026-03-10 09:00:00.123456"), "gpt-5.2", usage) == key(at("2026-03-10 09:00:00.123"), "gpt-5.2", usage)
-    assert len({key(at("2026-03-10 09:00:00.123"), "gpt-5.2", usage), key(at("2026-03-10 09:00:00.124"), "gpt-5.2", usage),
+    assert key(at("2026-03-10 09:00:00.123456"), "gpt-5.2", usage) == key(
+        at("2026-03-10 09:00:00.123"), "gpt-5.2", usage
+    )
+    assert (
+        len(
+            {
+                key(at("2026-03-10 09:00:00.123"), "gpt-5.2", usage),
+                key(at("2026-03-10 09:00:00.124"), "gpt-5.2", usage),
                 key(at("2026-03-10 09:00:00.123"), "gpt-5.1", usage),
-                key(at("2026-03-10 09:00:00.123"), "gpt-5.2", (100, 10, 0, 21, 0, 121))}) == 4
+                key(at("2026-03-10 09:00:00.123"), "gpt-5.2", (100, 10, 0, 21, 0, 121)),
+            }
+        )
+        == 4
+    )
 
 
 def test_wanted_files_are_rollouts_under_sessions_or_archived_sessions():
@@ -173,21 +209,55 @@ def test_wanted_files_are_rollouts_under_sessions_or_archived_sessions():
 
 
 def hostile_text() -> str:
-    good = {"timestamp": "2026-03-12T10:00:00.000Z", "type": "event_msg", "payload": {"type": "token_count", "info": {
-        "last_token_usage": {"input_tokens": 100, "cached_input_tokens": 40, "output_tokens": 10,
-                             "reasoning_output_tokens": 0, "total_tokens": 110}}}}
+    good = {
+        "timestamp": "2026-03-12T10:00:00.000Z",
+        "type": "event_msg",
+        "payload": {
+            "type": "token_count",
+            "info": {
+                "last_token_usage": {
+                    "input_tokens": 100,
+                    "cached_input_tokens": 40,
+                    "output_tokens": 10,
+                    "reasoning_output_tokens": 0,
+                    "total_tokens": 110,
+                }
+            },
+        },
+    }
 
     def token_line(ts="2026-03-12T10:01:00.000Z", **usage):
         base = {"input_tokens": 100, "cached_input_tokens": 0, "output_tokens": 10}
-        return json.dumps({"timestamp": ts, "type": "event_msg", "payload": {"type": "token_count", "info": {
-            "last_token_usage": {**base, **usage}}}}, separators=(",", ":"))
+        return json.dumps(
+            {
+                "timestamp": ts,
+                "type": "event_msg",
+                "payload": {"type": "token_count", "info": {"last_token_usage": {**base, **usage}}},
+            },
+            separators=(",", ":"),
+        )
 
     lines = [
-        json.dumps({"timestamp": "2026-03-12T09:59:00.000Z", "type": "session_meta", "payload": {
-            "id": "0199c0c0-0000-7000-8000-000000000001", "cwd": 42, "cli_version": "0.98.0",
-            "instructions": "SECRET-INSTRUCTIONS-codex",
-            "git": {"branch": "main", "repository_url": "https://x:SECRET-TOKEN-codex@github.com/acme/x.git"}}}),  # 1
-        json.dumps({"timestamp": "2026-03-12T09:59:01.000Z", "type": "turn_context", "payload": {"model": {"name": "SECRET-PROMPT-codex-1"}}}),  # 2
+        json.dumps(
+            {
+                "timestamp": "2026-03-12T09:59:00.000Z",
+                "type": "session_meta",
+                "payload": {
+                    "id": "0199c0c0-0000-7000-8000-000000000001",
+                    "cwd": 42,
+                    "cli_version": "0.98.0",
+                    "instructions": "SECRET-INSTRUCTIONS-codex",
+                    "git": {"branch": "main", "repository_url": "https://x:SECRET-TOKEN-codex@github.com/acme/x.git"},
+                },
+            }
+        ),  # 1
+        json.dumps(
+            {
+                "timestamp": "2026-03-12T09:59:01.000Z",
+                "type": "turn_context",
+                "payload": {"model": {"name": "SECRET-PROMPT-codex-1"}},
+            }
+        ),  # 2
         json.dumps(good, separators=(",", ":")),  # 3: kept beside the bad ones, model gpt-5 assumed
         token_line(ts=None),  # 4
         token_line(ts="yesterday SECRET-PROMPT-codex-1"),  # 5
@@ -195,13 +265,21 @@ def hostile_text() -> str:
         token_line(output_tokens=-5),  # 7
         token_line(output_tokens=1.5),  # 8
         token_line(input_tokens=2_000_000_000),  # 9: the framework's value contract
-        json.dumps({"timestamp": "2026-03-12T10:02:00.000Z", "type": "event_msg", "payload": {"type": "token_count", "info": "SECRET-TOOL-codex"}}),  # 10
+        json.dumps(
+            {
+                "timestamp": "2026-03-12T10:02:00.000Z",
+                "type": "event_msg",
+                "payload": {"type": "token_count", "info": "SECRET-TOOL-codex"},
+            }
+        ),  # 10
         '["token_count", "SECRET-TOOL-codex"]',  # 11
         '{"timestamp":"2026-03-12T10:03:00.000Z","type":"event_msg","payload":{"type":"token_count","info":{"last_token_usage":{"input_tokens":5,',  # 12
         "",  # 13 blank
         '{"type":"response_item","payload":{"type":"message","content":[{"type":"input_text","text":"SECRET-PROMPT-codex-1"}]}}',  # 14
         token_line(ts="2026-03-12T10:05:00.000Z", reasoning_output_tokens=50),  # 15: reasoning above output
-        json.dumps({"timestamp": "2026-03-12T10:06:00.000Z", "type": "session_meta", "payload": "SECRET-PROMPT-codex-1"}),  # 16: a second one, not read
+        json.dumps(
+            {"timestamp": "2026-03-12T10:06:00.000Z", "type": "session_meta", "payload": "SECRET-PROMPT-codex-1"}
+        ),  # 16: a second one, not read
     ]
     return "\n".join(line if line is not None else "" for line in lines) + "\n"
 
@@ -209,8 +287,10 @@ def hostile_text() -> str:
 def test_hostile_lines_are_quarantined_with_their_line_and_a_reason_without_content():
     parsed = codex.parse_file("codex/x@acme.example/sessions/h.jsonl", framework_lines(hostile_text()))
     checked = agent_logs.check(parsed)
-    assert [(r.line_number, r.model, r.is_fallback_model, r.input_tokens, r.cache_read_input_tokens)
-            for r in checked.requests] == [(3, "gpt-5", True, 60, 40)]
+    assert [
+        (r.line_number, r.model, r.is_fallback_model, r.input_tokens, r.cache_read_input_tokens)
+        for r in checked.requests
+    ] == [(3, "gpt-5", True, 60, 40)]
     assert sorted(checked.quarantined) == [
         (1, "session_meta: cwd is not a string"),
         (2, "turn_context: model is not a string"),
@@ -239,7 +319,14 @@ def test_a_file_without_session_meta_takes_its_session_from_the_file_name():
 
 # -- the collector's copy ---------------------------------------------------------------------------------------
 
-FIXTURE_FILES = [("ana", FILE_A), ("ana", ARCHIVED_A), ("ana", FILE_C), ("ana", FILE_D), ("ana", FILE_E), ("bo", FILE_F)]
+FIXTURE_FILES = [
+    ("ana", FILE_A),
+    ("ana", ARCHIVED_A),
+    ("ana", FILE_C),
+    ("ana", FILE_D),
+    ("ana", FILE_E),
+    ("bo", FILE_F),
+]
 
 
 @pytest.mark.parametrize("home,relative", FIXTURE_FILES)
@@ -260,8 +347,9 @@ def test_the_stripped_copy_of_hostile_lines_keeps_every_quarantine_row(tmp_path)
     stripped = codex.strip_file(path).decode()
     assert "SECRET" not in stripped
     name = "codex/x@acme.example/sessions/h.jsonl"
-    assert (agent_logs.check(codex.parse_file(name, framework_lines(stripped)))
-            == agent_logs.check(codex.parse_file(name, framework_lines(hostile_text()))))
+    assert agent_logs.check(codex.parse_file(name, framework_lines(stripped))) == agent_logs.check(
+        codex.parse_file(name, framework_lines(hostile_text()))
+    )
 
 
 def test_an_empty_file_has_nothing_to_send(tmp_path):
@@ -272,6 +360,7 @@ def test_an_empty_file_has_nothing_to_send(tmp_path):
 
 # -- the real pipeline ------------------------------------------------------------------------------------------
 
+
 def copy_homes(raw_dir: Path) -> None:
     for home, email in (("ana", ANA), ("bo", BO)):
         shutil.copytree(FIXTURES / home, raw_dir / "codex" / email)
@@ -280,10 +369,15 @@ def copy_homes(raw_dir: Path) -> None:
 @pytest.fixture(scope="module")
 def warehouse(tmp_path_factory):
     paths = test_paths(tmp_path_factory.mktemp("codex"))
-    write_directory(paths.directory, orgs=[("acme", "Acme Robotics", "Europe/Berlin")],
-                    users=[("acme", "u-ana", ANA, "Ana", "Payments", "", "member"),
-                           ("acme", "u-bo", BO, "Bo", "Payments", "", "member")],
-                    projects=[("acme", "payments", "Payments", "single")])
+    write_directory(
+        paths.directory,
+        orgs=[("acme", "Acme Robotics", "Europe/Berlin")],
+        users=[
+            ("acme", "u-ana", ANA, "Ana", "Payments", "", "member"),
+            ("acme", "u-bo", BO, "Bo", "Payments", "", "member"),
+        ],
+        projects=[("acme", "payments", "Payments", "single")],
+    )
     copy_homes(paths.raw_dir)
     build_warehouse(paths)
     return paths
@@ -295,26 +389,38 @@ def fetch(paths, sql, params=()):
 
 
 def test_each_request_is_counted_once_across_files_and_homes(warehouse):
-    rows = fetch(warehouse, "select session_id, requested_at_utc, model, uncached_input_tokens, "
-                            "cache_read_input_tokens, cache_creation_input_tokens, output_tokens "
-                            "from analytics.fct_model_requests where source = 'codex' order by requested_at_utc")
+    rows = fetch(
+        warehouse,
+        "select session_id, requested_at_utc, model, uncached_input_tokens, "
+        "cache_read_input_tokens, cache_creation_input_tokens, output_tokens "
+        "from analytics.fct_model_requests where source = 'codex' order by requested_at_utc",
+    )
     want = sorted((r[2], r[3], r[4], r[6], r[7], 0, r[8]) for r in REQUESTS.values())
     assert sorted(rows, key=lambda row: row[1]) == sorted(want, key=lambda row: row[1])
 
 
 def test_sessions_are_codex_cli_sessions_with_project_and_repository(warehouse):
-    rows = fetch(warehouse, "select session_id, agent, repository from analytics.fct_sessions "
-                            "where source = 'codex' order by session_id")
-    assert rows == [(A, "codex-cli", "acme/payments"), (C, "codex-cli", "acme/legacy"),
-                    (D, "codex-cli", "acme/payments"), (E, "codex-cli", "acme/payments"),
-                    (F, "codex-cli", "acme/payments")]
+    rows = fetch(
+        warehouse,
+        "select session_id, agent, repository from analytics.fct_sessions where source = 'codex' order by session_id",
+    )
+    assert rows == [
+        (A, "codex-cli", "acme/payments"),
+        (C, "codex-cli", "acme/legacy"),
+        (D, "codex-cli", "acme/payments"),
+        (E, "codex-cli", "acme/payments"),
+        (F, "codex-cli", "acme/payments"),
+    ]
 
 
 def test_malformed_lines_are_quarantined_with_file_and_line_without_content(warehouse):
-    rows = fetch(warehouse, "select source_file, line_number, reason, line from raw.quarantined_lines "
-                            "where source = 'codex' order by all")
+    rows = fetch(
+        warehouse,
+        "select source_file, line_number, reason, line from raw.quarantined_lines where source = 'codex' order by all",
+    )
     assert [(file, line, reason.startswith("invalid JSON"), text) for file, line, reason, text in rows] == [
-        (f"codex/{ANA}/{FILE_A}", 14, True, None)]
+        (f"codex/{ANA}/{FILE_A}", 14, True, None)
+    ]
 
 
 def test_no_content_of_the_rollouts_reaches_the_warehouse_or_the_lake(warehouse):
@@ -330,14 +436,21 @@ def test_token_totals_per_local_day_and_model_equal_ccusage(warehouse, timezone)
     ours = agent_warehouse_daily("codex", warehouse.warehouse, timezone)
     rows, identical = compare(ours, theirs, tuple(codex.CCUSAGE.kinds))
     assert identical, rows
-    days = {"UTC": {"2025-09-20", "2026-03-10", "2026-03-11"}, "Europe/Berlin": {"2025-09-20", "2026-03-10", "2026-03-11"}}
+    days = {
+        "UTC": {"2025-09-20", "2026-03-10", "2026-03-11"},
+        "Europe/Berlin": {"2025-09-20", "2026-03-10", "2026-03-11"},
+    }
     assert {day for day, _ in theirs} == days[timezone]
     berlin_0311_gpt52 = theirs.get(("2026-03-11", "gpt-5.2"))
     assert (berlin_0311_gpt52 is not None) == (timezone == "Europe/Berlin")  # R3 at 00:10 local on 03-11
     if timezone == "UTC":  # the hand figures, per (day, model)
-        assert theirs[("2026-03-10", "gpt-5.2")] == {"inputTokens": 14_000, "cacheReadTokens": 18_000,
-                                                     "cacheCreationTokens": 0, "outputTokens": 1_100,
-                                                     "reasoningOutputTokens": 150}
+        assert theirs[("2026-03-10", "gpt-5.2")] == {
+            "inputTokens": 14_000,
+            "cacheReadTokens": 18_000,
+            "cacheCreationTokens": 0,
+            "outputTokens": 1_100,
+            "reasoningOutputTokens": 150,
+        }
         assert theirs[("2025-09-20", "gpt-5")]["inputTokens"] == 2_100
         assert theirs[("2026-03-11", "gpt-5.3-codex")]["inputTokens"] == 3_000 + 1_000 + 0
 
@@ -356,12 +469,15 @@ def test_the_loader_quarantines_hostile_lines_with_file_and_line_and_is_incremen
         from orchestration.ingest import lake
 
         lake.register_views(conn, paths.lake_dir)
-        rows = conn.execute("select source_file, line_number, line from raw.quarantined_lines "
-                            "where source = 'codex' order by line_number").fetchall()
+        rows = conn.execute(
+            "select source_file, line_number, line from raw.quarantined_lines "
+            "where source = 'codex' order by line_number"
+        ).fetchall()
         requests = conn.execute("select line_number, input_tokens from raw.codex_requests").fetchall()
     name = "codex/x@acme.example/sessions/2026/03/12/rollout-h.jsonl"
     assert [(file, line, text) for file, line, text in rows] == [
-        (name, line, None) for line in (1, 2, 4, 5, 6, 7, 8, 9, 10, 11, 12, 15)]
+        (name, line, None) for line in (1, 2, 4, 5, 6, 7, 8, 9, 10, 11, 12, 15)
+    ]
     assert requests == [(3, 60)]
     data = b"".join(p.read_bytes() for p in paths.lake_dir.rglob("*.parquet"))
     assert b"SECRET" not in data
@@ -374,8 +490,13 @@ def ccusage_report(homes: list[Path], timezone: str = "UTC") -> dict:
     from orchestration.bench.ccusage_parity import ccusage_command
 
     env = {**os.environ, **codex.CCUSAGE.env(homes)}
-    completed = subprocess.run([*ccusage_command().split(), "codex", "daily", "--json", "--offline",
-                                "--timezone", timezone], capture_output=True, text=True, env=env, check=True)
+    completed = subprocess.run(
+        [*ccusage_command().split(), "codex", "daily", "--json", "--offline", "--timezone", timezone],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    )
     return codex.CCUSAGE.rows(json.loads(completed.stdout))
 
 
@@ -393,13 +514,27 @@ def test_ccusage_reads_the_stripped_copies_as_the_originals(tmp_path):
 
 # -- the sample for `make run` ----------------------------------------------------------------------------------
 
+
 def sample_users():
     from orchestration.sample.agents import SampleUser
 
-    people = [("ana", "Europe/Berlin", 0.9), ("bo", "America/New_York", 0.5), ("chen", "Asia/Tokyo", 0.7),
-              ("dee", "UTC", 0.3), ("eli", "Europe/Berlin", 0.6)]
-    return [SampleUser(f"{name}@acme.example", zone, (f"/home/{name}/src/api", f"/workspaces/web"),
-                       ("acme/api", "acme/web"), activity) for name, zone, activity in people]
+    people = [
+        ("ana", "Europe/Berlin", 0.9),
+        ("bo", "America/New_York", 0.5),
+        ("chen", "Asia/Tokyo", 0.7),
+        ("dee", "UTC", 0.3),
+        ("eli", "Europe/Berlin", 0.6),
+    ]
+    return [
+        SampleUser(
+            f"{name}@acme.example",
+            zone,
+            (f"/home/{name}/src/api", "/workspaces/web"),
+            ("acme/api", "acme/web"),
+            activity,
+        )
+        for name, zone, activity in people
+    ]
 
 
 def write_sample(raw_dir: Path, seed: str = "seed:codex") -> int:
@@ -421,8 +556,11 @@ def test_the_sample_is_deterministic_and_has_the_traps(tmp_path):
     everything = "".join(texts.values())
     assert {f.parts[0] for f in files} == {"codex"} and len({f.parts[1] for f in files}) == 5
     assert any(f.parts[2] == "archived_sessions" for f in files)
-    assert any(Path("codex", *f.parts[1:2], "sessions", *f.parts[3:]) in texts for f in files
-               if f.parts[2] == "archived_sessions")  # an earlier copy beside the active one
+    assert any(
+        Path("codex", *f.parts[1:2], "sessions", *f.parts[3:]) in texts
+        for f in files
+        if f.parts[2] == "archived_sessions"
+    )  # an earlier copy beside the active one
     assert '"forked_from_id"' in everything and '"info":null' in everything
     assert any('"turn_context"' not in text and '"token_count"' in text for text in texts.values())  # old CLI
     assert "https://" in everything and "SECRET-PROMPT-codex-" in everything
@@ -443,7 +581,9 @@ def test_the_sample_reads_as_ccusage_reads_it(tmp_path):
     assert len(kept) == written and 300 <= written <= 3000
     ours: dict[tuple[str, str], dict[str, int]] = {}
     for request in kept.values():
-        row = ours.setdefault((request.event_at_utc.date().isoformat(), request.model), dict.fromkeys(codex.CCUSAGE.kinds, 0))
+        row = ours.setdefault(
+            (request.event_at_utc.date().isoformat(), request.model), dict.fromkeys(codex.CCUSAGE.kinds, 0)
+        )
         for kind, column in codex.CCUSAGE.kinds.items():
             row[kind] += getattr(request, column)
     assert ours == ccusage_report(sorted(root.iterdir()))
@@ -460,10 +600,27 @@ def mutations(seed: int = 14, count: int = 400):
     import random
 
     rng = random.Random(seed)
-    lines = [line for home, relative in FIXTURE_FILES for line in (FIXTURES / home / relative).read_text().splitlines()
-             if any(marker in line for marker in codex.LINE_MARKERS) and line.startswith("{")]
-    hostile = [None, True, -1, 1.5, 2**70, "", "SECRET-PROMPT-codex-1", [], {}, [1, 2], {"a": "SECRET-TOOL-codex"},
-               "2026-03-10T09:00:00Z", 1_777_629_600]
+    lines = [
+        line
+        for home, relative in FIXTURE_FILES
+        for line in (FIXTURES / home / relative).read_text().splitlines()
+        if any(marker in line for marker in codex.LINE_MARKERS) and line.startswith("{")
+    ]
+    hostile = [
+        None,
+        True,
+        -1,
+        1.5,
+        2**70,
+        "",
+        "SECRET-PROMPT-codex-1",
+        [],
+        {},
+        [1, 2],
+        {"a": "SECRET-TOOL-codex"},
+        "2026-03-10T09:00:00Z",
+        1_777_629_600,
+    ]
     for _ in range(count):
         record = json.loads(rng.choice(lines))
         paths, stack = [], [((), record)]

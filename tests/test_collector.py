@@ -35,11 +35,10 @@ import duckdb
 import httpx
 import pytest
 
-from orchestration.collection import collector
-from orchestration.ingest import lake
 from orchestration.bench.ccusage_parity import TOKEN_KINDS, ccusage_command
 from orchestration.cli import main as cli_main
-from orchestration.ingest import agent_logs, claude_code
+from orchestration.collection import collector
+from orchestration.ingest import agent_logs, claude_code, lake
 from reports.api.tokens import TokenStore
 from tests.support import free_port, test_paths, write_directory
 
@@ -58,6 +57,7 @@ SON, HAI = "claude-sonnet-4-5-20250929", "claude-haiku-4-5-20251001"
 
 
 # -- the world: a published warehouse, the real server, two laptops --------------------------------------------------
+
 
 def agent_fixture_home(source: str, user: str, email: str) -> Path | None:
     """A source's fixture folder of one user, laid out as the agent's folder (tests/fixtures/<source>/<email>,
@@ -87,8 +87,11 @@ def local_home_name(source: str) -> str:
 def command_environment(**extra: str) -> dict[str, str]:
     """This environment without the project's settings and without the agents' folder variables."""
     agent_variables = {fmt.home_env for fmt in collector.collected_formats() if fmt.home_env}
-    kept = {key: value for key, value in os.environ.items()
-            if not key.startswith("SESSION_ANALYTICS_") and key not in agent_variables}
+    kept = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith("SESSION_ANALYTICS_") and key not in agent_variables
+    }
     return {**kept, **extra}
 
 
@@ -96,8 +99,10 @@ def session_analytics(*argv: str, env: dict[str, str] | None = None, check: bool
     command = [str(Path(sys.executable).parent / "session-analytics"), *argv]
     completed = subprocess.run(command, env=env or command_environment(), capture_output=True, text=True, timeout=900)
     if check and completed.returncode != 0:
-        raise AssertionError(f"{' '.join(argv[:1])} failed ({completed.returncode}):\n{completed.stdout[-3000:]}\n"
-                             f"{completed.stderr[-5000:]}")
+        raise AssertionError(
+            f"{' '.join(argv[:1])} failed ({completed.returncode}):\n{completed.stdout[-3000:]}\n"
+            f"{completed.stderr[-5000:]}"
+        )
     return completed
 
 
@@ -117,13 +122,26 @@ class RecordingServer(collector.ServerDestination):
 def world(tmp_path_factory):
     root = tmp_path_factory.mktemp("collector")
     paths = test_paths(root / "server")
-    path_flags = ["--raw-dir", str(paths.raw_dir), "--directory", str(paths.directory),
-                  "--warehouse", str(paths.warehouse), "--lake-dir", str(paths.lake_dir)]
-    write_directory(paths.directory, orgs=[(ORG, "Acme", TIMEZONE)],
-                    users=[(ORG, "ada", "ada@acme.example", "Ada", "Exec", "", "admin"),
-                           (ORG, "ana", "ana@acme.example", "Ana", "Core", "ada", "member"),
-                           (ORG, "ben", "ben@acme.example", "Ben", "Core", "ada", "member")],
-                    projects=[(ORG, "p-shop", "Shop", "single")])
+    path_flags = [
+        "--raw-dir",
+        str(paths.raw_dir),
+        "--directory",
+        str(paths.directory),
+        "--warehouse",
+        str(paths.warehouse),
+        "--lake-dir",
+        str(paths.lake_dir),
+    ]
+    write_directory(
+        paths.directory,
+        orgs=[(ORG, "Acme", TIMEZONE)],
+        users=[
+            (ORG, "ada", "ada@acme.example", "Ada", "Exec", "", "admin"),
+            (ORG, "ana", "ana@acme.example", "Ana", "Core", "ada", "member"),
+            (ORG, "ben", "ben@acme.example", "Ben", "Core", "ada", "member"),
+        ],
+        projects=[(ORG, "p-shop", "Shop", "single")],
+    )
     paths.raw_dir.mkdir(parents=True)
     session_analytics("refresh", *path_flags)  # the published warehouse: the directory, no usage yet
     store = TokenStore(paths.tokens)
@@ -147,10 +165,23 @@ def world(tmp_path_factory):
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     server = subprocess.Popen(
-        [str(Path(sys.executable).parent / "session-analytics"), "serve", "--accept-uploads", "--port", str(port),
-         "--warehouse", str(paths.warehouse), "--tokens", str(paths.tokens), "--raw-dir", str(paths.raw_dir)],
+        [
+            str(Path(sys.executable).parent / "session-analytics"),
+            "serve",
+            "--accept-uploads",
+            "--port",
+            str(port),
+            "--warehouse",
+            str(paths.warehouse),
+            "--tokens",
+            str(paths.tokens),
+            "--raw-dir",
+            str(paths.raw_dir),
+        ],
         env=command_environment(SESSION_ANALYTICS_UPLOAD_MAX_BYTES=str(UPLOAD_LIMIT)),
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     try:
         deadline = time.monotonic() + 60
@@ -169,15 +200,26 @@ def world(tmp_path_factory):
         ben.connect()
         ben_homes = {source: [laptops["ben"] / local_home_name(source)] for source in homes["ben"]}
         ben_state = collector.CollectorState(root / "ben-state.json", ben.key)
-        ben_summaries = collector.collect(collector.collected_formats(), ben, ben_state, homes=ben_homes,
-                                          environ={}, echo=lambda line: None)
+        ben_summaries = collector.collect(
+            collector.collected_formats(), ben, ben_state, homes=ben_homes, environ={}, echo=lambda line: None
+        )
         ben.close()
         mtimes_after_upload = raw_mtimes(paths.raw_dir)
         refresh = session_analytics("refresh", *path_flags)
         yield {
-            "paths": paths, "flags": path_flags, "url": url, "tokens": tokens, "homes": homes, "laptops": laptops,
-            "ana_env": ana_env, "ana_first": ana_first, "ben": ben, "ben_summaries": ben_summaries,
-            "mtimes": mtimes_after_upload, "refresh": refresh, "store": store,
+            "paths": paths,
+            "flags": path_flags,
+            "url": url,
+            "tokens": tokens,
+            "homes": homes,
+            "laptops": laptops,
+            "ana_env": ana_env,
+            "ana_first": ana_first,
+            "ben": ben,
+            "ben_summaries": ben_summaries,
+            "mtimes": mtimes_after_upload,
+            "refresh": refresh,
+            "store": store,
         }
     finally:
         server.send_signal(signal.SIGINT)
@@ -195,13 +237,23 @@ def auth(token: str) -> dict[str, str]:
 
 # -- figures ---------------------------------------------------------------------------------------------------------
 
+
 def ccusage_claude(home: Path) -> dict:
     """ccusage's per-day per-model tokens of one Claude config folder (the original files)."""
     command = [*shlex.split(ccusage_command()), "daily", "--json", "--offline", "--timezone", TIMEZONE]
-    completed = subprocess.run(command, capture_output=True, text=True, check=True, timeout=600,
-                               env={**os.environ, "CLAUDE_CONFIG_DIR": str(home)})
-    return {(day.get("period") or day["date"], model["modelName"]): {kind: int(model[kind]) for kind in TOKEN_KINDS}
-            for day in json.loads(completed.stdout)["daily"] for model in day["modelBreakdowns"]}
+    completed = subprocess.run(
+        command,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=600,
+        env={**os.environ, "CLAUDE_CONFIG_DIR": str(home)},
+    )
+    return {
+        (day.get("period") or day["date"], model["modelName"]): {kind: int(model[kind]) for kind in TOKEN_KINDS}
+        for day in json.loads(completed.stdout)["daily"]
+        for model in day["modelBreakdowns"]
+    }
 
 
 def ccusage_view(source: str, home: Path, scratch: Path) -> Path:
@@ -211,8 +263,13 @@ def ccusage_view(source: str, home: Path, scratch: Path) -> Path:
     if source != "gemini":
         return home
     view = scratch / f"ccusage-{source}-{home.name}"
-    shutil.copytree(home, view, ignore=lambda folder, names: [
-        name for name in names if name.endswith(".json") and name[:-5] + ".jsonl" in names])
+    shutil.copytree(
+        home,
+        view,
+        ignore=lambda folder, names: [
+            name for name in names if name.endswith(".json") and name[:-5] + ".jsonl" in names
+        ],
+    )
     return view
 
 
@@ -220,10 +277,16 @@ def ccusage_agent(source: str, home: Path) -> dict:
     parity = importlib_module(source).CCUSAGE
     completed = subprocess.run(
         [*shlex.split(ccusage_command()), parity.command, "daily", "--json", "--offline", "--timezone", TIMEZONE],
-        capture_output=True, text=True, check=True, timeout=600, env={**os.environ, **parity.env([home])},
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=600,
+        env={**os.environ, **parity.env([home])},
     )
-    return {key: {kind: int(value.get(kind, 0)) for kind in parity.kinds}
-            for key, value in parity.rows(json.loads(completed.stdout)).items()}
+    return {
+        key: {kind: int(value.get(kind, 0)) for kind in parity.kinds}
+        for key, value in parity.rows(json.loads(completed.stdout)).items()
+    }
 
 
 def importlib_module(source: str):
@@ -233,11 +296,15 @@ def importlib_module(source: str):
 
 
 def warehouse_claude(paths, user_id: str) -> dict:
-    rows = fetch(paths, """
+    rows = fetch(
+        paths,
+        """
         select cast(timezone(?, timezone('UTC', requested_at_utc)) as date), model, sum(uncached_input_tokens),
                sum(output_tokens), sum(cache_creation_input_tokens), sum(cache_read_input_tokens)
         from analytics.fct_model_requests where source = 'claude_code' and user_id = ? group by all""",
-                 TIMEZONE, user_id)
+        TIMEZONE,
+        user_id,
+    )
     return {(day.isoformat(), model): dict(zip(TOKEN_KINDS, map(int, tokens))) for day, model, *tokens in rows}
 
 
@@ -246,7 +313,9 @@ def warehouse_agent(paths, source: str, user_id: str) -> dict:
     copy that dbt kept."""
     kinds = importlib_module(source).CCUSAGE.kinds
     sums = ", ".join(f"sum({expression})" for expression in kinds.values())
-    rows = fetch(paths, f"""
+    rows = fetch(
+        paths,
+        f"""
         with staged as (
             select request_key, reasoning_output_tokens,
                    row_number() over (partition by request_key order by source_file, line_number) as copy_rank
@@ -261,7 +330,11 @@ def warehouse_agent(paths, source: str, user_id: str) -> dict:
             where facts.source = ? and facts.user_id = ?
         )
         select cast(timezone(?, timezone('UTC', requested_at_utc)) as date), model, {sums}
-        from requests group by all""", source, user_id, TIMEZONE)
+        from requests group by all""",
+        source,
+        user_id,
+        TIMEZONE,
+    )
     return {(day.isoformat(), model): dict(zip(kinds, map(int, tokens))) for day, model, *tokens in rows}
 
 
@@ -309,8 +382,11 @@ def test_each_users_files_are_in_their_own_folder_of_the_raw_dir(world):
     for user, sources in world["homes"].items():
         for source, original in sources.items():
             fmt = next(fmt for fmt in collector.collected_formats() if fmt.source == source)
-            wanted = sorted(path.relative_to(original).as_posix() for path in original.rglob("*")
-                            if path.is_file() and collector.is_wanted(fmt, path.relative_to(original)))
+            wanted = sorted(
+                path.relative_to(original).as_posix()
+                for path in original.rglob("*")
+                if path.is_file() and collector.is_wanted(fmt, path.relative_to(original))
+            )
             folder = raw / source / USERS[user]
             stored = sorted(path.relative_to(folder).as_posix() for path in folder.rglob("*") if path.is_file())
             assert stored == wanted, (user, source)
@@ -320,8 +396,13 @@ def test_each_users_files_are_in_their_own_folder_of_the_raw_dir(world):
 
 
 def test_no_content_string_of_the_fixtures_leaves_the_laptop(world):
-    originals = b"".join(path.read_bytes() for sources in world["homes"].values() for home in sources.values()
-                         for path in home.rglob("*") if path.is_file())
+    originals = b"".join(
+        path.read_bytes()
+        for sources in world["homes"].values()
+        for home in sources.values()
+        for path in home.rglob("*")
+        if path.is_file()
+    )
     texts = {match.decode() for match in MARKER.findall(originals)} | set(REAL_CONTENT)
     assert all(text.encode() in originals for text in texts) and len(texts) > 10
     uploaded = b"".join(body for _, _, body in world["ben"].bodies)
@@ -341,8 +422,10 @@ def test_a_second_run_with_nothing_new_sends_nothing(world):
     assert re.search(r"claude_code: 9 file\(s\), 9 sent \(9 new", first), first
     again = session_analytics("collect", "--server", world["url"], env=world["ana_env"])
     assert "nothing new to send" in again.stdout and "0 sent" in again.stdout
-    assert "claude_code: 9 file(s), 0 sent (0 new, 0 updated, 0 already there), 9 unchanged since the last run" \
+    assert (
+        "claude_code: 9 file(s), 0 sent (0 new, 0 updated, 0 already there), 9 unchanged since the last run"
         in again.stdout
+    )
     assert raw_mtimes(world["paths"].raw_dir) == world["mtimes"]
     state = Path(world["laptops"]["ana"]) / ".session-analytics" / "collector-state.json"
     stored = json.loads(state.read_text())
@@ -356,11 +439,16 @@ def tokens_not_in(path: Path, token: str) -> bool:
 
 def test_a_resent_batch_changes_nothing(world):
     again = session_analytics("collect", "--server", world["url"], "--full", env=world["ana_env"])
-    assert re.search(r"claude_code: 9 file\(s\), 9 sent \(0 new, 0 updated, 9 already there\)", again.stdout), \
+    assert re.search(r"claude_code: 9 file\(s\), 9 sent \(0 new, 0 updated, 9 already there\)", again.stdout), (
         again.stdout
+    )
     source, relative, body = world["ben"].bodies[0]
-    response = httpx.post(f"{world['url']}/uploads/{source}", params={"path": relative}, content=body,
-                          headers=auth(world["tokens"]["ben"]))
+    response = httpx.post(
+        f"{world['url']}/uploads/{source}",
+        params={"path": relative},
+        content=body,
+        headers=auth(world["tokens"]["ben"]),
+    )
     assert response.status_code == 200 and response.json()["status"] == "unchanged"
     assert raw_mtimes(world["paths"].raw_dir) == world["mtimes"]
 
@@ -382,20 +470,31 @@ def test_the_token_alone_decides_whose_folder_an_upload_goes_to(world, tmp_path)
     url, ana = world["url"], world["tokens"]["ana"]
     raw = world["paths"].raw_dir
     assert httpx.get(f"{url}/uploads/whoami", headers=auth(ana)).json() | {"sources": None} == {
-        "org_id": ORG, "user_id": "ana", "email": "ana@acme.example", "folder": "ana@acme.example",
-        "sources": None, "max_bytes": UPLOAD_LIMIT}
+        "org_id": ORG,
+        "user_id": "ana",
+        "email": "ana@acme.example",
+        "folder": "ana@acme.example",
+        "sources": None,
+        "max_bytes": UPLOAD_LIMIT,
+    }
     line = b'{"type":"user","sessionId":"s-1","timestamp":"2026-11-20T10:00:00.000Z"}\n'
     target = "projects/-home-x/11111111-2222-4333-8444-555555555555.jsonl"
     before = raw_mtimes(raw)
     # no user field is accepted
     for extra in ({"email": "ben@acme.example"}, {"user": "ben"}, {"user_id": "ben"}):
-        refused = httpx.post(f"{url}/uploads/claude_code", params={"path": target, **extra}, content=line,
-                             headers=auth(ana))
+        refused = httpx.post(
+            f"{url}/uploads/claude_code", params={"path": target, **extra}, content=line, headers=auth(ana)
+        )
         assert refused.status_code == 422 and refused.json()["parameter"] == next(iter(extra))
     # nor a path out of the user's folder
-    for path in ("../ben@acme.example/projects/-home-x/a.jsonl", "projects/../../ben@acme.example/projects/x/a.jsonl",
-                 "/projects/-home-x/a.jsonl", "projects/-home-x/..\\a.jsonl", "projects//a.jsonl",
-                 "projects/.hidden/a.jsonl"):
+    for path in (
+        "../ben@acme.example/projects/-home-x/a.jsonl",
+        "projects/../../ben@acme.example/projects/x/a.jsonl",
+        "/projects/-home-x/a.jsonl",
+        "projects/-home-x/..\\a.jsonl",
+        "projects//a.jsonl",
+        "projects/.hidden/a.jsonl",
+    ):
         refused = httpx.post(f"{url}/uploads/claude_code", params={"path": path}, content=line, headers=auth(ana))
         assert refused.status_code == 422 and refused.json()["parameter"] == "path", path
     assert raw_mtimes(raw) == before
@@ -441,11 +540,11 @@ def test_an_oversize_upload_is_refused(world):
 
     def chunks():  # no Content-Length: counted as it arrives
         for start in range(0, len(body), 65536):
-            yield body[start:start + 65536]
+            yield body[start : start + 65536]
 
     streamed = httpx.post(f"{url}/uploads/claude_code", params={"path": path}, content=chunks(), headers=auth(ana))
     assert streamed.status_code == 413
-    fits = body[:(UPLOAD_LIMIT // len(line)) * len(line)]
+    fits = body[: (UPLOAD_LIMIT // len(line)) * len(line)]
     exactly = httpx.post(f"{url}/uploads/claude_code", params={"path": path}, content=fits, headers=auth(ana))
     assert exactly.status_code == 201
     (raw / "claude_code" / "ana@acme.example" / path).unlink()
@@ -458,8 +557,9 @@ def test_uploads_are_validated_like_raw_files(world):
     path = "projects/-home-x/33333333-2222-4333-8444-555555555555.jsonl"
 
     def post(body: bytes, token: str | None = ana, source: str = "claude_code", at: str = path):
-        return httpx.post(f"{url}/uploads/{source}", params={"path": at}, content=body,
-                          headers=auth(token) if token else {})
+        return httpx.post(
+            f"{url}/uploads/{source}", params={"path": at}, content=body, headers=auth(token) if token else {}
+        )
 
     before = raw_mtimes(world["paths"].raw_dir)
     not_text = post(b'{"type":"user"}\n\xff\xfe\n')
@@ -488,10 +588,18 @@ def test_uploads_are_validated_like_raw_files(world):
 def test_the_refresh_quarantines_the_copys_bad_lines_where_the_original_has_them(world):
     """ben's shop session: line 8 was cut (invalid JSON); the infra session's last line, still being written,
     was not sent."""
-    rows = fetch(world["paths"], "select source_file, line_number, reason from raw.quarantined_lines "
-                                 "where source_file like 'claude_code/ben@%' order by all")
-    assert rows == [("claude_code/ben@acme.example/projects/-home-ben-code-shop/"
-                     "b3a1f7c2-5d4e-4c6b-9a8f-0e1d2c3b4a51.jsonl", 8, "invalid JSON (line content not kept)")]
+    rows = fetch(
+        world["paths"],
+        "select source_file, line_number, reason from raw.quarantined_lines "
+        "where source_file like 'claude_code/ben@%' order by all",
+    )
+    assert rows == [
+        (
+            "claude_code/ben@acme.example/projects/-home-ben-code-shop/b3a1f7c2-5d4e-4c6b-9a8f-0e1d2c3b4a51.jsonl",
+            8,
+            "invalid JSON (line content not kept)",
+        )
+    ]
 
 
 # -- the copy: the loader and ccusage read it as the original -------------------------------------------------------
@@ -501,20 +609,27 @@ HOSTILE_SESSION = "d5c3f9e4-7f60-4e8d-9cab-2a3f4e5d6c73"
 
 def hostile_transcript() -> str:
     """Lines a careless or hostile producer writes, each with content beside what is read."""
-    common = (f'"cwd":"/home/eve/app","sessionId":"{HOSTILE_SESSION}","version":"2.1.39","gitBranch":"main"')
+    common = f'"cwd":"/home/eve/app","sessionId":"{HOSTILE_SESSION}","version":"2.1.39","gitBranch":"main"'
 
     def assistant(mid, rid, out, ts, extra="", usage_extra="", content='[{"type":"text","text":"SECRET-R"}]'):
-        return (f'{{"parentUuid":null,"isSidechain":false,{common},"message":{{"model":"{SON}","id":"{mid}",'
-                f'"type":"message","role":"assistant","content":{content},"usage":{{"input_tokens":4,'
-                f'"cache_creation_input_tokens":10,"cache_read_input_tokens":100,'
-                f'"output_tokens":{out}{usage_extra}}}}},'
-                f'"requestId":"{rid}","type":"assistant"{extra},"uuid":"u","timestamp":"{ts}"}}')
+        return (
+            f'{{"parentUuid":null,"isSidechain":false,{common},"message":{{"model":"{SON}","id":"{mid}",'
+            f'"type":"message","role":"assistant","content":{content},"usage":{{"input_tokens":4,'
+            f'"cache_creation_input_tokens":10,"cache_read_input_tokens":100,'
+            f'"output_tokens":{out}{usage_extra}}}}},'
+            f'"requestId":"{rid}","type":"assistant"{extra},"uuid":"u","timestamp":"{ts}"}}'
+        )
 
     lines = [
         "\ufeff" + assistant("m1", "r1", 11, "2026-11-20T08:00:00.000Z"),  # a BOM: ccusage skips the line
         assistant("m2", "r2", 12, "2026-11-20T08:01:00.000Z").replace('"usage":{', '"usage": {'),  # ccusage skips
-        assistant("m3", "r3", 13, "2026-11-20T08:02:00.000Z",
-                  content='[{"type":"tool_use","id":"t","input":{"id":null,"q":"SECRET-T"}}]'),  # a null id: skipped
+        assistant(
+            "m3",
+            "r3",
+            13,
+            "2026-11-20T08:02:00.000Z",
+            content='[{"type":"tool_use","id":"t","input":{"id":null,"q":"SECRET-T"}}]',
+        ),  # a null id: skipped
         assistant("m4", "r4", 14, "2026-11-20T08:03:00.000Z", content='[{"type":"text","text":NaN}]'),
         assistant("m5", "r5", 15, "2026-11-20T08:04:00.000Z", extra=',"content":"SECRET-D","content":"x"'),
         assistant("m6", "r6", '"15"', "2026-11-20T08:05:00.000Z"),  # a string count: quarantined
@@ -530,7 +645,8 @@ def hostile_transcript() -> str:
         '{"type":"user","message":{"content":"SECRET-C"},' + common + ',"timestamp":"2026-11-20T08:12:00Z",}',
         '{"type":"summary","summary":"SECRET-E" "x"}',
         assistant("m13", "r13", 23, "2026-11-20T08:13:00.000Z") + "\r",
-        '{"type":"user",' + common.replace("/home/eve/app", "/home/eve/" + "d" * 5000)
+        '{"type":"user",'
+        + common.replace("/home/eve/app", "/home/eve/" + "d" * 5000)
         + ',"timestamp":"2026-11-20T08:14:00Z"}',
     ]
     return "\n".join(lines) + "\n"
@@ -565,9 +681,13 @@ def test_the_loader_reads_a_hostile_transcripts_copy_exactly_as_the_original(tmp
     assert [row[1] for row in ours["claude_code_requests"]] == [1, 2, 3, 4, 11, 18]
     assert [row[1] for row in ours["quarantined_lines"]] == [5, 6, 7, 8, 9, 10, 13, 14, 17, 19]
     reasons = {reason for _, _, reason, _ in ours["quarantined_lines"]}
-    assert {"invalid JSON (line content not kept)", "not a JSON object (line content not kept)",
-            "duplicate key message.usage.input_tokens", "duplicate key content",
-            "mistyped field message.usage.output_tokens: expected integer"} <= reasons, reasons
+    assert {
+        "invalid JSON (line content not kept)",
+        "not a JSON object (line content not kept)",
+        "duplicate key message.usage.input_tokens",
+        "duplicate key content",
+        "mistyped field message.usage.output_tokens: expected integer",
+    } <= reasons, reasons
 
 
 def test_ccusage_reads_a_hostile_transcripts_copy_exactly_as_the_original(tmp_path):
@@ -612,8 +732,18 @@ def test_a_file_written_to_recently_is_read_again_on_the_next_run(tmp_path):
     share.mkdir()
     line = '{"type":"user","sessionId":"s","timestamp":"2026-11-20T10:00:00.000Z"}\n'
     session.write_text(line + line[:30], encoding="utf-8")
-    flags = ["--to", str(share), "--email", "eve@acme.example", "--home", f"claude_code={home}",
-             "--source", "claude_code", "--state", str(tmp_path / "state.json")]
+    flags = [
+        "--to",
+        str(share),
+        "--email",
+        "eve@acme.example",
+        "--home",
+        f"claude_code={home}",
+        "--source",
+        "claude_code",
+        "--state",
+        str(tmp_path / "state.json"),
+    ]
     code, out, _ = run_collect(*flags)
     sent = share / "claude_code" / "eve@acme.example" / session.relative_to(home)
     assert code == 0 and sent.read_text() == '{"type":"user","sessionId":"s","timestamp":"2026-11-20T10:00:00.000Z"}\n'
@@ -641,6 +771,7 @@ def test_a_file_that_is_not_utf8_has_no_copy_and_an_empty_file_an_empty_one(tmp_
 
 # -- --to DIR ---------------------------------------------------------------------------------------------------------
 
+
 def run_collect(*argv: str) -> tuple[int, str, str]:
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
@@ -653,33 +784,47 @@ def test_collect_to_a_folder_writes_the_raw_dir_layout_under_the_email_and_sends
     share.mkdir()
     home = tmp_path / "claude"
     shutil.copytree(BEN_CLAUDE, home)
-    flags = ["--to", str(share), "--email", "Ben@Acme.example", "--home", f"claude_code={home}",
-             "--source", "claude_code", "--state", str(tmp_path / "state.json")]
+    flags = [
+        "--to",
+        str(share),
+        "--email",
+        "Ben@Acme.example",
+        "--home",
+        f"claude_code={home}",
+        "--source",
+        "claude_code",
+        "--state",
+        str(tmp_path / "state.json"),
+    ]
     code, out, _ = run_collect(*flags)
     assert code == 0 and "claude_code: 3 file(s), 3 sent (3 new" in out, out
     folder = share / "claude_code" / "ben@acme.example"
     assert sorted(path.relative_to(folder).as_posix() for path in folder.rglob("*.jsonl")) == sorted(
-        path.relative_to(home).as_posix() for path in (home / "projects").rglob("*.jsonl"))
+        path.relative_to(home).as_posix() for path in (home / "projects").rglob("*.jsonl")
+    )
     code, out, _ = run_collect(*flags)
     assert code == 0 and "nothing new to send" in out
     # a session goes on: only its file is sent again
     session = next((home / "projects" / "-home-ben-code-infra").glob("*.jsonl"))
     text = session.read_text()
-    session.write_text(text[:text.rindex("\n") + 1] + text[:text.index("\n") + 1])
+    session.write_text(text[: text.rindex("\n") + 1] + text[: text.index("\n") + 1])
     code, out, _ = run_collect(*flags)
     assert code == 0 and "claude_code: 3 file(s), 1 sent (0 new, 1 updated" in out, out
     code, out, _ = run_collect(*flags, "--dry-run", "--full")
     assert code == 0 and out.count("would send") == 4
 
 
-@pytest.mark.parametrize("flags, message", [
-    (["--email", "ben"], "not an email address"),
-    (["--email", "ben/x@acme.example"], "folder name"),
-    (["--email", "ben/../../x@acme.example"], "not one email address"),
-    (["--email", "a@b.example, c@d.example"], "not"),
-    ([], "--to needs --email"),
-    (["--email", "ben@acme.example", "--token", "sa_x"], "--token and --token-file go with --server"),
-])
+@pytest.mark.parametrize(
+    "flags, message",
+    [
+        (["--email", "ben"], "not an email address"),
+        (["--email", "ben/x@acme.example"], "folder name"),
+        (["--email", "ben/../../x@acme.example"], "not one email address"),
+        (["--email", "a@b.example, c@d.example"], "not"),
+        ([], "--to needs --email"),
+        (["--email", "ben@acme.example", "--token", "sa_x"], "--token and --token-file go with --server"),
+    ],
+)
 def test_collect_to_a_folder_refuses_a_bad_email(tmp_path, flags, message):
     code, _, err = run_collect("--to", str(tmp_path), "--state", str(tmp_path / "s.json"), *flags)
     assert code == 2 and message in err, err
@@ -696,23 +841,26 @@ def test_collect_to_a_server_needs_a_token(tmp_path, monkeypatch):
     assert code == 2 and "needs your API token" in err
 
 
-@pytest.mark.parametrize("path, problem", [
-    ("projects/-home-x/a.jsonl", None),
-    ("sessions/2025/10/01/rollout-2025-10-01T10-00-00-0199a.jsonl", None),
-    ("", "empty path"),
-    ("/etc/passwd", "absolute"),
-    ("projects/../x.jsonl", "'..'"),
-    ("projects/./x.jsonl", "'.'"),
-    ("projects/.git/x.jsonl", "hidden"),
-    ("projects//x.jsonl", "empty component"),
-    ("projects/x/", "empty component"),
-    ("projects\\..\\x.jsonl", "backslash"),
-    ("C:/x.jsonl", "colon"),
-    ("projects/a\nb.jsonl", "control"),
-    ("projects/a\u202eb.jsonl", "format"),
-    ("projects/" + "a" * 256 + ".jsonl", "longer than 255 bytes"),
-    ("/".join(["a"] * 17), "more than 16"),
-])
+@pytest.mark.parametrize(
+    "path, problem",
+    [
+        ("projects/-home-x/a.jsonl", None),
+        ("sessions/2025/10/01/rollout-2025-10-01T10-00-00-0199a.jsonl", None),
+        ("", "empty path"),
+        ("/etc/passwd", "absolute"),
+        ("projects/../x.jsonl", "'..'"),
+        ("projects/./x.jsonl", "'.'"),
+        ("projects/.git/x.jsonl", "hidden"),
+        ("projects//x.jsonl", "empty component"),
+        ("projects/x/", "empty component"),
+        ("projects\\..\\x.jsonl", "backslash"),
+        ("C:/x.jsonl", "colon"),
+        ("projects/a\nb.jsonl", "control"),
+        ("projects/a\u202eb.jsonl", "format"),
+        ("projects/" + "a" * 256 + ".jsonl", "longer than 255 bytes"),
+        ("/".join(["a"] * 17), "more than 16"),
+    ],
+)
 def test_path_rules(path, problem):
     found = collector.path_problem(path)
     assert (found is None) if problem is None else (problem in (found or "")), found
@@ -738,18 +886,21 @@ def test_a_refused_copy_is_reported_once_and_not_sent_again_until_the_file_chang
     (home / "logs" / "good.jsonl").write_text('{"n":1}\n')
     (home / "logs" / "bad.jsonl").write_text('{"n":2}\n')
     fmt = claude_code.CollectedFormat(
-        source="claude_code", wanted=lambda relative: relative.parts[0] == "logs",
+        source="claude_code",
+        wanted=lambda relative: relative.parts[0] == "logs",
         strip_file=lambda path: b"\xff\n" if path.name == "bad.jsonl" else path.read_bytes(),
-        local_home=str(home), home_env=None)
+        local_home=str(home),
+        home_env=None,
+    )
     destination = collector.FolderDestination(share, "eve@acme.example", UPLOAD_LIMIT)
     state = collector.CollectorState(tmp_path / "state.json", destination.key)
-    first, = collector.collect([fmt], destination, state, environ={}, echo=lambda line: None)
+    (first,) = collector.collect([fmt], destination, state, environ={}, echo=lambda line: None)
     assert (first.created, [path for path, _ in first.refused]) == (1, ["logs/bad.jsonl"])
     assert "not UTF-8" in first.refused[0][1]
     assert (share / "claude_code" / "eve@acme.example" / "logs" / "good.jsonl").exists()
     assert not (share / "claude_code" / "eve@acme.example" / "logs" / "bad.jsonl").exists()
     state = collector.CollectorState(tmp_path / "state.json", destination.key)
-    second, = collector.collect([fmt], destination, state, environ={}, echo=lambda line: None)
+    (second,) = collector.collect([fmt], destination, state, environ={}, echo=lambda line: None)
     assert (second.sent, second.refused, second.unchanged_since_last_run) == (0, [], 2)
     assert [key for key, _ in second.refused_earlier] == ["claude_code/logs/bad.jsonl"]
     assert "1 refused before and unchanged since" in collector.report([second], destination, False, False)
@@ -757,8 +908,9 @@ def test_a_refused_copy_is_reported_once_and_not_sent_again_until_the_file_chang
 
 def test_an_unreachable_server_stops_the_run_with_exit_code_1(tmp_path, monkeypatch):
     monkeypatch.setattr(collector, "HTTP_BACKOFF_SECONDS", 0)
-    code, _, err = run_collect("--server", f"http://127.0.0.1:{free_port()}", "--token", "sa_x",
-                               "--state", str(tmp_path / "s.json"))
+    code, _, err = run_collect(
+        "--server", f"http://127.0.0.1:{free_port()}", "--token", "sa_x", "--state", str(tmp_path / "s.json")
+    )
     assert code == 1 and "cannot reach" in err
 
 
@@ -784,8 +936,13 @@ def test_a_server_that_does_not_accept_uploads_is_named_as_such(world):
     paths = world["paths"]
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(create_app(ApiSettings(warehouse=paths.warehouse, tokens=paths.tokens)),
-                                           log_level="warning", access_log=False))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(ApiSettings(warehouse=paths.warehouse, tokens=paths.tokens)),
+            log_level="warning",
+            access_log=False,
+        )
+    )
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     try:
@@ -821,9 +978,29 @@ def test_one_run_at_a_time_per_state_file(tmp_path):
     state = tmp_path / "state.json"
     with collector.run_lock(state) as held:
         assert held
-        code, out, err = run_collect("--to", str(share), "--email", "eve@acme.example", "--state", str(state),
-                                     "--home", f"claude_code={BEN_CLAUDE}", "--source", "claude_code")
+        code, out, err = run_collect(
+            "--to",
+            str(share),
+            "--email",
+            "eve@acme.example",
+            "--state",
+            str(state),
+            "--home",
+            f"claude_code={BEN_CLAUDE}",
+            "--source",
+            "claude_code",
+        )
         assert code == 0 and "is running; nothing done" in err and not any(share.iterdir())
-    code, out, err = run_collect("--to", str(share), "--email", "eve@acme.example", "--state", str(state),
-                                 "--home", f"claude_code={BEN_CLAUDE}", "--source", "claude_code")
+    code, out, err = run_collect(
+        "--to",
+        str(share),
+        "--email",
+        "eve@acme.example",
+        "--state",
+        str(state),
+        "--home",
+        f"claude_code={BEN_CLAUDE}",
+        "--source",
+        "claude_code",
+    )
     assert code == 0 and "3 sent" in out

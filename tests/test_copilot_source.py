@@ -24,8 +24,15 @@ FILE_C = FIXTURES / BEN / "otel" / "copilot-otel-20261120-140000.jsonl"
 SESSION_A1 = "3f2c9a1e-5b7d-4e0a-9c1f-ana000000001"
 SESSION_A2 = "3f2c9a1e-5b7d-4e0a-9c1f-ana000000002"
 SESSION_B1 = "7c0d2e4f-1a3b-4c5d-8e9f-ben000000001"
-SECRETS = ["SECRET-PROMPT-copilot", "SECRET-RESPONSE-copilot", "SECRET-SYSTEM-copilot", "SECRET-TOOL-copilot",
-           "SECRET-TOOL-RESULT-copilot", "SECRET-PROMPT-copilot-truncated", "ghp_SECRETTOKENcopilot"]
+SECRETS = [
+    "SECRET-PROMPT-copilot",
+    "SECRET-RESPONSE-copilot",
+    "SECRET-SYSTEM-copilot",
+    "SECRET-TOOL-copilot",
+    "SECRET-TOOL-RESULT-copilot",
+    "SECRET-PROMPT-copilot-truncated",
+    "ghp_SECRETTOKENcopilot",
+]
 T1, T2 = "4bf92f3577b34da6a3ce929d0e0e4736", "0af7651916cd43dd8448eb211c80319c"
 
 
@@ -36,8 +43,11 @@ def lines_of(text: str) -> agent_logs.Lines:
     if pieces and pieces[-1] == "":
         pieces.pop()
     verdicts = copilot.loader_verdicts(pieces)  # the same DuckDB calls as the loader's (lines.py, agent_logs.py)
-    return [(number, piece if copilot.MARKER in piece or not valid else None)
-            for number, (piece, (blank, valid)) in enumerate(zip(pieces, verdicts), start=1) if not blank]
+    return [
+        (number, piece if copilot.MARKER in piece or not valid else None)
+        for number, (piece, (blank, valid)) in enumerate(zip(pieces, verdicts), start=1)
+        if not blank
+    ]
 
 
 def parse(path: Path, name: str = "f.jsonl") -> agent_logs.ParsedFile:
@@ -49,11 +59,20 @@ def at(text: str) -> dt.datetime:
 
 
 def figures(request: agent_logs.Request) -> tuple:
-    return (request.line_number, request.request_key, request.model, request.input_tokens, request.output_tokens,
-            request.cache_read_input_tokens, request.cache_creation_input_tokens, request.reasoning_output_tokens)
+    return (
+        request.line_number,
+        request.request_key,
+        request.model,
+        request.input_tokens,
+        request.output_tokens,
+        request.cache_read_input_tokens,
+        request.cache_creation_input_tokens,
+        request.reasoning_output_tokens,
+    )
 
 
 # -- the parser ------------------------------------------------------------------------------------------------
+
 
 def test_chat_spans_are_the_requests_with_the_cached_input_taken_out_of_the_input():
     parsed = parse(FILE_A)
@@ -69,16 +88,25 @@ def test_chat_spans_are_the_requests_with_the_cached_input_taken_out_of_the_inpu
     assert {r.client_version for r in parsed.requests} == {"1.0.70-0"}
     # endTime [seconds, nanoseconds], to the millisecond as ccusage reads it
     assert [r.event_at_utc for r in parsed.requests] == [
-        at("2026-11-20T09:00:05.250"), at("2026-11-20T09:00:12"), at("2026-11-20T23:30:00.123")]
+        at("2026-11-20T09:00:05.250"),
+        at("2026-11-20T09:00:12"),
+        at("2026-11-20T23:30:00.123"),
+    ]
     assert parsed.quarantined == [(8, "invalid JSON")]  # the line the exporter was still writing
 
 
 def test_a_session_has_its_first_and_last_request_and_the_repository_without_credentials():
     [session] = parse(FILE_A).sessions
     assert session == agent_logs.Session(
-        line_number=1, session_id=SESSION_A1, first_at_utc=at("2026-11-20T09:00:05.250"),
-        last_at_utc=at("2026-11-20T23:30:00.123"), cwd=None, git_branch="feature/billing", repository="acme/api",
-        client_version="1.0.70-0")
+        line_number=1,
+        session_id=SESSION_A1,
+        first_at_utc=at("2026-11-20T09:00:05.250"),
+        last_at_utc=at("2026-11-20T23:30:00.123"),
+        cwd=None,
+        git_branch="feature/billing",
+        repository="acme/api",
+        client_version="1.0.70-0",
+    )
 
 
 def test_the_fallback_records_count_only_where_a_trace_has_no_chat_span():
@@ -94,7 +122,8 @@ def test_the_fallback_records_count_only_where_a_trace_has_no_chat_span():
     ]
     assert parsed.quarantined == []
     assert [(s.session_id, s.first_at_utc, s.last_at_utc, s.client_version) for s in parsed.sessions] == [
-        (SESSION_A2, at("2026-11-21T10:00:03"), at("2026-11-21T10:30:04"), "1.0.71-0")]
+        (SESSION_A2, at("2026-11-21T10:00:03"), at("2026-11-21T10:30:04"), "1.0.71-0")
+    ]
 
 
 def test_cache_writes_and_a_model_without_a_price():
@@ -107,13 +136,24 @@ def test_cache_writes_and_a_model_without_a_price():
     assert {r.session_id for r in parsed.requests} == {SESSION_B1}
 
 
-GOOD = {"gen_ai.operation.name": "chat", "gen_ai.response.model": "gpt-5", "gen_ai.conversation.id": "S",
-        "gen_ai.usage.input_tokens": 10, "gen_ai.usage.output_tokens": 5}
+GOOD = {
+    "gen_ai.operation.name": "chat",
+    "gen_ai.response.model": "gpt-5",
+    "gen_ai.conversation.id": "S",
+    "gen_ai.usage.input_tokens": 10,
+    "gen_ai.usage.output_tokens": 5,
+}
 
 
 def chat(span_id: str, end=(1_795_000_000, 0), **attributes) -> str:
-    record = {"type": "span", "traceId": "t", "spanId": span_id, "name": "chat gpt-5", "endTime": end and list(end),
-              "attributes": {**GOOD, **attributes}}
+    record = {
+        "type": "span",
+        "traceId": "t",
+        "spanId": span_id,
+        "name": "chat gpt-5",
+        "endTime": end and list(end),
+        "attributes": {**GOOD, **attributes},
+    }
     return json.dumps({key: value for key, value in record.items() if value is not None})
 
 
@@ -149,7 +189,8 @@ def test_hostile_lines_are_quarantined_with_their_line_and_the_good_one_beside_t
         (11, "gen_ai.usage.input_tokens is not a non-negative integer"),
     ]
     assert [(r.line_number, r.request_key, r.input_tokens, r.output_tokens) for r in checked.requests] == [
-        (12, "t:s12", 10, 12)]
+        (12, "t:s12", 10, 12)
+    ]
     assert not any(secret in reason for _, reason in checked.quarantined for secret in SECRETS)
 
 
@@ -164,13 +205,20 @@ def test_a_span_exported_twice_is_one_request_key():
 def test_only_the_otel_jsonl_files_are_read():
     assert copilot.FORMAT.source == "copilot" and copilot.FORMAT.agent == "copilot-cli"
     assert copilot.FORMAT.home_env == "COPILOT_HOME" and copilot.FORMAT.local_home == "~/.copilot"
-    for path, read in (("otel/a.jsonl", True), ("otel/2026/11/b.jsonl", True), ("otel/a.json", False),
-                       ("otel/a.jsonl.gz", False), ("a.jsonl", False), ("session-state/x/events.jsonl", False),
-                       ("logs/otel.jsonl", False)):
+    for path, read in (
+        ("otel/a.jsonl", True),
+        ("otel/2026/11/b.jsonl", True),
+        ("otel/a.json", False),
+        ("otel/a.jsonl.gz", False),
+        ("a.jsonl", False),
+        ("session-state/x/events.jsonl", False),
+        ("logs/otel.jsonl", False),
+    ):
         assert copilot.wanted(PurePosixPath(path)) is read, path
 
 
 # -- the collector's copy ----------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("path", [FILE_A, FILE_B, FILE_C], ids=["a", "b", "c"])
 def test_the_stripped_copy_reads_as_the_original_and_has_no_content(path, tmp_path):
@@ -188,11 +236,18 @@ def test_the_stripped_copy_reads_as_the_original_and_has_no_content(path, tmp_pa
 
 def test_the_stripped_copy_of_hostile_lines_quarantines_them_as_the_original(tmp_path):
     original = tmp_path / "original.jsonl"
-    edge = ['{"type":"span","kind":1e400,"traceId":"t","spanId":"e1","name":"chat x","endTime":[1795000000,0],'
-            '"attributes":{"gen_ai.usage.input_tokens":3}}',  # a number Python reads as infinity
-            '{"a":NaN}', '[1,]', "\t", "\u00a0", '{"events":[],"events":[],"attributes":{}}', '{"a":1,"a":2}',
-            chat("e2", **{"gen_ai.usage.input_tokens": "9" * 5000})]
-    original.write_text("\ufeff" + "\n".join(HOSTILE + edge) + "\n\n   \n{\"type\":\"metric\",\"dataPoints\":[]}\r\n")
+    edge = [
+        '{"type":"span","kind":1e400,"traceId":"t","spanId":"e1","name":"chat x","endTime":[1795000000,0],'
+        '"attributes":{"gen_ai.usage.input_tokens":3}}',  # a number Python reads as infinity
+        '{"a":NaN}',
+        "[1,]",
+        "\t",
+        "\u00a0",
+        '{"events":[],"events":[],"attributes":{}}',
+        '{"a":1,"a":2}',
+        chat("e2", **{"gen_ai.usage.input_tokens": "9" * 5000}),
+    ]
+    original.write_text("\ufeff" + "\n".join(HOSTILE + edge) + '\n\n   \n{"type":"metric","dataPoints":[]}\r\n')
     stripped = copilot.strip_file(original)
     copy = tmp_path / "copy.jsonl"
     copy.write_bytes(stripped)
@@ -209,6 +264,7 @@ def test_a_file_with_nothing_the_warehouse_reads_is_not_sent(tmp_path):
 
 # -- ccusage, the real binary ------------------------------------------------------------------------------------
 
+
 def ccusage_command() -> str:
     from orchestration.bench.ccusage_parity import ccusage_command as command
 
@@ -217,8 +273,14 @@ def ccusage_command() -> str:
 
 def ccusage_report(home: Path, timezone: str = "UTC") -> dict:
     env = {**os.environ, **copilot.CCUSAGE.env([home])}
-    completed = subprocess.run([*ccusage_command().split(), "copilot", "daily", "--json", "--offline", "--timezone",
-                                timezone], capture_output=True, text=True, env=env, check=True, timeout=600)
+    completed = subprocess.run(
+        [*ccusage_command().split(), "copilot", "daily", "--json", "--offline", "--timezone", timezone],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+        timeout=600,
+    )
     return json.loads(completed.stdout)
 
 
@@ -274,13 +336,19 @@ def test_ccusage_counts_a_span_exported_twice_twice(tmp_path):
 
 # -- through the pipeline ------------------------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def warehouse(tmp_path_factory):
     paths = test_paths(tmp_path_factory.mktemp("copilot"))
-    write_directory(paths.directory, orgs=[("acme", "Acme Robotics", "Europe/Berlin")],
-                    users=[("acme", "u-ana", ANA, "Ana", "Platform", "", "member"),
-                           ("acme", "u-ben", BEN, "Ben", "Platform", "", "member")],
-                    projects=[("acme", "p-api", "API", "single")])
+    write_directory(
+        paths.directory,
+        orgs=[("acme", "Acme Robotics", "Europe/Berlin")],
+        users=[
+            ("acme", "u-ana", ANA, "Ana", "Platform", "", "member"),
+            ("acme", "u-ben", BEN, "Ben", "Platform", "", "member"),
+        ],
+        projects=[("acme", "p-api", "API", "single")],
+    )
     for user in (ANA, BEN):
         shutil.copytree(FIXTURES / user, paths.raw_dir / "copilot" / user)
     build_warehouse(paths)
@@ -293,9 +361,12 @@ def fetch(paths, sql, *parameters):
 
 
 def test_the_requests_arrive_as_facts_of_the_copilot_agent(warehouse):
-    rows = fetch(warehouse, "select user_id, agent, model, uncached_input_tokens, output_tokens, "
-                            "cache_read_input_tokens, cache_creation_input_tokens from analytics.fct_model_requests "
-                            "where source = 'copilot' order by requested_at_utc")
+    rows = fetch(
+        warehouse,
+        "select user_id, agent, model, uncached_input_tokens, output_tokens, "
+        "cache_read_input_tokens, cache_creation_input_tokens from analytics.fct_model_requests "
+        "where source = 'copilot' order by requested_at_utc",
+    )
     assert rows == [
         ("u-ana", "copilot-cli", "claude-sonnet-4.5", 2_000, 300, 10_000, 1_500),
         ("u-ana", "copilot-cli", "claude-sonnet-4.5", 1_000, 420, 14_000, 0),
@@ -309,33 +380,40 @@ def test_the_requests_arrive_as_facts_of_the_copilot_agent(warehouse):
         ("u-ana", "copilot-cli", "gpt-5-mini", 400, 40, 0, 0),
         ("u-ana", "copilot-cli", "claude-sonnet-4.5", 0, 20, 150, 0),
     ]
-    unpriced = fetch(warehouse, "select distinct model from analytics.fct_model_requests "
-                                "where source = 'copilot' and not is_priced")
+    unpriced = fetch(
+        warehouse, "select distinct model from analytics.fct_model_requests where source = 'copilot' and not is_priced"
+    )
     assert unpriced == [("grok-code-fast-1",)]
 
 
 def test_the_sessions_carry_the_repository_and_the_branch(warehouse):
-    rows = fetch(warehouse, "select session_id, git_branch, repository from staging.stg_copilot__sessions "
-                            "order by session_id")
-    assert rows == [(SESSION_A1, "feature/billing", "acme/api"), (SESSION_A2, None, None),
-                    (SESSION_B1, None, None)]
+    rows = fetch(
+        warehouse, "select session_id, git_branch, repository from staging.stg_copilot__sessions order by session_id"
+    )
+    assert rows == [(SESSION_A1, "feature/billing", "acme/api"), (SESSION_A2, None, None), (SESSION_B1, None, None)]
 
 
 def test_sessions_are_copilot_cli_sessions_with_the_repository_as_project_and_a_cost_worked_out_by_hand(warehouse):
-    rows = fetch(warehouse, "select session_id, user_id, agent, project_id, repository, model_requests, "
-                            "cast(round(cost_usd, 9) as double) from analytics.fct_sessions "
-                            "where source = 'copilot' order by session_id")
+    rows = fetch(
+        warehouse,
+        "select session_id, user_id, agent, project_id, repository, model_requests, "
+        "cast(round(cost_usd, 9) as double) from analytics.fct_sessions "
+        "where source = 'copilot' order by session_id",
+    )
     # claude-sonnet-4.5 per million: input 3, output 15, cache read 0.30, cache write 3.75; gpt-5: 1.25 and 10
     sonnet = (2_000 * 3 + 300 * 15 + 10_000 * 0.3 + 1_500 * 3.75) + (1_000 * 3 + 420 * 15 + 14_000 * 0.3)
     gpt5 = 8_000 * 1.25 + 900 * 10
     assert rows[0] == (SESSION_A1, "u-ana", "copilot-cli", "api", "acme/api", 3, pytest.approx((sonnet + gpt5) / 1e6))
-    assert [row[:3] + row[5:6] for row in rows[1:]] == [(SESSION_A2, "u-ana", "copilot-cli", 5),
-                                                       (SESSION_B1, "u-ben", "copilot-cli", 3)]
+    assert [row[:3] + row[5:6] for row in rows[1:]] == [
+        (SESSION_A2, "u-ana", "copilot-cli", 5),
+        (SESSION_B1, "u-ben", "copilot-cli", 3),
+    ]
 
 
 def test_the_cut_off_line_is_quarantined_with_file_and_line_and_without_content(warehouse):
-    rows = fetch(warehouse, "select source_file, line_number, reason, line from raw.quarantined_lines "
-                            "where source = 'copilot'")
+    rows = fetch(
+        warehouse, "select source_file, line_number, reason, line from raw.quarantined_lines where source = 'copilot'"
+    )
     assert rows == [(f"copilot/{ANA}/otel/copilot-otel-20261120-090000.jsonl", 8, "invalid JSON", None)]
 
 
@@ -357,19 +435,27 @@ def test_token_totals_per_local_day_and_model_equal_ccusage(warehouse, timezone)
 
 def test_a_copy_of_an_exported_file_is_counted_once(tmp_path):
     paths = test_paths(tmp_path)
-    write_directory(paths.directory, orgs=[("acme", "Acme Robotics", "Europe/Berlin")],
-                    users=[("acme", "u-ben", BEN, "Ben", "Platform", "", "member")], projects=[])
+    write_directory(
+        paths.directory,
+        orgs=[("acme", "Acme Robotics", "Europe/Berlin")],
+        users=[("acme", "u-ben", BEN, "Ben", "Platform", "", "member")],
+        projects=[],
+    )
     home = paths.raw_dir / "copilot" / BEN / "otel"
     home.mkdir(parents=True)
     shutil.copy(FILE_C, home / "a.jsonl")
     shutil.copy(FILE_C, home / "copy-of-a.jsonl")
     build_warehouse(paths)
-    rows = fetch(paths, "select model, count(*), sum(uncached_input_tokens) from analytics.fct_model_requests "
-                        "where source = 'copilot' group by all order by all")
+    rows = fetch(
+        paths,
+        "select model, count(*), sum(uncached_input_tokens) from analytics.fct_model_requests "
+        "where source = 'copilot' group by all order by all",
+    )
     assert rows == [("claude-haiku-4.5", 1, 200), ("gpt-4.1", 1, 900), ("grok-code-fast-1", 1, 700)]
 
 
 # -- the sample ---------------------------------------------------------------------------------------------------
+
 
 def test_the_sample_is_deterministic_reads_as_written_and_as_ccusage_reads_it(tmp_path):
     import random
@@ -377,8 +463,10 @@ def test_the_sample_is_deterministic_reads_as_written_and_as_ccusage_reads_it(tm
     from orchestration.sample.agents import SampleUser
     from orchestration.sample.agents import copilot as sample
 
-    users = [SampleUser("ana@acme.example", "Europe/Berlin", ("/home/ana/src/api",), ("acme/api",), 0.9),
-             SampleUser("kai@acme.example", "Asia/Tokyo", ("/home/kai/src/web",), ("acme/web",), 0.3)]
+    users = [
+        SampleUser("ana@acme.example", "Europe/Berlin", ("/home/ana/src/api",), ("acme/api",), 0.9),
+        SampleUser("kai@acme.example", "Asia/Tokyo", ("/home/kai/src/web",), ("acme/web",), 0.3),
+    ]
     dates = [dt.date(2026, 11, 2) + dt.timedelta(days=i) for i in range(10)]
     written = sample.write_sample(tmp_path / "a", users, dates, random.Random("seed:copilot"))
     again = sample.write_sample(tmp_path / "b", users, dates, random.Random("seed:copilot"))
@@ -396,16 +484,38 @@ def test_the_sample_is_deterministic_reads_as_written_and_as_ccusage_reads_it(tm
         requests += len(parsed.requests)
         for r in parsed.requests:
             key = (r.event_at_utc.date().isoformat(), r.model)
-            ours[key] = tuple(a + b for a, b in zip(ours.get(key, (0,) * 4), (
-                r.input_tokens, r.output_tokens, r.cache_read_input_tokens, r.cache_creation_input_tokens)))
+            ours[key] = tuple(
+                a + b
+                for a, b in zip(
+                    ours.get(key, (0,) * 4),
+                    (r.input_tokens, r.output_tokens, r.cache_read_input_tokens, r.cache_creation_input_tokens),
+                )
+            )
     assert requests == written > 50
     assert ccusage_rows([tmp_path / "a" / "copilot" / u.email for u in users], "UTC") == ours
 
 
 # -- any value of any type, anywhere -----------------------------------------------------------------------------
 
-REPLACEMENTS = (None, True, False, -1, 0, 2**70, 1.5, 1e300, "", " ", "12", "x\u0000y", "an-identifier", [],
-                [1], {}, {"a": "SECRET-FUZZ-copilot"})
+REPLACEMENTS = (
+    None,
+    True,
+    False,
+    -1,
+    0,
+    2**70,
+    1.5,
+    1e300,
+    "",
+    " ",
+    "12",
+    "x\u0000y",
+    "an-identifier",
+    [],
+    [1],
+    {},
+    {"a": "SECRET-FUZZ-copilot"},
+)
 
 
 def leaves(value, path=()):
@@ -441,7 +551,7 @@ def test_a_value_of_another_type_anywhere_never_crashes_and_the_copy_reads_the_s
                 continue
             for leaf in leaves(record):
                 new = rng.choice(REPLACEMENTS)
-                variants.append(lines[:number] + [json.dumps(replaced(record, leaf, new))] + lines[number + 1:])
+                variants.append(lines[:number] + [json.dumps(replaced(record, leaf, new))] + lines[number + 1 :])
     assert len(variants) > 300
     original, copy = tmp_path / "original.jsonl", tmp_path / "copy.jsonl"
     for variant in variants:
@@ -467,7 +577,8 @@ def test_loading_counts_every_line_and_is_incremental(tmp_path):
         lake.register_views(conn, paths.lake_dir)
         summary = conn.execute(
             "select source_file, lines_read, blank_lines, loaded_lines, quarantined_lines, ignored_event_lines "
-            "from raw.load_file_summary where source = 'copilot' order by source_file").fetchall()
+            "from raw.load_file_summary where source = 'copilot' order by source_file"
+        ).fetchall()
     assert summary == [
         # 8 lines: the cut-off line 8 quarantined; 3 requests (lines 1, 3, 6), the rest ignored (a tool span,
         # a metric, two agent spans)

@@ -6,8 +6,8 @@ information_schema."""
 from __future__ import annotations
 
 import json
-import re
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -24,9 +24,16 @@ def run_dbt(target: Path, *args: str) -> subprocess.CompletedProcess:
     """dbt on the project, writing into `target` (not the project's own target/, which Dagster reads)."""
     env = {**os.environ, "SESSION_ANALYTICS_WORKING_WAREHOUSE": str(target / "unused.duckdb")}
     command = [
-        str(Path(sys.executable).parent / "dbt"), *args,
-        "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
-        "--target-path", str(target), "--log-path", str(target / "logs"),
+        str(Path(sys.executable).parent / "dbt"),
+        *args,
+        "--project-dir",
+        str(DBT_PROJECT_DIR),
+        "--profiles-dir",
+        str(DBT_PROJECT_DIR),
+        "--target-path",
+        str(target),
+        "--log-path",
+        str(target / "logs"),
     ]
     return subprocess.run(command, env=env, capture_output=True, text=True)
 
@@ -112,16 +119,19 @@ def test_every_mart_the_read_side_queries_is_in_an_exposure(manifest):
     exposures = {node["name"]: node for node in manifest["exposures"].values()}
     assert {"analytics_cli", "weekly_reports", "analytics_api"} <= set(exposures)
     exposed = {
-        manifest["nodes"][unique_id]["name"]
-        for node in exposures.values()
-        for unique_id in node["depends_on"]["nodes"]
+        manifest["nodes"][unique_id]["name"] for node in exposures.values() for unique_id in node["depends_on"]["nodes"]
     }
-    read_side = [*(REPO / "reports").rglob("*.py"), *(REPO / "orchestration").rglob("cli*.py"),
-                 *(REPO / "orchestration" / "cli").rglob("*.py")]
+    read_side = [
+        *(REPO / "reports").rglob("*.py"),
+        *(REPO / "orchestration").rglob("cli*.py"),
+        *(REPO / "orchestration" / "cli").rglob("*.py"),
+    ]
     named = {
         table
         for path in read_side
-        for table in re.findall(r"\b(?:analytics|staging)\.((?:fct|dim|mart|stg)_\w+)", path.read_text(encoding="utf-8"))
+        for table in re.findall(
+            r"\b(?:analytics|staging)\.((?:fct|dim|mart|stg)_\w+)", path.read_text(encoding="utf-8")
+        )
     }
     assert named, "the read side names no table: has the query layer moved?"
     assert named <= exposed, f"read but in no exposure: {sorted(named - exposed)}"
@@ -130,8 +140,11 @@ def test_every_mart_the_read_side_queries_is_in_an_exposure(manifest):
 def test_intermediate_models_follow_one_naming_scheme(manifest):
     """int_[<source>_]<entity>s_<verb>ed[_by_<key>], e.g. int_platform_sessions_conformed, int_sessions_assembled,
     int_users_resolved_by_email (dbt Labs' structure guide)."""
-    names = [node["name"] for node in manifest["nodes"].values()
-             if node["resource_type"] == "model" and node["fqn"][1] == "intermediate"]
+    names = [
+        node["name"]
+        for node in manifest["nodes"].values()
+        if node["resource_type"] == "model" and node["fqn"][1] == "intermediate"
+    ]
     assert names
     scheme = re.compile(r"int_[a-z0-9]+(_[a-z0-9]+)*s_[a-z]+ed(_by_[a-z_]+)?")
     assert [name for name in names if not scheme.fullmatch(name) or "__" in name] == []

@@ -14,7 +14,9 @@ def test_dagster_definitions_validate():
     dagster = Path(sys.executable).parent / "dagster"
     completed = subprocess.run(
         [str(dagster), "definitions", "validate", "-m", "orchestration.definitions"],
-        capture_output=True, text=True, timeout=300,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
 
@@ -22,7 +24,12 @@ def test_dagster_definitions_validate():
 def test_graph_links_loaders_to_dbt_sources_and_marts():
     graph = defs.resolve_asset_graph()
     keys = graph.get_all_asset_keys()
-    for key in (["raw", "platform_events"], ["raw", "directory_users"], ["analytics", "fct_sessions"], ["analytics", "mart_daily_activity"]):
+    for key in (
+        ["raw", "platform_events"],
+        ["raw", "directory_users"],
+        ["analytics", "fct_sessions"],
+        ["analytics", "mart_daily_activity"],
+    ):
         assert AssetKey(key) in keys
     staging = graph.get(AssetKey(["staging", "stg_platform__events"]))
     assert AssetKey(["raw", "platform_events"]) in staging.parent_keys
@@ -43,20 +50,31 @@ def test_production_automation_is_present():
     published = AssetKey(["warehouse", "published"])
     assert AssetKey(["analytics", "mart_daily_activity"]) in graph.get(published).parent_keys
     check_names = {key.name for key in graph.asset_check_keys}
-    assert {"events_are_fresh", "assert_cost_reconciles_across_marts",
-            "assert_request_tokens_reconcile_with_raw_events"} <= check_names
+    assert {
+        "events_are_fresh",
+        "assert_cost_reconciles_across_marts",
+        "assert_request_tokens_reconcile_with_raw_events",
+    } <= check_names
     # Every asset that writes the warehouse is in the one writer pool; the freshness check only reads the
     # published copy.
     job = defs.resolve_job_def("refresh")
     pools = {node.name: node.definition.pool for node in job.graph.node_dict.values()}
-    assert {name for name, pool in pools.items() if pool != "warehouse_writer"} == {"warehouse__published_events_are_fresh"}, pools
+    assert {name for name, pool in pools.items() if pool != "warehouse_writer"} == {
+        "warehouse__published_events_are_fresh"
+    }, pools
     assert {"platform_events_raw", "warehouse_models", "warehouse__published"} <= set(pools)
 
 
 def test_schedule_time_and_zone_come_from_the_environment():
-    code = ("from orchestration.definitions import defs; s = defs.resolve_schedule_def('refresh_schedule'); "
-            "print(s.cron_schedule, s.execution_timezone)")
-    env = {**os.environ, "SESSION_ANALYTICS_SCHEDULE_TIMEZONE": "Europe/Berlin", "SESSION_ANALYTICS_NIGHTLY_TIME": "03:30"}
+    code = (
+        "from orchestration.definitions import defs; s = defs.resolve_schedule_def('refresh_schedule'); "
+        "print(s.cron_schedule, s.execution_timezone)"
+    )
+    env = {
+        **os.environ,
+        "SESSION_ANALYTICS_SCHEDULE_TIMEZONE": "Europe/Berlin",
+        "SESSION_ANALYTICS_NIGHTLY_TIME": "03:30",
+    }
     completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
     assert completed.stdout.split() == ["30", "3", "*", "*", "*", "Europe/Berlin"], completed.stderr[-2000:]
     env["SESSION_ANALYTICS_SCHEDULE_TIMEZONE"] = "Mars/Olympus"

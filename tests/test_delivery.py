@@ -30,8 +30,11 @@ EMAIL = {person[1]: person[2] for person in PEOPLE}
 ROLE = {person[1]: person[6] for person in PEOPLE}
 # Every acme report of the week, worked out from the directory: everyone gets their own report, a manager also
 # the team report, an admin also the org report.
-REPORTS = {("user", p[1]) for p in ACME} | {("manager", p[1]) for p in ACME if p[6] == "manager"} | {
-    ("org", p[1]) for p in ACME if p[6] == "admin"}
+REPORTS = (
+    {("user", p[1]) for p in ACME}
+    | {("manager", p[1]) for p in ACME if p[6] == "manager"}
+    | {("org", p[1]) for p in ACME if p[6] == "admin"}
+)
 WANTED = {(audience, user) for audience, user in REPORTS if user not in OPTED_OUT}
 SUBJECT = {
     "user": "[Acme Robotics] Your weekly report, 2026-W46 (9–15 November 2026)",
@@ -55,15 +58,34 @@ def site(report_warehouse, rendered, tmp_path):
     """A copy of the rendered reports and a fresh ledger and outbox."""
     reports_dir = tmp_path / "reports"
     shutil.copytree(rendered, reports_dir)
-    return {"warehouse": report_warehouse.warehouse, "reports": reports_dir, "ledger": tmp_path / "ledger.sqlite3",
-            "outbox": tmp_path / "outbox"}
+    return {
+        "warehouse": report_warehouse.warehouse,
+        "reports": reports_dir,
+        "ledger": tmp_path / "ledger.sqlite3",
+        "outbox": tmp_path / "outbox",
+    }
 
 
 def deliver(site, *extra, capsys=None):
     """`session-analytics deliver` (the CLI, in-process); returns the exit code and what it printed."""
-    code = cli.main(["deliver", "--org", "acme", "--week", "2026-W46", "--warehouse", str(site["warehouse"]),
-                     "--output-dir", str(site["reports"]), "--ledger", str(site["ledger"]),
-                     "--outbox", str(site["outbox"]), *extra])
+    code = cli.main(
+        [
+            "deliver",
+            "--org",
+            "acme",
+            "--week",
+            "2026-W46",
+            "--warehouse",
+            str(site["warehouse"]),
+            "--output-dir",
+            str(site["reports"]),
+            "--ledger",
+            str(site["ledger"]),
+            "--outbox",
+            str(site["outbox"]),
+            *extra,
+        ]
+    )
     return code, (capsys.readouterr().out if capsys else "")
 
 
@@ -109,8 +131,15 @@ def test_each_person_gets_their_reports_once_with_html_body_and_pdf_attached(sit
     assert code == 0, output
     messages = received(server)
     assert set(messages) == WANTED and len(WANTED) == 8
-    assert counts(output) == {"sent": 8, "already sent": 0, "changed, not resent": 0, "opted out": 1,
-                              "no email address": 0, "invalid email address": 0, "failed": 0}
+    assert counts(output) == {
+        "sent": 8,
+        "already sent": 0,
+        "changed, not resent": 0,
+        "opted out": 1,
+        "no email address": 0,
+        "invalid email address": 0,
+        "failed": 0,
+    }
     week_dir = site["reports"] / "acme" / "2026-W46"
     for (audience, user), message in messages.items():
         assert message["Subject"] == SUBJECT[audience]
@@ -142,16 +171,21 @@ def test_a_message_shows_nobody_outside_its_readers_scope(site, smtp, capsys):
     assert deliver(site, capsys=capsys)[0] == 0
     team_of_zoe = {"zoe-mgr", "li-lei", "jose-nunez"}
     for (audience, user), message in received(server).items():
-        scope = {"user": {user}, "manager": team_of_zoe if user == "zoe-mgr" else {"bjorn-mgr2", "olsen-out"},
-                 "org": {p[1] for p in ACME}}[audience]
+        scope = {
+            "user": {user},
+            "manager": team_of_zoe if user == "zoe-mgr" else {"bjorn-mgr2", "olsen-out"},
+            "org": {p[1] for p in ACME},
+        }[audience]
         pdf = next(message.iter_attachments()).get_content()
         pdf_text = "".join("".join(page.extract_text().split()) for page in PdfReader(io.BytesIO(pdf)).pages)
-        text = str(message["To"]) + message.get_body(("plain",)).get_content() + message.get_body(
-            ("html",)).get_content()
+        text = (
+            str(message["To"]) + message.get_body(("plain",)).get_content() + message.get_body(("html",)).get_content()
+        )
         for outsider in (p for p in PEOPLE if p[1] not in scope):
             for needle in outsider[1:4]:  # id, email, name
                 assert needle not in text and "".join(needle.split()) not in pdf_text, (
-                    f"{audience} message of {user} shows {needle!r}")
+                    f"{audience} message of {user} shows {needle!r}"
+                )
 
 
 def test_a_changed_report_is_sent_again_only_with_resend(site, smtp, capsys, tmp_path):
@@ -167,8 +201,12 @@ def test_a_changed_report_is_sent_again_only_with_resend(site, smtp, capsys, tmp
         conn.execute("update analytics.dim_users set user_name = 'Li Lei' where user_id = 'li-lei'")
     render_reports(warehouse, site["reports"], "acme", W46, workers=2)
     after = manifest_hashes(week_dir)
-    changed = {(audience, user) for audience, user, _ in after if after[audience, user, "html"] != before.get(
-        (audience, user, "html")) or after[audience, user, "pdf"] != before.get((audience, user, "pdf"))}
+    changed = {
+        (audience, user)
+        for audience, user, _ in after
+        if after[audience, user, "html"] != before.get((audience, user, "html"))
+        or after[audience, user, "pdf"] != before.get((audience, user, "pdf"))
+    }
     assert ("user", "li-lei") in changed and ("org", "ada-admin") in changed  # the name is in both
     assert ("user", "olsen-out") not in changed  # re-rendering the same data gives the same files
 
@@ -246,10 +284,13 @@ def test_without_an_smtp_host_messages_go_to_the_outbox_and_missing_reports_are_
     code, output = deliver(site, capsys=capsys)
     assert code == 0 and "1 report(s) rendered first" in output and f"outbox {site['outbox']}" in output
     assert (week_dir / "users" / "li-lei.pdf").exists()
-    saved = [email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
-             for path in sorted(site["outbox"].glob("*.eml"))]
+    saved = [
+        email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+        for path in sorted(site["outbox"].glob("*.eml"))
+    ]
     assert sorted((AUDIENCE_OF_SUBJECT[m["Subject"]], m["To"]) for m in saved) == sorted(
-        (audience, EMAIL[user]) for audience, user in WANTED)
+        (audience, EMAIL[user]) for audience, user in WANTED
+    )
     # The outbox counts as delivered: the next run writes nothing more.
     assert deliver(site, capsys=capsys)[0] == 0
     assert len(list(site["outbox"].glob("*.eml"))) == len(WANTED)
@@ -258,9 +299,14 @@ def test_without_an_smtp_host_messages_go_to_the_outbox_and_missing_reports_are_
 def test_the_weekly_job_renders_and_sends_every_org(site):
     """The Dagster asset on a reports folder with acme rendered and globex not yet: globex's report is rendered,
     and both orgs' messages go to the outbox."""
-    resources = {"paths": SessionAnalyticsPaths(
-        warehouse=str(site["warehouse"]), reports_dir=str(site["reports"]), ledger=str(site["ledger"]),
-        outbox=str(site["outbox"]))}
+    resources = {
+        "paths": SessionAnalyticsPaths(
+            warehouse=str(site["warehouse"]),
+            reports_dir=str(site["reports"]),
+            ledger=str(site["ledger"]),
+            outbox=str(site["outbox"]),
+        )
+    }
     result = dg.materialize([weekly_delivery], partition_key=W46.start.isoformat(), resources=resources)
     assert result.success
     (materialization,) = result.asset_materializations_for_node("reports__weekly_delivery")
@@ -272,10 +318,13 @@ def test_the_weekly_job_renders_and_sends_every_org(site):
     assert ROLE["gina-g"] == "member"
 
 
-@pytest.mark.parametrize("args, message", [
-    (("--org", "nope", "--week", "2026-W46"), "unknown org 'nope'"),
-    (("--org", "acme", "--week", "2026-W46", "--workers", "0"), "--workers must be at least 1"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (("--org", "nope", "--week", "2026-W46"), "unknown org 'nope'"),
+        (("--org", "acme", "--week", "2026-W46", "--workers", "0"), "--workers must be at least 1"),
+    ],
+)
 def test_deliver_explains_bad_requests(site, capsys, args, message):
     code = cli.main(["deliver", *args, "--warehouse", str(site["warehouse"]), "--ledger", str(site["ledger"])])
     assert code == 2 and message in capsys.readouterr().err

@@ -2,8 +2,7 @@
 
 import duckdb
 
-from orchestration.ingest import lake
-from orchestration.ingest import directory
+from orchestration.ingest import directory, lake
 from tests.support import test_paths, write_directory
 
 
@@ -12,10 +11,12 @@ def test_bad_directory_rows_are_quarantined_and_good_rows_kept(tmp_path):
     write_directory(
         paths.directory,
         orgs=[("acme", "Acme", "Europe/Berlin"), ("mars", "Mars Base", "Mars/Olympus_Mons")],
-        users=[("acme", "u1", "u1@x", "Zoë", "Platform", "", "admin"),
-               ("acme", "u2", "u2@x", "Bob", "Platform", "u1", "boss"),
-               ("acme", "u1", "dup@x", "Dup", "Platform", "", "member"),
-               ("acme", "", "nobody@x", "No Id", "Platform", "", "member")],
+        users=[
+            ("acme", "u1", "u1@x", "Zoë", "Platform", "", "admin"),
+            ("acme", "u2", "u2@x", "Bob", "Platform", "u1", "boss"),
+            ("acme", "u1", "dup@x", "Dup", "Platform", "", "member"),
+            ("acme", "", "nobody@x", "No Id", "Platform", "", "member"),
+        ],
         projects=[("acme", "p1", "P", "single"), ("acme", "p2", "Q", "monorepo")],
     )
 
@@ -57,10 +58,12 @@ def test_email_reports_column_is_optional_normalised_and_checked(tmp_path):
     write_directory(
         paths.directory,
         orgs=[("acme", "Acme", "UTC")],
-        users=[("acme", "u1", "u1@x", "A", "T", "", "admin"),  # empty: gets the emails
-               ("acme", "u2", "u2@x", "B", "T", "u1", "member", "FALSE"),
-               ("acme", "u3", "u3@x", "C", "T", "u1", "member", "yes"),
-               ("acme", "u4", "u4@x", "D", "T", "u1", "member", "maybe")],
+        users=[
+            ("acme", "u1", "u1@x", "A", "T", "", "admin"),  # empty: gets the emails
+            ("acme", "u2", "u2@x", "B", "T", "u1", "member", "FALSE"),
+            ("acme", "u3", "u3@x", "C", "T", "u1", "member", "yes"),
+            ("acme", "u4", "u4@x", "D", "T", "u1", "member", "maybe"),
+        ],
         projects=[],
     )
 

@@ -44,15 +44,27 @@ def test_the_cli_reference_is_the_commands_real_help_output():
     generator = _generator()
     for path, expected in generator.expected_pages().items():
         assert path.read_text(encoding="utf-8") == expected, (
-            f"{path.relative_to(ROOT)} differs from `session-analytics --help`: "
-            "run `.venv/bin/python docs/generate.py`"
+            f"{path.relative_to(ROOT)} differs from `session-analytics --help`: run `.venv/bin/python docs/generate.py`"
         )
 
 
 def test_the_cli_reference_covers_every_subcommand():
     page = (DOCS / "cli.md").read_text(encoding="utf-8")
-    for command in ("refresh", "backfill", "analytics", "serve", "collect", "tokens create", "tokens revoke",
-                    "tokens list", "report", "deliver", "generate-sample", "bench", "prices sync"):
+    for command in (
+        "refresh",
+        "backfill",
+        "analytics",
+        "serve",
+        "collect",
+        "tokens create",
+        "tokens revoke",
+        "tokens list",
+        "report",
+        "deliver",
+        "generate-sample",
+        "bench",
+        "prices sync",
+    ):
         assert f"`session-analytics {command}`" in page
 
 

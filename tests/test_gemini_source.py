@@ -32,6 +32,7 @@ eve: hostile files (quarantine rows at their lines; one good request g-4006 pro 
 
 from __future__ import annotations
 
+import datetime as dt
 import gzip
 import json
 import shutil
@@ -44,8 +45,6 @@ import pytest
 from orchestration.bench import ccusage_parity
 from orchestration.ingest import agent_logs, gemini
 from tests.support import assert_no_content_stored, build_warehouse, test_paths, write_directory
-
-import datetime as dt
 
 FIXTURES = Path(__file__).parent / "fixtures" / "gemini" / "homes"
 ANA, BEN, EVE = "ana@acme.example", "ben@acme.example", "eve@acme.example"
@@ -63,10 +62,21 @@ EVE_LINES = f"{EVE}/tmp/evilproj/chats/session-2026-04-01T10-00-e0000000.jsonl"
 EVE_MIXED = f"{EVE}/tmp/evilproj/chats/session-2026-04-02T09-00-e0000000.json"
 EVE_BROKEN = f"{EVE}/tmp/evilproj/chats/session-2026-04-03T08-00-e0000000.json"
 PRO, FLASH, PRO3, FLASH3 = "gemini-2.5-pro", "gemini-2.5-flash", "gemini-3-pro-preview", "gemini-3-flash-preview"
-SECRETS = ("SECRET-PROMPT-gemini", "SECRET-RESPONSE-gemini", "SECRET-THOUGHT-gemini", "SECRET-TOOL-gemini",
-           "SECRET-FILE-gemini", "SECRET-INFO-gemini")
-HOSTILE_SECRETS = ("SECRET-TOKENS-gemini", "SECRET-MODEL-gemini", "SECRET-TOKENS2-gemini", "SECRET-BROKEN-gemini",
-                   "SECRET-STRAY-gemini")
+SECRETS = (
+    "SECRET-PROMPT-gemini",
+    "SECRET-RESPONSE-gemini",
+    "SECRET-THOUGHT-gemini",
+    "SECRET-TOOL-gemini",
+    "SECRET-FILE-gemini",
+    "SECRET-INFO-gemini",
+)
+HOSTILE_SECRETS = (
+    "SECRET-TOKENS-gemini",
+    "SECRET-MODEL-gemini",
+    "SECRET-TOKENS2-gemini",
+    "SECRET-BROKEN-gemini",
+    "SECRET-STRAY-gemini",
+)
 
 
 def lines_of(text: str) -> list[tuple[int, str]]:
@@ -80,10 +90,19 @@ def parse(relative: str, text: str | None = None) -> agent_logs.ParsedFile:
 
 
 def figures(parsed: agent_logs.ParsedFile) -> dict[str, tuple]:
-    return {r.request_key.split("/", 1)[1]: (r.line_number, r.model, r.is_fallback_model, r.input_tokens,
-                                             r.output_tokens, r.cache_read_input_tokens,
-                                             r.cache_creation_input_tokens, r.reasoning_output_tokens)
-            for r in parsed.requests}
+    return {
+        r.request_key.split("/", 1)[1]: (
+            r.line_number,
+            r.model,
+            r.is_fallback_model,
+            r.input_tokens,
+            r.output_tokens,
+            r.cache_read_input_tokens,
+            r.cache_creation_input_tokens,
+            r.reasoning_output_tokens,
+        )
+        for r in parsed.requests
+    }
 
 
 def at(text: str) -> dt.datetime:
@@ -91,6 +110,7 @@ def at(text: str) -> dt.datetime:
 
 
 # -- the parser -------------------------------------------------------------------------------------------------
+
 
 def test_legacy_json_document_counts_each_message_with_tokens_at_the_line_where_it_starts():
     parsed = parse(LEGACY)
@@ -101,11 +121,21 @@ def test_legacy_json_document_counts_each_message_with_tokens_at_the_line_where_
     }
     assert {r.request_key for r in parsed.requests} == {f"{S1}/g-0001", f"{S1}/g-0002", f"{S1}/g-0004"}
     assert {r.session_id for r in parsed.requests} == {S1}
-    assert [r.event_at_utc for r in parsed.requests] == [at("2026-03-02T09:15:20"), at("2026-03-02T09:16:05"),
-                                                        at("2026-03-02T23:59:30")]
+    assert [r.event_at_utc for r in parsed.requests] == [
+        at("2026-03-02T09:15:20"),
+        at("2026-03-02T09:16:05"),
+        at("2026-03-02T23:59:30"),
+    ]
     # The project folder is the sha256 of the project's path: no project from it.
-    assert parsed.sessions == [agent_logs.Session(line_number=1, session_id=S1, first_at_utc=at("2026-03-02T09:15:00"),
-                                                  last_at_utc=at("2026-03-02T23:59:31"), cwd=None)]
+    assert parsed.sessions == [
+        agent_logs.Session(
+            line_number=1,
+            session_id=S1,
+            first_at_utc=at("2026-03-02T09:15:00"),
+            last_at_utc=at("2026-03-02T23:59:31"),
+            cwd=None,
+        )
+    ]
     assert parsed.quarantined == []
 
 
@@ -118,8 +148,15 @@ def test_jsonl_counts_a_reappended_message_once_falls_back_to_the_last_model_and
     }
     # Bounds: startTime, and the last lastUpdated ($set on line 11, 14:05:01)... and no later one: g-1003 at
     # 14:05:40 is not in a lastUpdated, so the session's records end at 14:05:01; dbt widens it by its requests.
-    assert parsed.sessions == [agent_logs.Session(line_number=1, session_id=S2, first_at_utc=at("2026-04-20T14:02:00"),
-                                                  last_at_utc=at("2026-04-20T14:05:01"), cwd="webshop")]
+    assert parsed.sessions == [
+        agent_logs.Session(
+            line_number=1,
+            session_id=S2,
+            first_at_utc=at("2026-04-20T14:02:00"),
+            last_at_utc=at("2026-04-20T14:05:01"),
+            cwd="webshop",
+        )
+    ]
     assert parsed.quarantined == [(14, gemini.INVALID_JSON)]
 
 
@@ -127,14 +164,17 @@ def test_subagent_file_is_its_own_session():
     parsed = parse(SUBAGENT)
     assert figures(parsed) == {"g-2001": (3, FLASH, False, 6000, 100, 0, 0, 20)}
     assert [(s.session_id, s.first_at_utc, s.last_at_utc, s.cwd) for s in parsed.sessions] == [
-        (SUB, at("2026-04-20T14:04:00"), at("2026-04-20T14:04:11"), "webshop")]
+        (SUB, at("2026-04-20T14:04:00"), at("2026-04-20T14:04:11"), "webshop")
+    ]
 
 
 def test_a_json_and_its_jsonl_migration_give_the_same_request_keys():
     legacy, migrated = parse(BEN_JSON), parse(BEN_JSONL)
     assert figures(legacy) == {"g-3001": (17, FLASH, False, 2010, 500, 6000, 0, 100)}
-    assert figures(migrated) == {"g-3001": (3, FLASH, False, 2010, 500, 6000, 0, 100),
-                                 "g-3002": (6, FLASH, False, 1000, 250, 8000, 0, 0)}
+    assert figures(migrated) == {
+        "g-3001": (3, FLASH, False, 2010, 500, 6000, 0, 100),
+        "g-3002": (6, FLASH, False, 1000, 250, 8000, 0, 0),
+    }
     assert {r.request_key for r in legacy.requests} < {r.request_key for r in migrated.requests}
 
 
@@ -163,7 +203,8 @@ def test_hostile_lines_are_quarantined_by_line_with_field_names_only():
     assert sorted(line for line, _ in checked.quarantined) == [2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 13, 14, 15, 16, 17]
     # The session's bounds are its own (startTime), not the hostile request times.
     assert [(s.first_at_utc, s.last_at_utc, s.cwd) for s in checked.sessions] == [
-        (at("2026-04-01T00:00:00"), at("2026-04-01T00:00:00"), "evilproj")]
+        (at("2026-04-01T00:00:00"), at("2026-04-01T00:00:00"), "evilproj")
+    ]
     reasons = " ".join(reason for _, reason in checked.quarantined)
     assert "SECRET" not in reasons
 
@@ -184,28 +225,58 @@ def test_token_rules_follow_ccusage():
     usage = gemini.usage_of
     # Gemini CLI's own total (input includes cached): cached is taken out of input.
     assert vars(usage({"input": 100, "output": 10, "cached": 60, "thoughts": 5, "tool": 2, "total": 117})) == {
-        "input_tokens": 42, "output_tokens": 15, "cache_read_input_tokens": 60, "reasoning_output_tokens": 5}
+        "input_tokens": 42,
+        "output_tokens": 15,
+        "cache_read_input_tokens": 60,
+        "reasoning_output_tokens": 5,
+    }
     # A total that counts cached apart: input is already uncached.
     assert vars(usage({"input": 100, "output": 10, "cached": 60, "total": 170})) == {
-        "input_tokens": 100, "output_tokens": 10, "cache_read_input_tokens": 60, "reasoning_output_tokens": 0}
+        "input_tokens": 100,
+        "output_tokens": 10,
+        "cache_read_input_tokens": 60,
+        "reasoning_output_tokens": 0,
+    }
     # No total: nothing missing. Cached larger than input: input 0.
     assert vars(usage({"input": 10, "output": 1, "cached": 50, "total": 11})) == {
-        "input_tokens": 0, "output_tokens": 1 + 0, "cache_read_input_tokens": 50, "reasoning_output_tokens": 0}
+        "input_tokens": 0,
+        "output_tokens": 1 + 0,
+        "cache_read_input_tokens": 50,
+        "reasoning_output_tokens": 0,
+    }
     # Only a total: it is the output. A total above the parts with output > 0: the rest is reasoning.
     assert vars(usage({"total": 654})) == {
-        "input_tokens": 0, "output_tokens": 654, "cache_read_input_tokens": 0, "reasoning_output_tokens": 0}
+        "input_tokens": 0,
+        "output_tokens": 654,
+        "cache_read_input_tokens": 0,
+        "reasoning_output_tokens": 0,
+    }
     assert vars(usage({"input": 100, "output": 10, "total": 130})) == {
-        "input_tokens": 100, "output_tokens": 30, "cache_read_input_tokens": 0, "reasoning_output_tokens": 20}
+        "input_tokens": 100,
+        "output_tokens": 30,
+        "cache_read_input_tokens": 0,
+        "reasoning_output_tokens": 20,
+    }
     assert usage({"input": 0, "output": 0, "cached": 0, "total": 0}) is None
     assert usage({"input": True}) == "tokens.input is not a whole number of at least 0"
 
 
 def test_single_line_document_and_a_message_without_id_or_model():
-    doc = {"sessionId": "s-1", "startTime": "2026-05-01T00:00:00Z", "messages": [
-        {"type": "gemini", "timestamp": "2026-05-01T00:00:01Z", "tokens": {"input": 5, "output": 1, "total": 6}},
-        {"id": "m2", "type": "gemini", "timestamp": "2026-05-01T00:00:02+02:00", "model": "gemini-2.5-flash",
-         "tokens": {"input": 5, "output": 1}},
-        {"type": "gemini", "timestamp": "2026-05-01T00:00:03Z", "tokens": {"input": 7, "output": 2}}]}
+    doc = {
+        "sessionId": "s-1",
+        "startTime": "2026-05-01T00:00:00Z",
+        "messages": [
+            {"type": "gemini", "timestamp": "2026-05-01T00:00:01Z", "tokens": {"input": 5, "output": 1, "total": 6}},
+            {
+                "id": "m2",
+                "type": "gemini",
+                "timestamp": "2026-05-01T00:00:02+02:00",
+                "model": "gemini-2.5-flash",
+                "tokens": {"input": 5, "output": 1},
+            },
+            {"type": "gemini", "timestamp": "2026-05-01T00:00:03Z", "tokens": {"input": 7, "output": 2}},
+        ],
+    }
     parsed = gemini.parse_file("gemini/a@b.example/tmp/p/chats/x.json", [(1, json.dumps(doc))])
     assert [(r.request_key, r.line_number, r.model, r.is_fallback_model, r.event_at_utc) for r in parsed.requests] == [
         ("s-1/#0", 1, None, False, at("2026-05-01T00:00:01")),
@@ -213,30 +284,48 @@ def test_single_line_document_and_a_message_without_id_or_model():
         ("s-1/#2", 1, "gemini-2.5-flash", True, at("2026-05-01T00:00:03")),
     ]
     # Without sessionId, the file's stem names the session (as ccusage).
-    parsed = gemini.parse_file("gemini/a@b.example/tmp/p/chats/session-x.jsonl", [
-        (1, json.dumps({"id": "m", "type": "gemini", "timestamp": "2026-05-01T00:00:01Z", "model": "gemini-2.5-pro",
-                        "tokens": {"input": 1, "output": 1}}))])
+    parsed = gemini.parse_file(
+        "gemini/a@b.example/tmp/p/chats/session-x.jsonl",
+        [
+            (
+                1,
+                json.dumps(
+                    {
+                        "id": "m",
+                        "type": "gemini",
+                        "timestamp": "2026-05-01T00:00:01Z",
+                        "model": "gemini-2.5-pro",
+                        "tokens": {"input": 1, "output": 1},
+                    }
+                ),
+            )
+        ],
+    )
     assert [r.request_key for r in parsed.requests] == ["session-x/m"]
 
 
 def test_duplicate_keys_in_a_document_quarantine_their_message_or_the_document(tmp_path):
-    message = ('{"id":"m1","type":"gemini","timestamp":"2026-05-01T00:00:01Z","model":"gemini-2.5-pro",'
-               '"content":"SECRET-RESPONSE-gemini","tokens":{"input":10,"output":2,"cached":0,"cached":9}}')
+    message = (
+        '{"id":"m1","type":"gemini","timestamp":"2026-05-01T00:00:01Z","model":"gemini-2.5-pro",'
+        '"content":"SECRET-RESPONSE-gemini","tokens":{"input":10,"output":2,"cached":0,"cached":9}}'
+    )
     good = '{"id":"m2","type":"gemini","timestamp":"2026-05-01T00:00:02Z","tokens":{"input":1,"output":1}}'
-    text = '{\n "sessionId": "s-dup",\n "messages": [\n  ' + message + ',\n  ' + good + '\n ]\n}'
+    text = '{\n "sessionId": "s-dup",\n "messages": [\n  ' + message + ",\n  " + good + "\n ]\n}"
     parsed = gemini.parse_file("gemini/a@b.example/tmp/p/chats/x.json", gemini.loader_lines(text))
     assert parsed.quarantined == [(4, "duplicate key tokens.cached")]
     assert [(r.request_key, r.line_number, r.model) for r in parsed.requests] == [("s-dup/m2", 5, None)]
-    whole = '{"sessionId": "a", "sessionId": "b", "messages": [' + good + ']}'
+    whole = '{"sessionId": "a", "sessionId": "b", "messages": [' + good + "]}"
     assert gemini.parse_file("gemini/a@b.example/tmp/p/chats/x.json", [(1, whole)]).quarantined == [
-        (1, "duplicate key sessionId")]
+        (1, "duplicate key sessionId")
+    ]
     for body in (text, whole):
         path = tmp_path / "x.json"
         path.write_text(body)
         stripped = gemini.strip_file(path).decode()
         assert "SECRET" not in stripped
-        assert (gemini.parse_file("gemini/a@b.example/tmp/p/chats/x.json", gemini.loader_lines(stripped))
-                == gemini.parse_file("gemini/a@b.example/tmp/p/chats/x.json", gemini.loader_lines(body)))
+        assert gemini.parse_file(
+            "gemini/a@b.example/tmp/p/chats/x.json", gemini.loader_lines(stripped)
+        ) == gemini.parse_file("gemini/a@b.example/tmp/p/chats/x.json", gemini.loader_lines(body))
 
 
 def test_wanted_files():
@@ -246,8 +335,15 @@ def test_wanted_files():
         "tmp/abc/chats/parent-id/child-id.jsonl",
         "tmp/abc/chats/session-x.jsonl.gz",
     ]
-    unwanted = ["tmp/abc/logs.json", "tmp/abc/checkpoint-tag.json", "settings.json", "projects.json",
-                "history/abc/chats/x.jsonl", "tmp/abc/chats/session-x.jsonl.unreadable-1", "tmp/chats/x.json"]
+    unwanted = [
+        "tmp/abc/logs.json",
+        "tmp/abc/checkpoint-tag.json",
+        "settings.json",
+        "projects.json",
+        "history/abc/chats/x.jsonl",
+        "tmp/abc/chats/session-x.jsonl.unreadable-1",
+        "tmp/chats/x.json",
+    ]
     assert all(gemini.wanted(PurePosixPath(p)) for p in wanted)
     assert not any(gemini.wanted(PurePosixPath(p)) for p in unwanted)
 
@@ -287,11 +383,22 @@ def framework_lines(tmp_path: Path, name: str, data: bytes) -> list[tuple[int, s
 
 
 ODD_LINES = (
-    "\ufeff" + json.dumps({"sessionId": "s-odd", "startTime": "2026-05-01T00:00:00Z"}) + "\r\n"
+    "\ufeff"
+    + json.dumps({"sessionId": "s-odd", "startTime": "2026-05-01T00:00:00Z"})
+    + "\r\n"
     + "\u00a0 \u3000\n"  # blank to the loader (DuckDB's trim), not JSON whitespace
     + "\t\n"  # not blank to the loader: not JSON
-    + json.dumps({"id": "m1", "type": "gemini", "timestamp": "2026-05-01T00:00:01Z", "model": "gemini-2.5-pro",
-                  "content": "SECRET-RESPONSE-gemini", "tokens": {"input": 10, "output": 2}}) + "\r\n"
+    + json.dumps(
+        {
+            "id": "m1",
+            "type": "gemini",
+            "timestamp": "2026-05-01T00:00:01Z",
+            "model": "gemini-2.5-pro",
+            "content": "SECRET-RESPONSE-gemini",
+            "tokens": {"input": 10, "output": 2},
+        }
+    )
+    + "\r\n"
     + "\n\n"
 )
 
@@ -302,11 +409,24 @@ def test_loader_lines_are_the_frameworks(tmp_path):
 
 @pytest.mark.parametrize("name", ["x.jsonl", "x.json"])
 def test_stripped_copy_of_odd_whitespace_reads_the_same_through_the_framework(tmp_path, name):
-    text = ODD_LINES if name.endswith(".jsonl") else (
-        "\ufeff{\r\n \"sessionId\": \"s-odd\",\r\n\u00a0\n \"messages\": [\r\n  "
-        + json.dumps({"id": "m1", "type": "gemini", "timestamp": "2026-05-01T00:00:01Z", "model": "gemini-2.5-pro",
-                      "content": "SECRET-RESPONSE-gemini", "tokens": {"input": 10, "output": 2}})
-        + "\r\n ]\r\n}\r\n")
+    text = (
+        ODD_LINES
+        if name.endswith(".jsonl")
+        else (
+            '\ufeff{\r\n "sessionId": "s-odd",\r\n\u00a0\n "messages": [\r\n  '
+            + json.dumps(
+                {
+                    "id": "m1",
+                    "type": "gemini",
+                    "timestamp": "2026-05-01T00:00:01Z",
+                    "model": "gemini-2.5-pro",
+                    "content": "SECRET-RESPONSE-gemini",
+                    "tokens": {"input": 10, "output": 2},
+                }
+            )
+            + "\r\n ]\r\n}\r\n"
+        )
+    )
     original = tmp_path / "original" / name
     original.parent.mkdir()
     original.write_text(text, encoding="utf-8")
@@ -353,6 +473,7 @@ def test_a_gzip_file_that_is_not_gzip_stays_unreadable(tmp_path):
 
 # -- the real pipeline ----------------------------------------------------------------------------------------------
 
+
 def copy_homes(raw_dir: Path, emails=(ANA, BEN, EVE)) -> None:
     for email in emails:
         shutil.copytree(FIXTURES / email, raw_dir / "gemini" / email)
@@ -362,10 +483,16 @@ def copy_homes(raw_dir: Path, emails=(ANA, BEN, EVE)) -> None:
 def warehouse(tmp_path_factory):
     paths = test_paths(tmp_path_factory.mktemp("gemini"))
     copy_homes(paths.raw_dir)
-    write_directory(paths.directory, [("acme", "Acme", "UTC")],
-                    [("acme", "u-ana", ANA, "Ana", "web", "", "member"),
-                     ("acme", "u-ben", BEN, "Ben", "billing", "", "member"),
-                     ("acme", "u-eve", EVE, "Eve", "web", "", "member")], [])
+    write_directory(
+        paths.directory,
+        [("acme", "Acme", "UTC")],
+        [
+            ("acme", "u-ana", ANA, "Ana", "web", "", "member"),
+            ("acme", "u-ben", BEN, "Ben", "billing", "", "member"),
+            ("acme", "u-eve", EVE, "Eve", "web", "", "member"),
+        ],
+        [],
+    )
     build_warehouse(paths)
     return paths
 
@@ -376,10 +503,13 @@ def fetch(paths, sql: str, params=()):
 
 
 def test_pipeline_counts_each_request_once(warehouse):
-    rows = fetch(warehouse, """
+    rows = fetch(
+        warehouse,
+        """
         select cast(requested_at_utc as date)::varchar, model, count(*), sum(uncached_input_tokens),
                sum(output_tokens), sum(cache_read_input_tokens), sum(cache_creation_input_tokens)
-        from analytics.fct_model_requests where source = 'gemini' group by all order by 1, 2""")
+        from analytics.fct_model_requests where source = 'gemini' group by all order by 1, 2""",
+    )
     assert rows == [
         ("2026-03-02", FLASH, 1, 900, 100, 0, 0),
         ("2026-03-02", PRO, 2, 4000 + 3540, 450 + 120, 8000 + 12000, 0),
@@ -394,9 +524,12 @@ def test_pipeline_counts_each_request_once(warehouse):
 
 
 def test_pipeline_sessions_are_gemini_cli_with_the_project_folder_name(warehouse):
-    rows = fetch(warehouse, """
+    rows = fetch(
+        warehouse,
+        """
         select session_id, user_id, agent, project_id, model_requests, cast(round(cost_usd, 9) as double)
-        from analytics.fct_sessions where source = 'gemini' order by session_id""")
+        from analytics.fct_sessions where source = 'gemini' order by session_id""",
+    )
     # Session 7c9d11aa at the gemini-3-pro-preview rates ($2 in, $12 out, $0.20 cache read per million) and
     # gemini-3-flash-preview ($0.50, $3, $0.05), thoughts billed as output:
     #   g-1001 5000 * 2 + 1200 * 12 + 15000 * 0.2 = 27,400; g-1002 3000 * 2 + 200 * 12 = 8,400;
@@ -413,21 +546,28 @@ def test_pipeline_sessions_are_gemini_cli_with_the_project_folder_name(warehouse
 
 
 def test_pipeline_quarantines_with_file_and_line_and_stores_no_content(warehouse):
-    rows = fetch(warehouse, """
+    rows = fetch(
+        warehouse,
+        """
         select source_file, line_number, reason, line from raw.quarantined_lines
-        where source = 'gemini' order by source_file, line_number""")
+        where source = 'gemini' order by source_file, line_number""",
+    )
     found = sorted((file.rsplit("/", 1)[-1], line, reason) for file, line, reason, _ in rows)
     assert [(name, line) for name, line, _ in found] == [
         ("session-2026-04-01T10-00-e0000000.jsonl", line)
         for line in (2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 13, 14, 15, 16, 17)
-    ] + [("session-2026-04-02T09-00-e0000000.json", 22), ("session-2026-04-03T08-00-e0000000.json", 7),
-         ("session-2026-04-20T14-02-7c9d11aa.jsonl", 14)]
+    ] + [
+        ("session-2026-04-02T09-00-e0000000.json", 22),
+        ("session-2026-04-03T08-00-e0000000.json", 7),
+        ("session-2026-04-20T14-02-7c9d11aa.jsonl", 14),
+    ]
     assert all(line is None for *_, line in rows)
     assert all(file.startswith("gemini/") for file, *_ in rows)
     assert_no_content_stored(warehouse, (*SECRETS, *HOSTILE_SECRETS))
 
 
 # -- parity with ccusage ----------------------------------------------------------------------------------------------
+
 
 def ccusage_bin() -> str:
     command = ccusage_parity.ccusage_command()
@@ -451,22 +591,42 @@ def test_parity_with_ccusage_per_day_and_model(warehouse, tmp_path):
     ours = {key: value for key, value in ours.items() if key[0] not in ("2026-04-01", "2026-04-02")}  # eve's days
     assert theirs == ours
     # and by hand, ccusage's kinds (output without thoughts):
-    assert theirs[("2026-04-20", PRO3)] == {"inputTokens": 8000, "outputTokens": 700, "cacheReadTokens": 15000,
-                                            "cacheCreationTokens": 0}
-    assert theirs[("2026-03-02", PRO)] == {"inputTokens": 7540, "outputTokens": 420, "cacheReadTokens": 20000,
-                                           "cacheCreationTokens": 0}
+    assert theirs[("2026-04-20", PRO3)] == {
+        "inputTokens": 8000,
+        "outputTokens": 700,
+        "cacheReadTokens": 15000,
+        "cacheCreationTokens": 0,
+    }
+    assert theirs[("2026-03-02", PRO)] == {
+        "inputTokens": 7540,
+        "outputTokens": 420,
+        "cacheReadTokens": 20000,
+        "cacheCreationTokens": 0,
+    }
     # The day totals (input + output + cache read + thoughts) agree too.
     env = {**gemini.ccusage_env([homes / "gemini" / ANA, homes / "gemini" / BEN])}
-    report = json.loads(subprocess.run([command, "gemini", "daily", "--json", "--offline", "--timezone", "UTC"],
-                                       capture_output=True, text=True, check=True,
-                                       env={**__import__("os").environ, **env}).stdout)
+    report = json.loads(
+        subprocess.run(
+            [command, "gemini", "daily", "--json", "--offline", "--timezone", "UTC"],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**__import__("os").environ, **env},
+        ).stdout
+    )
     day_totals = {day["date"]: day["totalTokens"] for day in report["daily"]}
-    warehouse_totals = dict(fetch(warehouse, """
+    warehouse_totals = dict(
+        fetch(
+            warehouse,
+            """
         select cast(requested_at_utc as date)::varchar,
                sum(uncached_input_tokens + output_tokens + cache_read_input_tokens)
-        from analytics.fct_model_requests where source = 'gemini' group by 1"""))
-    assert day_totals == {day: int(total) for day, total in warehouse_totals.items()
-                          if day not in ("2026-04-01", "2026-04-02")}
+        from analytics.fct_model_requests where source = 'gemini' group by 1""",
+        )
+    )
+    assert day_totals == {
+        day: int(total) for day, total in warehouse_totals.items() if day not in ("2026-04-01", "2026-04-02")
+    }
 
 
 def test_known_difference_ccusage_counts_a_migrated_json_twice(tmp_path):
@@ -474,13 +634,22 @@ def test_known_difference_ccusage_counts_a_migrated_json_twice(tmp_path):
     homes = tmp_path / "homes"
     copy_homes(homes, (BEN,))
     theirs = ccusage_parity.agent_ccusage_daily("gemini", homes, "UTC", command)
-    assert theirs[("2026-03-10", FLASH)] == {"inputTokens": 2 * 2010, "outputTokens": 2 * 400,
-                                             "cacheReadTokens": 2 * 6000, "cacheCreationTokens": 0}
-    assert theirs[("2026-03-11", FLASH)] == {"inputTokens": 1000, "outputTokens": 250, "cacheReadTokens": 8000,
-                                             "cacheCreationTokens": 0}
+    assert theirs[("2026-03-10", FLASH)] == {
+        "inputTokens": 2 * 2010,
+        "outputTokens": 2 * 400,
+        "cacheReadTokens": 2 * 6000,
+        "cacheCreationTokens": 0,
+    }
+    assert theirs[("2026-03-11", FLASH)] == {
+        "inputTokens": 1000,
+        "outputTokens": 250,
+        "cacheReadTokens": 8000,
+        "cacheCreationTokens": 0,
+    }
 
 
 # -- the sample ---------------------------------------------------------------------------------------------------------
+
 
 def test_the_sample_is_deterministic_counts_what_it_says_and_reads_as_ccusage_reads_it(tmp_path):
     import random
@@ -488,10 +657,16 @@ def test_the_sample_is_deterministic_counts_what_it_says_and_reads_as_ccusage_re
     from orchestration.sample.agents import SampleUser
     from orchestration.sample.agents import gemini as sample
 
-    users = [SampleUser(f"u{i}@acme.example", zone, (f"/home/u{i}/src/webshop", f"/home/u{i}/src/Billing_API"),
-                        ("acme/webshop", "acme/billing-api"), activity)
-             for i, (zone, activity) in enumerate([("Europe/Berlin", 0.9), ("Asia/Tokyo", 0.4),
-                                                   ("America/New_York", 0.7)])]
+    users = [
+        SampleUser(
+            f"u{i}@acme.example",
+            zone,
+            (f"/home/u{i}/src/webshop", f"/home/u{i}/src/Billing_API"),
+            ("acme/webshop", "acme/billing-api"),
+            activity,
+        )
+        for i, (zone, activity) in enumerate([("Europe/Berlin", 0.9), ("Asia/Tokyo", 0.4), ("America/New_York", 0.7)])
+    ]
     dates = [dt.date(2026, 11, 2) + dt.timedelta(days=i) for i in range(20)]
     written = sample.write_sample(tmp_path / "a", users, dates, random.Random("seed:gemini"))
     assert written == sample.write_sample(tmp_path / "b", users, dates, random.Random("seed:gemini"))
@@ -523,7 +698,7 @@ def test_the_sample_is_deterministic_counts_what_it_says_and_reads_as_ccusage_re
 # -- hostile values everywhere ---------------------------------------------------------------------------------------
 
 FUZZ = "SECRET-FUZZ-gemini"
-REPLACEMENTS = (FUZZ, "", 1.5, -1, 0, 10 ** 30, True, None, [], {}, [FUZZ], {"text": FUZZ}, "2026-05-01T00:00:00Z")
+REPLACEMENTS = (FUZZ, "", 1.5, -1, 0, 10**30, True, None, [], {}, [FUZZ], {"text": FUZZ}, "2026-05-01T00:00:00Z")
 
 
 def _paths(value, prefix=()):
@@ -580,7 +755,8 @@ def test_any_value_of_another_type_never_crashes_and_its_copy_reads_the_same():
                     copy = gemini.strip_text(relative, body)
                     assert agent_logs.check(gemini.parse_file(name, gemini.loader_lines(copy))) == parsed, (path, new)
                     stored = path[-1] in gemini.STORED_TEXT_FIELDS or (
-                        len(path) == 1 and path[0] in gemini.STORED_TEXT_FIELDS)
+                        len(path) == 1 and path[0] in gemini.STORED_TEXT_FIELDS
+                    )
                     if FUZZ in json.dumps(new) and not stored:
                         assert FUZZ not in copy, (path, new)
                     variants += 1

@@ -55,15 +55,29 @@ def events() -> list[dict]:
     return [
         event
         for number, (org, user, day) in enumerate(days)
-        for event in session(f"{org}-{number}", user, "claude-code", "p", f"{day}T12:00:00Z", f"{day}T12:20:00Z",
-                             SONNET, 1_000 + number, 100, org_id=org)
+        for event in session(
+            f"{org}-{number}",
+            user,
+            "claude-code",
+            "p",
+            f"{day}T12:00:00Z",
+            f"{day}T12:20:00Z",
+            SONNET,
+            1_000 + number,
+            100,
+            org_id=org,
+        )
     ]
 
 
 # Rows a warehouse built before the loaders checked the timestamp window could hold: dates that Python cannot
 # represent as a date (year 0, year 10000) and the extremes it can.
-HOSTILE_DATES = ("date '0001-01-01' - interval 1 day", "date '0001-01-01'", "date '9999-12-31'",
-                 "date '9999-12-31' + interval 1 day")
+HOSTILE_DATES = (
+    "date '0001-01-01' - interval 1 day",
+    "date '0001-01-01'",
+    "date '9999-12-31'",
+    "date '9999-12-31' + interval 1 day",
+)
 MARTS = ("mart_daily_activity", "mart_daily_model_costs", "mart_session_starts")
 
 
@@ -98,8 +112,9 @@ def warehouses(tmp_path_factory):
     tokens = root / "tokens.sqlite3"
     issued = {}
     for user in ("ada", "una", "lee", "mia"):
-        code, out = run_cli("tokens", "create", "--user", user, "--warehouse", str(paths.warehouse),
-                            "--tokens", str(tokens))
+        code, out = run_cli(
+            "tokens", "create", "--user", user, "--warehouse", str(paths.warehouse), "--tokens", str(tokens)
+        )
         assert code == 0
         issued[user] = out.strip()
     return {"clean": paths.warehouse, "hostile": hostile, "tokens": tokens, "issued": issued}
@@ -108,17 +123,24 @@ def warehouses(tmp_path_factory):
 @pytest.fixture(scope="module")
 def servers(warehouses):
     """A live API server on each warehouse (default limits)."""
-    with LiveServer(ApiSettings(warehouse=warehouses["clean"], tokens=warehouses["tokens"])) as clean, \
-            LiveServer(ApiSettings(warehouse=warehouses["hostile"], tokens=warehouses["tokens"])) as hostile:
+    with (
+        LiveServer(ApiSettings(warehouse=warehouses["clean"], tokens=warehouses["tokens"])) as clean,
+        LiveServer(ApiSettings(warehouse=warehouses["hostile"], tokens=warehouses["tokens"])) as hostile,
+    ):
         yield {"clean": clean.url, "hostile": hostile.url}
 
 
 def ask(warehouses, base: str, reader: str, question: str, org: str = "acme", **params) -> httpx.Response:
-    return httpx.get(f"{base}/{org}/sessions/analytics/{question}", params=params, timeout=60,
-                     headers={"Authorization": f"Bearer {warehouses['issued'][reader]}"})
+    return httpx.get(
+        f"{base}/{org}/sessions/analytics/{question}",
+        params=params,
+        timeout=60,
+        headers={"Authorization": f"Bearer {warehouses['issued'][reader]}"},
+    )
 
 
 # -- A: dates outside the window never reach the answers --------------------------------------------------------
+
 
 def test_the_reading_side_date_window_is_the_input_contracts():
     assert (weeks.DATE_WINDOW_START, weeks.DATE_WINDOW_END) == (contract.DATE_WINDOW_START, contract.DATE_WINDOW_END)
@@ -129,14 +151,16 @@ DATE_PARAMETERS = {"no dates": {}, "from": {"from": "2026-11-05"}, "to": {"to": 
 WEEKLY_PARAMETERS = {"weekly": {"interval": "week"}, "weekly from": {"from": "2026-11-01", "interval": "week"}}
 
 
-@pytest.mark.parametrize("question, params", [
-    pytest.param(question, params, id=f"{question}-{name}")
-    for question in QUESTIONS
-    for name, params in {**DATE_PARAMETERS, **(WEEKLY_PARAMETERS if question == "timeseries" else {})}.items()
-])
+@pytest.mark.parametrize(
+    "question, params",
+    [
+        pytest.param(question, params, id=f"{question}-{name}")
+        for question in QUESTIONS
+        for name, params in {**DATE_PARAMETERS, **(WEEKLY_PARAMETERS if question == "timeseries" else {})}.items()
+    ],
+)
 @pytest.mark.parametrize("reader", ["ada", "una"])
-def test_rows_outside_the_date_window_neither_fail_nor_change_an_answer(warehouses, servers, question, reader,
-                                                                        params):
+def test_rows_outside_the_date_window_neither_fail_nor_change_an_answer(warehouses, servers, question, reader, params):
     """Year-0, year-1, year-9999 and year-10000 rows in the marts: every answer is 200 and the same as on the
     warehouse without them (today: 500 on timeseries and on summary?from=...)."""
     hostile = ask(warehouses, servers["hostile"], reader, question, **params)
@@ -152,14 +176,24 @@ def test_rows_outside_the_date_window_neither_fail_nor_change_an_answer(warehous
 
 
 @pytest.mark.parametrize("question", QUESTIONS)
-@pytest.mark.parametrize("parameter, value", [("from", "0001-01-01"), ("to", "9999-12-31"), ("from", "1999-12-30"),
-                                              ("to", "2100-01-02"), ("from", "9999-12-31"), ("to", "0001-01-01")])
+@pytest.mark.parametrize(
+    "parameter, value",
+    [
+        ("from", "0001-01-01"),
+        ("to", "9999-12-31"),
+        ("from", "1999-12-30"),
+        ("to", "2100-01-02"),
+        ("from", "9999-12-31"),
+        ("to", "0001-01-01"),
+    ],
+)
 def test_dates_outside_the_window_are_422_naming_the_parameter(warehouses, servers, question, parameter, value):
     response = ask(warehouses, servers["hostile"], "ada", question, **{parameter: value})
     assert response.status_code == 422, response.text
     assert response.json()["parameter"] == parameter
-    assert response.json()["detail"] == (f"{parameter}: {value} is outside the dates the warehouse can hold "
-                                         "(1999-12-31..2100-01-01)")
+    assert response.json()["detail"] == (
+        f"{parameter}: {value} is outside the dates the warehouse can hold (1999-12-31..2100-01-01)"
+    )
 
 
 def test_the_window_ends_themselves_may_be_asked(warehouses, servers):
@@ -200,6 +234,7 @@ def test_report_weeks_outside_the_window_are_refused(text):
 
 # -- A: the work of one request is bounded ------------------------------------------------------------------------
 
+
 def test_a_century_of_history_without_dates_is_422_naming_from_not_a_huge_answer(warehouses, servers):
     """longco's history spans 36,525 days (2000-01-01..2099-12-31): more than the default maximum of points,
     daily or weekly. Today the answer has 36,525 points (and with a year-1 event, 29.6 MB)."""
@@ -213,7 +248,8 @@ def test_a_century_of_history_without_dates_is_422_naming_from_not_a_huge_answer
         assert response.json()["detail"] == (
             f"from: the range 2000-01-01..2099-12-31 has {count} {interval}s; a timeseries has at most "
             f"{DEFAULT_MAX_PERIODS} points (SESSION_ANALYTICS_API_MAX_PERIODS): give a later from (or an earlier "
-            "to), or interval=week")
+            "to), or interval=week"
+        )
     # The other questions have no points: the whole history is one answer.
     summary = ask(warehouses, servers["clean"], "lee", "summary", org="longco")
     assert summary.status_code == 200 and summary.json()["total_sessions"] == 2
@@ -225,14 +261,17 @@ def test_a_multi_year_daily_history_still_works_without_dates(warehouses, server
     response = ask(warehouses, servers["clean"], "mia", "timeseries", org="multiyear")
     assert response.status_code == 200, response.text
     first, last = MULTIYEAR_DAYS
-    wanted = [{"period_start": str(first + dt.timedelta(days=offset)), "value": int(offset in (0, (last - first).days))}
-              for offset in range((last - first).days + 1)]
+    wanted = [
+        {"period_start": str(first + dt.timedelta(days=offset)), "value": int(offset in (0, (last - first).days))}
+        for offset in range((last - first).days + 1)
+    ]
     assert response.json()["points"] == wanted and len(wanted) == 2156
 
 
 def test_the_maximum_of_points_is_configurable_and_counts_weeks_as_points(warehouses):
     settings = ApiSettings(warehouse=warehouses["clean"], tokens=warehouses["tokens"], max_periods=10)
     with LiveServer(settings) as server:
+
         def status(**params):
             return ask(warehouses, server.url, "ada", "timeseries", **params).status_code
 
@@ -244,10 +283,17 @@ def test_the_maximum_of_points_is_configurable_and_counts_weeks_as_points(wareho
         assert status(**{"from": "2026-09-01", "to": "2026-11-09", "interval": "week"}) == 422
 
 
-@pytest.mark.parametrize("first, last", [
-    ("2026-11-02", "2026-11-02"), ("2026-11-02", "2026-11-08"), ("2026-11-08", "2026-11-09"),
-    ("2026-11-03", "2026-11-01"), ("2026-12-30", "2027-01-05"), ("1999-12-31", "2100-01-01"),
-])
+@pytest.mark.parametrize(
+    "first, last",
+    [
+        ("2026-11-02", "2026-11-02"),
+        ("2026-11-02", "2026-11-08"),
+        ("2026-11-08", "2026-11-09"),
+        ("2026-11-03", "2026-11-01"),
+        ("2026-12-30", "2027-01-05"),
+        ("1999-12-31", "2100-01-01"),
+    ],
+)
 @pytest.mark.parametrize("interval", ["day", "week"])
 def test_period_count_is_the_number_of_points_of_the_timeseries(first, last, interval):
     first, last = dt.date.fromisoformat(first), dt.date.fromisoformat(last)
@@ -257,6 +303,7 @@ def test_period_count_is_the_number_of_points_of_the_timeseries(first, last, int
 
 
 # -- B and C: refreshes run as the command does, in a process of their own ---------------------------------------
+
 
 def refresh_command(*flags: str) -> list[str]:
     return [str(Path(sys.executable).parent / "session-analytics"), "refresh", *flags]
@@ -268,22 +315,35 @@ def command_environment() -> dict[str, str]:
 
 
 def run_refresh_command(cwd: Path, *flags: str) -> tuple[int, dict]:
-    completed = subprocess.run(refresh_command(*flags), cwd=cwd, env=command_environment(), capture_output=True,
-                               text=True, timeout=600)
+    completed = subprocess.run(
+        refresh_command(*flags), cwd=cwd, env=command_environment(), capture_output=True, text=True, timeout=600
+    )
     return completed.returncode, run_summary(completed.stdout)
 
 
 def run_summary(printed: str) -> dict:
     """The JSON object a refresh prints last (after dbt's log lines)."""
-    return json.loads(printed[printed.rfind("\n{") + 1:] if "\n{" in printed else printed)
+    return json.loads(printed[printed.rfind("\n{") + 1 :] if "\n{" in printed else printed)
 
 
 def sessions_of(day: dt.date, prefix: str, count: int = 3) -> list[dict]:
     """`count` acme sessions on `day`, ids starting with `prefix`."""
-    return [event for number in range(count)
-            for event in session(f"{prefix}-{number}", "una" if number % 2 else "ada", "claude-code", "p",
-                                 f"{day}T{9 + number:02d}:00:00Z", f"{day}T{9 + number:02d}:30:00Z", SONNET,
-                                 2_000 + number, 200, org_id="acme")]
+    return [
+        event
+        for number in range(count)
+        for event in session(
+            f"{prefix}-{number}",
+            "una" if number % 2 else "ada",
+            "claude-code",
+            "p",
+            f"{day}T{9 + number:02d}:00:00Z",
+            f"{day}T{9 + number:02d}:30:00Z",
+            SONNET,
+            2_000 + number,
+            200,
+            org_id="acme",
+        )
+    ]
 
 
 def write_raw(root: Path, deliveries: dict[str, list[dict]]) -> None:
@@ -307,8 +367,14 @@ def raw_session_ids(deliveries: dict[str, list[dict]]) -> set[str]:
 
 
 def folder_flags(folder: Path) -> tuple[str, ...]:
-    return ("--raw-dir", str(folder / "raw"), "--directory", str(folder / "directory"),
-            "--warehouse", str(folder / "warehouse.duckdb"))
+    return (
+        "--raw-dir",
+        str(folder / "raw"),
+        "--directory",
+        str(folder / "directory"),
+        "--warehouse",
+        str(folder / "warehouse.duckdb"),
+    )
 
 
 @pytest.fixture(scope="module")
@@ -322,10 +388,17 @@ def two_runs(tmp_path_factory):
     write_raw(root / "killed", FIRST_DELIVERY)
     started_in = root / "operator"
     started_in.mkdir()
-    running = {name: subprocess.Popen(refresh_command(*folder_flags(root / name)), cwd=started_in,
-                                      env=command_environment(), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                                      text=True)
-               for name in ("a", "b", "killed")}
+    running = {
+        name: subprocess.Popen(
+            refresh_command(*folder_flags(root / name)),
+            cwd=started_in,
+            env=command_environment(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        for name in ("a", "b", "killed")
+    }
     summaries = {}
     for name, process in running.items():
         summaries[name] = run_summary(process.communicate(timeout=600)[0])
@@ -346,13 +419,22 @@ def test_two_refreshes_from_one_folder_keep_their_data_apart(two_runs):
 def test_a_lake_that_holds_another_raw_dirs_deliveries_is_refused(two_runs):
     root = two_runs["root"]
     code, summary = run_refresh_command(
-        two_runs["started_in"], "--raw-dir", str(root / "b" / "raw"), "--directory", str(root / "b" / "directory"),
-        "--warehouse", str(root / "mixed.duckdb"), "--lake-dir", str(root / "a" / "lake"))
+        two_runs["started_in"],
+        "--raw-dir",
+        str(root / "b" / "raw"),
+        "--directory",
+        str(root / "b" / "directory"),
+        "--warehouse",
+        str(root / "mixed.duckdb"),
+        "--lake-dir",
+        str(root / "a" / "lake"),
+    )
     assert code == 1 and not summary["success"]
     assert summary["failures"] == [
         f"the lake {root / 'a' / 'lake'} holds the deliveries of the raw dir {root / 'a' / 'raw'}, not "
         f"{root / 'b' / 'raw'}: give this raw dir a lake of its own (--lake-dir or SESSION_ANALYTICS_LAKE_DIR), or, "
-        f"if that raw dir was moved here, delete {root / 'a' / 'lake' / '_state' / 'owner.json'}"]
+        f"if that raw dir was moved here, delete {root / 'a' / 'lake' / '_state' / 'owner.json'}"
+    ]
     assert not (root / "mixed.duckdb").exists()
     assert session_ids(root / "a" / "warehouse.duckdb") == raw_session_ids({**FIRST_DELIVERY, **SECOND_DELIVERY})
 
@@ -360,8 +442,8 @@ def test_a_lake_that_holds_another_raw_dirs_deliveries_is_refused(two_runs):
 def test_a_lake_last_built_into_another_warehouse_asks_for_a_full_rebuild(tmp_path):
     """Its pending changes were cleared by the other warehouse's builds: an incremental build would miss them."""
     from orchestration import refresh
-    from orchestration.ingest import changes
     from orchestration.config import Paths
+    from orchestration.ingest import changes
 
     first = Paths.resolve(raw_dir=tmp_path / "raw", warehouse=tmp_path / "one.duckdb", lake_dir=tmp_path / "lake")
     second = Paths.resolve(raw_dir=tmp_path / "raw", warehouse=tmp_path / "two.duckdb", lake_dir=tmp_path / "lake")
@@ -421,8 +503,13 @@ def test_a_refresh_killed_while_dbt_runs_leaves_no_process_and_the_next_one_reco
     flags = folder_flags(folder)
     write_raw(folder, SECOND_DELIVERY)
 
-    refresh = subprocess.Popen(refresh_command(*flags), cwd=two_runs["started_in"], env=command_environment(),
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    refresh = subprocess.Popen(
+        refresh_command(*flags),
+        cwd=two_runs["started_in"],
+        env=command_environment(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     parent = psutil.Process(refresh.pid)
     descendants: list[psutil.Process] = []
     try:
@@ -452,9 +539,14 @@ def test_a_refresh_killed_while_dbt_runs_leaves_no_process_and_the_next_one_reco
     with duckdb.connect(str(working)) as conn:
         conn.execute("delete from analytics.mart_daily_activity where activity_date = '2026-11-09'")
     partition = next((folder / "lake" / "platform_events").iterdir())
-    leftovers = [working, folder / ".build" / ".warehouse.duckdb.x1.copying", folder / ".warehouse.duckdb.x2.copying",
-                 folder / "lake" / "_writing", partition / "part-0.parquet.tmp",
-                 folder / "lake" / "_state" / "pending_changes.tmp"]
+    leftovers = [
+        working,
+        folder / ".build" / ".warehouse.duckdb.x1.copying",
+        folder / ".warehouse.duckdb.x2.copying",
+        folder / "lake" / "_writing",
+        partition / "part-0.parquet.tmp",
+        folder / "lake" / "_state" / "pending_changes.tmp",
+    ]
     not_ours = folder / ".other.duckdb.x3.copying"  # another warehouse's copy in progress in the same folder
     for path in [*leftovers[1:], not_ours]:
         if path.name == "_writing":
@@ -476,16 +568,25 @@ def test_a_second_refresh_while_one_runs_is_refused_and_touches_nothing(tmp_path
     from orchestration.publish import refresh_lock
 
     write_raw(tmp_path, FIRST_DELIVERY)
-    paths = Paths.resolve(raw_dir=tmp_path / "raw", directory=tmp_path / "directory",
-                          warehouse=tmp_path / "warehouse.duckdb")
+    paths = Paths.resolve(
+        raw_dir=tmp_path / "raw", directory=tmp_path / "directory", warehouse=tmp_path / "warehouse.duckdb"
+    )
     working = paths.working_warehouse
     working.parent.mkdir(parents=True)
     working.write_bytes(b"the running refresh's working file")
     with refresh_lock(paths):
-        code, summary = run_refresh_command(tmp_path, "--raw-dir", str(paths.raw_dir), "--directory",
-                                            str(paths.directory), "--warehouse", str(paths.warehouse))
+        code, summary = run_refresh_command(
+            tmp_path,
+            "--raw-dir",
+            str(paths.raw_dir),
+            "--directory",
+            str(paths.directory),
+            "--warehouse",
+            str(paths.warehouse),
+        )
     assert code == 1 and summary["failures"] == [
-        f"another refresh (pid {os.getpid()}) is writing {working.parent}; wait for it to finish"]
+        f"another refresh (pid {os.getpid()}) is writing {working.parent}; wait for it to finish"
+    ]
     assert working.read_bytes() == b"the running refresh's working file" and not paths.warehouse.exists()
 
 
@@ -501,8 +602,12 @@ time.sleep(60)
 
 
 def test_the_dbt_wrapper_dies_with_its_parent_even_by_sigkill():
-    parent = subprocess.Popen([sys.executable, "-c", CHILD_OF_A_DYING_PARENT], stdout=subprocess.PIPE, text=True,
-                              cwd=Path(__file__).resolve().parents[1])
+    parent = subprocess.Popen(
+        [sys.executable, "-c", CHILD_OF_A_DYING_PARENT],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).resolve().parents[1],
+    )
     child = psutil.Process(int(parent.stdout.readline()))
     parent.kill()
     parent.wait()
@@ -515,9 +620,16 @@ def test_the_dbt_wrapper_dies_with_its_parent_even_by_sigkill():
 
 def test_the_dbt_wrapper_exits_at_once_when_its_parent_is_already_gone():
     """The parent may die before the death signal is asked for: then the wrapper has another parent already."""
-    completed = subprocess.run([sys.executable, "-c", "from orchestration.dbt_child import die_with_parent; "
-                                "die_with_parent(1); print('still here')"],
-                               capture_output=True, text=True, cwd=Path(__file__).resolve().parents[1])
+    completed = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from orchestration.dbt_child import die_with_parent; die_with_parent(1); print('still here')",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parents[1],
+    )
     assert completed.returncode == 137 and completed.stdout == ""
 
 
@@ -527,4 +639,5 @@ def test_serve_refuses_a_bad_maximum_of_points(monkeypatch, capsys):
     monkeypatch.setenv("SESSION_ANALYTICS_API_MAX_PERIODS", "0")
     assert cli.main(["serve", "--warehouse", "nowhere.duckdb", "--tokens", "nowhere.sqlite3"]) == 2
     assert capsys.readouterr().err.endswith(
-        "error: SESSION_ANALYTICS_API_MAX_PERIODS must be a whole number of periods >= 1, got '0'\n")
+        "error: SESSION_ANALYTICS_API_MAX_PERIODS must be a whole number of periods >= 1, got '0'\n"
+    )

@@ -13,8 +13,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from orchestration.ingest import lake
-from orchestration.ingest import platform
+from orchestration.ingest import lake, platform
 from orchestration.ingest.lines import read_lines
 from orchestration.ingest.typed_read import read_typed
 from tests.support import build_warehouse, test_paths, write_delivery, write_directory
@@ -70,10 +69,14 @@ def load_between_good_lines(tmp_path, line):
         ({"agent": "claude\x7fcode"}, f"invalid identifier agent: {CONTROL}"),
         ({"project_id": "p" * 200}, "invalid identifier project_id: longer than 128 characters (200)"),
         ({"repository": "acme/\u2028api"}, f"invalid identifier repository: {CONTROL}"),
-        ({"event_type": "model_request", "request_id": "r ", "model": "m",
-          "usage": USAGE}, f"invalid identifier request_id: {CONTROL}"),
-        ({"event_type": "model_request", "request_id": "r", "model": "\u202dsonnet",
-          "usage": USAGE}, f"invalid identifier model: {CONTROL}"),
+        (
+            {"event_type": "model_request", "request_id": "r ", "model": "m", "usage": USAGE},
+            f"invalid identifier request_id: {CONTROL}",
+        ),
+        (
+            {"event_type": "model_request", "request_id": "r", "model": "\u202dsonnet", "usage": USAGE},
+            f"invalid identifier model: {CONTROL}",
+        ),
         ({"event_type": "heartbeat", "user_id": "\x1b[31m"}, f"invalid identifier user_id: {CONTROL}"),
     ],
 )
@@ -89,8 +92,7 @@ def test_an_identifier_that_breaks_the_rule_is_quarantined(tmp_path, fields, rea
 @pytest.mark.parametrize("ascii_only", [True, False], ids=["escaped", "utf8"])
 @pytest.mark.parametrize(
     "org_id",
-    ["/etc/cron.d", "../../x", "C:\\Windows", "a" * 128, "é" * 128, "Ünïcödé Org", "acme corp", "日本の組織",
-     "x"],
+    ["/etc/cron.d", "../../x", "C:\\Windows", "a" * 128, "é" * 128, "Ünïcödé Org", "acme corp", "日本の組織", "x"],
 )
 def test_an_identifier_within_the_rule_is_loaded_as_it_is(tmp_path, org_id, ascii_only):
     """Paths and odd names are data: reports/weekly/paths.py maps them to safe file names, the loader keeps them."""
@@ -106,20 +108,32 @@ def test_an_identifier_within_the_rule_is_loaded_as_it_is(tmp_path, org_id, asci
 @pytest.mark.parametrize(
     ("line", "reason"),
     [
-        (request(input_tokens=2**63 - 1),
-         "token count out of range usage.input_tokens: 9223372036854775807 (at most 1000000000)"),
-        (request(output_tokens=10**12),
-         "token count out of range usage.output_tokens: 1000000000000 (at most 1000000000)"),
-        (request(cache_read_input_tokens=2**64 - 1),
-         "token count out of range usage.cache_read_input_tokens: 18446744073709551615 (at most 1000000000)"),
-        (request(cache_creation_input_tokens=10**9 + 1),
-         "token count out of range usage.cache_creation_input_tokens: 1000000001 (at most 1000000000)"),
-        (request(input_tokens=10**40),
-         f"token count out of range usage.input_tokens: 1{'0' * 40} (at most 1000000000)"),
+        (
+            request(input_tokens=2**63 - 1),
+            "token count out of range usage.input_tokens: 9223372036854775807 (at most 1000000000)",
+        ),
+        (
+            request(output_tokens=10**12),
+            "token count out of range usage.output_tokens: 1000000000000 (at most 1000000000)",
+        ),
+        (
+            request(cache_read_input_tokens=2**64 - 1),
+            "token count out of range usage.cache_read_input_tokens: 18446744073709551615 (at most 1000000000)",
+        ),
+        (
+            request(cache_creation_input_tokens=10**9 + 1),
+            "token count out of range usage.cache_creation_input_tokens: 1000000001 (at most 1000000000)",
+        ),
+        (
+            request(input_tokens=10**40),
+            f"token count out of range usage.input_tokens: 1{'0' * 40} (at most 1000000000)",
+        ),
         (request(input_tokens=-(2**63) - 1), "negative token count usage.input_tokens"),
-        (request(cache_creation={"ephemeral_5m_input_tokens": 0, "ephemeral_1h_input_tokens": 2**63}),
-         "token count out of range usage.cache_creation.ephemeral_1h_input_tokens: 9223372036854775808 "
-         "(at most 1000000000)"),
+        (
+            request(cache_creation={"ephemeral_5m_input_tokens": 0, "ephemeral_1h_input_tokens": 2**63}),
+            "token count out of range usage.cache_creation.ephemeral_1h_input_tokens: 9223372036854775808 "
+            "(at most 1000000000)",
+        ),
     ],
 )
 def test_a_token_count_out_of_range_is_quarantined(tmp_path, line, reason):
@@ -146,8 +160,14 @@ def test_the_largest_token_count_is_loaded(tmp_path):
 
 @pytest.mark.parametrize(
     "timestamp",
-    ["0001-01-01T00:00:00Z", "9999-12-31T23:59:59Z", "1999-12-31T23:59:59Z", "2100-01-01T00:00:00Z",
-     "2000-01-01T00:30:00+01:00", "2099-12-31T23:30:00-01:00"],
+    [
+        "0001-01-01T00:00:00Z",
+        "9999-12-31T23:59:59Z",
+        "1999-12-31T23:59:59Z",
+        "2100-01-01T00:00:00Z",
+        "2000-01-01T00:30:00+01:00",
+        "2099-12-31T23:30:00-01:00",
+    ],
 )
 def test_a_timestamp_outside_the_window_is_quarantined(tmp_path, timestamp):
     bad, loaded = load_between_good_lines(tmp_path, json.dumps(event("far", timestamp=timestamp)))
@@ -156,9 +176,7 @@ def test_a_timestamp_outside_the_window_is_quarantined(tmp_path, timestamp):
     assert set(loaded) == {"good-1", "good-2"}
 
 
-@pytest.mark.parametrize(
-    "timestamp", ["2000-01-01T00:00:00Z", "2099-12-31T23:59:59.999Z", "1999-12-31T23:30:00-01:00"]
-)
+@pytest.mark.parametrize("timestamp", ["2000-01-01T00:00:00Z", "2099-12-31T23:59:59.999Z", "1999-12-31T23:30:00-01:00"])
 def test_a_timestamp_at_the_edges_of_the_window_is_loaded(tmp_path, timestamp):
     bad, loaded = load_between_good_lines(tmp_path, json.dumps(event("edge", timestamp=timestamp)))
 
@@ -183,12 +201,17 @@ EXTREME_LINES = [
 def extreme_warehouse(tmp_path_factory):
     """One warehouse built by a real dbt build over a delivery of good events and the extreme values."""
     paths = test_paths(tmp_path_factory.mktemp("extreme"))
-    write_directory(paths.directory, orgs=[("acme", "Acme", "UTC")],
-                    users=[("acme", "u1", "u1@acme.example", "U One", "Core", "", "member")],
-                    projects=[("acme", "p1", "P1", "single")])
-    good = [event("start", timestamp="2026-11-20T09:00:00Z"),
-            request("req", cache_creation=SPLIT) | {"timestamp": "2026-11-20T09:01:00Z"},
-            event("end", "session_ended", timestamp="2026-11-20T09:30:00Z", status="completed")]
+    write_directory(
+        paths.directory,
+        orgs=[("acme", "Acme", "UTC")],
+        users=[("acme", "u1", "u1@acme.example", "U One", "Core", "", "member")],
+        projects=[("acme", "p1", "P1", "single")],
+    )
+    good = [
+        event("start", timestamp="2026-11-20T09:00:00Z"),
+        request("req", cache_creation=SPLIT) | {"timestamp": "2026-11-20T09:01:00Z"},
+        event("end", "session_ended", timestamp="2026-11-20T09:30:00Z", status="completed"),
+    ]
     write_delivery(paths.raw_dir, DAY, "extreme", [good[0], *EXTREME_LINES, good[1], good[2]])
     build_warehouse(paths)
     return paths
@@ -196,8 +219,10 @@ def extreme_warehouse(tmp_path_factory):
 
 def test_a_build_over_extreme_values_succeeds_with_the_good_events_only(extreme_warehouse):
     with duckdb.connect(str(extreme_warehouse.warehouse), read_only=True) as conn:
-        requests = conn.execute("select event_id, uncached_input_tokens, output_tokens, cache_read_input_tokens, "
-                                "total_tokens from analytics.fct_model_requests").fetchall()
+        requests = conn.execute(
+            "select event_id, uncached_input_tokens, output_tokens, cache_read_input_tokens, "
+            "total_tokens from analytics.fct_model_requests"
+        ).fetchall()
         sessions = conn.execute("select session_id, status, model_requests from analytics.fct_sessions").fetchall()
         days = conn.execute("select min(date_day), max(date_day) from analytics.dim_date").fetchall()
         bad = conn.execute("select line_number, reason from raw.quarantined_lines order by line_number").fetchall()
@@ -206,9 +231,14 @@ def test_a_build_over_extreme_values_succeeds_with_the_good_events_only(extreme_
     assert days[0][0].year >= 2000 and days[0][1].year < 2100
     assert [number for number, _ in bad] == list(range(2, 2 + len(EXTREME_LINES)))
     assert [reason.split(":")[0] for _, reason in bad] == (
-        ["token count out of range usage.input_tokens", "token count out of range usage.output_tokens",
-         "token count out of range usage.cache_creation.ephemeral_5m_input_tokens",
-         "token count out of range usage.cache_read_input_tokens"] + ["timestamp outside 2000-01-01T00"] * 3)
+        [
+            "token count out of range usage.input_tokens",
+            "token count out of range usage.output_tokens",
+            "token count out of range usage.cache_creation.ephemeral_5m_input_tokens",
+            "token count out of range usage.cache_read_input_tokens",
+        ]
+        + ["timestamp outside 2000-01-01T00"] * 3
+    )
 
 
 # -- 4. duplicate keys ---------------------------------------------------------------------------------------
@@ -231,8 +261,10 @@ def with_extra(line: dict, text: str, inside: str = "") -> str:
         (with_extra(request("dup"), '"usage": {}'), "duplicate key usage"),
         (with_extra(request("dup"), '"input_tokens": 999', "usage"), "duplicate key usage.input_tokens"),
         (with_extra(request("dup"), '"input\\u005ftokens": 999', "usage"), "duplicate key usage.input_tokens"),
-        (with_extra(request("dup", cache_creation=SPLIT), '"ephemeral_5m_input_tokens": 5', "usage.cache_creation"),
-         "duplicate key usage.cache_creation.ephemeral_5m_input_tokens"),
+        (
+            with_extra(request("dup", cache_creation=SPLIT), '"ephemeral_5m_input_tokens": 5', "usage.cache_creation"),
+            "duplicate key usage.cache_creation.ephemeral_5m_input_tokens",
+        ),
     ],
 )
 def test_a_repeated_key_is_quarantined(tmp_path, line, reason):
@@ -296,8 +328,9 @@ def test_a_50_mb_line_is_quarantined_with_its_text_capped_and_the_file_loads(tmp
 
     with duckdb.connect() as conn:
         lake.register_views(conn, paths.lake_dir)
-        bad = conn.execute("select source_file, line_number, reason, line from raw.quarantined_lines "
-                           "order by line_number").fetchall()
+        bad = conn.execute(
+            "select source_file, line_number, reason, line from raw.quarantined_lines order by line_number"
+        ).fetchall()
     assert bad == [
         (FILE, 2, "invalid identifier org_id: longer than 128 characters (25000000)", capped(huge_event)),
         (FILE, 3, "invalid JSON", capped(junk)),
@@ -327,8 +360,10 @@ SPECIAL = "skipped: not a regular file (FIFO, socket or device)"
 def file_summary(paths):
     with duckdb.connect() as conn:
         lake.register_views(conn, paths.lake_dir)
-        return conn.execute("select source_file, lines_read, blank_lines, loaded_lines, quarantined_lines, "
-                            "ignored_event_lines from raw.load_file_summary order by source_file").fetchall()
+        return conn.execute(
+            "select source_file, lines_read, blank_lines, loaded_lines, quarantined_lines, "
+            "ignored_event_lines from raw.load_file_summary order by source_file"
+        ).fetchall()
 
 
 def test_links_and_special_files_are_never_read_and_each_leaves_a_row(tmp_path):
@@ -346,10 +381,15 @@ def test_links_and_special_files_are_never_read_and_each_leaves_a_row(tmp_path):
     assert platform.delivery_dates(paths.raw_dir) == [DAY, "2026-11-21"]
     results = platform.load_deliveries(paths.raw_dir, paths.lake_dir, [DAY, "2026-11-21"])
 
-    skipped = {f"platform/{DAY}/broken.jsonl": LINK, f"platform/{DAY}/link.jsonl": LINK,
-               f"platform/{DAY}/pipe.jsonl": SPECIAL, "platform/2026-11-21": LINK}
-    assert file_summary(paths) == sorted([(name, 1, 0, 0, 1, 0) for name in skipped]
-                                         + [(f"platform/{DAY}/good.jsonl", 1, 0, 1, 0, 0)])
+    skipped = {
+        f"platform/{DAY}/broken.jsonl": LINK,
+        f"platform/{DAY}/link.jsonl": LINK,
+        f"platform/{DAY}/pipe.jsonl": SPECIAL,
+        "platform/2026-11-21": LINK,
+    }
+    assert file_summary(paths) == sorted(
+        [(name, 1, 0, 0, 1, 0) for name in skipped] + [(f"platform/{DAY}/good.jsonl", 1, 0, 1, 0, 0)]
+    )
     assert sorted(quarantine(paths)) == sorted((name, 0, reason) for name, reason in skipped.items())
     assert loaded_events(paths) == {"good-1": "acme"}
     with duckdb.connect() as conn:
@@ -458,10 +498,12 @@ HOSTILE_LINES = [
     json.dumps(request("negative-zero-text")).replace('"output_tokens": 20', '"output_tokens": -0'),
     json.dumps(request("split-null", cache_creation=None)),
     json.dumps(request("split-empty", cache_creation={})),
-    json.dumps(request("split-huge", cache_creation={"ephemeral_5m_input_tokens": 10**9 + 1,
-                                                     "ephemeral_1h_input_tokens": 0})),
-    json.dumps(request("split-string", cache_creation={"ephemeral_5m_input_tokens": "1",
-                                                       "ephemeral_1h_input_tokens": 0})),
+    json.dumps(
+        request("split-huge", cache_creation={"ephemeral_5m_input_tokens": 10**9 + 1, "ephemeral_1h_input_tokens": 0})
+    ),
+    json.dumps(
+        request("split-string", cache_creation={"ephemeral_5m_input_tokens": "1", "ephemeral_1h_input_tokens": 0})
+    ),
     json.dumps(event("usage-number", "model_request", usage=7)),
     json.dumps(event("usage-null", "model_request", usage=None)),
     json.dumps(event("heartbeat-usage-string", "heartbeat", usage="n/a")),
@@ -493,27 +535,49 @@ def test_fast_and_exact_paths_agree_on_hostile_lines(tmp_path):
         assert read_lines(conn, [path], paths.raw_dir, Path(scratch)) == {}
         conn.execute(f"create temp table exact_checked as {platform._checked_sql()}")
         exact = dict(conn.execute("select line_number, reason from exact_checked").fetchall())
-        exact_events = {row[0]: row for row in conn.execute(
-            f"select {', '.join(columns)} from ({platform._events_projection()})").fetchall()}
+        exact_events = {
+            row[0]: row
+            for row in conn.execute(f"select {', '.join(columns)} from ({platform._events_projection()})").fetchall()
+        }
     with tempfile.TemporaryDirectory() as scratch, duckdb.connect() as conn:
-        read_typed(conn, [path], paths.raw_dir, Path(scratch), platform.TYPED_COLUMNS, platform._fast_checked_sql(),
-                   platform._full_identifier_check_sql())
-        vouched = {row[0]: row for row in conn.execute(
-            f"select {', '.join(columns)} from typed_rows where not needs_exact_check").fetchall()}
+        read_typed(
+            conn,
+            [path],
+            paths.raw_dir,
+            Path(scratch),
+            platform.TYPED_COLUMNS,
+            platform._fast_checked_sql(),
+            platform._full_identifier_check_sql(),
+        )
+        vouched = {
+            row[0]: row
+            for row in conn.execute(
+                f"select {', '.join(columns)} from typed_rows where not needs_exact_check"
+            ).fetchall()
+        }
 
     assert len(exact) == len(HOSTILE_LINES)
     assert {n: exact[n] for n in vouched if exact[n] is not None} == {}
     assert {n: row for n, row in vouched.items() if row != exact_events[n]} == {}
     vouched_ids = {row[columns.index("event_id")] for row in vouched.values()}
-    assert {"plain", "null-repo", "unicode-ok", "unicode-ok-escaped", "space-inside", "split-null", "edge-2000",
-            "extra-field"} <= vouched_ids  # the fast path judged the good lines itself
+    assert {
+        "plain",
+        "null-repo",
+        "unicode-ok",
+        "unicode-ok-escaped",
+        "space-inside",
+        "split-null",
+        "edge-2000",
+        "extra-field",
+    } <= vouched_ids  # the fast path judged the good lines itself
 
     platform.load_delivery(paths.raw_dir, paths.lake_dir, DAY)
     assert quarantine(paths) == [(FILE, n, reason) for n, reason in sorted(exact.items()) if reason is not None]
     with duckdb.connect() as conn:
         lake.register_views(conn, paths.lake_dir)
-        loaded = {row[0]: row
-                  for row in conn.execute(f"select {', '.join(columns)} from raw.platform_events").fetchall()}
+        loaded = {
+            row[0]: row for row in conn.execute(f"select {', '.join(columns)} from raw.platform_events").fetchall()
+        }
     assert loaded == {n: row for n, row in exact_events.items()}
 
 
@@ -530,8 +594,12 @@ def test_a_file_whose_name_is_a_pattern_is_read_once_as_itself(tmp_path):
     with duckdb.connect() as conn:
         lake.register_views(conn, paths.lake_dir)
         rows = conn.execute("select source_file, event_id from raw.platform_events order by all").fetchall()
-    assert rows == [(f"platform/{DAY}/[x].jsonl.gz", "brackets"), (f"platform/{DAY}/a*.jsonl", "star"),
-                    (f"platform/{DAY}/ab.jsonl", "plain"), (f"platform/{DAY}/x.jsonl.gz", "x")]
+    assert rows == [
+        (f"platform/{DAY}/[x].jsonl.gz", "brackets"),
+        (f"platform/{DAY}/a*.jsonl", "star"),
+        (f"platform/{DAY}/ab.jsonl", "plain"),
+        (f"platform/{DAY}/x.jsonl.gz", "x"),
+    ]
 
 
 def test_a_file_whose_name_is_not_utf8_is_reported_unreadable(tmp_path):
@@ -543,7 +611,9 @@ def test_a_file_whose_name_is_not_utf8_is_reported_unreadable(tmp_path):
 
     result = platform.load_delivery(paths.raw_dir, paths.lake_dir, DAY)
 
-    assert quarantine(paths) == [(f"platform/{DAY}/bad-\\uDCFF.jsonl", 0, "unreadable file: its name is not valid UTF-8")]
+    assert quarantine(paths) == [
+        (f"platform/{DAY}/bad-\\uDCFF.jsonl", 0, "unreadable file: its name is not valid UTF-8")
+    ]
     assert loaded_events(paths) == {"good-1": "acme"}
     assert (result.lines_read, result.loaded_lines, result.quarantined_lines) == (2, 1, 1)
 

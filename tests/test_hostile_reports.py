@@ -35,11 +35,11 @@ from orchestration.alerts import send_failure_email
 from orchestration.config import Paths
 from orchestration.defs.reporting import weekly_delivery, weekly_reports
 from orchestration.defs.resources import SessionAnalyticsPaths
-from reports.weekly import paths as report_paths
+from reports.analytics.scope import Person
 from reports.delivery.mailer import InvalidAddress, Mailer, SmtpSettings, parse_address
 from reports.delivery.weekly import _Report, compose
+from reports.weekly import paths as report_paths
 from reports.weekly.render import ReportTask, render_reports
-from reports.analytics.scope import Person
 from tests.report_scenario import SONNET, W46, session
 from tests.support import build_warehouse, test_paths, write_delivery, write_directory
 
@@ -71,8 +71,14 @@ def expected_name(identifier: str, slug: str) -> str:
     return f"{slug}~{hashlib.sha256(identifier.encode()).hexdigest()[:24]}"
 
 
-FILE_STEM = {"h-admin": "h-admin", "a/b": expected_name("a/b", "a-b"), "a_b": "a_b",
-             "dollar": "dollar", "bidi": "bidi", LONG_ID: expected_name(LONG_ID, "u" * 40)}
+FILE_STEM = {
+    "h-admin": "h-admin",
+    "a/b": expected_name("a/b", "a-b"),
+    "a_b": "a_b",
+    "dollar": "dollar",
+    "bidi": "bidi",
+    LONG_ID: expected_name(LONG_ID, "u" * 40),
+}
 
 
 @pytest.fixture(scope="module")
@@ -83,33 +89,69 @@ def site(tmp_path_factory):
     (victim / WEEK).mkdir(parents=True)
     (victim / WEEK / "precious.txt").write_text("not a report", encoding="utf-8")
     victim_org = str(victim)  # an org id that is an absolute path
-    users = [(HOSTILE, user, f"user{index}@hostile.example", f"Person {index}", "Core",
-              "" if user == "h-admin" else "h-admin", "admin" if user == "h-admin" else "member")
-             for index, user in enumerate(HOSTILE_PEOPLE) if user != LONG_ID]
-    users += [(ESCAPE, "e-user", "e@escape.example", "Escape User", "", "", "member"),
-              (victim_org, "v-admin", "v-admin@victim.example", "Victim Admin", "", "", "admin"),
-              (victim_org, "v-user", "v-user@victim.example", "Victim User", "", "v-admin", "member")]
-    write_directory(paths.directory, orgs=[(HOSTILE, "Hostile Org", "UTC"), (ESCAPE, "Escape Org", "UTC"),
-                                           (victim_org, "Victim Org", "UTC")],
-                    users=users, projects=[(HOSTILE, "p-h", "Hostile Project", "single")])
+    users = [
+        (
+            HOSTILE,
+            user,
+            f"user{index}@hostile.example",
+            f"Person {index}",
+            "Core",
+            "" if user == "h-admin" else "h-admin",
+            "admin" if user == "h-admin" else "member",
+        )
+        for index, user in enumerate(HOSTILE_PEOPLE)
+        if user != LONG_ID
+    ]
+    users += [
+        (ESCAPE, "e-user", "e@escape.example", "Escape User", "", "", "member"),
+        (victim_org, "v-admin", "v-admin@victim.example", "Victim Admin", "", "", "admin"),
+        (victim_org, "v-user", "v-user@victim.example", "Victim User", "", "v-admin", "member"),
+    ]
+    write_directory(
+        paths.directory,
+        orgs=[(HOSTILE, "Hostile Org", "UTC"), (ESCAPE, "Escape Org", "UTC"), (victim_org, "Victim Org", "UTC")],
+        users=users,
+        projects=[(HOSTILE, "p-h", "Hostile Project", "single")],
+    )
     events = []
-    for number, (org, user, tokens) in enumerate([
-        (HOSTILE, "h-admin", 30_000), (HOSTILE, "a/b", 50_000), (HOSTILE, "a_b", 10_000), (HOSTILE, "dollar", 20_000),
-        (HOSTILE, "bidi", 40_000), (ESCAPE, "e-user", 5_000), (victim_org, "v-admin", 6_000),
-        (victim_org, "v-user", 7_000),
-    ]):
-        events += session(f"H{number}", user, "claude-code", "p-h", f"2026-11-1{number % 5}T09:00:00Z",
-                          f"2026-11-1{number % 5}T09:30:00Z", SONNET, tokens, tokens // 10, org_id=org)
+    for number, (org, user, tokens) in enumerate(
+        [
+            (HOSTILE, "h-admin", 30_000),
+            (HOSTILE, "a/b", 50_000),
+            (HOSTILE, "a_b", 10_000),
+            (HOSTILE, "dollar", 20_000),
+            (HOSTILE, "bidi", 40_000),
+            (ESCAPE, "e-user", 5_000),
+            (victim_org, "v-admin", 6_000),
+            (victim_org, "v-user", 7_000),
+        ]
+    ):
+        events += session(
+            f"H{number}",
+            user,
+            "claude-code",
+            "p-h",
+            f"2026-11-1{number % 5}T09:00:00Z",
+            f"2026-11-1{number % 5}T09:30:00Z",
+            SONNET,
+            tokens,
+            tokens // 10,
+            org_id=org,
+        )
     write_delivery(paths.raw_dir, "2026-11-16", "events", events)
     build_warehouse(paths)
     with duckdb.connect(str(paths.warehouse)) as conn:
         for user, (address, name) in HOSTILE_PEOPLE.items():
             if user != LONG_ID:
-                conn.execute("update analytics.dim_users set email = ?, user_name = ? where org_id = ? and user_id = ?",
-                             [address, name, HOSTILE, user])
-        conn.execute("insert into analytics.dim_users select md5(?), org_id, ?, ?, ?, team, manager_id, role, "
-                     "email_reports, in_directory from analytics.dim_users where org_id = ? and user_id = 'bidi'",
-                     [LONG_ID, LONG_ID, *HOSTILE_PEOPLE[LONG_ID], HOSTILE])
+                conn.execute(
+                    "update analytics.dim_users set email = ?, user_name = ? where org_id = ? and user_id = ?",
+                    [address, name, HOSTILE, user],
+                )
+        conn.execute(
+            "insert into analytics.dim_users select md5(?), org_id, ?, ?, ?, team, manager_id, role, "
+            "email_reports, in_directory from analytics.dim_users where org_id = ? and user_id = 'bidi'",
+            [LONG_ID, LONG_ID, *HOSTILE_PEOPLE[LONG_ID], HOSTILE],
+        )
         conn.execute("update analytics.dim_orgs set org_name = ? where org_id = ?", [ORG_NAME, HOSTILE])
     return {"root": root, "paths": paths, "warehouse": paths.warehouse, "victim": victim, "victim_org": victim_org}
 
@@ -135,19 +177,65 @@ def rendered(site):
     """Every org's W46 reports (the CLI for the two path-like org ids), and the tmp tree before and after."""
     reports_dir = site["root"] / "reports"
     before = tree(site["root"])
-    results = [run_cli("report", "--org", org, "--week", WEEK, "--warehouse", str(site["warehouse"]),
-                       "--output-dir", str(reports_dir)) for org in (ESCAPE, site["victim_org"])]
+    results = [
+        run_cli(
+            "report",
+            "--org",
+            org,
+            "--week",
+            WEEK,
+            "--warehouse",
+            str(site["warehouse"]),
+            "--output-dir",
+            str(reports_dir),
+        )
+        for org in (ESCAPE, site["victim_org"])
+    ]
     outcome = render_reports(site["warehouse"], reports_dir, HOSTILE, W46, workers=2)
-    return {"dir": reports_dir, "before": before, "after": tree(site["root"]), "cli": results, "outcome": outcome,
-            "week_dir": reports_dir / HOSTILE / WEEK}
+    return {
+        "dir": reports_dir,
+        "before": before,
+        "after": tree(site["root"]),
+        "cli": results,
+        "outcome": outcome,
+        "week_dir": reports_dir / HOSTILE / WEEK,
+    }
 
 
 # -- the safe path builder ------------------------------------------------------------------------------------
 
 
-HOSTILE_IDS = ["a/b", "a_b", "a-b", "A_B", "..", ".", "", "/etc/passwd", "../../x", "..\\..\\x", "a\0b", "a\r\nb",
-               "李雷", "lǐ-léi", "Ada", "ada", "con", "CON", "x" * 300, "x" * 299 + "y", "a.", "a~b", ".hidden",
-               "a b", "\u202eevil", "-", "@", "x" * 64, "x" * 65]
+HOSTILE_IDS = [
+    "a/b",
+    "a_b",
+    "a-b",
+    "A_B",
+    "..",
+    ".",
+    "",
+    "/etc/passwd",
+    "../../x",
+    "..\\..\\x",
+    "a\0b",
+    "a\r\nb",
+    "李雷",
+    "lǐ-léi",
+    "Ada",
+    "ada",
+    "con",
+    "CON",
+    "x" * 300,
+    "x" * 299 + "y",
+    "a.",
+    "a~b",
+    ".hidden",
+    "a b",
+    "\u202eevil",
+    "-",
+    "@",
+    "x" * 64,
+    "x" * 65,
+]
 
 
 def test_plain_ids_keep_their_name_and_every_other_id_gets_a_hash_suffix():
@@ -189,14 +277,19 @@ def test_reports_of_path_like_org_ids_stay_inside_the_reports_dir_and_delete_not
     assert [result.returncode for result in rendered["cli"]] == [0, 0], [r.stderr for r in rendered["cli"]]
     new_paths = set(rendered["after"]) - set(rendered["before"])
     assert new_paths and all(Path(path).is_relative_to(rendered["dir"]) for path in new_paths), sorted(
-        path for path in new_paths if not Path(path).is_relative_to(rendered["dir"]))
+        path for path in new_paths if not Path(path).is_relative_to(rendered["dir"])
+    )
     assert (site["victim"] / WEEK / "precious.txt").read_text(encoding="utf-8") == "not a report"
-    assert {path: content for path, content in rendered["after"].items() if path in rendered["before"]} == \
-        rendered["before"]
+    assert {path: content for path, content in rendered["after"].items() if path in rendered["before"]} == rendered[
+        "before"
+    ]
     escape_dir = rendered["dir"] / expected_name(ESCAPE, "escape") / WEEK
     assert sorted(path.name for path in (escape_dir / "users").iterdir()) == ["e-user.html", "e-user.pdf"]
-    (victim_folder,) = [path for path in rendered["dir"].iterdir()
-                        if path.name.endswith("~" + hashlib.sha256(site["victim_org"].encode()).hexdigest()[:24])]
+    (victim_folder,) = [
+        path
+        for path in rendered["dir"].iterdir()
+        if path.name.endswith("~" + hashlib.sha256(site["victim_org"].encode()).hexdigest()[:24])
+    ]
     manifest = json.loads((victim_folder / WEEK / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["org_id"] == site["victim_org"] and len(manifest["files"]) == 6
 
@@ -206,8 +299,9 @@ def test_every_report_of_the_hostile_org_is_rendered_each_to_its_own_file(render
     assert outcome.failed == []
     manifest = json.loads((week_dir / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["failed"] == []
-    entries = {(entry["audience"], entry["recipient_user_id"], entry["format"]): entry["file"]
-               for entry in manifest["files"]}
+    entries = {
+        (entry["audience"], entry["recipient_user_id"], entry["format"]): entry["file"] for entry in manifest["files"]
+    }
     assert {(audience, user) for audience, user, _ in entries} == HOSTILE_REPORTS
     assert len(set(entries.values())) == len(entries)  # no two reports share a file
     for user, stem in FILE_STEM.items():
@@ -228,8 +322,11 @@ def test_names_are_rendered_as_text_without_math_or_bidi_controls(rendered):
     # The cost-by-person chart labels its bars with the names, as written.
     assert ">Cost $5 and $10<" in svgs and ">$\\frac{1}{$<" in svgs and ">Evileman<" in svgs
     for path in week_dir.rglob("*.*"):
-        text = path.read_text(encoding="utf-8") if path.suffix != ".pdf" else "".join(
-            page.extract_text() for page in PdfReader(path).pages)
+        text = (
+            path.read_text(encoding="utf-8")
+            if path.suffix != ".pdf"
+            else "".join(page.extract_text() for page in PdfReader(path).pages)
+        )
         assert "\u202e" not in text and "\r" not in text, path
     assert "Hostile Bcc: spy@evil.example" in org_report
 
@@ -250,16 +347,32 @@ def fail_the_report_of(monkeypatch, user_id: str, message: str) -> None:
 
 def test_a_report_that_fails_is_listed_and_the_others_are_written(site, tmp_path, monkeypatch, capsys):
     fail_the_report_of(monkeypatch, "v-user", "a chart could not be drawn")
-    code = cli.main(["report", "--org", site["victim_org"], "--week", WEEK, "--warehouse", str(site["warehouse"]),
-                     "--output-dir", str(tmp_path), "--workers", "1"])
+    code = cli.main(
+        [
+            "report",
+            "--org",
+            site["victim_org"],
+            "--week",
+            WEEK,
+            "--warehouse",
+            str(site["warehouse"]),
+            "--output-dir",
+            str(tmp_path),
+            "--workers",
+            "1",
+        ]
+    )
     assert code == 1
     assert "not rendered: user report of 'v-user': RuntimeError: a chart could not be drawn" in capsys.readouterr().out
     (week_dir,) = tmp_path.glob(f"*/{WEEK}")
     manifest = json.loads((week_dir / "manifest.json").read_text(encoding="utf-8"))
-    assert manifest["failed"] == [{"audience": "user", "recipient_user_id": "v-user",
-                                   "error": "RuntimeError: a chart could not be drawn"}]
-    assert {(f["audience"], f["recipient_user_id"]) for f in manifest["files"]} == {("user", "v-admin"),
-                                                                                  ("org", "v-admin")}
+    assert manifest["failed"] == [
+        {"audience": "user", "recipient_user_id": "v-user", "error": "RuntimeError: a chart could not be drawn"}
+    ]
+    assert {(f["audience"], f["recipient_user_id"]) for f in manifest["files"]} == {
+        ("user", "v-admin"),
+        ("org", "v-admin"),
+    }
     assert sorted(path.name for path in (week_dir / "users").iterdir()) == ["v-admin.html", "v-admin.pdf"]
 
 
@@ -268,31 +381,61 @@ def test_a_week_folder_the_product_did_not_write_is_never_replaced(site, rendere
     foreign = reports_dir / expected_name(ESCAPE, "escape") / WEEK
     foreign.mkdir(parents=True)
     (foreign / "notes.txt").write_text("mine", encoding="utf-8")
-    completed = run_cli("report", "--org", ESCAPE, "--week", WEEK, "--warehouse", str(site["warehouse"]),
-                        "--output-dir", str(reports_dir))
+    completed = run_cli(
+        "report",
+        "--org",
+        ESCAPE,
+        "--week",
+        WEEK,
+        "--warehouse",
+        str(site["warehouse"]),
+        "--output-dir",
+        str(reports_dir),
+    )
     assert completed.returncode == 2 and "is not a week folder that session-analytics wrote" in completed.stderr
     assert [path.name for path in foreign.iterdir()] == ["notes.txt"]
     # A folder we wrote is replaced as before.
     ours = tmp_path / "ours"
     shutil.copytree(rendered["dir"] / expected_name(ESCAPE, "escape"), ours / expected_name(ESCAPE, "escape"))
-    assert run_cli("report", "--org", ESCAPE, "--week", WEEK, "--warehouse", str(site["warehouse"]),
-                   "--output-dir", str(ours)).returncode == 0
+    assert (
+        run_cli(
+            "report", "--org", ESCAPE, "--week", WEEK, "--warehouse", str(site["warehouse"]), "--output-dir", str(ours)
+        ).returncode
+        == 0
+    )
 
 
 # -- delivery ---------------------------------------------------------------------------------------------
 
 
 def deliver(site, reports_dir: Path, org: str, tmp_path: Path, *extra: str) -> int:
-    return cli.main(["deliver", "--org", org, "--week", WEEK, "--warehouse", str(site["warehouse"]),
-                     "--output-dir", str(reports_dir), "--ledger", str(tmp_path / "ledger.sqlite3"),
-                     "--outbox", str(tmp_path / "outbox"), *extra])
+    return cli.main(
+        [
+            "deliver",
+            "--org",
+            org,
+            "--week",
+            WEEK,
+            "--warehouse",
+            str(site["warehouse"]),
+            "--output-dir",
+            str(reports_dir),
+            "--ledger",
+            str(tmp_path / "ledger.sqlite3"),
+            "--outbox",
+            str(tmp_path / "outbox"),
+            *extra,
+        ]
+    )
 
 
 def ledger_rows(tmp_path: Path) -> dict[tuple[str, str], dict]:
     with sqlite3.connect(tmp_path / "ledger.sqlite3") as conn:
         conn.row_factory = sqlite3.Row
-        return {(row["audience"], row["recipient_user_id"]): dict(row)
-                for row in conn.execute("select * from report_deliveries")}
+        return {
+            (row["audience"], row["recipient_user_id"]): dict(row)
+            for row in conn.execute("select * from report_deliveries")
+        }
 
 
 def summary_counts(output: str, org: str) -> dict[str, int]:
@@ -301,17 +444,24 @@ def summary_counts(output: str, org: str) -> dict[str, int]:
     return {part.split(" ", 1)[1]: int(part.split(" ", 1)[0]) for part in parts}
 
 
-def test_each_report_reaches_only_its_own_recipient_and_invalid_addresses_get_nothing(site, rendered, smtp, tmp_path,
-                                                                                         capsys):
+def test_each_report_reaches_only_its_own_recipient_and_invalid_addresses_get_nothing(
+    site, rendered, smtp, tmp_path, capsys
+):
     server = smtp()
     reports_dir = tmp_path / "reports"
     shutil.copytree(rendered["dir"], reports_dir)
     assert deliver(site, reports_dir, HOSTILE, tmp_path) == 0
     output = capsys.readouterr().out
     wanted = {(audience, user) for audience, user in HOSTILE_REPORTS if user not in INVALID}
-    assert summary_counts(output, HOSTILE) == {"sent": len(wanted), "already sent": 0, "changed, not resent": 0,
-                                               "opted out": 0, "no email address": 0, "invalid email address": 3,
-                                               "failed": 0}
+    assert summary_counts(output, HOSTILE) == {
+        "sent": len(wanted),
+        "already sent": 0,
+        "changed, not resent": 0,
+        "opted out": 0,
+        "no email address": 0,
+        "invalid email address": 3,
+        "failed": 0,
+    }
     week_dir = reports_dir / HOSTILE / WEEK
     user_of = {address: user for user, (address, _) in HOSTILE_PEOPLE.items()}
     arrived = {}
@@ -352,16 +502,35 @@ def test_compose_keeps_line_breaks_and_bidi_controls_out_of_headers_and_body(tmp
     body = message.get_body(("plain",)).get_content()
     assert body.startswith("Hello Eve Bcc: x@evil.example,\n") and "\u202e" not in body
     (attachment,) = message.iter_attachments()
-    assert attachment.get_filename() == f"{expected_name('/etc', 'etc')}-{WEEK}-user-{expected_name('../eve', 'eve')}.pdf"
+    assert (
+        attachment.get_filename() == f"{expected_name('/etc', 'etc')}-{WEEK}-user-{expected_name('../eve', 'eve')}.pdf"
+    )
     for address in ("victim@x.example, attacker@evil.example", "Name <other@evil.example>", "a@b\r\nBcc: x@y"):
         with pytest.raises(InvalidAddress):
-            compose(mailer, org, W46, ReportTask("user", "../eve"), Person("e", "E", address, None, None, "member"),
-                    report)
+            compose(
+                mailer, org, W46, ReportTask("user", "../eve"), Person("e", "E", address, None, None, "member"), report
+            )
 
 
-@pytest.mark.parametrize("text", ["victim@x.example, attacker@evil.example", "Name <other@evil.example>",
-                                  "<other@evil.example>", "a@b.example\r\nBcc: x@y", "a@b.example\n", "a@b.example (c)",
-                                  "a@", "@b.example", "a", "a@b@c", "", "   ", "x@y\u202e.example", "a@b.example;c@d"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "victim@x.example, attacker@evil.example",
+        "Name <other@evil.example>",
+        "<other@evil.example>",
+        "a@b.example\r\nBcc: x@y",
+        "a@b.example\n",
+        "a@b.example (c)",
+        "a@",
+        "@b.example",
+        "a",
+        "a@b@c",
+        "",
+        "   ",
+        "x@y\u202e.example",
+        "a@b.example;c@d",
+    ],
+)
 def test_an_address_is_exactly_one_bare_mailbox(text):
     with pytest.raises(InvalidAddress):
         parse_address(text)
@@ -373,8 +542,9 @@ def test_valid_addresses_are_kept():
     assert parse_address("session-analytics@localhost") == "session-analytics@localhost"
 
 
-def test_a_report_that_cannot_be_rendered_fails_alone_and_the_others_are_sent(site, smtp, tmp_path, capsys,
-                                                                               monkeypatch):
+def test_a_report_that_cannot_be_rendered_fails_alone_and_the_others_are_sent(
+    site, smtp, tmp_path, capsys, monkeypatch
+):
     fail_the_report_of(monkeypatch, "v-user", "no luck")
     server = smtp()
     assert deliver(site, tmp_path / "reports", site["victim_org"], tmp_path, "--workers", "1") == 1
@@ -401,10 +571,20 @@ def test_the_weekly_job_isolates_each_org_and_fails_at_the_end(site, rendered, t
     shutil.rmtree(foreign)
     foreign.mkdir()
     (foreign / "notes.txt").write_text("mine", encoding="utf-8")
-    resources = {"paths": SessionAnalyticsPaths(warehouse=str(site["warehouse"]), reports_dir=str(reports_dir),
-                                                ledger=str(tmp_path / "ledger.sqlite3"), outbox=str(tmp_path / "outbox"))}
-    result = dg.materialize([weekly_reports, weekly_delivery], partition_key=W46.start.isoformat(),
-                            resources=resources, raise_on_error=False)
+    resources = {
+        "paths": SessionAnalyticsPaths(
+            warehouse=str(site["warehouse"]),
+            reports_dir=str(reports_dir),
+            ledger=str(tmp_path / "ledger.sqlite3"),
+            outbox=str(tmp_path / "outbox"),
+        )
+    }
+    result = dg.materialize(
+        [weekly_reports, weekly_delivery],
+        partition_key=W46.start.isoformat(),
+        resources=resources,
+        raise_on_error=False,
+    )
     assert not result.success
     (reports_materialization,) = result.asset_materializations_for_node("reports__weekly_reports")
     metadata = reports_materialization.metadata
@@ -412,10 +592,14 @@ def test_the_weekly_job_isolates_each_org_and_fails_at_the_end(site, rendered, t
     assert metadata["hostile_reports"].value == len(HOSTILE_REPORTS)
     assert metadata[f"{report_paths.safe_name(site['victim_org'])}_reports"].value == 3
     assert [path.name for path in foreign.iterdir()] == ["notes.txt"]
-    recipients = sorted(email.message_from_bytes(path.read_bytes())["To"]
-                        for path in (tmp_path / "outbox").glob("*.eml"))
-    assert recipients == sorted(["v-admin@victim.example"] * 2 + ["v-user@victim.example"] + [
-        HOSTILE_PEOPLE[user][0] for _, user in HOSTILE_REPORTS if user not in INVALID])
+    recipients = sorted(
+        email.message_from_bytes(path.read_bytes())["To"] for path in (tmp_path / "outbox").glob("*.eml")
+    )
+    assert recipients == sorted(
+        ["v-admin@victim.example"] * 2
+        + ["v-user@victim.example"]
+        + [HOSTILE_PEOPLE[user][0] for _, user in HOSTILE_REPORTS if user not in INVALID]
+    )
     failure = next(event for event in result.all_events if event.event_type_value == "STEP_FAILURE")
     assert failure.step_key == "reports__weekly_delivery"
     assert "1 org(s) not delivered at all" in failure.event_specific_data.error.message
@@ -429,8 +613,12 @@ def test_weekly_reports_alone_fails_the_run_when_an_org_fails(site, tmp_path):
     foreign = tmp_path / "reports" / expected_name(ESCAPE, "escape") / WEEK
     foreign.mkdir(parents=True)
     (foreign / "notes.txt").write_text("mine", encoding="utf-8")
-    result = dg.materialize([weekly_reports], partition_key=W46.start.isoformat(), raise_on_error=False, resources={
-        "paths": SessionAnalyticsPaths(warehouse=str(warehouse), reports_dir=str(tmp_path / "reports"))})
+    result = dg.materialize(
+        [weekly_reports],
+        partition_key=W46.start.isoformat(),
+        raise_on_error=False,
+        resources={"paths": SessionAnalyticsPaths(warehouse=str(warehouse), reports_dir=str(tmp_path / "reports"))},
+    )
     assert not result.success
     assert [path.name for path in foreign.iterdir()] == ["notes.txt"]
 
@@ -444,12 +632,20 @@ def test_the_failure_alert_goes_to_each_valid_admin_address_only(tmp_path, smtp,
     with duckdb.connect(str(warehouse)) as conn:
         conn.execute("create schema analytics")
         conn.execute("create table analytics.dim_users (role varchar, email varchar)")
-        conn.executemany("insert into analytics.dim_users values ('admin', ?)", [
-            ["crlf@acme.example\r\nBcc: spy@evil.example"], ["gone@acme.example"], ["Name <other@evil.example>"],
-            ["ok@acme.example"], ["victim@x.example, attacker@evil.example"]])
+        conn.executemany(
+            "insert into analytics.dim_users values ('admin', ?)",
+            [
+                ["crlf@acme.example\r\nBcc: spy@evil.example"],
+                ["gone@acme.example"],
+                ["Name <other@evil.example>"],
+                ["ok@acme.example"],
+                ["victim@x.example, attacker@evil.example"],
+            ],
+        )
     paths = Paths.resolve(warehouse=warehouse, reports_dir=tmp_path / "reports")
-    delivered = send_failure_email(paths, run_id="0123456789", job_name="refresh", failure="boom",
-                                   failed_steps=["load"], details=[])
+    delivered = send_failure_email(
+        paths, run_id="0123456789", job_name="refresh", failure="boom", failed_steps=["load"], details=[]
+    )
     assert delivered == ["ok@acme.example"]
     assert [envelope for envelope, _ in server.messages] == [["ok@acme.example"]]
 
@@ -458,8 +654,9 @@ def test_the_failure_alert_goes_to_each_valid_admin_address_only(tmp_path, smtp,
         conn.execute("delete from analytics.dim_users")
     monkeypatch.setenv("SESSION_ANALYTICS_ALERT_TO", "Name <x@evil.example>, oncall@acme.example")
     server.messages.clear()
-    assert send_failure_email(paths, run_id="0123456789", job_name="refresh", failure="boom", failed_steps=[],
-                              details=[]) == ["oncall@acme.example"]
+    assert send_failure_email(
+        paths, run_id="0123456789", job_name="refresh", failure="boom", failed_steps=[], details=[]
+    ) == ["oncall@acme.example"]
     assert [envelope for envelope, _ in server.messages] == [["oncall@acme.example"]]
 
 
@@ -501,9 +698,24 @@ def is_render_worker(pid: int) -> bool:
 def test_a_killed_deliver_leaves_no_workers_and_the_next_run_cleans_up(site, tmp_path):
     env = {key: value for key, value in os.environ.items() if not key.startswith("SESSION_ANALYTICS_SMTP")}
     reports_dir = tmp_path / "reports"
-    command = [CLI, "deliver", "--org", HOSTILE, "--week", WEEK, "--warehouse", str(site["warehouse"]),
-               "--output-dir", str(reports_dir), "--ledger", str(tmp_path / "ledger.sqlite3"),
-               "--outbox", str(tmp_path / "outbox"), "--workers", "2"]
+    command = [
+        CLI,
+        "deliver",
+        "--org",
+        HOSTILE,
+        "--week",
+        WEEK,
+        "--warehouse",
+        str(site["warehouse"]),
+        "--output-dir",
+        str(reports_dir),
+        "--ledger",
+        str(tmp_path / "ledger.sqlite3"),
+        "--outbox",
+        str(tmp_path / "outbox"),
+        "--workers",
+        "2",
+    ]
     org_dir = reports_dir / HOSTILE
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     children: set[int] = set()
@@ -531,4 +743,5 @@ def test_a_killed_deliver_leaves_no_workers_and_the_next_run_cleans_up(site, tmp
     assert completed.returncode == 0, completed.stderr
     assert sorted(path.name for path in org_dir.iterdir()) == [WEEK]
     assert len(list((tmp_path / "outbox").glob("*.eml"))) == len(
-        [1 for _, user in HOSTILE_REPORTS if user not in INVALID])
+        [1 for _, user in HOSTILE_REPORTS if user not in INVALID]
+    )

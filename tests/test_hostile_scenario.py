@@ -53,17 +53,41 @@ NEVER_MAILED = {"victim@x.example", "attacker@evil.example", "other@evil.example
 
 
 def ev(event_id, event_type, session_id, timestamp, org_id="acme", **fields):
-    return {"schema_version": 1, "event_id": event_id, "event_type": event_type, "org_id": org_id,
-            "session_id": session_id, "timestamp": timestamp, **fields}
+    return {
+        "schema_version": 1,
+        "event_id": event_id,
+        "event_type": event_type,
+        "org_id": org_id,
+        "session_id": session_id,
+        "timestamp": timestamp,
+        **fields,
+    }
 
 
 def session(sid, user, start, end, inp, out, org_id="acme", model=SONNET, project="p-api"):
     usage = {"input_tokens": inp, "output_tokens": out, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0}
     return [
-        ev(f"{sid}-s", "session_started", sid, start, org_id, user_id=user, agent="claude-code", project_id=project,
-           repository="acme/api"),
-        ev(f"{sid}-r", "model_request", sid, start.replace(":00Z", ":30Z"), org_id, request_id=f"{sid}-req",
-           model=model, usage=usage),
+        ev(
+            f"{sid}-s",
+            "session_started",
+            sid,
+            start,
+            org_id,
+            user_id=user,
+            agent="claude-code",
+            project_id=project,
+            repository="acme/api",
+        ),
+        ev(
+            f"{sid}-r",
+            "model_request",
+            sid,
+            start.replace(":00Z", ":30Z"),
+            org_id,
+            request_id=f"{sid}-req",
+            model=model,
+            usage=usage,
+        ),
         ev(f"{sid}-e", "session_ended", sid, end, org_id, status="completed"),
     ]
 
@@ -79,31 +103,89 @@ def good_events() -> list[dict]:
 
 def hostile_events(outside: Path) -> list[dict | str]:
     def request(sid, **usage):
-        counts = {"input_tokens": 1, "output_tokens": 1, "cache_creation_input_tokens": 0,
-                  "cache_read_input_tokens": 0, **usage}
-        return ev(f"{sid}-r", "model_request", "A1", "2026-11-09T09:10:00Z", request_id=f"{sid}-req",
-                  model=SONNET, usage=counts)
+        counts = {
+            "input_tokens": 1,
+            "output_tokens": 1,
+            "cache_creation_input_tokens": 0,
+            "cache_read_input_tokens": 0,
+            **usage,
+        }
+        return ev(
+            f"{sid}-r",
+            "model_request",
+            "A1",
+            "2026-11-09T09:10:00Z",
+            request_id=f"{sid}-req",
+            model=SONNET,
+            usage=counts,
+        )
 
-    globex = [event for number, person in enumerate(GLOBEX_PEOPLE) for event in session(
-        f"G{number}", person[1], f"2026-11-1{number % 5}T11:00:00Z", f"2026-11-1{number % 5}T11:30:00Z",
-        1_000 * (number + 1), 100 * (number + 1), org_id="globex", project="p-g")]
+    globex = [
+        event
+        for number, person in enumerate(GLOBEX_PEOPLE)
+        for event in session(
+            f"G{number}",
+            person[1],
+            f"2026-11-1{number % 5}T11:00:00Z",
+            f"2026-11-1{number % 5}T11:30:00Z",
+            1_000 * (number + 1),
+            100 * (number + 1),
+            org_id="globex",
+            project="p-g",
+        )
+    ]
     return [
         *globex,
         # Orgs whose ids are paths: valid identifiers, but never used as paths.
-        *session("P1", "intruder", "2026-11-10T09:00:00Z", "2026-11-10T09:10:00Z", 10, 10, org_id=str(outside / "victim")),
+        *session(
+            "P1", "intruder", "2026-11-10T09:00:00Z", "2026-11-10T09:10:00Z", 10, 10, org_id=str(outside / "victim")
+        ),
         *session("P2", "intruder", "2026-11-10T09:00:00Z", "2026-11-10T09:10:00Z", 10, 10, org_id="../../escaped"),
         # Identifiers that break the rule.
-        ev("X1", "session_started", "X1", "2026-11-10T09:00:00Z", org_id="acme\r\nBcc: x", user_id="u",
-           agent="claude-code", project_id="p", repository=None),
-        ev("X2", "session_started", "X2", "2026-11-10T09:00:00Z", user_id="mia\u202e", agent="claude-code",
-           project_id="p", repository=None),
+        ev(
+            "X1",
+            "session_started",
+            "X1",
+            "2026-11-10T09:00:00Z",
+            org_id="acme\r\nBcc: x",
+            user_id="u",
+            agent="claude-code",
+            project_id="p",
+            repository=None,
+        ),
+        ev(
+            "X2",
+            "session_started",
+            "X2",
+            "2026-11-10T09:00:00Z",
+            user_id="mia\u202e",
+            agent="claude-code",
+            project_id="p",
+            repository=None,
+        ),
         # Counts and timestamps that would overflow later steps.
         request("X3", input_tokens=2**63 - 1),
         request("X4", output_tokens=10**12),
-        ev("X5", "session_started", "X5", "0001-01-01T00:00:00Z", user_id="mia", agent="claude-code", project_id="p",
-           repository=None),
-        ev("X6", "session_started", "X6", "9999-12-31T23:59:59Z", user_id="mia", agent="claude-code", project_id="p",
-           repository=None),
+        ev(
+            "X5",
+            "session_started",
+            "X5",
+            "0001-01-01T00:00:00Z",
+            user_id="mia",
+            agent="claude-code",
+            project_id="p",
+            repository=None,
+        ),
+        ev(
+            "X6",
+            "session_started",
+            "X6",
+            "9999-12-31T23:59:59Z",
+            user_id="mia",
+            agent="claude-code",
+            project_id="p",
+            repository=None,
+        ),
         # Duplicate keys: the second value would be silently lost.
         '{"schema_version":1,"event_id":"X7","event_type":"session_started","org_id":"acme","org_id":"globex",'
         '"session_id":"X7","timestamp":"2026-11-10T09:00:00Z","user_id":"mia","agent":"claude-code",'
@@ -124,38 +206,65 @@ def write_transcripts(raw: Path, hostile: bool) -> None:
             assistant("T1", "2026-11-11T08:06:00.000Z", "msg_3", "req_3", SONNET, 2**64 - 1, 1),
             assistant("T1", "0001-01-01T00:00:00.000Z", "msg_4", "req_4", SONNET, 1, 1),
             assistant("T1", "2026-11-11T08:07:00.000Z", "msg_5", "req_5", SONNET, 1, 1).replace(
-                '"sessionId":"T1"', '"sessionId":"T1","sessionId":"T-other"'),
+                '"sessionId":"T1"', '"sessionId":"T1","sessionId":"T-other"'
+            ),
         ]
     write(project / "T1.jsonl", lines)
 
 
 def write_telemetry(raw: Path, hostile: bool) -> None:
     def api_request(ts, request_id, cost):
-        return ("api_request", ts, {"session.id": "O1", "user.email": "max@acme.example", "event.name": "api_request",
-                                    "event.timestamp": ts, "model": SONNET, "input_tokens": 1_000, "output_tokens": 100,
-                                    "cache_read_tokens": 0, "cache_creation_tokens": 0, "cost_usd": cost,
-                                    "request_id": request_id, "duration_ms": 1_500})
+        return (
+            "api_request",
+            ts,
+            {
+                "session.id": "O1",
+                "user.email": "max@acme.example",
+                "event.name": "api_request",
+                "event.timestamp": ts,
+                "model": SONNET,
+                "input_tokens": 1_000,
+                "output_tokens": 100,
+                "cache_read_tokens": 0,
+                "cache_creation_tokens": 0,
+                "cost_usd": cost,
+                "request_id": request_id,
+                "duration_ms": 1_500,
+            },
+        )
 
     records = [api_request("2026-11-13T10:00:00+00:00", "o-1", 0.0045)]
     lines = [otel_line(records)]
     if hostile:
-        lines += [otel_line([api_request("2026-11-13T10:01:00+00:00", "o-nan", "NaN")]),
-                  otel_line([api_request("2026-11-13T10:02:00+00:00", "o-huge", 1e30)]),
-                  otel_line([api_request("2026-11-13T10:03:00+00:00", "o-negative", -5.0)])]
+        lines += [
+            otel_line([api_request("2026-11-13T10:01:00+00:00", "o-nan", "NaN")]),
+            otel_line([api_request("2026-11-13T10:02:00+00:00", "o-huge", 1e30)]),
+            otel_line([api_request("2026-11-13T10:03:00+00:00", "o-negative", -5.0)]),
+        ]
     write(raw / "otel" / "collector" / "logs.jsonl", lines)
 
 
 def write_site(root: Path, hostile: bool) -> Paths:
     """The raw dir and directory of one run; the hostile one adds every bad value of the issue."""
-    paths = Paths.resolve(raw_dir=root / "raw", directory=root / "directory", warehouse=root / "warehouse.duckdb",
-                          lake_dir=root / "lake", reports_dir=root / "reports", outbox=root / "outbox",
-                          ledger=root / "ledger.sqlite3", tokens=root / "tokens.sqlite3")
+    paths = Paths.resolve(
+        raw_dir=root / "raw",
+        directory=root / "directory",
+        warehouse=root / "warehouse.duckdb",
+        lake_dir=root / "lake",
+        reports_dir=root / "reports",
+        outbox=root / "outbox",
+        ledger=root / "ledger.sqlite3",
+        tokens=root / "tokens.sqlite3",
+    )
     outside = root.parent / "outside"
     orgs = [("acme", "Acme", "Europe/Berlin")]
     people = list(ACME_PEOPLE)
     projects = [("acme", "p-api", "API", "single")]
     if hostile:
-        orgs += [("globex", "Globex \u202eCorp", "America/New_York"), ("initech", "Initech\r\nBcc: spy@evil.example", "UTC")]
+        orgs += [
+            ("globex", "Globex \u202eCorp", "America/New_York"),
+            ("initech", "Initech\r\nBcc: spy@evil.example", "UTC"),
+        ]
         people += GLOBEX_PEOPLE
         projects += [("globex", "p-g", "$x$ Project", "single")]
     write_directory(paths.directory, orgs=orgs, users=people, projects=projects)
@@ -170,8 +279,9 @@ def write_site(root: Path, hostile: bool) -> Paths:
             writer.writerow(header.split(","))
             writer.writerows(rows)
             (paths.directory / name).write_text(buffer.getvalue(), encoding="utf-8")
-    delivery = write_delivery(paths.raw_dir, "2026-11-16", "events",
-                              good_events() + (hostile_events(outside) if hostile else []))
+    delivery = write_delivery(
+        paths.raw_dir, "2026-11-16", "events", good_events() + (hostile_events(outside) if hostile else [])
+    )
     write_transcripts(paths.raw_dir, hostile)
     write_telemetry(paths.raw_dir, hostile)
     if hostile:
@@ -180,8 +290,10 @@ def write_site(root: Path, hostile: bool) -> Paths:
         (outside / "deliveries" / "leak.jsonl").write_text(SECRET + " from a linked folder\n", encoding="utf-8")
         os.symlink(outside / "secret.jsonl", delivery.parent / "leak.jsonl")
         os.symlink(outside / "deliveries", paths.raw_dir / "platform" / "2026-11-17")
-        os.symlink(outside / "secret.jsonl", paths.raw_dir / "claude_code" / "mia@acme.example" / "projects" /
-                   "-home-mia-api" / "leak.jsonl")
+        os.symlink(
+            outside / "secret.jsonl",
+            paths.raw_dir / "claude_code" / "mia@acme.example" / "projects" / "-home-mia-api" / "leak.jsonl",
+        )
         os.symlink(root / "does-not-exist.jsonl", delivery.parent / "broken.jsonl")
         os.mkfifo(delivery.parent / "pipe.jsonl")
     return paths
@@ -189,23 +301,42 @@ def write_site(root: Path, hostile: bool) -> Paths:
 
 def environment(paths: Paths, smtp_port: int | None = None) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items() if not key.startswith("SESSION_ANALYTICS_")}
-    env.update({
-        "SESSION_ANALYTICS_RAW_DIR": str(paths.raw_dir), "SESSION_ANALYTICS_DIRECTORY": str(paths.directory),
-        "SESSION_ANALYTICS_WAREHOUSE": str(paths.warehouse), "SESSION_ANALYTICS_LAKE_DIR": str(paths.lake_dir),
-        "SESSION_ANALYTICS_REPORTS_DIR": str(paths.reports_dir), "SESSION_ANALYTICS_OUTBOX": str(paths.outbox),
-        "SESSION_ANALYTICS_LEDGER": str(paths.ledger), "SESSION_ANALYTICS_TOKENS": str(paths.tokens),
-        "SESSION_ANALYTICS_DEFAULT_ORG": "acme",
-    })
+    env.update(
+        {
+            "SESSION_ANALYTICS_RAW_DIR": str(paths.raw_dir),
+            "SESSION_ANALYTICS_DIRECTORY": str(paths.directory),
+            "SESSION_ANALYTICS_WAREHOUSE": str(paths.warehouse),
+            "SESSION_ANALYTICS_LAKE_DIR": str(paths.lake_dir),
+            "SESSION_ANALYTICS_REPORTS_DIR": str(paths.reports_dir),
+            "SESSION_ANALYTICS_OUTBOX": str(paths.outbox),
+            "SESSION_ANALYTICS_LEDGER": str(paths.ledger),
+            "SESSION_ANALYTICS_TOKENS": str(paths.tokens),
+            "SESSION_ANALYTICS_DEFAULT_ORG": "acme",
+        }
+    )
     if smtp_port:
-        env.update({"SESSION_ANALYTICS_SMTP_HOST": "127.0.0.1", "SESSION_ANALYTICS_SMTP_PORT": str(smtp_port),
-                    "SESSION_ANALYTICS_SMTP_SECURITY": "none", "SESSION_ANALYTICS_SMTP_FROM": "reports@acme.example",
-                    "SESSION_ANALYTICS_SMTP_ATTEMPTS": "2", "SESSION_ANALYTICS_SMTP_BACKOFF_SECONDS": "0.01"})
+        env.update(
+            {
+                "SESSION_ANALYTICS_SMTP_HOST": "127.0.0.1",
+                "SESSION_ANALYTICS_SMTP_PORT": str(smtp_port),
+                "SESSION_ANALYTICS_SMTP_SECURITY": "none",
+                "SESSION_ANALYTICS_SMTP_FROM": "reports@acme.example",
+                "SESSION_ANALYTICS_SMTP_ATTEMPTS": "2",
+                "SESSION_ANALYTICS_SMTP_BACKOFF_SECONDS": "0.01",
+            }
+        )
     return env
 
 
 def run(paths: Paths, *argv: str, smtp_port: int | None = None, timeout: int = 600) -> tuple[int, str, str]:
-    completed = subprocess.run([CLI, *argv], env=environment(paths, smtp_port), capture_output=True, text=True,
-                               timeout=timeout, cwd=paths.warehouse.parent)
+    completed = subprocess.run(
+        [CLI, *argv],
+        env=environment(paths, smtp_port),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=paths.warehouse.parent,
+    )
     return completed.returncode, completed.stdout, completed.stderr
 
 
@@ -250,8 +381,7 @@ def scenario(tmp_path_factory):
     paths = write_site(root / "site", hostile=True)
     outside_before = tree(root / "outside")
     code, out, err = run(paths, "refresh")
-    return {"clean": clean, "paths": paths, "root": root, "outside_before": outside_before,
-            "refresh": (code, out, err)}
+    return {"clean": clean, "paths": paths, "root": root, "outside_before": outside_before, "refresh": (code, out, err)}
 
 
 def test_refresh_succeeds_and_quarantines_every_hostile_value_with_its_reason(scenario):
@@ -261,16 +391,31 @@ def test_refresh_succeeds_and_quarantines_every_hostile_value_with_its_reason(sc
     assert summary["success"] and set(summary["orgs"]) >= {"acme", "globex"}
     with duckdb.connect(str(scenario["paths"].warehouse), read_only=True) as conn:
         reasons = [row[0] for row in conn.execute("select reason from raw.quarantined_lines").fetchall()]
-        stored = conn.execute("select coalesce(max(length(line)), 0), count(*) filter (where contains(line, ?)) "
-                              "from raw.quarantined_lines", [SECRET]).fetchall()[0]
-        skipped = conn.execute("select count(*) from raw.load_file_summary where source_file like '%leak.jsonl' "
-                               "or source_file like '%broken.jsonl' or source_file like '%pipe.jsonl'"
-                               "or source_file like '%2026-11-17%'").fetchall()[0][0]
+        stored = conn.execute(
+            "select coalesce(max(length(line)), 0), count(*) filter (where contains(line, ?)) "
+            "from raw.quarantined_lines",
+            [SECRET],
+        ).fetchall()[0]
+        skipped = conn.execute(
+            "select count(*) from raw.load_file_summary where source_file like '%leak.jsonl' "
+            "or source_file like '%broken.jsonl' or source_file like '%pipe.jsonl'"
+            "or source_file like '%2026-11-17%'"
+        ).fetchall()[0][0]
         orgs = {row[0] for row in conn.execute("select org_id from analytics.dim_orgs").fetchall()}
     text = "\n".join(reasons)
-    for expected in ("invalid identifier org_id", "invalid identifier user_id", "token count out of range",
-                     "timestamp outside", "duplicate key org_id", "duplicate key sessionId", "invalid JSON",
-                     "symbolic link", "not a regular file", "cost_usd", "invalid identifier user_id"):
+    for expected in (
+        "invalid identifier org_id",
+        "invalid identifier user_id",
+        "token count out of range",
+        "timestamp outside",
+        "duplicate key org_id",
+        "duplicate key sessionId",
+        "invalid JSON",
+        "symbolic link",
+        "not a regular file",
+        "cost_usd",
+        "invalid identifier user_id",
+    ):
         assert expected in text, f"no quarantine reason {expected!r} in:\n{text}"
     assert stored[0] < 2_000 and stored[1] == 0  # capped; nothing read through a link
     assert skipped >= 5  # every skipped entry has a file-summary row
@@ -289,17 +434,29 @@ def test_reports_of_every_org_stay_inside_the_reports_dir_and_name_each_person_a
     assert code == 2 and "unknown org" in err
     assert tree(root / "outside") == scenario["outside_before"]
     written = {Path(folder) for folder, _, _ in os.walk(root)}
-    allowed = [paths.raw_dir, paths.directory, paths.lake_dir, paths.reports_dir, paths.working_warehouse.parent,
-               paths.warehouse.parent / "dbt-target", root / "outside"]
-    assert all(folder == root or folder == paths.warehouse.parent
-               or any(folder.is_relative_to(a) for a in allowed) for folder in written), sorted(written)
+    allowed = [
+        paths.raw_dir,
+        paths.directory,
+        paths.lake_dir,
+        paths.reports_dir,
+        paths.working_warehouse.parent,
+        paths.warehouse.parent / "dbt-target",
+        root / "outside",
+    ]
+    assert all(
+        folder == root or folder == paths.warehouse.parent or any(folder.is_relative_to(a) for a in allowed)
+        for folder in written
+    ), sorted(written)
     manifests = list(paths.reports_dir.rglob("manifest.json"))
     assert len(manifests) == len(orgs)
     globex = next(json.loads(m.read_text()) for m in manifests if json.loads(m.read_text())["org_id"] == "globex")
     files = [entry["file"] for entry in globex["files"]]
     assert len(files) == len(set(files))  # no two reports share a file
-    users = {entry["recipient_user_id"]: entry["file"] for entry in globex["files"]
-             if entry["audience"] == "user" and entry["format"] == "html"}
+    users = {
+        entry["recipient_user_id"]: entry["file"]
+        for entry in globex["files"]
+        if entry["audience"] == "user" and entry["format"] == "html"
+    }
     assert {"a/b", "a_b", "dollar", "bidi"} <= set(users) and users["a/b"] != users["a_b"]
     week_dir = next(m.parent for m in manifests if json.loads(m.read_text())["org_id"] == "globex")
     slash, under = (week_dir / users["a/b"]).read_text(), (week_dir / users["a_b"]).read_text()
@@ -334,12 +491,18 @@ def test_deliver_sends_each_person_their_own_reports_only(scenario, smtp_server)
         received.setdefault(recipients[0], []).append(message["Subject"])
     assert not NEVER_MAILED & set(received)
     assert {to: len(subjects) for to, subjects in received.items() if to.endswith("@acme.example")} == {
-        "ada@acme.example": 2, "max@acme.example": 2, "mia@acme.example": 1}
+        "ada@acme.example": 2,
+        "max@acme.example": 2,
+        "mia@acme.example": 1,
+    }
     assert len(acme_messages) == 5
     for recipients, message in handler.messages:
         if recipients[0] in ("a.slash@globex.example", "a.under@globex.example"):
-            body = next(part.get_payload(decode=True).decode() for part in message.walk()
-                        if part.get_content_type() == "text/html")
+            body = next(
+                part.get_payload(decode=True).decode()
+                for part in message.walk()
+                if part.get_content_type() == "text/html"
+            )
             own, other = ("Slash Person", "Under Person")[:: 1 if "slash" in recipients[0] else -1]
             assert own in body and other not in body
     assert tree(scenario["root"] / "outside") == scenario["outside_before"]
@@ -354,11 +517,16 @@ def test_the_api_answers_acme_as_the_clean_run_and_never_fails_on_hostile_parame
     code, token, err = run(paths, "tokens", "create", "--user", "ada")
     assert code == 0, err
     port = free_port()
-    server = subprocess.Popen([CLI, "serve", "--port", str(port)], env=environment(paths),
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        [CLI, "serve", "--port", str(port)],
+        env=environment(paths),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30,
-                          headers={"Authorization": f"Bearer {token.strip()}"}) as client:
+        with httpx.Client(
+            base_url=f"http://127.0.0.1:{port}", timeout=30, headers={"Authorization": f"Bearer {token.strip()}"}
+        ) as client:
             deadline = time.monotonic() + 60
             while True:
                 try:

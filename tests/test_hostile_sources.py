@@ -24,8 +24,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from orchestration.ingest import lake
-from orchestration.ingest import claude_code, directory, otel
+from orchestration.ingest import claude_code, directory, lake, otel
 from orchestration.ingest.contract import QUARANTINED_TEXT_MAX_CHARS
 from reports.analytics.query import AnalyticsQueries, connect_read_only
 from tests.support import build_warehouse, test_paths, write_directory
@@ -35,8 +34,16 @@ SONNET = "claude-sonnet-4-5-20250929"
 ZOE = "zoe@acme.example"
 WINDOW = "2000-01-01T00:00:00Z to 2099-12-31T23:59:59Z"
 U64_MAX = 2**64 - 1
-CONTENT_SECRETS = ("SECRET-RESPONSE", "SECRET-PROMPT", "SECRET-OUTSIDE-FILE", "SECRET-OUTSIDE-FOLDER",
-                   "SECRET-SESSION-OBJECT", "SECRET-JUNK", "SECRET-BAD-FOLDER", "SECRET-OTEL-PROMPT")
+CONTENT_SECRETS = (
+    "SECRET-RESPONSE",
+    "SECRET-PROMPT",
+    "SECRET-OUTSIDE-FILE",
+    "SECRET-OUTSIDE-FOLDER",
+    "SECRET-SESSION-OBJECT",
+    "SECRET-JUNK",
+    "SECRET-BAD-FOLDER",
+    "SECRET-OTEL-PROMPT",
+)
 PROJECT = f"claude_code/{ZOE}/projects/-home-zoe-src-api"
 CONTROL = "a control, format or separator character, or a space at either end"
 
@@ -45,21 +52,57 @@ def compact(obj) -> str:
     return json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
 
 
-def usage_line(session="S1", ts="2026-11-20T08:30:00.000Z", msg="msg_X", req="req_X", model=SONNET, inp=1, out=1,
-               usage_extra=None, **extra) -> dict:
-    usage = {"input_tokens": inp, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0,
-             "output_tokens": out, **(usage_extra or {})}
-    line = {"parentUuid": None, "isSidechain": False, "cwd": "/home/zoe/src/api", "sessionId": session,
-            "version": "2.0.14", "gitBranch": "main", "type": "assistant", "timestamp": ts, "requestId": req,
-            "message": {"id": msg, "type": "message", "role": "assistant", "model": model,
-                        "content": [{"type": "text", "text": "SECRET-RESPONSE"}], "usage": usage}}
+def usage_line(
+    session="S1",
+    ts="2026-11-20T08:30:00.000Z",
+    msg="msg_X",
+    req="req_X",
+    model=SONNET,
+    inp=1,
+    out=1,
+    usage_extra=None,
+    **extra,
+) -> dict:
+    usage = {
+        "input_tokens": inp,
+        "cache_creation_input_tokens": 0,
+        "cache_read_input_tokens": 0,
+        "output_tokens": out,
+        **(usage_extra or {}),
+    }
+    line = {
+        "parentUuid": None,
+        "isSidechain": False,
+        "cwd": "/home/zoe/src/api",
+        "sessionId": session,
+        "version": "2.0.14",
+        "gitBranch": "main",
+        "type": "assistant",
+        "timestamp": ts,
+        "requestId": req,
+        "message": {
+            "id": msg,
+            "type": "message",
+            "role": "assistant",
+            "model": model,
+            "content": [{"type": "text", "text": "SECRET-RESPONSE"}],
+            "usage": usage,
+        },
+    }
     line.update(extra)
     return line
 
 
 def user_line(session="S1", ts="2026-11-20T08:30:00.000Z", **extra) -> dict:
-    return {"type": "user", "sessionId": session, "timestamp": ts, "cwd": "/home/zoe/src/api", "gitBranch": "main",
-            "message": {"role": "user", "content": "SECRET-PROMPT"}, **extra}
+    return {
+        "type": "user",
+        "sessionId": session,
+        "timestamp": ts,
+        "cwd": "/home/zoe/src/api",
+        "gitBranch": "main",
+        "message": {"role": "user", "content": "SECRET-PROMPT"},
+        **extra,
+    }
 
 
 def with_duplicate(line: dict, key: str, value, spelled: str | None = None) -> str:
@@ -74,22 +117,35 @@ def with_duplicate(line: dict, key: str, value, spelled: str | None = None) -> s
 S1_LINES = [
     (compact(user_line(ts="2026-11-20T08:00:00.000Z")), None),
     (compact(usage_line(ts="2026-11-20T08:00:05.000Z", msg="msg_A", req="req_A", inp=100, out=300)), None),
-    (compact(usage_line(out=U64_MAX)),
-     f"token count out of range message.usage.output_tokens: {U64_MAX} (expected 0 to 1000000000)"),
-    (compact(usage_line(usage_extra={"cache_creation": {"ephemeral_5m_input_tokens": 0,
-                                                        "ephemeral_1h_input_tokens": U64_MAX}})),
-     f"token count out of range message.usage.cache_creation.ephemeral_1h_input_tokens: {U64_MAX} "
-     "(expected 0 to 1000000000)"),
-    (compact(usage_line(inp=10**9 + 1)),
-     "token count out of range message.usage.input_tokens: 1000000001 (expected 0 to 1000000000)"),
-    (compact(usage_line(inp=2**70)),  # beyond 64 bits: a JSON double, still an integer literal
-     f"token count out of range message.usage.input_tokens: {2**70} (expected 0 to 1000000000)"),
+    (
+        compact(usage_line(out=U64_MAX)),
+        f"token count out of range message.usage.output_tokens: {U64_MAX} (expected 0 to 1000000000)",
+    ),
+    (
+        compact(
+            usage_line(
+                usage_extra={"cache_creation": {"ephemeral_5m_input_tokens": 0, "ephemeral_1h_input_tokens": U64_MAX}}
+            )
+        ),
+        f"token count out of range message.usage.cache_creation.ephemeral_1h_input_tokens: {U64_MAX} "
+        "(expected 0 to 1000000000)",
+    ),
+    (
+        compact(usage_line(inp=10**9 + 1)),
+        "token count out of range message.usage.input_tokens: 1000000001 (expected 0 to 1000000000)",
+    ),
+    (
+        compact(usage_line(inp=2**70)),  # beyond 64 bits: a JSON double, still an integer literal
+        f"token count out of range message.usage.input_tokens: {2**70} (expected 0 to 1000000000)",
+    ),
     (compact(usage_line(ts="0001-01-01T00:00:00Z")), f"timestamp outside {WINDOW}: 0001-01-01T00:00:00Z"),
     (compact(user_line(ts="9999-12-31T23:59:59Z")), f"timestamp outside {WINDOW}: 9999-12-31T23:59:59Z"),
     (with_duplicate(usage_line(), "sessionId", "S-other"), "duplicate key sessionId"),
     (with_duplicate(usage_line(), "sessionId", "S-other", spelled="session\\u0049d"), "duplicate key sessionId"),
-    (compact(usage_line()).replace('"input_tokens":1,', '"input_tokens":1,"input_tokens":900,'),
-     "duplicate key message.usage.input_tokens"),
+    (
+        compact(usage_line()).replace('"input_tokens":1,', '"input_tokens":1,"input_tokens":900,'),
+        "duplicate key message.usage.input_tokens",
+    ),
     (compact(usage_line(session="S1\nx")), f"invalid identifier sessionId: {CONTROL}"),
     (compact(usage_line(msg="m" * 200)), "invalid identifier message.id: longer than 128 characters (200)"),
     (compact(usage_line(req="req\u202eX")), f"invalid identifier requestId: {CONTROL}"),
@@ -97,8 +153,10 @@ S1_LINES = [
     (compact(usage_line(agentId="a" * 129)), "invalid identifier agentId: longer than 128 characters (129)"),
     (compact(user_line(cwd="/" + "d" * 4999)), "invalid cwd: longer than 4096 characters (5000)"),
     (compact(user_line(cwd="/home/zoe/\u202esrc/api")), "invalid cwd: a control or format character"),
-    (compact(user_line(cwd="/home/zoe/" + "p" * 200 + "/")),
-     "invalid identifier cwd (last component): longer than 128 characters (200)"),
+    (
+        compact(user_line(cwd="/home/zoe/" + "p" * 200 + "/")),
+        "invalid identifier cwd (last component): longer than 128 characters (200)",
+    ),
     (compact(usage_line(isSidechain="maybe")), "mistyped field isSidechain: expected true or false"),
     (compact(user_line(sessionId={"leak": "SECRET-SESSION-OBJECT"})), "mistyped field sessionId: expected a string"),
     (compact(usage_line(ts="2026-11-20T09:00:00.000Z", msg="msg_B", req="req_B", inp=1_000, out=500)), None),
@@ -113,21 +171,35 @@ def otel_record(name="api_request", ts="2026-11-21T12:00:00+00:00", **attributes
             return {"intValue": str(v)}
         return {"stringValue": v}
 
-    return {"timeUnixNano": str(int(dt.datetime.fromisoformat(ts).timestamp() * 10**9)),
-            "body": {"stringValue": f"claude_code.{name}"},
-            "attributes": [{"key": k, "value": value(v)} for k, v in attributes.items()]}
+    return {
+        "timeUnixNano": str(int(dt.datetime.fromisoformat(ts).timestamp() * 10**9)),
+        "body": {"stringValue": f"claude_code.{name}"},
+        "attributes": [{"key": k, "value": value(v)} for k, v in attributes.items()],
+    }
 
 
 def otel_line(record: dict | str) -> str:
     records = record if isinstance(record, str) else compact(record)
-    return ('{"resourceLogs":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"claude-code"}}]},'
-            '"scopeLogs":[{"scope":{"name":"com.anthropic.claude_code.events"},"logRecords":[' + records + ']}]}]}')
+    return (
+        '{"resourceLogs":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"claude-code"}}]},'
+        '"scopeLogs":[{"scope":{"name":"com.anthropic.claude_code.events"},"logRecords":[' + records + "]}]}]}"
+    )
 
 
 def request(**changes) -> dict:
-    attributes = {"session.id": "S9", "user.email": ZOE, "organization.id": "anthropic-org", "model": SONNET,
-                  "input_tokens": 1, "output_tokens": 1, "cache_read_tokens": 0, "cache_creation_tokens": 0,
-                  "cost_usd": 0.0001, "duration_ms": 1_000, "request_id": "req_Q"}
+    attributes = {
+        "session.id": "S9",
+        "user.email": ZOE,
+        "organization.id": "anthropic-org",
+        "model": SONNET,
+        "input_tokens": 1,
+        "output_tokens": 1,
+        "cache_read_tokens": 0,
+        "cache_creation_tokens": 0,
+        "cost_usd": 0.0001,
+        "duration_ms": 1_000,
+        "request_id": "req_Q",
+    }
     attributes.update(changes)
     return attributes
 
@@ -140,30 +212,58 @@ OTEL_LINES = [
     (otel_line(otel_record(**request(cost_usd=1e30))), f"cost out of range cost_usd: 1e+30 {COST}"),
     (otel_line(otel_record(**request(cost_usd=-0.5))), f"cost out of range cost_usd: -0.5 {COST}"),
     (otel_line(otel_record(**request(cost_usd="cheap"))), "mistyped attribute cost_usd: expected a number"),
-    (otel_line(otel_record(**request(input_tokens=str(U64_MAX)))),
-     f"token count out of range input_tokens: {U64_MAX} (expected 0 to 1000000000)"),
-    (otel_line(otel_record(**request(duration_ms=-1))), "duration out of range duration_ms: -1 (expected 0 to 1000000000)"),
-    (otel_line(otel_record(**request(duration_ms=10**10))),
-     "duration out of range duration_ms: 10000000000 (expected 0 to 1000000000)"),
-    (otel_line(otel_record(**request(**{"event.timestamp": "0001-01-01T00:00:00Z"}))),
-     f"timestamp outside {WINDOW}: 0001-01-01T00:00:00Z"),
+    (
+        otel_line(otel_record(**request(input_tokens=str(U64_MAX)))),
+        f"token count out of range input_tokens: {U64_MAX} (expected 0 to 1000000000)",
+    ),
+    (
+        otel_line(otel_record(**request(duration_ms=-1))),
+        "duration out of range duration_ms: -1 (expected 0 to 1000000000)",
+    ),
+    (
+        otel_line(otel_record(**request(duration_ms=10**10))),
+        "duration out of range duration_ms: 10000000000 (expected 0 to 1000000000)",
+    ),
+    (
+        otel_line(otel_record(**request(**{"event.timestamp": "0001-01-01T00:00:00Z"}))),
+        f"timestamp outside {WINDOW}: 0001-01-01T00:00:00Z",
+    ),
     (otel_line(otel_record(**request(**{"session.id": "S9\nx"}))), f"invalid identifier session.id: {CONTROL}"),
-    (otel_line(otel_record(**request(**{"user.email": "u" * 290 + "@x.example"}))),
-     "invalid identifier user.email: longer than 128 characters (300)"),
-    (otel_line(otel_record(**request(**{"organization.id": "org\u202e"}))),
-     f"invalid identifier organization.id: {CONTROL}"),
-    (otel_line(otel_record(**request(request_id="r" * 129))),
-     "invalid identifier request_id: longer than 128 characters (129)"),
+    (
+        otel_line(otel_record(**request(**{"user.email": "u" * 290 + "@x.example"}))),
+        "invalid identifier user.email: longer than 128 characters (300)",
+    ),
+    (
+        otel_line(otel_record(**request(**{"organization.id": "org\u202e"}))),
+        f"invalid identifier organization.id: {CONTROL}",
+    ),
+    (
+        otel_line(otel_record(**request(request_id="r" * 129))),
+        "invalid identifier request_id: longer than 128 characters (129)",
+    ),
     (otel_line(otel_record(**request(model="claude\x00"))), f"invalid identifier model: {CONTROL}"),
     (otel_line(with_duplicate(otel_record(**request()), "timeUnixNano", "1")), "duplicate key timeUnixNano"),
-    (otel_line(with_duplicate(otel_record(**request()), "timeUnixNano", "1", spelled="time\\u0055nixNano")),
-     "duplicate key timeUnixNano"),
-    (otel_line({key: value for key, value in otel_record(**request()).items() if key != "body"}),
-     "missing event name (body or attribute event.name)"),
-    (otel_line(otel_record("user_prompt", prompt="SECRET-OTEL-PROMPT", **{"session.id": "S9", "user.email": ZOE})),
-     None),
-    (otel_line(otel_record(ts="2026-11-21T12:05:00+00:00",
-                           **request(request_id="req_P", input_tokens=10, output_tokens=10, cost_usd=0.0002))), None),
+    (
+        otel_line(with_duplicate(otel_record(**request()), "timeUnixNano", "1", spelled="time\\u0055nixNano")),
+        "duplicate key timeUnixNano",
+    ),
+    (
+        otel_line({key: value for key, value in otel_record(**request()).items() if key != "body"}),
+        "missing event name (body or attribute event.name)",
+    ),
+    (
+        otel_line(otel_record("user_prompt", prompt="SECRET-OTEL-PROMPT", **{"session.id": "S9", "user.email": ZOE})),
+        None,
+    ),
+    (
+        otel_line(
+            otel_record(
+                ts="2026-11-21T12:05:00+00:00",
+                **request(request_id="req_P", input_tokens=10, output_tokens=10, cost_usd=0.0002),
+            )
+        ),
+        None,
+    ),
 ]
 COSTS = {"msg_A": 0.0048, "msg_B": 0.0105, "msg_C": 0.00018, "req_O": 0.0018, "req_P": 0.0002}
 
@@ -194,39 +294,57 @@ def write_hostile_raw(root: Path) -> None:
     raw = root / "raw"
     project = raw / PROJECT
     write(project / "S1.jsonl", [text for text, _ in S1_LINES])
-    write(project / "S*.jsonl", [compact(usage_line(session="S2", ts="2026-11-21T10:00:00.000Z", msg="msg_C",
-                                                    req="req_C", inp=10, out=10))])
-    outside = write(root / "outside" / "secret.jsonl",
-                    [compact(usage_line(msg="msg_OUT", req="req_OUT", content="SECRET-OUTSIDE-FILE"))])
+    write(
+        project / "S*.jsonl",
+        [compact(usage_line(session="S2", ts="2026-11-21T10:00:00.000Z", msg="msg_C", req="req_C", inp=10, out=10))],
+    )
+    outside = write(
+        root / "outside" / "secret.jsonl",
+        [compact(usage_line(msg="msg_OUT", req="req_OUT", content="SECRET-OUTSIDE-FILE"))],
+    )
     (project / "link.jsonl").symlink_to(outside)
     (project / "broken.jsonl").symlink_to(root / "outside" / "missing.jsonl")
     os.mkfifo(project / "pipe.jsonl")
     path_too_long_to_list(project / "deep")
     outside_folder = root / "outside" / "collection"
-    write(outside_folder / "projects" / "p" / "S7.jsonl",
-          [compact(usage_line(session="S7", msg="msg_OUT2", req="req_OUT2", content="SECRET-OUTSIDE-FOLDER"))])
+    write(
+        outside_folder / "projects" / "p" / "S7.jsonl",
+        [compact(usage_line(session="S7", msg="msg_OUT2", req="req_OUT2", content="SECRET-OUTSIDE-FOLDER"))],
+    )
     (raw / "claude_code" / "link@acme.example").symlink_to(outside_folder, target_is_directory=True)
-    write(raw / "claude_code" / "bad\u202e@acme.example" / "projects" / "p" / "S8.jsonl",
-          [compact(usage_line(session="S8", msg="msg_BAD", req="req_BAD", content="SECRET-BAD-FOLDER"))])
+    write(
+        raw / "claude_code" / "bad\u202e@acme.example" / "projects" / "p" / "S8.jsonl",
+        [compact(usage_line(session="S8", msg="msg_BAD", req="req_BAD", content="SECRET-BAD-FOLDER"))],
+    )
     write(raw / "claude_code" / "stray.jsonl", [compact(usage_line(session="S6", msg="msg_STRAY", req="req_STRAY"))])
-    write(raw / "claude_code" / "a=b@beta.example" / "projects" / "-srv-x" / "S5.jsonl",
-          [compact(usage_line(session="S5", ts="2026-11-22T10:00:00.000Z", msg="msg_D", req="req_D", cwd="/srv/x"))])
-    write(raw / "claude_code" / "__HIVE_DEFAULT_PARTITION__" / "projects" / "-srv-y" / "S4.jsonl",
-          [compact(usage_line(session="S4", ts="2026-11-22T11:00:00.000Z", msg="msg_E", req="req_E", cwd="/srv/y"))])
+    write(
+        raw / "claude_code" / "a=b@beta.example" / "projects" / "-srv-x" / "S5.jsonl",
+        [compact(usage_line(session="S5", ts="2026-11-22T10:00:00.000Z", msg="msg_D", req="req_D", cwd="/srv/x"))],
+    )
+    write(
+        raw / "claude_code" / "__HIVE_DEFAULT_PARTITION__" / "projects" / "-srv-y" / "S4.jsonl",
+        [compact(usage_line(session="S4", ts="2026-11-22T11:00:00.000Z", msg="msg_E", req="req_E", cwd="/srv/y"))],
+    )
     write(raw / "otel" / "2026-11-21" / "logs.jsonl", [text for text, _ in OTEL_LINES])
 
 
 def write_hostile_directory(directory_dir: Path) -> None:
-    write_directory(directory_dir,
-                    orgs=[("acme", "Acme Robotics", "Europe/Berlin"), ("beta", "Beta", "UTC")],
-                    users=[("acme", "u-zoe", ZOE, "Zoë Åkesson", "Platform", "", "admin"),
-                           ("beta", "u-ab", "a=b@beta.example", "A B", "Ops", "", "admin")],
-                    projects=[("acme", "p-api", "API", "single")])
+    write_directory(
+        directory_dir,
+        orgs=[("acme", "Acme Robotics", "Europe/Berlin"), ("beta", "Beta", "UTC")],
+        users=[
+            ("acme", "u-zoe", ZOE, "Zoë Åkesson", "Platform", "", "admin"),
+            ("beta", "u-ab", "a=b@beta.example", "A B", "Ops", "", "admin"),
+        ],
+        projects=[("acme", "p-api", "API", "single")],
+    )
     with open(directory_dir / "users.csv", "a", newline="", encoding="utf-8") as handle:
-        csv.writer(handle, lineterminator="\n").writerows([
-            ("acme", "u" * 300, "long@acme.example", "Long Id", "Platform", "", "member"),
-            ("acme", "u-lf", "lf@acme.example", "Mallory\r\nBcc: x@evil.example", "Platform", "", "member"),
-        ])
+        csv.writer(handle, lineterminator="\n").writerows(
+            [
+                ("acme", "u" * 300, "long@acme.example", "Long Id", "Platform", "", "member"),
+                ("acme", "u-lf", "lf@acme.example", "Mallory\r\nBcc: x@evil.example", "Platform", "", "member"),
+            ]
+        )
 
 
 @pytest.fixture(scope="module")
@@ -245,29 +363,39 @@ def fetch(paths, sql: str, parameters=()):
 
 
 def test_hostile_transcript_lines_are_quarantined_with_their_reason_file_and_line(warehouse):
-    rows = fetch(warehouse, "select line_number, reason, line from raw.quarantined_lines "
-                            "where source = 'claude_code' and source_file = ? order by line_number",
-                 [f"{PROJECT}/S1.jsonl"])
+    rows = fetch(
+        warehouse,
+        "select line_number, reason, line from raw.quarantined_lines "
+        "where source = 'claude_code' and source_file = ? order by line_number",
+        [f"{PROJECT}/S1.jsonl"],
+    )
     expected = [(number, reason, None) for number, (_, reason) in enumerate(S1_LINES, start=1) if reason]
     assert rows == expected
 
 
 def test_hostile_otel_records_are_quarantined_with_their_reason_file_and_line(warehouse):
-    rows = fetch(warehouse, "select line_number, reason, line from raw.quarantined_lines "
-                            "where source = 'otel' order by line_number")
-    expected = [(number, f"log record 1: {reason}", None)
-                for number, (_, reason) in enumerate(OTEL_LINES, start=1) if reason]
+    rows = fetch(
+        warehouse,
+        "select line_number, reason, line from raw.quarantined_lines where source = 'otel' order by line_number",
+    )
+    expected = [
+        (number, f"log record 1: {reason}", None) for number, (_, reason) in enumerate(OTEL_LINES, start=1) if reason
+    ]
     assert rows == expected
 
 
 def test_every_entry_that_is_not_read_leaves_a_summary_row_and_a_quarantine_row(warehouse):
     deep_prefix = f"{PROJECT}/deep/" + "d" * 250
-    skipped = fetch(warehouse, "select q.source_file, q.reason, s.lines_read, s.blank_lines, s.loaded_lines, "
-                               "s.quarantined_lines, s.ignored_event_lines from raw.quarantined_lines as q "
-                               "join raw.load_file_summary as s using (source, batch, source_file) "
-                               "where q.line_number = 0 order by q.source_file")
-    by_name = {("<deep>" if name.startswith(deep_prefix) else name): (reason, counts)
-               for name, reason, *counts in skipped}
+    skipped = fetch(
+        warehouse,
+        "select q.source_file, q.reason, s.lines_read, s.blank_lines, s.loaded_lines, "
+        "s.quarantined_lines, s.ignored_event_lines from raw.quarantined_lines as q "
+        "join raw.load_file_summary as s using (source, batch, source_file) "
+        "where q.line_number = 0 order by q.source_file",
+    )
+    by_name = {
+        ("<deep>" if name.startswith(deep_prefix) else name): (reason, counts) for name, reason, *counts in skipped
+    }
     link = "skipped: symbolic link (links are not followed)"
     assert by_name == {
         f"{PROJECT}/broken.jsonl": (link, [1, 0, 0, 1, 0]),
@@ -277,14 +405,18 @@ def test_every_entry_that_is_not_read_leaves_a_summary_row_and_a_quarantine_row(
         "claude_code/link@acme.example": (link, [1, 0, 0, 1, 0]),
         "claude_code/bad\\u202E@acme.example": (
             "skipped: the collection folder's name is not a valid identifier (contains the character U+202E (Cf))",
-            [1, 0, 0, 1, 0]),
+            [1, 0, 0, 1, 0],
+        ),
         "claude_code/stray.jsonl": ("skipped: not in a collection folder", [1, 0, 0, 1, 0]),
     }
 
 
 def test_every_line_read_is_blank_loaded_or_quarantined(warehouse):
-    rows = fetch(warehouse, "select source_file, lines_read, blank_lines + loaded_lines + quarantined_lines "
-                            "from raw.load_file_summary where source in ('claude_code', 'otel')")
+    rows = fetch(
+        warehouse,
+        "select source_file, lines_read, blank_lines + loaded_lines + quarantined_lines "
+        "from raw.load_file_summary where source in ('claude_code', 'otel')",
+    )
     assert rows and all(read == accounted for _, read, accounted in rows)
     by_file = {name: read for name, read, _ in rows}
     # the file named S*.jsonl is read once, and S1.jsonl is not read a second time through its pattern
@@ -292,33 +424,48 @@ def test_every_line_read_is_blank_loaded_or_quarantined(warehouse):
 
 
 def test_the_good_figures_beside_the_hostile_values_are_unchanged(warehouse):
-    requests = fetch(warehouse, "select split_part(request_key, ':', 1), cost_usd from analytics.fct_model_requests "
-                                "where org_id = 'acme' order by 1")
+    requests = fetch(
+        warehouse,
+        "select split_part(request_key, ':', 1), cost_usd from analytics.fct_model_requests "
+        "where org_id = 'acme' order by 1",
+    )
     assert {key: float(cost) for key, cost in requests} == approx(COSTS)
     with connect_read_only(warehouse.warehouse) as conn:
         summary = AnalyticsQueries(conn).summary("acme")
     assert summary["total_cost_usd"] == approx(sum(COSTS.values()))
     assert summary["total_sessions"] == 3  # S1, S2 and S9
     assert summary["output_tokens"] == 300 + 500 + 10 + 100 + 10
-    (span,) = fetch(warehouse, "select last_event_at_utc, duration_seconds from analytics.fct_sessions "
-                               "where org_id = 'acme' and session_id = 'S1'")
+    (span,) = fetch(
+        warehouse,
+        "select last_event_at_utc, duration_seconds from analytics.fct_sessions "
+        "where org_id = 'acme' and session_id = 'S1'",
+    )
     assert span == (dt.datetime(2026, 11, 20, 9, 0), 3600)
 
 
 def test_collection_folders_named_with_hive_escapes_load_under_their_own_name(warehouse):
     """DuckDB's hive reader splits on "=", decodes %XX and reads __HIVE_DEFAULT_PARTITION__ as NULL."""
-    rows = fetch(warehouse, "select split_part(request_key, ':', 1) as message_id, org_id, user_id "
-                            "from analytics.fct_model_requests where message_id in ('msg_D', 'msg_E') order by 1")
+    rows = fetch(
+        warehouse,
+        "select split_part(request_key, ':', 1) as message_id, org_id, user_id "
+        "from analytics.fct_model_requests where message_id in ('msg_D', 'msg_E') order by 1",
+    )
     assert rows == [("msg_D", "beta", "u-ab"), ("msg_E", "unassigned", "__hive_default_partition__")]
 
 
 def test_bad_directory_rows_are_quarantined_and_the_build_succeeds(warehouse):
-    rows = fetch(warehouse, "select source_file, line_number, reason from raw.quarantined_lines "
-                            "where source = 'directory' order by all")
-    assert rows == [("users.csv", 4, "invalid identifier user_id: longer than 128 characters (300)"),
-                    ("users.csv", 6, "invalid text name: contains the control character U+000D")]
+    rows = fetch(
+        warehouse,
+        "select source_file, line_number, reason from raw.quarantined_lines where source = 'directory' order by all",
+    )
+    assert rows == [
+        ("users.csv", 4, "invalid identifier user_id: longer than 128 characters (300)"),
+        ("users.csv", 6, "invalid text name: contains the control character U+000D"),
+    ]
     assert fetch(warehouse, "select user_id from analytics.dim_users where in_directory order by 1") == [
-        ("u-ab",), ("u-zoe",)]
+        ("u-ab",),
+        ("u-zoe",),
+    ]
 
 
 def test_no_content_and_nothing_outside_the_raw_dir_reaches_the_warehouse_or_the_lake(warehouse):
@@ -342,19 +489,27 @@ def registered(lake_dir: Path, sql: str):
 
 def test_token_counts_are_loaded_up_to_the_limit_and_quarantined_above_it(tmp_path):
     paths = test_paths(tmp_path)
-    write(paths.raw_dir / PROJECT / "S1.jsonl", [
-        compact(usage_line(msg="m1", inp=10**9, out=0)),
-        compact(usage_line(msg="m2", inp=-1)),
-        compact(usage_line(msg="m3", usage_extra={"cache_creation": {"ephemeral_5m_input_tokens": "5"}})),
-        compact(usage_line(msg="m4", usage_extra={"cache_creation": {"ephemeral_5m_input_tokens": 10**9 + 1}})),
-    ])
+    write(
+        paths.raw_dir / PROJECT / "S1.jsonl",
+        [
+            compact(usage_line(msg="m1", inp=10**9, out=0)),
+            compact(usage_line(msg="m2", inp=-1)),
+            compact(usage_line(msg="m3", usage_extra={"cache_creation": {"ephemeral_5m_input_tokens": "5"}})),
+            compact(usage_line(msg="m4", usage_extra={"cache_creation": {"ephemeral_5m_input_tokens": 10**9 + 1}})),
+        ],
+    )
     claude_code.load_all(paths.raw_dir, paths.lake_dir)
-    assert registered(paths.lake_dir, "select message_id, input_tokens from raw.claude_code_requests") == [("m1", 10**9)]
+    assert registered(paths.lake_dir, "select message_id, input_tokens from raw.claude_code_requests") == [
+        ("m1", 10**9)
+    ]
     assert registered(paths.lake_dir, "select line_number, reason from raw.quarantined_lines order by 1") == [
         (2, "negative token count message.usage.input_tokens"),
         (3, "mistyped field message.usage.cache_creation.ephemeral_5m_input_tokens: expected integer"),
-        (4, "token count out of range message.usage.cache_creation.ephemeral_5m_input_tokens: 1000000001 "
-            "(expected 0 to 1000000000)"),
+        (
+            4,
+            "token count out of range message.usage.cache_creation.ephemeral_5m_input_tokens: 1000000001 "
+            "(expected 0 to 1000000000)",
+        ),
     ]
 
 
@@ -366,9 +521,12 @@ def test_a_50_mb_junk_line_is_quarantined_without_its_text(tmp_path):
     write(paths.raw_dir / "otel" / "a" / "logs.jsonl", [junk, good_otel])
     claude_code.load_all(paths.raw_dir, paths.lake_dir)
     otel.load_all(paths.raw_dir, paths.lake_dir)
-    assert registered(paths.lake_dir, "select source, line_number, reason, line from raw.quarantined_lines "
-                                      "order by all") == [("claude_code", 2, "invalid JSON (line content not kept)", None),
-                                                          ("otel", 1, "invalid JSON (line content not kept)", None)]
+    assert registered(
+        paths.lake_dir, "select source, line_number, reason, line from raw.quarantined_lines order by all"
+    ) == [
+        ("claude_code", 2, "invalid JSON (line content not kept)", None),
+        ("otel", 1, "invalid JSON (line content not kept)", None),
+    ]
     assert registered(paths.lake_dir, "select count(*) from raw.claude_code_requests") == [(2,)]
     assert registered(paths.lake_dir, "select count(*) from raw.otel_events") == [(1,)]
     assert sum(path.stat().st_size for path in paths.lake_dir.rglob("*.parquet")) < 2**20
@@ -401,11 +559,17 @@ def test_skipped_entries_are_reported_once_and_their_rows_follow_what_becomes_of
     stray.unlink()  # nor here, where no collection is left at all
     after = claude_code.load_all(paths.raw_dir, paths.lake_dir)
     assert [(load.collection, load.files_read, load.files_carried_over, load.loaded_lines) for load in after] == [
-        (ZOE, 1, 1, 1)]
+        (ZOE, 1, 1, 1)
+    ]
     assert registered(paths.lake_dir, quarantined) == []
-    assert registered(paths.lake_dir, "select message_id from raw.claude_code_requests order by 1") == [("m1",), ("m2",)]
+    assert registered(paths.lake_dir, "select message_id from raw.claude_code_requests order by 1") == [
+        ("m1",),
+        ("m2",),
+    ]
     assert registered(paths.lake_dir, "select source_file from raw.load_file_summary order by 1") == [
-        (f"{PROJECT}/S1.jsonl",), (f"{PROJECT}/S2.jsonl",)]
+        (f"{PROJECT}/S1.jsonl",),
+        (f"{PROJECT}/S2.jsonl",),
+    ]
 
 
 def test_a_collection_folder_name_too_long_for_the_lake_is_skipped(tmp_path):
@@ -418,8 +582,10 @@ def test_a_collection_folder_name_too_long_for_the_lake_is_skipped(tmp_path):
     loads = claude_code.load_all(paths.raw_dir, paths.lake_dir)
     assert [load.collection for load in loads] == ["_uncollected", fits]
     assert registered(paths.lake_dir, "select source_file, reason from raw.quarantined_lines order by 1") == [
-        (f"claude_code/{name}", "skipped: the collection folder's name is not a valid identifier "
-                                "(longer than 128 characters (130))"),
+        (
+            f"claude_code/{name}",
+            "skipped: the collection folder's name is not a valid identifier (longer than 128 characters (130))",
+        ),
         (f"claude_code/{short_enough}", "skipped: the collection folder's name is too long for the lake (257 bytes)"),
     ]
 
@@ -450,8 +616,9 @@ def test_directory_ids_and_names_breaking_the_contract_are_quarantined_with_capp
 
     result = directory.load_directory(paths.directory, paths.lake_dir)
 
-    rejected = registered(paths.lake_dir, "select source_file, line_number, reason, line from raw.quarantined_lines "
-                                          "order by all")
+    rejected = registered(
+        paths.lake_dir, "select source_file, line_number, reason, line from raw.quarantined_lines order by all"
+    )
     reasons = [(name, number, reason) for name, number, reason, _ in rejected]
     assert reasons == [
         ("claude_code_projects.csv", 1, "unreadable CSV header: field larger than field limit (131072)"),
@@ -486,9 +653,12 @@ def test_files_named_with_undecodable_bytes_or_control_characters_are_reported_b
     claude_code.load_all(paths.raw_dir, paths.lake_dir)
 
     assert registered(paths.lake_dir, "select source_file, message_id from raw.claude_code_requests order by 2") == [
-        (f"{PROJECT}/S1.jsonl", "m1"), (f"{PROJECT}/S\\u000A\\u202E2.jsonl", "m2")]
+        (f"{PROJECT}/S1.jsonl", "m1"),
+        (f"{PROJECT}/S\\u000A\\u202E2.jsonl", "m2"),
+    ]
     assert registered(paths.lake_dir, "select source_file, line_number, reason from raw.quarantined_lines") == [
-        (f"{PROJECT}/S\\uDCFF3.jsonl", 0, "unreadable file: its name is not valid UTF-8")]
+        (f"{PROJECT}/S\\uDCFF3.jsonl", 0, "unreadable file: its name is not valid UTF-8")
+    ]
 
 
 def test_a_directory_file_that_is_a_fifo_or_a_link_is_not_read_and_says_why(tmp_path):
@@ -506,8 +676,9 @@ def test_a_directory_file_that_is_a_fifo_or_a_link_is_not_read_and_says_why(tmp_
     lake_dir = tmp_path / "lake"
     result = directory.load_directory(directory_dir, lake_dir)  # returns at once: the FIFO is never opened
     assert (result.orgs, result.users, result.projects, result.quarantined_rows) == (1, 0, 0, 2)
-    assert registered(lake_dir, "select source_file, line_number, reason, line from raw.quarantined_lines "
-                                "order by 1") == [
+    assert registered(
+        lake_dir, "select source_file, line_number, reason, line from raw.quarantined_lines order by 1"
+    ) == [
         ("projects.csv", 0, "skipped: symbolic link (links are not followed)", ""),
         ("users.csv", 0, "skipped: not a regular file (FIFO, socket or device)", ""),
     ]

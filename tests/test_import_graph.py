@@ -11,8 +11,9 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def test_the_project_has_no_cycle_and_reports_never_imports_orchestration():
-    completed = subprocess.run([sys.executable, "-m", "tests.tools.import_graph"], cwd=REPO, capture_output=True,
-                               text=True, timeout=120)
+    completed = subprocess.run(
+        [sys.executable, "-m", "tests.tools.import_graph"], cwd=REPO, capture_output=True, text=True, timeout=120
+    )
     assert completed.returncode == 0, completed.stdout + completed.stderr
     assert "reports.api -> reports.analytics" in completed.stdout.splitlines()
     assert "no import cycle" in completed.stdout

@@ -6,9 +6,9 @@ import email
 import pytest
 from aiosmtpd.controller import Controller
 
+from reports.delivery.mailer import MailConfigError, MailDeliveryError, Mailer, SmtpSettings
 from tests.support import RecordingSmtpHandler as Server
 from tests.support import free_port
-from reports.delivery.mailer import MailConfigError, MailDeliveryError, Mailer, SmtpSettings
 
 
 @pytest.fixture
@@ -21,8 +21,12 @@ def smtp():
         controller = Controller(handler, hostname="127.0.0.1", port=port)
         controller.start()
         started.append(controller)
-        environment = {"SESSION_ANALYTICS_SMTP_HOST": "127.0.0.1", "SESSION_ANALYTICS_SMTP_PORT": str(port),
-                       "SESSION_ANALYTICS_SMTP_SECURITY": "none", "SESSION_ANALYTICS_SMTP_FROM": "bot@acme.example"}
+        environment = {
+            "SESSION_ANALYTICS_SMTP_HOST": "127.0.0.1",
+            "SESSION_ANALYTICS_SMTP_PORT": str(port),
+            "SESSION_ANALYTICS_SMTP_SECURITY": "none",
+            "SESSION_ANALYTICS_SMTP_FROM": "bot@acme.example",
+        }
         waits = []
         mailer = Mailer(SmtpSettings.from_env(environment), backoff_seconds=0.5, sleep=waits.append)
         return handler, mailer, waits
@@ -33,15 +37,20 @@ def smtp():
 
 
 def message(mailer, to=("ada@acme.example",)):
-    return mailer.compose(list(to), "Weekly report", "plain body", html="<p>html body</p>",
-                          attachments=[("report.pdf", b"%PDF-1.7 test", "application/pdf")])
+    return mailer.compose(
+        list(to),
+        "Weekly report",
+        "plain body",
+        html="<p>html body</p>",
+        attachments=[("report.pdf", b"%PDF-1.7 test", "application/pdf")],
+    )
 
 
 def test_delivers_body_alternative_and_attachment(smtp):
     server, mailer, waits = smtp()
     result = mailer.send(message(mailer))
     assert result.attempts == 1 and waits == [] and result.refused == {}
-    (recipients, received), = server.messages
+    ((recipients, received),) = server.messages
     assert recipients == ["ada@acme.example"]
     assert received["Subject"] == "Weekly report" and received["From"] == "bot@acme.example"
     assert received["Message-ID"] == result.message_id
@@ -82,9 +91,13 @@ def test_a_refused_recipient_does_not_stop_the_others(smtp):
 
 
 def test_unreachable_server_is_retried_then_reported():
-    settings = SmtpSettings.from_env({"SESSION_ANALYTICS_SMTP_HOST": "127.0.0.1",
-                                      "SESSION_ANALYTICS_SMTP_PORT": str(free_port()),
-                                      "SESSION_ANALYTICS_SMTP_SECURITY": "none"})
+    settings = SmtpSettings.from_env(
+        {
+            "SESSION_ANALYTICS_SMTP_HOST": "127.0.0.1",
+            "SESSION_ANALYTICS_SMTP_PORT": str(free_port()),
+            "SESSION_ANALYTICS_SMTP_SECURITY": "none",
+        }
+    )
     waits = []
     mailer = Mailer(settings, max_attempts=2, sleep=waits.append)
     with pytest.raises(MailDeliveryError, match="after 2 attempts"):
@@ -100,10 +113,13 @@ def test_without_a_host_messages_go_to_the_outbox(tmp_path):
     assert saved["To"] == "ada@acme.example" and saved["Message-ID"] == result.message_id
 
 
-@pytest.mark.parametrize("setting, value, error", [
-    ("SESSION_ANALYTICS_SMTP_SECURITY", "tls", "none, starttls, ssl"),
-    ("SESSION_ANALYTICS_SMTP_PORT", "twenty-five", "must be a number"),
-])
+@pytest.mark.parametrize(
+    "setting, value, error",
+    [
+        ("SESSION_ANALYTICS_SMTP_SECURITY", "tls", "none, starttls, ssl"),
+        ("SESSION_ANALYTICS_SMTP_PORT", "twenty-five", "must be a number"),
+    ],
+)
 def test_bad_settings_get_a_clear_error(setting, value, error):
     with pytest.raises(MailConfigError, match=error):
         SmtpSettings.from_env({"SESSION_ANALYTICS_SMTP_HOST": "smtp.example", setting: value})
@@ -111,9 +127,13 @@ def test_bad_settings_get_a_clear_error(setting, value, error):
 
 def test_retry_policy_comes_from_the_environment(smtp):
     server, configured, _ = smtp(script=["451"] * 10)
-    environment = {"SESSION_ANALYTICS_SMTP_HOST": "127.0.0.1", "SESSION_ANALYTICS_SMTP_PORT": str(configured.settings.port),
-                   "SESSION_ANALYTICS_SMTP_SECURITY": "none", "SESSION_ANALYTICS_SMTP_ATTEMPTS": "2",
-                   "SESSION_ANALYTICS_SMTP_BACKOFF_SECONDS": "0.25"}
+    environment = {
+        "SESSION_ANALYTICS_SMTP_HOST": "127.0.0.1",
+        "SESSION_ANALYTICS_SMTP_PORT": str(configured.settings.port),
+        "SESSION_ANALYTICS_SMTP_SECURITY": "none",
+        "SESSION_ANALYTICS_SMTP_ATTEMPTS": "2",
+        "SESSION_ANALYTICS_SMTP_BACKOFF_SECONDS": "0.25",
+    }
     waits = []
     mailer = Mailer.from_env(environment, sleep=waits.append)
     with pytest.raises(MailDeliveryError, match="after 2 attempts") as failure:

@@ -37,7 +37,8 @@ def _free_port() -> int:
 
 def _ask(port: int) -> dict | None:
     request = urllib.request.Request(
-        f"http://127.0.0.1:{port}/graphql", data=json.dumps({"query": LOCATION_QUERY}).encode(),
+        f"http://127.0.0.1:{port}/graphql",
+        data=json.dumps({"query": LOCATION_QUERY}).encode(),
         headers={"Content-Type": "application/json"},
     )
     try:
@@ -84,10 +85,22 @@ def test_make_dev_serves_a_code_location_with_every_asset_check_schedule_and_sen
     log = open(tmp_path / "make-dev.log", "w+b")
     server = subprocess.Popen(
         # -o: the venv and the dbt manifest are there already (the suite's own set-up); never rebuild them here
-        ["make", "-o", ".venv/.installed", "-o", "dbt_project/target/manifest.json", "dev",
-         f"DAGSTER_HOME_DIR={tmp_path / 'dagster_home'}", f"DAGSTER_PORT={port}"],
-        cwd=REPO, env={**os.environ, "PATH": path}, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-    )  # fmt: skip
+        [
+            "make",
+            "-o",
+            ".venv/.installed",
+            "-o",
+            "dbt_project/target/manifest.json",
+            "dev",
+            f"DAGSTER_HOME_DIR={tmp_path / 'dagster_home'}",
+            f"DAGSTER_PORT={port}",
+        ],
+        cwd=REPO,
+        env={**os.environ, "PATH": path},
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     try:
         entry = _loaded_location(port, server)
     except AssertionError as error:
@@ -101,8 +114,9 @@ def test_make_dev_serves_a_code_location_with_every_asset_check_schedule_and_sen
     assert location["__typename"] == "RepositoryLocation", location
     (repository,) = location["repositories"]
     served_assets = {tuple(node["assetKey"]["path"]) for node in repository["assetNodes"]}
-    served_checks = {check["name"] for node in repository["assetNodes"]
-                     for check in node["assetChecksOrError"].get("checks", [])}
+    served_checks = {
+        check["name"] for node in repository["assetNodes"] for check in node["assetChecksOrError"].get("checks", [])
+    }
     graph = defs.resolve_asset_graph()
     assert served_assets == {tuple(key.path) for key in graph.get_all_asset_keys()}
     assert served_checks == {key.name for key in graph.asset_check_keys} and served_checks

@@ -16,12 +16,11 @@ Session C (m1, claude-code, p-api, no repository) on the 18th: a sonnet request 
 Org globex has one session that must never show up in acme's figures.
 """
 
+import datetime as dt
 import functools
 import json
 import subprocess
 import sys
-
-import datetime as dt
 
 import duckdb
 import pytest
@@ -38,45 +37,133 @@ TOKENS_A, TOKENS_B, TOKENS_C = 1_500, 11_300, 211_020
 
 
 def ev(event_id, event_type, session_id, timestamp, org_id="acme", **fields):
-    return {"schema_version": 1, "event_id": event_id, "event_type": event_type, "org_id": org_id,
-            "session_id": session_id, "timestamp": timestamp, **fields}
-
-
+    return {
+        "schema_version": 1,
+        "event_id": event_id,
+        "event_type": event_type,
+        "org_id": org_id,
+        "session_id": session_id,
+        "timestamp": timestamp,
+        **fields,
+    }
 
 
 SONNET, HAIKU = "claude-sonnet-4-5-20250929", "claude-haiku-4-5-20251001"
 
 EARLY_DELIVERIES = {
     "2026-11-16": [
-        ev("a1", "session_started", "A", "2026-11-16T22:30:00Z", user_id="u1", agent="claude-code",
-           project_id="p-api", repository="acme/api"),
-        ev("g1", "session_started", "G", "2026-11-16T15:00:00Z", org_id="globex", user_id="g1",
-           agent="claude-code", project_id="p-g", repository=None),
-        ev("g2", "model_request", "G", "2026-11-16T15:01:00Z", org_id="globex", request_id="rg",
-           model=SONNET, usage=usage(1000, 0)),
+        ev(
+            "a1",
+            "session_started",
+            "A",
+            "2026-11-16T22:30:00Z",
+            user_id="u1",
+            agent="claude-code",
+            project_id="p-api",
+            repository="acme/api",
+        ),
+        ev(
+            "g1",
+            "session_started",
+            "G",
+            "2026-11-16T15:00:00Z",
+            org_id="globex",
+            user_id="g1",
+            agent="claude-code",
+            project_id="p-g",
+            repository=None,
+        ),
+        ev(
+            "g2",
+            "model_request",
+            "G",
+            "2026-11-16T15:01:00Z",
+            org_id="globex",
+            request_id="rg",
+            model=SONNET,
+            usage=usage(1000, 0),
+        ),
     ],
     "2026-11-17": [
-        ev("a2", "model_request", "A", "2026-11-17T00:10:00+01:00", request_id="ra", model=SONNET,
-           usage=usage(1000, 500)),
+        ev(
+            "a2",
+            "model_request",
+            "A",
+            "2026-11-17T00:10:00+01:00",
+            request_id="ra",
+            model=SONNET,
+            usage=usage(1000, 500),
+        ),
         ev("a3", "session_ended", "A", "2026-11-16T23:40:00Z", status="completed"),
-        ev("b2", "model_request", "B", "2026-11-17T10:00:00Z", request_id="rb", model=HAIKU,
-           usage=usage(100, 200, 1000, 10_000, split=(400, 600))),
-        ev("b2", "model_request", "B", "2026-11-17T10:00:00Z", request_id="rb", model=HAIKU,
-           usage=usage(100, 200, 1000, 10_000, split=(400, 600))),
+        ev(
+            "b2",
+            "model_request",
+            "B",
+            "2026-11-17T10:00:00Z",
+            request_id="rb",
+            model=HAIKU,
+            usage=usage(100, 200, 1000, 10_000, split=(400, 600)),
+        ),
+        ev(
+            "b2",
+            "model_request",
+            "B",
+            "2026-11-17T10:00:00Z",
+            request_id="rb",
+            model=HAIKU,
+            usage=usage(100, 200, 1000, 10_000, split=(400, 600)),
+        ),
     ],
 }
 LATE_DELIVERY = {
     "2026-11-18": [
-        ev("b1", "session_started", "B", "2026-11-17T09:55:00Z", user_id="u1", agent="cursor-agent",
-           project_id="p-web", repository="acme/web"),
-        ev("b2", "model_request", "B", "2026-11-17T10:00:00Z", request_id="rb", model=HAIKU,
-           usage=usage(100, 200, 1000, 10_000, split=(400, 600))),
-        ev("c1", "session_started", "C", "2026-11-18T08:00:00Z", user_id="m1", agent="claude-code",
-           project_id="p-api", repository=None),
-        ev("c2", "model_request", "C", "2026-11-18T08:05:00Z", request_id="rc", model=SONNET,
-           usage=usage(150_000, 1_000, 0, 60_000)),
-        ev("c3", "model_request", "C", "2026-11-18T08:06:00Z", request_id="rc2", model="acme-internal-llm",
-           usage=usage(10, 10)),
+        ev(
+            "b1",
+            "session_started",
+            "B",
+            "2026-11-17T09:55:00Z",
+            user_id="u1",
+            agent="cursor-agent",
+            project_id="p-web",
+            repository="acme/web",
+        ),
+        ev(
+            "b2",
+            "model_request",
+            "B",
+            "2026-11-17T10:00:00Z",
+            request_id="rb",
+            model=HAIKU,
+            usage=usage(100, 200, 1000, 10_000, split=(400, 600)),
+        ),
+        ev(
+            "c1",
+            "session_started",
+            "C",
+            "2026-11-18T08:00:00Z",
+            user_id="m1",
+            agent="claude-code",
+            project_id="p-api",
+            repository=None,
+        ),
+        ev(
+            "c2",
+            "model_request",
+            "C",
+            "2026-11-18T08:05:00Z",
+            request_id="rc",
+            model=SONNET,
+            usage=usage(150_000, 1_000, 0, 60_000),
+        ),
+        ev(
+            "c3",
+            "model_request",
+            "C",
+            "2026-11-18T08:06:00Z",
+            request_id="rc2",
+            model="acme-internal-llm",
+            usage=usage(10, 10),
+        ),
         ev("c4", "session_ended", "C", "2026-11-18T08:30:00Z", status="failed"),
         ev("c5", "tool_call", "C", "2026-11-18T08:07:00Z"),
     ],
@@ -94,11 +181,16 @@ def scenario(tmp_path_factory):
     write_directory(
         paths.directory,
         orgs=[("acme", "Acme Robotics", "Europe/Berlin"), ("globex", "Globex", "America/New_York")],
-        users=[("acme", "m1", "m1@acme.example", "Mia Manager", "Platform", "", "manager"),
-               ("acme", "u1", "u1@acme.example", "Zoë Åkesson", "Platform", "m1", "member"),
-               ("globex", "g1", "g1@globex.example", "Gus", "Core", "", "admin")],
-        projects=[("acme", "p-api", "API", "single"), ("acme", "p-web", "Web App", "workspace"),
-                  ("globex", "p-g", "G", "single")],
+        users=[
+            ("acme", "m1", "m1@acme.example", "Mia Manager", "Platform", "", "manager"),
+            ("acme", "u1", "u1@acme.example", "Zoë Åkesson", "Platform", "m1", "member"),
+            ("globex", "g1", "g1@globex.example", "Gus", "Core", "", "admin"),
+        ],
+        projects=[
+            ("acme", "p-api", "API", "single"),
+            ("acme", "p-web", "Web App", "workspace"),
+            ("globex", "p-g", "G", "single"),
+        ],
     )
     write_deliveries(paths, EARLY_DELIVERIES)
     build_warehouse(paths)
@@ -108,15 +200,22 @@ def scenario(tmp_path_factory):
     first = run_refresh(paths)
     snapshot = warehouse_snapshot(paths.warehouse)
     second = run_refresh(paths)
-    return {"paths": paths, "before_start": before_start, "refreshes": (first, second),
-            "snapshots": (snapshot, warehouse_snapshot(paths.warehouse))}
+    return {
+        "paths": paths,
+        "before_start": before_start,
+        "refreshes": (first, second),
+        "snapshots": (snapshot, warehouse_snapshot(paths.warehouse)),
+    }
 
 
 def warehouse_snapshot(warehouse):
     with duckdb.connect(str(warehouse), read_only=True) as conn:
-        tables = [r[0] for r in conn.execute(
-            "select table_name from information_schema.tables where table_schema = 'analytics' order by 1"
-        ).fetchall()]
+        tables = [
+            r[0]
+            for r in conn.execute(
+                "select table_name from information_schema.tables where table_schema = 'analytics' order by 1"
+            ).fetchall()
+        ]
         return {t: conn.execute(f"select * from analytics.{t} order by all").fetchall() for t in tables}
 
 
@@ -127,16 +226,18 @@ def queries(scenario):
 
 
 def test_summary_of_the_whole_org(queries):
-    assert queries.summary("acme") == approx({
-        "total_sessions": 3,
-        "total_cost_usd": COST_A + COST_B + COST_C,
-        "total_tokens": TOKENS_A + TOKENS_B + TOKENS_C,
-        "input_tokens": 1_000 + 11_100 + 210_010,
-        "output_tokens": 500 + 200 + 1_010,
-        "avg_session_duration_seconds": (4_200 + 300 + 1_800) / 3,
-        "avg_cost_per_session_usd": (COST_A + COST_B + COST_C) / 3,
-        "unique_users": 2,
-    })
+    assert queries.summary("acme") == approx(
+        {
+            "total_sessions": 3,
+            "total_cost_usd": COST_A + COST_B + COST_C,
+            "total_tokens": TOKENS_A + TOKENS_B + TOKENS_C,
+            "input_tokens": 1_000 + 11_100 + 210_010,
+            "output_tokens": 500 + 200 + 1_010,
+            "avg_session_duration_seconds": (4_200 + 300 + 1_800) / 3,
+            "avg_cost_per_session_usd": (COST_A + COST_B + COST_C) / 3,
+            "unique_users": 2,
+        }
+    )
 
 
 def test_cross_midnight_session_counts_on_its_start_date_and_its_cost_on_the_request_date(queries):
@@ -144,11 +245,18 @@ def test_cross_midnight_session_counts_on_its_start_date_and_its_cost_on_the_req
     day17 = Filters(date_from=dt.date(2026, 11, 17), date_to=dt.date(2026, 11, 17))
     assert queries.summary("acme", day16)["total_sessions"] == 1
     assert queries.summary("acme", day16)["total_cost_usd"] == 0
-    assert queries.summary("acme", day17) == approx({
-        "total_sessions": 1, "total_cost_usd": COST_A + COST_B, "total_tokens": TOKENS_A + TOKENS_B,
-        "input_tokens": 1_000 + 11_100, "output_tokens": 700, "avg_session_duration_seconds": 300,
-        "avg_cost_per_session_usd": COST_A + COST_B, "unique_users": 1,
-    })
+    assert queries.summary("acme", day17) == approx(
+        {
+            "total_sessions": 1,
+            "total_cost_usd": COST_A + COST_B,
+            "total_tokens": TOKENS_A + TOKENS_B,
+            "input_tokens": 1_000 + 11_100,
+            "output_tokens": 700,
+            "avg_session_duration_seconds": 300,
+            "avg_cost_per_session_usd": COST_A + COST_B,
+            "unique_users": 1,
+        }
+    )
 
 
 def test_late_start_counts_in_org_totals_as_unknown_then_is_attributed(scenario, queries):
@@ -157,7 +265,8 @@ def test_late_start_counts_in_org_totals_as_unknown_then_is_attributed(scenario,
     assert summary_before["unique_users"] == 1
     assert summary_before["total_cost_usd"] == approx(COST_A + COST_B)
     assert {row["user_id"]: row["cost_usd"] for row in breakdown_before["by_user"]} == approx(
-        {"u1": COST_A, None: COST_B})
+        {"u1": COST_A, None: COST_B}
+    )
     after = queries.cost_breakdown("acme")["by_user"]
     assert after == [
         {"user_id": "m1", "name": "Mia Manager", "cost_usd": approx(COST_C)},
@@ -186,19 +295,35 @@ def test_timeseries_has_every_period_of_the_range(queries):
         {"period_start": "2026-11-17", "value": approx(COST_A + COST_B)},
         {"period_start": "2026-11-18", "value": approx(COST_C)},
     ]
-    weeks = queries.timeseries("acme", Filters(date_from=dt.date(2026, 11, 10), date_to=dt.date(2026, 11, 18)),
-                               interval="week", metric="sessions")
+    weeks = queries.timeseries(
+        "acme",
+        Filters(date_from=dt.date(2026, 11, 10), date_to=dt.date(2026, 11, 18)),
+        interval="week",
+        metric="sessions",
+    )
     assert weeks["points"] == [{"period_start": "2026-11-09", "value": 0}, {"period_start": "2026-11-16", "value": 3}]
 
 
 def test_by_agent(queries):
     assert queries.by_agent("acme")["agents"] == [
-        {"agent": "claude-code", "sessions": 2, "total_cost_usd": approx(COST_A + COST_C),
-         "total_tokens": TOKENS_A + TOKENS_C, "avg_cost_usd": approx((COST_A + COST_C) / 2),
-         "avg_duration_seconds": approx(3_000), "unpriced_requests": 1},  # C's acme-internal-llm request
-        {"agent": "cursor-agent", "sessions": 1, "total_cost_usd": approx(COST_B),
-         "total_tokens": TOKENS_B, "avg_cost_usd": approx(COST_B), "avg_duration_seconds": approx(300),
-         "unpriced_requests": 0},
+        {
+            "agent": "claude-code",
+            "sessions": 2,
+            "total_cost_usd": approx(COST_A + COST_C),
+            "total_tokens": TOKENS_A + TOKENS_C,
+            "avg_cost_usd": approx((COST_A + COST_C) / 2),
+            "avg_duration_seconds": approx(3_000),
+            "unpriced_requests": 1,
+        },  # C's acme-internal-llm request
+        {
+            "agent": "cursor-agent",
+            "sessions": 1,
+            "total_cost_usd": approx(COST_B),
+            "total_tokens": TOKENS_B,
+            "avg_cost_usd": approx(COST_B),
+            "avg_duration_seconds": approx(300),
+            "unpriced_requests": 0,
+        },
     ]
 
 
@@ -212,7 +337,9 @@ def test_cost_breakdown_prices_long_context_cache_splits_and_counts_unpriced(que
     ]
     assert breakdown["by_vendor"] == [  # the unpriced acme-internal-llm is "other", at $0
         {"vendor": "anthropic", "cost_usd": approx(COST_A + COST_B + COST_C)},
-        {"vendor": "openai", "cost_usd": 0}, {"vendor": "google", "cost_usd": 0}, {"vendor": "other", "cost_usd": 0},
+        {"vendor": "openai", "cost_usd": 0},
+        {"vendor": "google", "cost_usd": 0},
+        {"vendor": "other", "cost_usd": 0},
     ]
     assert breakdown["by_project"] == [
         {"project_id": "p-api", "name": "API", "cost_usd": approx(COST_A + COST_C)},
@@ -245,24 +372,66 @@ def test_refresh_twice_gives_the_same_warehouse(scenario):
 def test_cli_prints_the_same_answer_as_the_query_code(scenario, queries):
     warehouse = str(scenario["paths"].warehouse)
     completed = subprocess.run(
-        [sys.executable, "-m", "orchestration.cli", "analytics", "summary", "--org", "acme",
-         "--warehouse", warehouse, "--agent", "claude-code", "--agent", "cursor-agent"],
-        capture_output=True, text=True, check=True,
+        [
+            sys.executable,
+            "-m",
+            "orchestration.cli",
+            "analytics",
+            "summary",
+            "--org",
+            "acme",
+            "--warehouse",
+            warehouse,
+            "--agent",
+            "claude-code",
+            "--agent",
+            "cursor-agent",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     )
     assert json.loads(completed.stdout) == queries.summary("acme", Filters(agents=("claude-code", "cursor-agent")))
     table = subprocess.run(
-        [sys.executable, "-m", "orchestration.cli", "analytics", "by-agent", "--org", "acme",
-         "--warehouse", warehouse, "--format", "table"],
-        capture_output=True, text=True, check=True,
+        [
+            sys.executable,
+            "-m",
+            "orchestration.cli",
+            "analytics",
+            "by-agent",
+            "--org",
+            "acme",
+            "--warehouse",
+            warehouse,
+            "--format",
+            "table",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     assert "claude-code" in table and "cursor-agent" in table
 
 
 def test_cli_rejects_a_reversed_date_range(scenario):
     completed = subprocess.run(
-        [sys.executable, "-m", "orchestration.cli", "analytics", "summary", "--org", "acme",
-         "--warehouse", str(scenario["paths"].warehouse), "--from", "2026-11-18", "--to", "2026-11-01"],
-        capture_output=True, text=True,
+        [
+            sys.executable,
+            "-m",
+            "orchestration.cli",
+            "analytics",
+            "summary",
+            "--org",
+            "acme",
+            "--warehouse",
+            str(scenario["paths"].warehouse),
+            "--from",
+            "2026-11-18",
+            "--to",
+            "2026-11-01",
+        ],
+        capture_output=True,
+        text=True,
     )
     assert completed.returncode == 2
     assert "from" in completed.stderr

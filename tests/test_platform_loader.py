@@ -6,8 +6,7 @@ import json
 import duckdb
 import pytest
 
-from orchestration.ingest import lake
-from orchestration.ingest import platform
+from orchestration.ingest import lake, platform
 from tests.support import test_paths, write_delivery
 
 DAY = "2026-11-20"
@@ -28,7 +27,12 @@ def event(event_id="e1", event_type="session_started", **fields):
         base.update(
             request_id="r1",
             model="claude-sonnet-4-5-20250929",
-            usage={"input_tokens": 10, "output_tokens": 20, "cache_creation_input_tokens": 30, "cache_read_input_tokens": 40},
+            usage={
+                "input_tokens": 10,
+                "output_tokens": 20,
+                "cache_creation_input_tokens": 30,
+                "cache_read_input_tokens": 40,
+            },
         )
     base.update(fields)
     return base
@@ -63,23 +67,50 @@ def quarantine(paths):
         (json.dumps(event(timestamp="2026-13-45T00:00:00Z")), "unparseable timestamp: 2026-13-45T00:00:00Z"),
         (json.dumps(event(timestamp="2026-11-20 09:00:00")), "unparseable timestamp: 2026-11-20 09:00:00"),
         (
-            json.dumps(event("e2", "model_request", usage={"input_tokens": 1, "cache_creation_input_tokens": 0,
-                                                            "cache_read_input_tokens": 0})),
+            json.dumps(
+                event(
+                    "e2",
+                    "model_request",
+                    usage={"input_tokens": 1, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0},
+                )
+            ),
             "missing field usage.output_tokens",
         ),
         (
-            json.dumps(event("e2", "model_request", usage={"input_tokens": "12", "output_tokens": 1,
-                                                            "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0})),
+            json.dumps(
+                event(
+                    "e2",
+                    "model_request",
+                    usage={
+                        "input_tokens": "12",
+                        "output_tokens": 1,
+                        "cache_creation_input_tokens": 0,
+                        "cache_read_input_tokens": 0,
+                    },
+                )
+            ),
             "mistyped field usage.input_tokens: expected integer, got string",
         ),
         (
-            json.dumps(event("e2", "model_request", usage={"input_tokens": 1, "output_tokens": -5,
-                                                            "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0})),
+            json.dumps(
+                event(
+                    "e2",
+                    "model_request",
+                    usage={
+                        "input_tokens": 1,
+                        "output_tokens": -5,
+                        "cache_creation_input_tokens": 0,
+                        "cache_read_input_tokens": 0,
+                    },
+                )
+            ),
             "negative token count usage.output_tokens",
         ),
         (json.dumps(event("e2", "model_request", usage=7)), "mistyped field usage: expected object, got integer"),
-        (json.dumps(event("e3", "session_ended", status="exploded")),
-         "mistyped field status: expected one of completed/failed/cancelled, got exploded"),
+        (
+            json.dumps(event("e3", "session_ended", status="exploded")),
+            "mistyped field status: expected one of completed/failed/cancelled, got exploded",
+        ),
     ],
 )
 def test_bad_line_is_quarantined_with_file_line_and_reason_and_neighbours_are_kept(tmp_path, line, reason):
@@ -140,7 +171,7 @@ def test_timestamps_with_offsets_are_stored_as_utc(tmp_path):
 
     with duckdb.connect() as conn:
         lake.register_views(conn, paths.lake_dir)
-        (stored,), = conn.execute("select cast(event_at_utc as varchar) from raw.platform_events").fetchall()
+        ((stored,),) = conn.execute("select cast(event_at_utc as varchar) from raw.platform_events").fetchall()
     assert stored == "2026-11-19 23:30:00.25"
 
 
@@ -205,14 +236,19 @@ def test_long_files_keep_physical_line_numbers_around_bad_blank_and_doubtful_lin
 
     result = platform.load_delivery(paths.raw_dir, paths.lake_dir, DAY)
 
-    expected_bad = [(700, "invalid JSON"), (1500, "mistyped field session_id: expected string, got integer"),
-                    (1999, "not a JSON object")]
-    assert quarantine(paths) == [(f"platform/{DAY}/{name}", n, reason)
-                                 for name in ("long.jsonl", "long.jsonl.gz") for n, reason in expected_bad]
+    expected_bad = [
+        (700, "invalid JSON"),
+        (1500, "mistyped field session_id: expected string, got integer"),
+        (1999, "not a JSON object"),
+    ]
+    assert quarantine(paths) == [
+        (f"platform/{DAY}/{name}", n, reason) for name in ("long.jsonl", "long.jsonl.gz") for n, reason in expected_bad
+    ]
     with duckdb.connect() as conn:
         lake.register_views(conn, paths.lake_dir)
-        numbered = conn.execute("select source_file, line_number, event_id, project_id from raw.platform_events"
-                                ).fetchall()
+        numbered = conn.execute(
+            "select source_file, line_number, event_id, project_id from raw.platform_events"
+        ).fetchall()
     assert len(numbered) == 2 * 1996
     assert all(event_id == f"e{line_number}" for _, line_number, event_id, _ in numbered)
     assert {project for _, n, _, project in numbered if n == 1501} == {"1501"}
@@ -234,8 +270,19 @@ def test_deliveries_loaded_together_keep_their_own_partitions_counts_and_quarant
     results = platform.load_deliveries(paths.raw_dir, paths.lake_dir, days)
 
     # (files, lines_read, blank, loaded, quarantined, ignored, skipped)
-    assert [(r.delivery_date, r.files, r.lines_read, r.blank_lines, r.loaded_lines, r.quarantined_lines,
-             r.ignored_event_lines, r.skipped) for r in results] == [
+    assert [
+        (
+            r.delivery_date,
+            r.files,
+            r.lines_read,
+            r.blank_lines,
+            r.loaded_lines,
+            r.quarantined_lines,
+            r.ignored_event_lines,
+            r.skipped,
+        )
+        for r in results
+    ] == [
         (days[0], 1, 1, 0, 1, 0, 0, True),
         (days[1], 2, 4, 0, 2, 2, 1, False),
         (days[2], 1, 3, 1, 2, 0, 0, False),
@@ -243,12 +290,21 @@ def test_deliveries_loaded_together_keep_their_own_partitions_counts_and_quarant
     ]
     with duckdb.connect() as conn:
         lake.register_views(conn, paths.lake_dir)
-        events = conn.execute("select cast(delivery_date as varchar), event_id, line_number from raw.platform_events "
-                              "order by all").fetchall()
-        bad = conn.execute("select batch, source_file, line_number, reason from raw.quarantined_lines order by all"
-                           ).fetchall()
-    assert events == [(days[0], "old", 1), (days[1], "e1", 1), (days[1], "e2", 3), (days[2], "e3", 1),
-                      (days[2], "e4", 3)]
+        events = conn.execute(
+            "select cast(delivery_date as varchar), event_id, line_number from raw.platform_events order by all"
+        ).fetchall()
+        bad = conn.execute(
+            "select batch, source_file, line_number, reason from raw.quarantined_lines order by all"
+        ).fetchall()
+    assert events == [
+        (days[0], "old", 1),
+        (days[1], "e1", 1),
+        (days[1], "e2", 3),
+        (days[2], "e3", 1),
+        (days[2], "e4", 3),
+    ]
     assert [(batch, file, line) for batch, file, line, _ in bad] == [
-        (days[1], f"platform/{days[1]}/a.jsonl", 2), (days[1], f"platform/{days[1]}/latin1.jsonl", 0)]
+        (days[1], f"platform/{days[1]}/a.jsonl", 2),
+        (days[1], f"platform/{days[1]}/latin1.jsonl", 0),
+    ]
     assert bad[0][3] == "invalid JSON" and bad[1][3].startswith("unreadable file")

@@ -3,8 +3,8 @@ gives the same warehouse as a full rebuild; analysts with the published file ope
 see half a refresh; a failed run publishes nothing and emails the org admins through a real SMTP server."""
 
 import csv
-import gzip
 import datetime as dt
+import gzip
 import json
 import math
 import os
@@ -19,9 +19,9 @@ import duckdb
 import pytest
 
 from orchestration.config import Paths
+from orchestration.ingest import platform
 from orchestration.refresh import run_refresh
 from orchestration.sample.generator import generate_sample
-from orchestration.ingest import platform
 from tests.support import free_port
 from tests.test_claude_code_sources import SONNET, assistant, otel_line, write
 
@@ -31,8 +31,9 @@ LATE_EVENT_ID = "late-request-for-an-old-session"
 
 
 def sample_paths(root):
-    return Paths.resolve(raw_dir=root / "raw", directory=root / "directory", warehouse=root / "warehouse.duckdb",
-                         lake_dir=root / "lake")
+    return Paths.resolve(
+        raw_dir=root / "raw", directory=root / "directory", warehouse=root / "warehouse.duckdb", lake_dir=root / "lake"
+    )
 
 
 def delivery_sessions(raw_dir, delivery_date):
@@ -54,16 +55,22 @@ def delivery_sessions(raw_dir, delivery_date):
 
 def analytics_tables(warehouse):
     """Every table of the analytics schema, rows sorted, floats rounded (sums may add in another order)."""
+
     def normal(value):
         return round(value, 9) if isinstance(value, float) and not math.isnan(value) else value
 
     with duckdb.connect(str(warehouse), read_only=True) as conn:
-        names = [r[0] for r in conn.execute(
-            "select table_name from information_schema.tables where table_schema = 'analytics' order by 1"
-        ).fetchall()]
+        names = [
+            r[0]
+            for r in conn.execute(
+                "select table_name from information_schema.tables where table_schema = 'analytics' order by 1"
+            ).fetchall()
+        ]
         return {
-            name: sorted((tuple(normal(v) for v in row) for row in
-                          conn.execute(f"select * from analytics.{name}").fetchall()), key=repr)
+            name: sorted(
+                (tuple(normal(v) for v in row) for row in conn.execute(f"select * from analytics.{name}").fetchall()),
+                key=repr,
+            )
             for name in names
         }
 
@@ -80,8 +87,9 @@ ANALYST = textwrap.dedent("""
 
 def fresh_reader_state(warehouse):
     """What a new analyst process sees."""
-    completed = subprocess.run([sys.executable, "-c", ANALYST, str(warehouse)], input="\n",
-                               capture_output=True, text=True, check=True)
+    completed = subprocess.run(
+        [sys.executable, "-c", ANALYST, str(warehouse)], input="\n", capture_output=True, text=True, check=True
+    )
     return completed.stdout.splitlines()[0]
 
 
@@ -90,27 +98,67 @@ def write_transcripts(paths):
     resumes S1 and replays its request msg_A with a bigger final count (so the request moves from S1 to S2),
     and an OTel export repeats S2's new request and adds session S9 that only OTel saw."""
     with open(paths.directory / "users.csv", encoding="utf-8") as handle:
-        email = next(row["email"] for row in csv.DictReader(handle) if row.get("org_id", "acme") == "acme" and row["email"])
+        email = next(
+            row["email"] for row in csv.DictReader(handle) if row.get("org_id", "acme") == "acme" and row["email"]
+        )
     project = paths.raw_dir / "claude_code" / email / "projects" / "-home-zoe-src-api"
-    write(project / "S1.jsonl", [
-        assistant("S1", "2026-11-15T08:00:05.000Z", "msg_A", "req_A", SONNET, 100, 10),
-        assistant("S1", "2026-11-15T08:00:06.000Z", "msg_A", "req_A", SONNET, 100, 300),
-        assistant("S1", "2026-11-15T08:20:00.000Z", "msg_C", "req_C", SONNET, 2_000, 100),
-    ])
+    write(
+        project / "S1.jsonl",
+        [
+            assistant("S1", "2026-11-15T08:00:05.000Z", "msg_A", "req_A", SONNET, 100, 10),
+            assistant("S1", "2026-11-15T08:00:06.000Z", "msg_A", "req_A", SONNET, 100, 300),
+            assistant("S1", "2026-11-15T08:20:00.000Z", "msg_C", "req_C", SONNET, 2_000, 100),
+        ],
+    )
 
     def next_night():
-        write(project / "S2.jsonl", [
-            assistant("S2", "2026-11-15T08:00:06.000Z", "msg_A", "req_A", SONNET, 100, 400),
-            assistant("S2", "2026-11-19T09:00:00.000Z", "msg_F", "req_F", SONNET, 1_000, 500),
-        ])
-        common = {"user.email": email, "session.id": "S2", "model": SONNET, "cache_read_tokens": 0,
-                  "cache_creation_tokens": 0, "duration_ms": 1_000}
-        write(paths.raw_dir / "otel" / "2026-11-19" / "logs.jsonl", [otel_line([
-            ("api_request", "2026-11-19T09:00:00+00:00", {**common, "input_tokens": 1_000, "output_tokens": 500,
-             "cost_usd": 0.0105, "request_id": "req_F"}),
-            ("api_request", "2026-11-19T12:00:00+00:00", {**common, "session.id": "S9", "input_tokens": 100,
-             "output_tokens": 100, "cost_usd": 0.0018, "request_id": "req_O"}),
-        ])])
+        write(
+            project / "S2.jsonl",
+            [
+                assistant("S2", "2026-11-15T08:00:06.000Z", "msg_A", "req_A", SONNET, 100, 400),
+                assistant("S2", "2026-11-19T09:00:00.000Z", "msg_F", "req_F", SONNET, 1_000, 500),
+            ],
+        )
+        common = {
+            "user.email": email,
+            "session.id": "S2",
+            "model": SONNET,
+            "cache_read_tokens": 0,
+            "cache_creation_tokens": 0,
+            "duration_ms": 1_000,
+        }
+        write(
+            paths.raw_dir / "otel" / "2026-11-19" / "logs.jsonl",
+            [
+                otel_line(
+                    [
+                        (
+                            "api_request",
+                            "2026-11-19T09:00:00+00:00",
+                            {
+                                **common,
+                                "input_tokens": 1_000,
+                                "output_tokens": 500,
+                                "cost_usd": 0.0105,
+                                "request_id": "req_F",
+                            },
+                        ),
+                        (
+                            "api_request",
+                            "2026-11-19T12:00:00+00:00",
+                            {
+                                **common,
+                                "session.id": "S9",
+                                "input_tokens": 100,
+                                "output_tokens": 100,
+                                "cost_usd": 0.0018,
+                                "request_id": "req_O",
+                            },
+                        ),
+                    ]
+                )
+            ],
+        )
 
     return next_night
 
@@ -122,8 +170,9 @@ TRANSCRIPT_SESSIONS = {"S1", "S2", "S9"}
 def nightly(tmp_path_factory):
     root = tmp_path_factory.mktemp("nightly")
     paths = sample_paths(root)
-    generate_sample(paths.raw_dir, paths.directory, users=10, days=10, seed=11, end_date=SAMPLE_END,
-                    sources=("platform",))  # the transcripts and OTel lines are written below, by hand
+    generate_sample(
+        paths.raw_dir, paths.directory, users=10, days=10, seed=11, end_date=SAMPLE_END, sources=("platform",)
+    )  # the transcripts and OTel lines are written below, by hand
     dates = platform.delivery_dates(paths.raw_dir)
     new_day = dates[-1]
     held_back = root / "held_back"
@@ -134,11 +183,20 @@ def nightly(tmp_path_factory):
     old_start = next(e for e in old_events if e.get("event_type") == "session_started" and e.get("org_id") == "acme")
     late_at = dt.datetime.fromisoformat(old_start["timestamp"].replace("Z", "+00:00")) + dt.timedelta(minutes=3)
     late_request = {
-        "schema_version": 1, "event_id": LATE_EVENT_ID, "event_type": "model_request", "org_id": "acme",
-        "session_id": old_start["session_id"], "timestamp": late_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "request_id": LATE_EVENT_ID, "model": "claude-sonnet-4-5-20250929",
-        "usage": {"input_tokens": 1000, "output_tokens": 1000, "cache_creation_input_tokens": 0,
-                  "cache_read_input_tokens": 0},
+        "schema_version": 1,
+        "event_id": LATE_EVENT_ID,
+        "event_type": "model_request",
+        "org_id": "acme",
+        "session_id": old_start["session_id"],
+        "timestamp": late_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "request_id": LATE_EVENT_ID,
+        "model": "claude-sonnet-4-5-20250929",
+        "usage": {
+            "input_tokens": 1000,
+            "output_tokens": 1000,
+            "cache_creation_input_tokens": 0,
+            "cache_read_input_tokens": 0,
+        },
     }
     (held_back / "late.jsonl").write_text(json.dumps(late_request) + "\n", encoding="utf-8")
 
@@ -149,8 +207,9 @@ def nightly(tmp_path_factory):
     before = analytics_tables(paths.warehouse)
 
     # An analyst opens the published warehouse and keeps the connection open during the nightly refresh.
-    analyst = subprocess.Popen([sys.executable, "-c", ANALYST, str(paths.warehouse)], stdin=subprocess.PIPE,
-                               stdout=subprocess.PIPE, text=True)
+    analyst = subprocess.Popen(
+        [sys.executable, "-c", ANALYST, str(paths.warehouse)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
     analyst_before = analyst.stdout.readline().strip()
     shutil.move(held_back, paths.raw_dir / "platform" / new_day)
     transcripts()  # the same night, a resumed transcript session and an OTel export arrive
@@ -161,8 +220,9 @@ def nightly(tmp_path_factory):
 
     # Publishing moved the working file over the published one: the run's intermediate tables are there.
     with duckdb.connect(str(paths.warehouse), read_only=True) as conn:
-        affected_sessions = {r[0] for r in conn.execute(
-            "select session_id from intermediate.int_sessions_affected").fetchall()}
+        affected_sessions = {
+            r[0] for r in conn.execute("select session_id from intermediate.int_sessions_affected").fetchall()
+        }
         affected_days = conn.execute("select org_id, activity_date from intermediate.int_days_affected").fetchall()
         delta_sessions = conn.execute("select count(*) from intermediate.int_sessions_assembled").fetchall()[0][0]
 
@@ -174,10 +234,19 @@ def nightly(tmp_path_factory):
     full = run_refresh(full_paths, full=True, log_level="WARNING")
     assert full["success"], full
     return {
-        "paths": paths, "new_day": new_day, "old_start": old_start, "first": first, "second": second,
-        "before": before, "after": analytics_tables(paths.warehouse), "full": analytics_tables(full_paths.warehouse),
-        "analyst": (analyst_before, analyst_after.strip()), "affected_sessions": affected_sessions,
-        "affected_days": affected_days, "delta_sessions": delta_sessions, "nightly_seconds": nightly_seconds,
+        "paths": paths,
+        "new_day": new_day,
+        "old_start": old_start,
+        "first": first,
+        "second": second,
+        "before": before,
+        "after": analytics_tables(paths.warehouse),
+        "full": analytics_tables(full_paths.warehouse),
+        "analyst": (analyst_before, analyst_after.strip()),
+        "affected_sessions": affected_sessions,
+        "affected_days": affected_days,
+        "delta_sessions": delta_sessions,
+        "nightly_seconds": nightly_seconds,
     }
 
 
@@ -207,8 +276,12 @@ def test_nightly_run_rebuilds_only_the_sessions_and_days_it_touches(nightly):
     old_day = dt.date.fromisoformat(nightly["old_start"]["timestamp"][:10])
     affected_days = {day for org, day in nightly["affected_days"]}
     assert any(abs((day - old_day).days) <= 1 for day in affected_days)
-    event_days = {dt.date.fromisoformat(e["timestamp"][:10]) + dt.timedelta(days=shift)
-                  for e in events if isinstance(e.get("timestamp"), str) for shift in (-1, 0, 1)}
+    event_days = {
+        dt.date.fromisoformat(e["timestamp"][:10]) + dt.timedelta(days=shift)
+        for e in events
+        if isinstance(e.get("timestamp"), str)
+        for shift in (-1, 0, 1)
+    }
     assert affected_days <= event_days
     all_days = {row[2] for row in nightly["after"]["mart_daily_activity"]}
     assert affected_days < all_days
@@ -244,9 +317,23 @@ def test_backfill_command_reloads_a_date_range_and_keeps_the_marts(nightly, caps
     old_day = platform.delivery_dates(paths.raw_dir)[-4]
     for file in (paths.raw_dir / "platform" / old_day).rglob("*.jsonl*"):
         os.utime(file, None)  # re-delivered unchanged: the backfill reads it again
-    code = main(["backfill", "--from", old_day, "--to", old_day, "--raw-dir", str(paths.raw_dir),
-                 "--directory", str(paths.directory), "--warehouse", str(paths.warehouse),
-                 "--lake-dir", str(paths.lake_dir)])
+    code = main(
+        [
+            "backfill",
+            "--from",
+            old_day,
+            "--to",
+            old_day,
+            "--raw-dir",
+            str(paths.raw_dir),
+            "--directory",
+            str(paths.directory),
+            "--warehouse",
+            str(paths.warehouse),
+            "--lake-dir",
+            str(paths.lake_dir),
+        ]
+    )
     outcome = json.loads(capsys.readouterr().out)  # stdout is the run summary alone; dbt's log lines go to stderr
     assert code == 0 and outcome["success"], outcome
     assert outcome["deliveries"] == f"{old_day}..{old_day}" and outcome["deliveries_loaded"] == [old_day]
@@ -269,9 +356,16 @@ def test_failed_run_publishes_nothing_and_emails_the_admins(nightly, tmp_path):
     published_before = fresh_reader_state(paths.warehouse)
     # Another process holds the working warehouse open for writing: the loaders cannot write, the run fails.
     blocker = subprocess.Popen(
-        [sys.executable, "-c", "import sys, duckdb; c = duckdb.connect(sys.argv[1]); print('open', flush=True); "
-         "sys.stdin.readline()", str(paths.working_warehouse)],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-c",
+            "import sys, duckdb; c = duckdb.connect(sys.argv[1]); print('open', flush=True); sys.stdin.readline()",
+            str(paths.working_warehouse),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert blocker.stdout.readline().strip() == "open"
     for file in (paths.raw_dir / "platform" / nightly["new_day"]).rglob("*.jsonl*"):
         os.utime(file, None)  # a changed delivery, so the run has something to write
@@ -287,9 +381,12 @@ def test_failed_run_publishes_nothing_and_emails_the_admins(nightly, tmp_path):
     controller = Controller(Collect(), hostname="127.0.0.1", port=port)
     controller.start()
     try:
-        environment = {"SESSION_ANALYTICS_SMTP_HOST": "127.0.0.1", "SESSION_ANALYTICS_SMTP_PORT": str(port),
-                       "SESSION_ANALYTICS_SMTP_SECURITY": "none",
-                       "SESSION_ANALYTICS_SMTP_FROM": "pipeline@acme.example"}
+        environment = {
+            "SESSION_ANALYTICS_SMTP_HOST": "127.0.0.1",
+            "SESSION_ANALYTICS_SMTP_PORT": str(port),
+            "SESSION_ANALYTICS_SMTP_SECURITY": "none",
+            "SESSION_ANALYTICS_SMTP_FROM": "pipeline@acme.example",
+        }
         saved = {key: os.environ.get(key) for key in environment}
         os.environ.update(environment)
         run = instance.get_run_by_id(failed["run_id"])
@@ -305,7 +402,9 @@ def test_failed_run_publishes_nothing_and_emails_the_admins(nightly, tmp_path):
         controller.stop()
 
     with open(paths.directory / "users.csv", encoding="utf-8") as handle:
-        admins = sorted(row["email"].lower() for row in csv.DictReader(handle) if row["role"] == "admin" and row["email"])
+        admins = sorted(
+            row["email"].lower() for row in csv.DictReader(handle) if row["role"] == "admin" and row["email"]
+        )
     assert admins
     assert sorted(message["To"] for message in received) == admins  # one message each, nobody else
     for message in received:

@@ -43,6 +43,7 @@ DURATION_FIELDS = {"avg_session_duration_seconds", "avg_duration_seconds"}
 
 # -- comparison helpers --------------------------------------------------------------------------------------
 
+
 def _close(field: str, got, want) -> bool:
     if got is None or want is None:
         return got is None and want is None
@@ -60,7 +61,8 @@ def assert_row(got: dict, want: dict, context: str) -> None:
     assert set(got) == set(want), f"{context}: keys {sorted(got)} != {sorted(want)}"
     for field in want:
         assert _close(field, got[field], want[field]), (
-            f"{context}: {field} = {got[field]!r}, expected {want[field]!r}\n got={got}\nwant={want}")
+            f"{context}: {field} = {got[field]!r}, expected {want[field]!r}\n got={got}\nwant={want}"
+        )
 
 
 def assert_summary(got, want, context="summary"):
@@ -108,15 +110,22 @@ def _assert_cost_order(rows, key_field, exact, tiebreak, context):
 def assert_cost_breakdown(got, want, exact=None, context="cost_breakdown"):
     assert set(got) == set(want), context
     assert got["unpriced_requests"] == want["unpriced_requests"], (
-        f"{context}: unpriced {got['unpriced_requests']} != {want['unpriced_requests']}")
+        f"{context}: unpriced {got['unpriced_requests']} != {want['unpriced_requests']}"
+    )
     assert got["unpriced_models"] == want["unpriced_models"], (
-        f"{context}: unpriced models {got['unpriced_models']} != {want['unpriced_models']}")
-    for part, key_field in (("by_model", "model_family"), ("by_vendor", "vendor"), ("by_project", "project_id"),
-                            ("by_user", "user_id")):
+        f"{context}: unpriced models {got['unpriced_models']} != {want['unpriced_models']}"
+    )
+    for part, key_field in (
+        ("by_model", "model_family"),
+        ("by_vendor", "vendor"),
+        ("by_project", "project_id"),
+        ("by_user", "user_id"),
+    ):
         got_keys = [r[key_field] for r in got[part]]
         want_keys = [r[key_field] for r in want[part]]
         assert sorted(got_keys, key=_none_last) == sorted(want_keys, key=_none_last), (
-            f"{context}.{part}: {got_keys} != {want_keys}\n got={got[part]}\nwant={want[part]}")
+            f"{context}.{part}: {got_keys} != {want_keys}\n got={got[part]}\nwant={want[part]}"
+        )
         assert len(set(got_keys)) == len(got_keys), f"{context}.{part}: duplicate keys {got_keys}"
         wanted = {r[key_field]: r for r in want[part]}
         for row in got[part]:
@@ -133,8 +142,10 @@ def exact_costs(events, orgs, users, projects, org_id, filters, scope_user_ids):
     """Unrounded costs per family / vendor / project / user from the oracle's model, to check tie handling in order."""
     model = oracle.build_model(events, orgs, users, projects, org_id)
     _, requests = oracle._selected(model, filters, scope_user_ids)
-    out = {"by_model": {f: oracle._cost_sum(r for r in requests if r.family == f) for f in oracle.FAMILIES},
-           "by_vendor": {v: oracle._cost_sum(r for r in requests if r.vendor == v) for v in oracle.VENDORS}}
+    out = {
+        "by_model": {f: oracle._cost_sum(r for r in requests if r.family == f) for f in oracle.FAMILIES},
+        "by_vendor": {v: oracle._cost_sum(r for r in requests if r.vendor == v) for v in oracle.VENDORS},
+    }
     for part, attribute in (("by_project", "project"), ("by_user", "user")):
         keys = {getattr(r, attribute) for r in requests}
         out[part] = {k: oracle._cost_sum(r for r in requests if getattr(r, attribute) == k) for k in keys}
@@ -143,14 +154,26 @@ def exact_costs(events, orgs, users, projects, org_id, filters, scope_user_ids):
 
 # -- event builders ------------------------------------------------------------------------------------------
 
+
 def ev(event_id, event_type, session_id, timestamp, org_id="acme", **fields):
-    return {"schema_version": 1, "event_id": event_id, "event_type": event_type, "org_id": org_id,
-            "session_id": session_id, "timestamp": timestamp, **fields}
+    return {
+        "schema_version": 1,
+        "event_id": event_id,
+        "event_type": event_type,
+        "org_id": org_id,
+        "session_id": session_id,
+        "timestamp": timestamp,
+        **fields,
+    }
 
 
 def usage(inp, out, write=0, read=0, split=None):
-    body = {"input_tokens": inp, "output_tokens": out, "cache_creation_input_tokens": write,
-            "cache_read_input_tokens": read}
+    body = {
+        "input_tokens": inp,
+        "output_tokens": out,
+        "cache_creation_input_tokens": write,
+        "cache_read_input_tokens": read,
+    }
     if split is not None:
         body["cache_creation"] = {"ephemeral_5m_input_tokens": split[0], "ephemeral_1h_input_tokens": split[1]}
     return body
@@ -196,37 +219,110 @@ def usage(inp, out, write=0, read=0, split=None):
 #     09:30+09:00 = 2026-03-13T00:30Z -> the new price -> 250,000*5/1e6 = $1.25.
 
 HAND_ORGS = [("acme", "Acme", "Asia/Tokyo"), ("initech", "Initech", "Asia/Tokyo")]
-HAND_USERS = [("acme", "a1", "a1@acme.test", "Ann", "core", None, "member"),
-              ("acme", "a2", "a2@acme.test", "Bob", "core", "a1", "manager"),
-              ("initech", "i1", "i1@initech.test", "Ivy", "x", None, "admin")]
-HAND_PROJECTS = [("acme", "p1", "API", "single"), ("acme", "p2", "Web", "workspace"),
-                 ("initech", "p1", "Initech API", "single")]
+HAND_USERS = [
+    ("acme", "a1", "a1@acme.test", "Ann", "core", None, "member"),
+    ("acme", "a2", "a2@acme.test", "Bob", "core", "a1", "manager"),
+    ("initech", "i1", "i1@initech.test", "Ivy", "x", None, "admin"),
+]
+HAND_PROJECTS = [
+    ("acme", "p1", "API", "single"),
+    ("acme", "p2", "Web", "workspace"),
+    ("initech", "p1", "Initech API", "single"),
+]
 
-_R_S2 = ev("s2-r1", "model_request", "S2", "2026-01-05T03:00:00.250Z", request_id="r21", model=HAIKU,
-           usage=usage(100, 200, 1000, 10_000, split=(400, 600)))
-_S3_START = ev("s3-start", "session_started", "S3", "2026-01-05T01:00:00+09:00", user_id="a2",
-               agent="cursor-agent", project_id="p2", repository=None)
+_R_S2 = ev(
+    "s2-r1",
+    "model_request",
+    "S2",
+    "2026-01-05T03:00:00.250Z",
+    request_id="r21",
+    model=HAIKU,
+    usage=usage(100, 200, 1000, 10_000, split=(400, 600)),
+)
+_S3_START = ev(
+    "s3-start",
+    "session_started",
+    "S3",
+    "2026-01-05T01:00:00+09:00",
+    user_id="a2",
+    agent="cursor-agent",
+    project_id="p2",
+    repository=None,
+)
 HAND_DELIVERIES = {
     ("2026-01-05", "part-a"): [
-        ev("s1-start", "session_started", "S1", "2026-01-04T14:30:00Z", user_id="a1", agent="claude-code",
-           project_id="p1", repository="acme/api"),
-        ev("s1-r1", "model_request", "S1", "2026-01-05T00:10:00+09:00", request_id="r11", model=SONNET,
-           usage=usage(1000, 500)),
+        ev(
+            "s1-start",
+            "session_started",
+            "S1",
+            "2026-01-04T14:30:00Z",
+            user_id="a1",
+            agent="claude-code",
+            project_id="p1",
+            repository="acme/api",
+        ),
+        ev(
+            "s1-r1",
+            "model_request",
+            "S1",
+            "2026-01-05T00:10:00+09:00",
+            request_id="r11",
+            model=SONNET,
+            usage=usage(1000, 500),
+        ),
         ev("s1-end", "session_ended", "S1", "2026-01-04T15:40:00Z", status="completed"),
         _R_S2,
-        ev("g-start", "session_started", "S1", "2026-01-04T12:00:00Z", org_id="globex", user_id="g1",
-           agent="claude-code", project_id="p1", repository=None),
-        ev("g-r1", "model_request", "S1", "2026-01-04T12:01:00Z", org_id="globex", request_id="rg",
-           model=SONNET, usage=usage(1000, 0)),
+        ev(
+            "g-start",
+            "session_started",
+            "S1",
+            "2026-01-04T12:00:00Z",
+            org_id="globex",
+            user_id="g1",
+            agent="claude-code",
+            project_id="p1",
+            repository=None,
+        ),
+        ev(
+            "g-r1",
+            "model_request",
+            "S1",
+            "2026-01-04T12:01:00Z",
+            org_id="globex",
+            request_id="rg",
+            model=SONNET,
+            usage=usage(1000, 0),
+        ),
     ],
     ("2026-01-05", "part-b"): [
         _S3_START,
-        ev("s3-r1", "model_request", "S3", "2026-01-05T02:00:00+09:00", request_id="r31", model=SONNET,
-           usage=usage(150_000, 1000, 0, 50_000)),
-        ev("s3-r2", "model_request", "S3", "2026-01-05T02:00:00+09:00", request_id="r32", model=SONNET,
-           usage=usage(150_001, 1000, 0, 50_000)),
-        ev("s2-r2", "model_request", "S2", "2026-01-05T03:02:00Z", request_id="r22", model=UNPRICED,
-           usage=usage(10, 10)),
+        ev(
+            "s3-r1",
+            "model_request",
+            "S3",
+            "2026-01-05T02:00:00+09:00",
+            request_id="r31",
+            model=SONNET,
+            usage=usage(150_000, 1000, 0, 50_000),
+        ),
+        ev(
+            "s3-r2",
+            "model_request",
+            "S3",
+            "2026-01-05T02:00:00+09:00",
+            request_id="r32",
+            model=SONNET,
+            usage=usage(150_001, 1000, 0, 50_000),
+        ),
+        ev(
+            "s2-r2",
+            "model_request",
+            "S2",
+            "2026-01-05T03:02:00Z",
+            request_id="r22",
+            model=UNPRICED,
+            usage=usage(10, 10),
+        ),
         ev("s2-tool", "tool_use", "S2", "2026-01-05T04:00:00Z", tool="bash"),
     ],
     ("2026-01-06", "part-a"): [
@@ -234,12 +330,37 @@ HAND_DELIVERIES = {
         _S3_START,  # redelivery
         ev("s3-end1", "session_ended", "S3", "2026-01-05T02:30:00+09:00", status="failed"),
         ev("s3-end2", "session_ended", "S3", "2026-01-05T03:00:00+09:00", status="completed"),
-        ev("i1-start", "session_started", "I1", "2026-03-13T08:00:00+09:00", org_id="initech", user_id="i1",
-           agent="claude-code", project_id="p1", repository=None),
-        ev("i1-r1", "model_request", "I1", "2026-03-13T08:30:00+09:00", org_id="initech", request_id="ri1",
-           model=OPUS46, usage=usage(250_000, 0)),
-        ev("i1-r2", "model_request", "I1", "2026-03-13T09:30:00+09:00", org_id="initech", request_id="ri2",
-           model=OPUS46, usage=usage(250_000, 0)),
+        ev(
+            "i1-start",
+            "session_started",
+            "I1",
+            "2026-03-13T08:00:00+09:00",
+            org_id="initech",
+            user_id="i1",
+            agent="claude-code",
+            project_id="p1",
+            repository=None,
+        ),
+        ev(
+            "i1-r1",
+            "model_request",
+            "I1",
+            "2026-03-13T08:30:00+09:00",
+            org_id="initech",
+            request_id="ri1",
+            model=OPUS46,
+            usage=usage(250_000, 0),
+        ),
+        ev(
+            "i1-r2",
+            "model_request",
+            "I1",
+            "2026-03-13T09:30:00+09:00",
+            org_id="initech",
+            request_id="ri2",
+            model=OPUS46,
+            usage=usage(250_000, 0),
+        ),
         ev("i1-end", "session_ended", "I1", "2026-03-13T10:00:00+09:00", org_id="initech", status="completed"),
     ],
 }
@@ -250,46 +371,102 @@ D = dt.date
 HAND_EXPECTED = {
     # (org, filters, scope user ids) -> summary
     ("acme", ALL, None): {
-        "total_sessions": 3, "total_cost_usd": 1.446806, "total_tokens": 414_821, "input_tokens": 412_111,
-        "output_tokens": 2_710, "avg_session_duration_seconds": 3839.917, "avg_cost_per_session_usd": 0.482269,
-        "unique_users": 2},
+        "total_sessions": 3,
+        "total_cost_usd": 1.446806,
+        "total_tokens": 414_821,
+        "input_tokens": 412_111,
+        "output_tokens": 2_710,
+        "avg_session_duration_seconds": 3839.917,
+        "avg_cost_per_session_usd": 0.482269,
+        "unique_users": 2,
+    },
     # only S1: its session, but its request is on 01-05 -> no tokens or cost on 01-04
     ("acme", Filters(date_to=D(2026, 1, 4)), None): {
-        "total_sessions": 1, "total_cost_usd": 0.0, "total_tokens": 0, "input_tokens": 0, "output_tokens": 0,
-        "avg_session_duration_seconds": 4200.0, "avg_cost_per_session_usd": 0.0, "unique_users": 1},
+        "total_sessions": 1,
+        "total_cost_usd": 0.0,
+        "total_tokens": 0,
+        "input_tokens": 0,
+        "output_tokens": 0,
+        "avg_session_duration_seconds": 4200.0,
+        "avg_cost_per_session_usd": 0.0,
+        "unique_users": 1,
+    },
     # S2 + S3 sessions, every request
     ("acme", Filters(date_from=D(2026, 1, 5)), None): {
-        "total_sessions": 2, "total_cost_usd": 1.446806, "total_tokens": 414_821, "input_tokens": 412_111,
-        "output_tokens": 2_710, "avg_session_duration_seconds": 3659.875, "avg_cost_per_session_usd": 0.723403,
-        "unique_users": 1},
+        "total_sessions": 2,
+        "total_cost_usd": 1.446806,
+        "total_tokens": 414_821,
+        "input_tokens": 412_111,
+        "output_tokens": 2_710,
+        "avg_session_duration_seconds": 3659.875,
+        "avg_cost_per_session_usd": 0.723403,
+        "unique_users": 1,
+    },
     # user a1 = S1 only (S2 has no known user, so it never matches a user filter)
     ("acme", Filters(users=("a1",)), None): {
-        "total_sessions": 1, "total_cost_usd": 0.0105, "total_tokens": 1_500, "input_tokens": 1_000,
-        "output_tokens": 500, "avg_session_duration_seconds": 4200.0, "avg_cost_per_session_usd": 0.0105,
-        "unique_users": 1},
+        "total_sessions": 1,
+        "total_cost_usd": 0.0105,
+        "total_tokens": 1_500,
+        "input_tokens": 1_000,
+        "output_tokens": 500,
+        "avg_session_duration_seconds": 4200.0,
+        "avg_cost_per_session_usd": 0.0105,
+        "unique_users": 1,
+    },
     # repository filter: S3 has a null repository and S2 none at all -> only S1
     ("acme", Filters(repositories=("acme/api", "nope")), None): {
-        "total_sessions": 1, "total_cost_usd": 0.0105, "total_tokens": 1_500, "input_tokens": 1_000,
-        "output_tokens": 500, "avg_session_duration_seconds": 4200.0, "avg_cost_per_session_usd": 0.0105,
-        "unique_users": 1},
+        "total_sessions": 1,
+        "total_cost_usd": 0.0105,
+        "total_tokens": 1_500,
+        "input_tokens": 1_000,
+        "output_tokens": 500,
+        "avg_session_duration_seconds": 4200.0,
+        "avg_cost_per_session_usd": 0.0105,
+        "unique_users": 1,
+    },
     # scope a2 AND user filter a1 -> nothing
     ("acme", Filters(users=("a1",)), frozenset({"a2"})): {
-        "total_sessions": 0, "total_cost_usd": 0.0, "total_tokens": 0, "input_tokens": 0, "output_tokens": 0,
-        "avg_session_duration_seconds": None, "avg_cost_per_session_usd": None, "unique_users": 0},
+        "total_sessions": 0,
+        "total_cost_usd": 0.0,
+        "total_tokens": 0,
+        "input_tokens": 0,
+        "output_tokens": 0,
+        "avg_session_duration_seconds": None,
+        "avg_cost_per_session_usd": None,
+        "unique_users": 0,
+    },
     # scope a2: S3 = 0.48 + 0.952506 = 1.432506, tokens 201,000 + 201,001 = 402,001
     ("acme", ALL, frozenset({"a2"})): {
-        "total_sessions": 1, "total_cost_usd": 1.432506, "total_tokens": 402_001, "input_tokens": 400_001,
-        "output_tokens": 2_000, "avg_session_duration_seconds": 7200.0, "avg_cost_per_session_usd": 1.432506,
-        "unique_users": 1},
+        "total_sessions": 1,
+        "total_cost_usd": 1.432506,
+        "total_tokens": 402_001,
+        "input_tokens": 400_001,
+        "output_tokens": 2_000,
+        "avg_session_duration_seconds": 7200.0,
+        "avg_cost_per_session_usd": 1.432506,
+        "unique_users": 1,
+    },
     ("globex", ALL, None): {
-        "total_sessions": 1, "total_cost_usd": 0.003, "total_tokens": 1_000, "input_tokens": 1_000,
-        "output_tokens": 0, "avg_session_duration_seconds": 60.0, "avg_cost_per_session_usd": 0.003,
-        "unique_users": 1},
+        "total_sessions": 1,
+        "total_cost_usd": 0.003,
+        "total_tokens": 1_000,
+        "input_tokens": 1_000,
+        "output_tokens": 0,
+        "avg_session_duration_seconds": 60.0,
+        "avg_cost_per_session_usd": 0.003,
+        "unique_users": 1,
+    },
     # I1: 08:00 -> 10:00 = 7,200 s; $2.50 before 2026-03-13T00:00Z + $1.25 after = $3.75
     ("initech", ALL, None): {
-        "total_sessions": 1, "total_cost_usd": 3.75, "total_tokens": 500_000, "input_tokens": 500_000,
-        "output_tokens": 0, "avg_session_duration_seconds": 7200.0, "avg_cost_per_session_usd": 3.75,
-        "unique_users": 1},
+        "total_sessions": 1,
+        "total_cost_usd": 3.75,
+        "total_tokens": 500_000,
+        "input_tokens": 500_000,
+        "output_tokens": 0,
+        "avg_session_duration_seconds": 7200.0,
+        "avg_cost_per_session_usd": 3.75,
+        "unique_users": 1,
+    },
 }
 HAND_TIMESERIES = [
     # (org, filters, interval, metric) -> points
@@ -297,52 +474,113 @@ HAND_TIMESERIES = [
     ("acme", ALL, "day", "cost", [("2026-01-04", 0.0), ("2026-01-05", 1.446806)]),
     ("acme", ALL, "week", "sessions", [("2025-12-29", 1), ("2026-01-05", 2)]),
     ("acme", ALL, "week", "tokens", [("2025-12-29", 0), ("2026-01-05", 414_821)]),
-    ("acme", Filters(date_from=D(2026, 1, 3), date_to=D(2026, 1, 6)), "day", "tokens",
-     [("2026-01-03", 0), ("2026-01-04", 0), ("2026-01-05", 414_821), ("2026-01-06", 0)]),
+    (
+        "acme",
+        Filters(date_from=D(2026, 1, 3), date_to=D(2026, 1, 6)),
+        "day",
+        "tokens",
+        [("2026-01-03", 0), ("2026-01-04", 0), ("2026-01-05", 414_821), ("2026-01-06", 0)],
+    ),
     # from only: to defaults to the last activity date (01-05); the user filter does not move the bounds
-    ("acme", Filters(date_from=D(2026, 1, 2), users=("a2",)), "day", "sessions",
-     [("2026-01-02", 0), ("2026-01-03", 0), ("2026-01-04", 0), ("2026-01-05", 1)]),
+    (
+        "acme",
+        Filters(date_from=D(2026, 1, 2), users=("a2",)),
+        "day",
+        "sessions",
+        [("2026-01-02", 0), ("2026-01-03", 0), ("2026-01-04", 0), ("2026-01-05", 1)],
+    ),
 ]
-HAND_BY_AGENT = {"agents": [
-    {"agent": "claude-code", "sessions": 1, "total_cost_usd": 0.0105, "total_tokens": 1_500,
-     "avg_cost_usd": 0.0105, "avg_duration_seconds": 4200.0, "unpriced_requests": 0},
-    {"agent": "cursor-agent", "sessions": 1, "total_cost_usd": 1.432506, "total_tokens": 402_001,
-     "avg_cost_usd": 1.432506, "avg_duration_seconds": 7200.0, "unpriced_requests": 0},
-    # S2: haiku 11,300 tokens + codex 20 tokens
-    {"agent": None, "sessions": 1, "total_cost_usd": 0.0038, "total_tokens": 11_320,
-     "avg_cost_usd": 0.0038, "avg_duration_seconds": 119.75, "unpriced_requests": 1},
-]}
+HAND_BY_AGENT = {
+    "agents": [
+        {
+            "agent": "claude-code",
+            "sessions": 1,
+            "total_cost_usd": 0.0105,
+            "total_tokens": 1_500,
+            "avg_cost_usd": 0.0105,
+            "avg_duration_seconds": 4200.0,
+            "unpriced_requests": 0,
+        },
+        {
+            "agent": "cursor-agent",
+            "sessions": 1,
+            "total_cost_usd": 1.432506,
+            "total_tokens": 402_001,
+            "avg_cost_usd": 1.432506,
+            "avg_duration_seconds": 7200.0,
+            "unpriced_requests": 0,
+        },
+        # S2: haiku 11,300 tokens + codex 20 tokens
+        {
+            "agent": None,
+            "sessions": 1,
+            "total_cost_usd": 0.0038,
+            "total_tokens": 11_320,
+            "avg_cost_usd": 0.0038,
+            "avg_duration_seconds": 119.75,
+            "unpriced_requests": 1,
+        },
+    ]
+}
 HAND_COST_BREAKDOWN = {
     # sonnet 0.0105 + 0.48 + 0.952506 = 1.443006; haiku 0.0038; opus and other 0 (tie: opus before other)
-    "by_model": [{"model_family": "sonnet", "cost_usd": 1.443006}, {"model_family": "haiku", "cost_usd": 0.0038},
-                 {"model_family": "opus", "cost_usd": 0.0}, {"model_family": "other", "cost_usd": 0.0}],
+    "by_model": [
+        {"model_family": "sonnet", "cost_usd": 1.443006},
+        {"model_family": "haiku", "cost_usd": 0.0038},
+        {"model_family": "opus", "cost_usd": 0.0},
+        {"model_family": "other", "cost_usd": 0.0},
+    ],
     # every priced request is a Claude model: 1.443006 + 0.0038 (the unpriced acme-internal-llm is "other", $0)
-    "by_vendor": [{"vendor": "anthropic", "cost_usd": 1.446806}, {"vendor": "openai", "cost_usd": 0.0},
-                  {"vendor": "google", "cost_usd": 0.0}, {"vendor": "other", "cost_usd": 0.0}],
-    "by_project": [{"project_id": "p2", "name": "Web", "cost_usd": 1.432506},
-                   {"project_id": "p1", "name": "API", "cost_usd": 0.0105},
-                   {"project_id": None, "name": None, "cost_usd": 0.0038}],
-    "by_user": [{"user_id": "a2", "name": "Bob", "cost_usd": 1.432506},
-                {"user_id": "a1", "name": "Ann", "cost_usd": 0.0105},
-                {"user_id": None, "name": None, "cost_usd": 0.0038}],
+    "by_vendor": [
+        {"vendor": "anthropic", "cost_usd": 1.446806},
+        {"vendor": "openai", "cost_usd": 0.0},
+        {"vendor": "google", "cost_usd": 0.0},
+        {"vendor": "other", "cost_usd": 0.0},
+    ],
+    "by_project": [
+        {"project_id": "p2", "name": "Web", "cost_usd": 1.432506},
+        {"project_id": "p1", "name": "API", "cost_usd": 0.0105},
+        {"project_id": None, "name": None, "cost_usd": 0.0038},
+    ],
+    "by_user": [
+        {"user_id": "a2", "name": "Bob", "cost_usd": 1.432506},
+        {"user_id": "a1", "name": "Ann", "cost_usd": 0.0105},
+        {"user_id": None, "name": None, "cost_usd": 0.0038},
+    ],
     "unpriced_requests": 1,
     "unpriced_models": [{"model": "acme-internal-llm", "requests": 1}],
 }
 HAND_INITECH_BREAKDOWN = {
-    "by_model": [{"model_family": "opus", "cost_usd": 3.75}, {"model_family": "sonnet", "cost_usd": 0.0},
-                 {"model_family": "haiku", "cost_usd": 0.0}, {"model_family": "other", "cost_usd": 0.0}],
-    "by_vendor": [{"vendor": "anthropic", "cost_usd": 3.75}, {"vendor": "openai", "cost_usd": 0.0},
-                  {"vendor": "google", "cost_usd": 0.0}, {"vendor": "other", "cost_usd": 0.0}],
+    "by_model": [
+        {"model_family": "opus", "cost_usd": 3.75},
+        {"model_family": "sonnet", "cost_usd": 0.0},
+        {"model_family": "haiku", "cost_usd": 0.0},
+        {"model_family": "other", "cost_usd": 0.0},
+    ],
+    "by_vendor": [
+        {"vendor": "anthropic", "cost_usd": 3.75},
+        {"vendor": "openai", "cost_usd": 0.0},
+        {"vendor": "google", "cost_usd": 0.0},
+        {"vendor": "other", "cost_usd": 0.0},
+    ],
     "by_project": [{"project_id": "p1", "name": "Initech API", "cost_usd": 3.75}],
     "by_user": [{"user_id": "i1", "name": "Ivy", "cost_usd": 3.75}],
     "unpriced_requests": 0,
     "unpriced_models": [],
 }
 HAND_GLOBEX_BREAKDOWN = {  # not in the directory: no names, even where acme has a project p1
-    "by_model": [{"model_family": "sonnet", "cost_usd": 0.003}, {"model_family": "opus", "cost_usd": 0.0},
-                 {"model_family": "haiku", "cost_usd": 0.0}, {"model_family": "other", "cost_usd": 0.0}],
-    "by_vendor": [{"vendor": "anthropic", "cost_usd": 0.003}, {"vendor": "openai", "cost_usd": 0.0},
-                  {"vendor": "google", "cost_usd": 0.0}, {"vendor": "other", "cost_usd": 0.0}],
+    "by_model": [
+        {"model_family": "sonnet", "cost_usd": 0.003},
+        {"model_family": "opus", "cost_usd": 0.0},
+        {"model_family": "haiku", "cost_usd": 0.0},
+        {"model_family": "other", "cost_usd": 0.0},
+    ],
+    "by_vendor": [
+        {"vendor": "anthropic", "cost_usd": 0.003},
+        {"vendor": "openai", "cost_usd": 0.0},
+        {"vendor": "google", "cost_usd": 0.0},
+        {"vendor": "other", "cost_usd": 0.0},
+    ],
     "by_project": [{"project_id": "p1", "name": None, "cost_usd": 0.003}],
     "by_user": [{"user_id": "g1", "name": None, "cost_usd": 0.003}],
     "unpriced_requests": 0,
@@ -351,8 +589,7 @@ HAND_GLOBEX_BREAKDOWN = {  # not in the directory: no names, even where acme has
 
 
 def _hand(function, org, filters=ALL, scope=None, **kwargs):
-    return function(HAND_EVENTS, HAND_ORGS, HAND_USERS, HAND_PROJECTS, org, filters, scope_user_ids=scope,
-                    **kwargs)
+    return function(HAND_EVENTS, HAND_ORGS, HAND_USERS, HAND_PROJECTS, org, filters, scope_user_ids=scope, **kwargs)
 
 
 def _points(points):
@@ -463,7 +700,7 @@ def usages(draw):
 def sessions(draw, org_id: str, tz: ZoneInfo, index: int):
     """One session's events (without event ids' deliveries): a start around a local midnight, requests, ends."""
     day = BASE_DAY + dt.timedelta(days=draw(st.integers(0, DAYS - 1)))
-    midnight = dt.datetime.combine(day, dt.time(), tzinfo=tz).astimezone(dt.timezone.utc)
+    midnight = dt.datetime.combine(day, dt.time(), tzinfo=tz).astimezone(dt.UTC)
     anchor = midnight + dt.timedelta(milliseconds=draw(st.integers(-150 * MINUTE, 150 * MINUTE)))
     session_id = f"s{index}"  # the same session ids exist in both orgs
     prefix = f"{org_id}-{session_id}"
@@ -473,22 +710,51 @@ def sessions(draw, org_id: str, tz: ZoneInfo, index: int):
 
     events = []
     if draw(st.sampled_from([True, True, True, False])):
-        attrs = dict(user_id=draw(st.sampled_from(USERS[org_id])), agent=draw(st.sampled_from(AGENTS)),
-                     project_id=draw(st.sampled_from(PROJECTS)), repository=draw(st.sampled_from(REPOSITORIES)))
+        attrs = dict(
+            user_id=draw(st.sampled_from(USERS[org_id])),
+            agent=draw(st.sampled_from(AGENTS)),
+            project_id=draw(st.sampled_from(PROJECTS)),
+            repository=draw(st.sampled_from(REPOSITORIES)),
+        )
         events.append(ev(f"{prefix}-start", "session_started", session_id, at(0), org_id, **attrs))
         if draw(st.integers(0, 5)) == 0:  # a second, later start event of the same session
             later = draw(st.integers(1, 30 * MINUTE))
             events.append(ev(f"{prefix}-start2", "session_started", session_id, at(later), org_id, **attrs))
     for n in range(draw(st.integers(0, 3))):
-        events.append(ev(f"{prefix}-r{n}", "model_request", session_id, at(draw(st.integers(0, 300 * MINUTE))),
-                         org_id, request_id=f"{prefix}-req{n}", model=draw(st.sampled_from(MODELS)),
-                         usage=draw(usages())))
+        events.append(
+            ev(
+                f"{prefix}-r{n}",
+                "model_request",
+                session_id,
+                at(draw(st.integers(0, 300 * MINUTE))),
+                org_id,
+                request_id=f"{prefix}-req{n}",
+                model=draw(st.sampled_from(MODELS)),
+                usage=draw(usages()),
+            )
+        )
     for n in range(draw(st.sampled_from([0, 1, 1, 2]))):
-        events.append(ev(f"{prefix}-end{n}", "session_ended", session_id, at(draw(st.integers(0, 360 * MINUTE))),
-                         org_id, status=draw(st.sampled_from(["completed", "failed", "cancelled"]))))
+        events.append(
+            ev(
+                f"{prefix}-end{n}",
+                "session_ended",
+                session_id,
+                at(draw(st.integers(0, 360 * MINUTE))),
+                org_id,
+                status=draw(st.sampled_from(["completed", "failed", "cancelled"])),
+            )
+        )
     if draw(st.integers(0, 3)) == 0:  # an event of a type the metrics ignore, possibly before/after the rest
-        events.append(ev(f"{prefix}-tool", "tool_use", session_id, at(draw(st.integers(-60 * MINUTE, 420 * MINUTE))),
-                         org_id, tool="bash"))
+        events.append(
+            ev(
+                f"{prefix}-tool",
+                "tool_use",
+                session_id,
+                at(draw(st.integers(-60 * MINUTE, 420 * MINUTE))),
+                org_id,
+                tool="bash",
+            )
+        )
     return events
 
 
@@ -501,8 +767,7 @@ def worlds(draw):
             orgs.append((org_id, org_id.title(), zone))
         for user_id in USERS[org_id][:-1]:
             if draw(st.booleans()) or draw(st.booleans()):
-                users.append((org_id, user_id, f"{user_id}@{org_id}.test", f"{org_id} {user_id}", "t", None,
-                              "member"))
+                users.append((org_id, user_id, f"{user_id}@{org_id}.test", f"{org_id} {user_id}", "t", None, "member"))
         for project_id in PROJECTS:
             if draw(st.booleans()) or draw(st.booleans()):
                 projects.append((org_id, project_id, f"{org_id} {project_id}", "single"))
@@ -533,7 +798,8 @@ def filters_strategy():
         org_id = draw(st.sampled_from(ORG_IDS + ORG_IDS + ("nobody",)))
         all_users = USERS["acme"] + USERS["globex"]
         filters = Filters(
-            date_from=low, date_to=high,
+            date_from=low,
+            date_to=high,
             projects=draw(st.one_of(st.just(()), subset(PROJECTS + ("p-none",)))),
             repositories=draw(st.one_of(st.just(()), subset(("repo/a", "repo/b", "repo/none")))),
             agents=draw(st.one_of(st.just(()), subset(AGENTS + ("no-agent",)))),
@@ -552,10 +818,19 @@ FILTER_DRAWS = 40
 
 # No shrinking: every example builds a real warehouse (~10 s), and the failure message already names the
 # org, filters and scope of the failing draw.
-@settings(max_examples=6, deadline=None, database=None, print_blob=True,
-          phases=[Phase.explicit, Phase.generate],
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture,
-                                 HealthCheck.data_too_large, HealthCheck.large_base_example])
+@settings(
+    max_examples=6,
+    deadline=None,
+    database=None,
+    print_blob=True,
+    phases=[Phase.explicit, Phase.generate],
+    suppress_health_check=[
+        HealthCheck.too_slow,
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.data_too_large,
+        HealthCheck.large_base_example,
+    ],
+)
 @given(world=worlds(), data=st.data())
 def test_queries_equal_the_oracle_for_generated_events_and_filters(world, data):
     with tempfile.TemporaryDirectory(prefix="query-properties-") as tmp:
@@ -576,14 +851,22 @@ def test_queries_equal_the_oracle_for_generated_events_and_filters(world, data):
                 context = f"org={org_id} filters={filters} scope={scope_ids}"
                 scope = Scope(scope_ids)
                 args = (events, *directory, org_id, filters)
-                assert_summary(q.summary(org_id, filters, scope),
-                               oracle.expected_summary(*args, scope_user_ids=scope_ids), f"summary {context}")
-                assert_by_agent(q.by_agent(org_id, filters, scope),
-                                oracle.expected_by_agent(*args, scope_user_ids=scope_ids), f"by_agent {context}")
+                assert_summary(
+                    q.summary(org_id, filters, scope),
+                    oracle.expected_summary(*args, scope_user_ids=scope_ids),
+                    f"summary {context}",
+                )
+                assert_by_agent(
+                    q.by_agent(org_id, filters, scope),
+                    oracle.expected_by_agent(*args, scope_user_ids=scope_ids),
+                    f"by_agent {context}",
+                )
                 assert_cost_breakdown(
                     q.cost_breakdown(org_id, filters, scope),
                     oracle.expected_cost_breakdown(*args, scope_user_ids=scope_ids),
-                    exact_costs(*args, scope_ids), f"cost_breakdown {context}")
+                    exact_costs(*args, scope_ids),
+                    f"cost_breakdown {context}",
+                )
                 first, last = oracle.activity_bounds(events, *directory, org_id)
                 low = filters.date_from or first
                 high = filters.date_to or last
@@ -592,4 +875,5 @@ def test_queries_equal_the_oracle_for_generated_events_and_filters(world, data):
                 assert_timeseries(
                     q.timeseries(org_id, filters, scope, interval=interval, metric=metric),
                     oracle.expected_timeseries(*args, interval=interval, metric=metric, scope_user_ids=scope_ids),
-                    f"timeseries {interval}/{metric} {context}")
+                    f"timeseries {interval}/{metric} {context}",
+                )

@@ -36,22 +36,30 @@ from pypdf import PdfReader
 
 from orchestration.defs.reporting import weekly_reports
 from orchestration.defs.resources import SessionAnalyticsPaths
-from reports.weekly import charts
 from reports.analytics import formatting as fmt
 from reports.analytics.query import AnalyticsQueries, Filters, connect_read_only
-from reports.weekly.render import render_reports
 from reports.analytics.scope import Directory
+from reports.weekly import charts
+from reports.weekly.render import render_reports
 from tests.report_scenario import PEOPLE, W46, W47
-
 
 # (audience, recipient) -> hand-worked headline figures of W46 and the people in scope.
 EXPECTED = {
-    ("user", "li-lei"): {"sessions": 2, "cost": 0.36, "tokens": 182_000, "avg_duration": 1_200,
-                         "scope": {"li-lei"}},
-    ("manager", "zoe-mgr"): {"sessions": 4, "cost": 0.51, "tokens": 201_500, "active_users": 3,
-                             "scope": {"zoe-mgr", "li-lei", "jose-nunez"}},
-    ("org", "ada-admin"): {"sessions": 5, "cost": 1.11, "tokens": 321_500, "active_users": 4,
-                           "scope": {p[1] for p in PEOPLE if p[0] == "acme"}},
+    ("user", "li-lei"): {"sessions": 2, "cost": 0.36, "tokens": 182_000, "avg_duration": 1_200, "scope": {"li-lei"}},
+    ("manager", "zoe-mgr"): {
+        "sessions": 4,
+        "cost": 0.51,
+        "tokens": 201_500,
+        "active_users": 3,
+        "scope": {"zoe-mgr", "li-lei", "jose-nunez"},
+    },
+    ("org", "ada-admin"): {
+        "sessions": 5,
+        "cost": 1.11,
+        "tokens": 321_500,
+        "active_users": 4,
+        "scope": {p[1] for p in PEOPLE if p[0] == "acme"},
+    },
 }
 
 
@@ -79,7 +87,7 @@ def directory(warehouse):
         return Directory.load(conn, "acme")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def pdf_text(path: Path) -> list[str]:
     """The text of each page (cached: several tests read the same PDFs, and extraction is slow)."""
     return [page.extract_text() for page in PdfReader(path).pages]
@@ -218,15 +226,20 @@ def test_new_report_figures_of_the_query_code(warehouse, directory):
         people = queries.by_person("acme", week, team)["people"]
         teams = queries.by_team("acme", week)["teams"]
         quality = queries.data_quality("acme", week, team)
-    assert cache == {"input_tokens": 170_000, "cache_read_tokens": 100_000,
-                     "cache_read_share": pytest.approx(100_000 / 170_000), "cache_read_savings_usd": pytest.approx(0.27)}
+    assert cache == {
+        "input_tokens": 170_000,
+        "cache_read_tokens": 100_000,
+        "cache_read_share": pytest.approx(100_000 / 170_000),
+        "cache_read_savings_usd": pytest.approx(0.27),
+    }
     busy = {(c["weekday"], c["hour"]): c["sessions"] for c in pattern["weekday_hour"] if c["sessions"]}
     assert busy == {(2, 10): 1, (4, 15): 1}  # Tuesday 10:00 and Thursday 15:00 local time
     assert {d["bucket"]: d["sessions"] for d in pattern["durations"] if d["sessions"]} == {"5–15m": 1, "30–60m": 1}
     assert sorted((a["agent"], a["session_share"]) for a in shares) == [("aider", 0.5), ("claude-code", 0.5)]
     assert [(p["project_id"], p["sessions"]) for p in projects] == [("p-api", 1), ("p-web", 1)]
     assert {p["user_id"]: p["total_cost_usd"] for p in people} == pytest.approx(
-        {"li-lei": 0.36, "jose-nunez": 0.15, "zoe-mgr": 0.0})
+        {"li-lei": 0.36, "jose-nunez": 0.15, "zoe-mgr": 0.0}
+    )
     assert {t["team"]: (t["active_users"], t["sessions"]) for t in teams} == {"Platform": (3, 4), "Web": (1, 1)}
     assert quality["unpriced_requests"] == 1 and quality["quarantined_lines"] == 1
     assert quality["latest_event_at_utc"].startswith("2026-11-13T16:15")
@@ -253,7 +266,7 @@ def test_no_report_shows_anyone_outside_its_scope(rendered, directory):
 
 def test_manager_report_lists_the_whole_team_and_only_the_team(rendered):
     html = html_text(rendered / "managers" / "zoe-mgr.html")
-    people_table = html[html.index("<h2>People</h2>"):]
+    people_table = html[html.index("<h2>People</h2>") :]
     for name in ("Zoë Åkesson", "李雷", "José Núñez"):
         assert name in people_table
     assert "Team total" in people_table
@@ -281,8 +294,14 @@ def test_a_chart_that_fails_half_way_leaves_nothing_in_the_next_chart():
 
 def test_a_share_axis_stops_at_one_hundred_percent():
     """The bars keep room for their labels past 100%, but no tick may claim a share above it."""
-    share = charts.Bars("Share of your sessions by agent", "share of sessions", ["claude-code"], [1.0],
-                        lambda value: fmt.percent(value, 0), highest_tick=1.0)
+    share = charts.Bars(
+        "Share of your sessions by agent",
+        "share of sessions",
+        ["claude-code"],
+        [1.0],
+        lambda value: fmt.percent(value, 0),
+        highest_tick=1.0,
+    )
     ticks = re.findall(r">(\d+)%</text>", charts.ranked_bars("salt", share).svg)
     assert ticks.count("100") == 2  # the top tick and the bar's own label
     assert max(int(tick) for tick in ticks) == 100 and "0" in ticks
@@ -302,11 +321,14 @@ def test_html_is_self_contained(rendered):
 
 # Page 1 always holds the KPIs and the trend charts; the breakdowns start page 2. The scenario's breakdowns
 # are short (two projects, two agents, three people, two teams), so the rest fits on page 2.
-@pytest.mark.parametrize("folder, recipient, pages", [
-    ("users", "li-lei", 2),      # KPIs + trends | money, agents, projects, working pattern, footnote
-    ("managers", "zoe-mgr", 2),  # KPIs + trends | money, agents, projects, people, footnote
-    ("org", "ada-admin", 2),     # KPIs + trends | money, agents, projects, teams, footnote
-])
+@pytest.mark.parametrize(
+    "folder, recipient, pages",
+    [
+        ("users", "li-lei", 2),  # KPIs + trends | money, agents, projects, working pattern, footnote
+        ("managers", "zoe-mgr", 2),  # KPIs + trends | money, agents, projects, people, footnote
+        ("org", "ada-admin", 2),  # KPIs + trends | money, agents, projects, teams, footnote
+    ],
+)
 def test_pdf_page_count_and_running_header(rendered, folder, recipient, pages):
     texts = pdf_text(rendered / folder / f"{recipient}.pdf")
     assert len(texts) == pages
@@ -339,8 +361,11 @@ def test_non_ascii_names_have_no_missing_glyphs(rendered):
     for name in ("李雷", "Zoë Åkesson", "José Núñez"):
         assert squeeze(name) in squeeze(text)
     covered = embedded_font_coverage(path)
-    missing = {ch for ch in "".join(p[3] for p in PEOPLE if p[1] in EXPECTED[("manager", "zoe-mgr")]["scope"])
-               if not ch.isspace() and ord(ch) not in covered}
+    missing = {
+        ch
+        for ch in "".join(p[3] for p in PEOPLE if p[1] in EXPECTED[("manager", "zoe-mgr")]["scope"])
+        if not ch.isspace() and ord(ch) not in covered
+    }
     assert not missing, f"no embedded font draws {sorted(missing)}"
 
 
@@ -364,8 +389,19 @@ def run_cli(*args):
 
 
 def test_cli_renders_one_manager_report_end_to_end(warehouse, tmp_path):
-    completed = run_cli("report", "--org", "acme", "--week", "2026-W46", "--manager", "zoe-mgr",
-                        "--warehouse", str(warehouse.warehouse), "--output-dir", str(tmp_path))
+    completed = run_cli(
+        "report",
+        "--org",
+        "acme",
+        "--week",
+        "2026-W46",
+        "--manager",
+        "zoe-mgr",
+        "--warehouse",
+        str(warehouse.warehouse),
+        "--output-dir",
+        str(tmp_path),
+    )
     assert completed.returncode == 0, completed.stderr
     week_dir = tmp_path / "acme" / "2026-W46"
     assert sorted(p.name for p in (week_dir / "managers").iterdir()) == ["zoe-mgr.html", "zoe-mgr.pdf"]
@@ -374,12 +410,15 @@ def test_cli_renders_one_manager_report_end_to_end(warehouse, tmp_path):
     assert {entry["recipient_email"] for entry in manifest["files"]} == {"zoe.akesson@acme.example"}
 
 
-@pytest.mark.parametrize("args, message", [
-    (("--org", "nope"), "unknown org 'nope'"),
-    (("--org", "acme", "--user", "nobody"), "no user 'nobody' in org 'acme'"),
-    (("--org", "acme", "--manager", "li-lei"), "li-lei has role member; a manager report needs manager"),
-    (("--org", "acme", "--week", "2026-W99"), "2026 has no ISO week 99"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (("--org", "nope"), "unknown org 'nope'"),
+        (("--org", "acme", "--user", "nobody"), "no user 'nobody' in org 'acme'"),
+        (("--org", "acme", "--manager", "li-lei"), "li-lei has role member; a manager report needs manager"),
+        (("--org", "acme", "--week", "2026-W99"), "2026 has no ISO week 99"),
+    ],
+)
 def test_cli_explains_bad_requests(warehouse, tmp_path, args, message):
     completed = run_cli("report", *args, "--warehouse", str(warehouse.warehouse), "--output-dir", str(tmp_path))
     assert completed.returncode == 2
@@ -389,19 +428,22 @@ def test_cli_explains_bad_requests(warehouse, tmp_path, args, message):
 # -- formatting ---------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("function, value, text", [
-    (fmt.usd, 1234.56, "$1,234.56"),
-    (fmt.usd, 0.0042, "$0.0042"),
-    (fmt.usd, None, "–"),
-    (fmt.compact, 1_234_567, "1.2M"),
-    (fmt.compact, 999_960, "1M"),
-    (fmt.compact, 343_900_000, "344M"),
-    (fmt.tokens, 1_200_000, "1.2M tokens"),
-    (fmt.duration, 750, "12m 30s"),
-    (fmt.duration, 7_530, "2h 05m"),
-    (fmt.duration, 42.4, "42s"),
-    (fmt.signed_percent, 0.1234, "+12.3%"),
-    (fmt.percent, 0.5, "50.0%"),
-])
+@pytest.mark.parametrize(
+    "function, value, text",
+    [
+        (fmt.usd, 1234.56, "$1,234.56"),
+        (fmt.usd, 0.0042, "$0.0042"),
+        (fmt.usd, None, "–"),
+        (fmt.compact, 1_234_567, "1.2M"),
+        (fmt.compact, 999_960, "1M"),
+        (fmt.compact, 343_900_000, "344M"),
+        (fmt.tokens, 1_200_000, "1.2M tokens"),
+        (fmt.duration, 750, "12m 30s"),
+        (fmt.duration, 7_530, "2h 05m"),
+        (fmt.duration, 42.4, "42s"),
+        (fmt.signed_percent, 0.1234, "+12.3%"),
+        (fmt.percent, 0.5, "50.0%"),
+    ],
+)
 def test_numbers_are_formatted_for_people(function, value, text):
     assert function(value) == text

@@ -137,8 +137,9 @@ def test_regenerating_replaces_the_previous_sample(tmp_path):
     raw, directory = tmp_path / "raw", tmp_path / "directory"
     generate_sample(raw, directory, users=8, days=4, end_date=END)
     generate_sample(raw, directory, users=8, days=2, end_date=END - datetime.timedelta(days=5))
-    generate_sample(tmp_path / "fresh", tmp_path / "fresh-directory", users=8, days=2,
-                    end_date=END - datetime.timedelta(days=5))  # fmt: skip
+    generate_sample(
+        tmp_path / "fresh", tmp_path / "fresh-directory", users=8, days=2, end_date=END - datetime.timedelta(days=5)
+    )
     assert _tree(raw) == _tree(tmp_path / "fresh")
 
 
@@ -153,8 +154,14 @@ def test_bad_arguments_are_refused(tmp_path):
 
 def test_files_follow_the_documented_layout(sample):
     platform_files = [name for name in sample.raw_files if name.startswith("platform/")]
-    assert {name.split("/")[0] for name in sample.raw_files} == {"platform", "claude_code", "otel", "codex", "gemini",
-                                                                  "copilot"}
+    assert {name.split("/")[0] for name in sample.raw_files} == {
+        "platform",
+        "claude_code",
+        "otel",
+        "codex",
+        "gemini",
+        "copilot",
+    }
     folders = {name.split("/")[1] for name in platform_files}
     for name in platform_files:
         source, folder, file_name = name.split("/")
@@ -166,8 +173,10 @@ def test_files_follow_the_documented_layout(sample):
     assert sample.summary.delivery_folders == len(folders)
     assert (sample.summary.start_date, sample.summary.end_date) == (END - datetime.timedelta(days=9), END)
 
-    headers = {name: next(csv.reader(open(sample.root / "directory" / name, encoding="utf-8")))
-               for name in ("orgs.csv", "users.csv", "projects.csv")}  # fmt: skip
+    headers = {
+        name: next(csv.reader(open(sample.root / "directory" / name, encoding="utf-8")))
+        for name in ("orgs.csv", "users.csv", "projects.csv")
+    }
     assert headers == {
         "orgs.csv": ["org_id", "name", "timezone"],
         "users.csv": ["org_id", "user_id", "email", "name", "team", "manager_id", "role"],
@@ -195,9 +204,7 @@ def test_summary_matches_the_files(sample):
 def test_good_lines_validate_and_only_the_bad_lines_do_not(sample):
     bad = [line for line in sample.lines if not line.valid]
     assert len(bad) == sample.summary.bad_lines == len(BAD_LINE_KINDS) * BAD_LINES_PER_KIND
-    assert collections.Counter(_bad_kind(line.doc) for line in bad) == dict.fromkeys(
-        BAD_LINE_KINDS, BAD_LINES_PER_KIND
-    )
+    assert collections.Counter(_bad_kind(line.doc) for line in bad) == dict.fromkeys(BAD_LINE_KINDS, BAD_LINES_PER_KIND)
     # Bad lines are extra lines: their event ids never belong to a good event.
     good_ids = {line.doc["event_id"] for line in sample.good}
     bad_docs = [line.doc[0] if isinstance(line.doc, list) else line.doc for line in bad if line.doc is not None]
@@ -239,9 +246,18 @@ def _bad_kind(doc) -> str:
     ],
 )
 def test_schema_on_session_started(validator, change, valid):
-    event = {"schema_version": 1, "event_id": "e1", "event_type": "session_started", "org_id": "acme",
-             "session_id": "s1", "timestamp": "2026-11-20T09:14:03.120Z", "user_id": "u-1", "agent": "claude-code",
-             "project_id": "p-1", "repository": "acme/x"}  # fmt: skip
+    event = {
+        "schema_version": 1,
+        "event_id": "e1",
+        "event_type": "session_started",
+        "org_id": "acme",
+        "session_id": "s1",
+        "timestamp": "2026-11-20T09:14:03.120Z",
+        "user_id": "u-1",
+        "agent": "claude-code",
+        "project_id": "p-1",
+        "repository": "acme/x",
+    }
     if change.get("event_type") == "heartbeat":
         event = {k: event[k] for k in ("schema_version", "event_id", "org_id", "session_id", "timestamp")}
     assert validator.is_valid(event | change) is valid
@@ -258,11 +274,20 @@ def test_schema_on_session_started(validator, change, valid):
     ],
 )
 def test_schema_on_requests_and_ends(validator, usage_change, status, valid):
-    usage = {"input_tokens": 3, "output_tokens": 400, "cache_creation_input_tokens": 10,
-             "cache_read_input_tokens": 20_000, "cache_creation": {"ephemeral_5m_input_tokens": 4,
-                                                                   "ephemeral_1h_input_tokens": 6}}  # fmt: skip
-    common = {"schema_version": 1, "event_id": "e", "org_id": "acme", "session_id": "s",
-              "timestamp": "2026-11-20T09:14:03.120Z"}  # fmt: skip
+    usage = {
+        "input_tokens": 3,
+        "output_tokens": 400,
+        "cache_creation_input_tokens": 10,
+        "cache_read_input_tokens": 20_000,
+        "cache_creation": {"ephemeral_5m_input_tokens": 4, "ephemeral_1h_input_tokens": 6},
+    }
+    common = {
+        "schema_version": 1,
+        "event_id": "e",
+        "org_id": "acme",
+        "session_id": "s",
+        "timestamp": "2026-11-20T09:14:03.120Z",
+    }
     request = common | {"event_type": "model_request", "request_id": "r", "model": "m", "usage": usage | usage_change}
     ended = common | {"event_type": "session_ended", "status": status}
     assert (validator.is_valid(request) and validator.is_valid(ended)) is valid
@@ -331,10 +356,14 @@ def test_event_mess_is_present(sample):
     assert any(d["repository"] is None for d in started.values())
     assert {line.doc["event_type"] for line in sample.good} >= {"tool_call", "heartbeat"}
 
-    assert any(d["model"] == UNPRICED_MODEL and started.get(d["session_id"], {}).get("agent") == "codex-cli"
-               for d in requests)  # fmt: skip
-    long_context = [d for d in requests if sum(v for k, v in d["usage"].items() if k != "output_tokens"
-                                               and isinstance(v, int)) > 200_000]  # fmt: skip
+    assert any(
+        d["model"] == UNPRICED_MODEL and started.get(d["session_id"], {}).get("agent") == "codex-cli" for d in requests
+    )
+    long_context = [
+        d
+        for d in requests
+        if sum(v for k, v in d["usage"].items() if k != "output_tokens" and isinstance(v, int)) > 200_000
+    ]
     assert long_context and {d["model"] for d in long_context} <= set(LONG_CONTEXT_MODELS)
     models = collections.Counter(d["model"] for d in requests)
     assert models.most_common(1)[0][0] == "claude-sonnet-4-5-20250929"
@@ -363,8 +392,11 @@ def test_weekdays_are_busier_than_weekends(sample):
     for doc in sample.good_of("session_started"):
         per_day[_utc(doc["timestamp"]).astimezone(zoneinfo.ZoneInfo("Europe/Berlin")).date()] += 1
     weekday = [n for day, n in per_day.items() if day.weekday() < 5]
-    weekend = [per_day.get(END - datetime.timedelta(days=i), 0) for i in range(10)
-               if (END - datetime.timedelta(days=i)).weekday() >= 5]  # fmt: skip
+    weekend = [
+        per_day.get(END - datetime.timedelta(days=i), 0)
+        for i in range(10)
+        if (END - datetime.timedelta(days=i)).weekday() >= 5
+    ]
     assert sum(weekday) / len(weekday) > 4 * sum(weekend) / len(weekend)
 
 
@@ -538,8 +570,9 @@ def claude_code(sample) -> ClaudeCodeSample:
                             event = record["body"]["stringValue"].removeprefix("claude_code.")
                             otel_records.append(OtelRecord(name, event, attributes))
     emails = {row["email"]: row["org_id"] for row in sample.directory("users.csv")}
-    return ClaudeCodeSample(transcript_lines, otel_records, otel_malformed,
-                            sample.directory("claude_code_projects.csv"), emails)  # fmt: skip
+    return ClaudeCodeSample(
+        transcript_lines, otel_records, otel_malformed, sample.directory("claude_code_projects.csv"), emails
+    )
 
 
 def _json_or_none(text: str):
@@ -550,8 +583,9 @@ def _json_or_none(text: str):
 
 
 def test_transcripts_follow_claude_codes_layout(claude_code):
-    window_start = datetime.datetime.combine(END - datetime.timedelta(days=SMALL["days"] - 1), datetime.time(),
-                                             datetime.UTC) - datetime.timedelta(hours=2)  # fmt: skip
+    window_start = datetime.datetime.combine(
+        END - datetime.timedelta(days=SMALL["days"] - 1), datetime.time(), datetime.UTC
+    ) - datetime.timedelta(hours=2)
     cutoff = datetime.datetime.combine(END + datetime.timedelta(days=1), datetime.time(), datetime.UTC)
     collected = set()
     for line in claude_code.transcript_lines:
@@ -579,8 +613,11 @@ def test_transcripts_follow_claude_codes_layout(claude_code):
 
 def test_transcripts_hold_every_messy_case_the_loader_handles(claude_code):
     lines = [line for line in claude_code.transcript_lines if line.doc]
-    usage = [line for line in claude_code.usage_lines
-             if line.entry["message"]["model"] != "<synthetic>" and not line.is_progress_copy]
+    usage = [
+        line
+        for line in claude_code.usage_lines
+        if line.entry["message"]["model"] != "<synthetic>" and not line.is_progress_copy
+    ]
     copies = collections.defaultdict(list)
     for line in usage:
         copies[(line.doc["message"]["id"], line.doc.get("requestId"))].append(line)
@@ -597,15 +634,23 @@ def test_transcripts_hold_every_messy_case_the_loader_handles(claude_code):
     assert no_request_id and all(len(copies[key]) == 1 for key in no_request_id)
     assert any(line.doc.get("isApiErrorMessage") and line.doc["message"]["model"] == "<synthetic>" for line in lines)
     assert any(line.doc["type"] == "summary" and "timestamp" not in line.doc for line in lines)
-    blocks = collections.Counter(block["type"] for line in lines if line.doc["type"] in ("user", "assistant")
-                                 and isinstance(line.doc["message"]["content"], list)
-                                 for block in line.doc["message"]["content"])  # fmt: skip
+    blocks = collections.Counter(
+        block["type"]
+        for line in lines
+        if line.doc["type"] in ("user", "assistant") and isinstance(line.doc["message"]["content"], list)
+        for block in line.doc["message"]["content"]
+    )
     assert {"text", "thinking", "tool_use", "tool_result"} <= set(blocks)
-    one_hour_writes = [x.doc["message"]["usage"].get("cache_creation", {}).get("ephemeral_1h_input_tokens", 0)
-                       for x in usage]  # fmt: skip
+    one_hour_writes = [
+        x.doc["message"]["usage"].get("cache_creation", {}).get("ephemeral_1h_input_tokens", 0) for x in usage
+    ]
     assert max(one_hour_writes) > 0
-    long_context = [x for x in usage if "sonnet" in x.doc["message"]["model"] and sum(
-        x.doc["message"]["usage"][f] for f in USAGE_FIELDS if f != "output_tokens") > SONNET_LONG_CONTEXT]
+    long_context = [
+        x
+        for x in usage
+        if "sonnet" in x.doc["message"]["model"]
+        and sum(x.doc["message"]["usage"][f] for f in USAGE_FIELDS if f != "output_tokens") > SONNET_LONG_CONTEXT
+    ]
     assert len({x.doc["message"]["id"] for x in long_context}) >= 2
     malformed = [line for line in claude_code.transcript_lines if line.doc is None]
     assert len(malformed) >= 2
@@ -616,19 +661,30 @@ def test_transcripts_hold_the_record_types_of_real_2_1_files(sample, claude_code
     progress = [line for line in claude_code.usage_lines if line.is_progress_copy]
     subagent_files = {line.file.rsplit("/", 1)[-1] for line in claude_code.usage_lines if "/subagents/" in line.file}
     # agent_progress copies of subagent responses, both next to the subagent's file and where it is gone
-    with_file = {line.doc["data"]["agentId"] for line in progress if f"agent-{line.doc['data']['agentId']}.jsonl"
-                 in subagent_files}  # fmt: skip
+    with_file = {
+        line.doc["data"]["agentId"]
+        for line in progress
+        if f"agent-{line.doc['data']['agentId']}.jsonl" in subagent_files
+    }
     assert with_file and {line.doc["data"]["agentId"] for line in progress} - with_file
-    file_keys = {(line.doc["message"]["id"], line.doc["requestId"]) for line in claude_code.usage_lines
-                 if "/subagents/" in line.file}  # fmt: skip
+    file_keys = {
+        (line.doc["message"]["id"], line.doc["requestId"])
+        for line in claude_code.usage_lines
+        if "/subagents/" in line.file
+    }
     assert any((line.entry["message"]["id"], line.entry["requestId"]) in file_keys for line in progress)
     assert all('"usage":{' in line.text and not line.doc["isSidechain"] for line in progress)
     # compaction agents: one request reading the whole context
     assert any("/subagents/agent-acompact-" in line.file for line in claude_code.usage_lines)
-    types = collections.Counter((line.doc["type"], line.doc.get("subtype") or line.doc.get("operation"))
-                                for line in lines)  # fmt: skip
-    assert {("queue-operation", "enqueue"), ("queue-operation", "dequeue"), ("system", "turn_duration"),
-            ("system", "compact_boundary")} <= set(types)  # fmt: skip
+    types = collections.Counter(
+        (line.doc["type"], line.doc.get("subtype") or line.doc.get("operation")) for line in lines
+    )
+    assert {
+        ("queue-operation", "enqueue"),
+        ("queue-operation", "dequeue"),
+        ("system", "turn_duration"),
+        ("system", "compact_boundary"),
+    } <= set(types)
     # a main file that is empty while its subagent files are not
     empty = [name for name, data in sample.raw_files.items() if name.startswith("claude_code/") and not data]
     assert any(name.removesuffix(".jsonl") + "/subagents/" in other for name in empty for other in sample.raw_files)
@@ -638,8 +694,9 @@ def test_transcripts_hold_the_record_types_of_real_2_1_files(sample, claude_code
 
 def test_transcripts_have_a_realistic_model_mix_and_prompt_caching(claude_code):
     requests = claude_code.requests().values()
-    by_family = collections.Counter(next(f for f in ("opus", "sonnet", "haiku") if f in doc["message"]["model"])
-                                    for doc in requests)  # fmt: skip
+    by_family = collections.Counter(
+        next(f for f in ("opus", "sonnet", "haiku") if f in doc["message"]["model"]) for doc in requests
+    )
     assert by_family["sonnet"] > by_family["opus"] > 0 and by_family["haiku"] > 0
     assert all("haiku" not in doc["message"]["model"] or doc["isSidechain"] for doc in requests)  # subagents only
     read = sum(doc["message"]["usage"]["cache_read_input_tokens"] for doc in requests)
@@ -654,8 +711,10 @@ def test_otel_logs_follow_the_collector_file_exporter_format(sample, claude_code
     assert claude_code.otel_malformed_lines == 2
     names = collections.Counter(record.name for record in claude_code.otel_records)
     assert {"api_request", "user_prompt", "tool_result"} <= set(names)
-    styles = {json.dumps(sorted((k, type(v).__name__) for k, v in record.attributes["input_tokens"].items()))
-              for record in claude_code.otel_api_requests()}  # fmt: skip
+    styles = {
+        json.dumps(sorted((k, type(v).__name__) for k, v in record.attributes["input_tokens"].items()))
+        for record in claude_code.otel_api_requests()
+    }
     assert styles == {'[["stringValue", "str"]]', '[["intValue", "str"]]', '[["intValue", "int"]]'}
     for record in claude_code.otel_api_requests():
         assert record.get("session.id") and record.get("request_id") and record.get("model")
@@ -681,10 +740,16 @@ def test_raw_files_carry_prompt_text(claude_code):
 
 
 def _prompt_texts(claude_code: ClaudeCodeSample) -> set[str]:
-    texts = {line.doc["message"]["content"] for line in claude_code.transcript_lines
-             if line.doc and line.doc.get("type") == "user" and isinstance(line.doc["message"]["content"], str)}
-    texts |= {line.doc["content"] for line in claude_code.transcript_lines
-              if line.doc and line.doc.get("type") == "queue-operation" and "content" in line.doc}
+    texts = {
+        line.doc["message"]["content"]
+        for line in claude_code.transcript_lines
+        if line.doc and line.doc.get("type") == "user" and isinstance(line.doc["message"]["content"], str)
+    }
+    texts |= {
+        line.doc["content"]
+        for line in claude_code.transcript_lines
+        if line.doc and line.doc.get("type") == "queue-operation" and "content" in line.doc
+    }
     texts |= {record.get("prompt") for record in claude_code.otel_records if record.get("prompt")}
     return texts
 
@@ -696,8 +761,9 @@ def _prompt_texts(claude_code: ClaudeCodeSample) -> set[str]:
 def warehouse(sample) -> Paths:
     """The small sample, all three sources, through the real loaders and a real dbt build."""
     root = sample.root
-    paths = Paths.resolve(raw_dir=root / "raw", directory=root / "directory", warehouse=root / "warehouse.duckdb",
-                          lake_dir=root / "lake")  # fmt: skip
+    paths = Paths.resolve(
+        raw_dir=root / "raw", directory=root / "directory", warehouse=root / "warehouse.duckdb", lake_dir=root / "lake"
+    )
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("SESSION_ANALYTICS_DEFAULT_ORG", "acme")  # as `make run` does
         build_warehouse(paths)
@@ -713,15 +779,28 @@ def test_warehouse_counts_each_claude_code_request_once(warehouse, claude_code):
     requests = claude_code.requests()
     transcript_request_ids = {request_id for _, request_id in requests}
     otel_only = {r.get("request_id") for r in claude_code.otel_api_requests()} - transcript_request_ids
-    rows = _fetch(warehouse, "select source, count(*), sum(output_tokens), sum(cache_read_input_tokens), "
-                             "count(distinct org_id) from analytics.fct_model_requests "
-                             "where source in ('claude_code', 'otel') group by source order by source")  # fmt: skip
+    rows = _fetch(
+        warehouse,
+        "select source, count(*), sum(output_tokens), sum(cache_read_input_tokens), "
+        "count(distinct org_id) from analytics.fct_model_requests "
+        "where source in ('claude_code', 'otel') group by source order by source",
+    )
     assert rows == [
-        ("claude_code", len(requests), sum(d["message"]["usage"]["output_tokens"] for d in requests.values()),
-         sum(d["message"]["usage"]["cache_read_input_tokens"] for d in requests.values()), 1),
-        ("otel", len(otel_only), _otel_sum(claude_code, otel_only, "output_tokens"),
-         _otel_sum(claude_code, otel_only, "cache_read_tokens"), 1),
-    ]  # fmt: skip
+        (
+            "claude_code",
+            len(requests),
+            sum(d["message"]["usage"]["output_tokens"] for d in requests.values()),
+            sum(d["message"]["usage"]["cache_read_input_tokens"] for d in requests.values()),
+            1,
+        ),
+        (
+            "otel",
+            len(otel_only),
+            _otel_sum(claude_code, otel_only, "output_tokens"),
+            _otel_sum(claude_code, otel_only, "cache_read_tokens"),
+            1,
+        ),
+    ]
 
 
 def _otel_sum(claude_code: ClaudeCodeSample, request_ids: set[str], key: str) -> int:
@@ -734,11 +813,17 @@ def _otel_sum(claude_code: ClaudeCodeSample, request_ids: set[str], key: str) ->
 
 
 def test_warehouse_sessions_merge_transcripts_and_otel(warehouse, claude_code):
-    transcript_sessions = {line.doc["sessionId"]: line for line in claude_code.transcript_lines
-                           if line.doc and "cwd" in line.doc and "timestamp" in line.doc}  # fmt: skip
+    transcript_sessions = {
+        line.doc["sessionId"]: line
+        for line in claude_code.transcript_lines
+        if line.doc and "cwd" in line.doc and "timestamp" in line.doc
+    }
     otel_sessions = {record.get("session.id") for record in claude_code.otel_records}
-    rows = _fetch(warehouse, "select session_id, source, org_id, user_id, project_id from analytics.fct_sessions "
-                             "where agent = 'claude-code' and source in ('claude_code', 'otel')")  # fmt: skip
+    rows = _fetch(
+        warehouse,
+        "select session_id, source, org_id, user_id, project_id from analytics.fct_sessions "
+        "where agent = 'claude-code' and source in ('claude_code', 'otel')",
+    )
     assert len(rows) == len(set(transcript_sessions) | otel_sessions)
     assert {row[0] for row in rows} == set(transcript_sessions) | otel_sessions
     assert {row[2] for row in rows} == {"acme"}
@@ -747,15 +832,21 @@ def test_warehouse_sessions_merge_transcripts_and_otel(warehouse, claude_code):
     expected_projects = {}
     for session_id, line in transcript_sessions.items():
         cwd = line.doc["cwd"]
-        mapped = next((m["project_id"] for m in mappings if cwd == m["path_prefix"]
-                       or cwd.startswith(m["path_prefix"] + "/")), None)  # fmt: skip
+        mapped = next(
+            (m["project_id"] for m in mappings if cwd == m["path_prefix"] or cwd.startswith(m["path_prefix"] + "/")),
+            None,
+        )
         expected_projects[session_id] = mapped or cwd.rsplit("/", 1)[-1]
     projects = {row[0]: row[4] for row in rows if row[1] == "claude_code"}
     assert projects == expected_projects
     assert any(p.startswith("p-") for p in projects.values()) and not all(p.startswith("p-") for p in projects.values())
     # the email the directory lacks is an unknown user of the default org
-    outside = {row[3] for row in rows if row[0] in {line.doc["sessionId"] for line in transcript_sessions.values()
-                                                    if f"/{OUTSIDE_EMAIL}/" in f"/{line.file}"}}  # fmt: skip
+    outside = {
+        row[3]
+        for row in rows
+        if row[0]
+        in {line.doc["sessionId"] for line in transcript_sessions.values() if f"/{OUTSIDE_EMAIL}/" in f"/{line.file}"}
+    }
     assert outside == {OUTSIDE_EMAIL}
 
 
@@ -779,8 +870,19 @@ def test_cli_picks_sources_and_if_absent_considers_any_source(tmp_path, capsys):
     from orchestration.cli import main
 
     raw = tmp_path / "raw"
-    args = ["generate-sample", "--users", "8", "--days", "3", "--end-date", END.isoformat(),
-            "--raw-dir", str(raw), "--directory", str(tmp_path / "directory")]  # fmt: skip
+    args = [
+        "generate-sample",
+        "--users",
+        "8",
+        "--days",
+        "3",
+        "--end-date",
+        END.isoformat(),
+        "--raw-dir",
+        str(raw),
+        "--directory",
+        str(tmp_path / "directory"),
+    ]
     assert main([*args, "--sources", "otel"]) == 0
     assert [p.name for p in raw.iterdir()] == ["otel"]
     assert main([*args, "--if-absent"]) == 0

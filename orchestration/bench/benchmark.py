@@ -27,10 +27,10 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
-from typing import Callable
 from urllib.parse import urlencode
 
 import duckdb
@@ -38,8 +38,8 @@ import psutil
 
 from orchestration.bench import ccusage_parity
 from orchestration.config import PATH_SETTINGS, Paths
-from orchestration.sample.generator import MAIN_ORG, SECOND_ORG_MIN_USERS, SECOND_ORG_SHARE, generate_sample
 from orchestration.ingest import claude_code, platform
+from orchestration.sample.generator import MAIN_ORG, SECOND_ORG_MIN_USERS, SECOND_ORG_SHARE, generate_sample
 
 REQUESTS_PER_USER_DAY = 60  # measured on the generator: 200 users x 56 days gave 668,023 requests
 FULL_BUILD_DAYS = 30
@@ -169,14 +169,16 @@ def generate_cached(root: Path, users: int, days: int, end_date: dt.date) -> Pat
     return paths
 
 
-def generate(root: Path, users: int, days: int, end_date: dt.date, sources: tuple[str, ...] = ("platform",),
-             **options) -> Paths:
+def generate(
+    root: Path, users: int, days: int, end_date: dt.date, sources: tuple[str, ...] = ("platform",), **options
+) -> Paths:
     """Platform events by default: the full-build and incremental figures are about the platform pipeline."""
     paths = sample_paths(root)
     if root.exists():
         shutil.rmtree(root)
-    generate_sample(paths.raw_dir, paths.directory, users=users, days=days, seed=11, end_date=end_date,
-                    sources=sources, **options)
+    generate_sample(
+        paths.raw_dir, paths.directory, users=users, days=days, seed=11, end_date=end_date, sources=sources, **options
+    )
     return paths
 
 
@@ -247,11 +249,19 @@ def bench_incremental(bench: Bench, end_date: dt.date) -> None:
             shutil.copytree(held_back, paths.raw_dir / "platform" / newest)
             nights.append(refresh(paths, full=False).seconds)
         medians[days] = statistics.median(nights)
-        bench.add("2 nightly refresh, 1 new day", f"on {days} days of history", f"{medians[days]:,.1f} s",
-                  f"median of {bench.repeat}")
+        bench.add(
+            "2 nightly refresh, 1 new day",
+            f"on {days} days of history",
+            f"{medians[days]:,.1f} s",
+            f"median of {bench.repeat}",
+        )
     first, last = bench.histories
-    bench.add("2 nightly refresh, 1 new day", f"ratio {last} d / {first} d", f"{medians[last] / medians[first]:.2f}x",
-              "target <= 1.5x")
+    bench.add(
+        "2 nightly refresh, 1 new day",
+        f"ratio {last} d / {first} d",
+        f"{medians[last] / medians[first]:.2f}x",
+        "target <= 1.5x",
+    )
 
 
 def _state_parts(paths: Paths) -> list[Path]:
@@ -289,15 +299,21 @@ def bench_load_vs_scan(bench: Bench, paths: Paths) -> None:
 
     Both run in this process, so besides wall time the CPU time of each (all threads) is compared too: on a
     machine shared with other jobs, CPU time is the steadier of the two."""
-    files = sorted(str(p) for d in platform.delivery_dates(paths.raw_dir) for p in platform.delivery_files(paths.raw_dir, d))
-    load_wall, load_cpu = median_load(bench, lambda lake: platform.load_deliveries(
-        paths.raw_dir, lake, platform.delivery_dates(paths.raw_dir), force=True))
+    files = sorted(
+        str(p) for d in platform.delivery_dates(paths.raw_dir) for p in platform.delivery_files(paths.raw_dir, d)
+    )
+    load_wall, load_cpu = median_load(
+        bench,
+        lambda lake: platform.load_deliveries(paths.raw_dir, lake, platform.delivery_dates(paths.raw_dir), force=True),
+    )
 
     def scan() -> tuple[float, float]:
         with duckdb.connect() as conn:
-            return wall_and_cpu(lambda: conn.execute(
-                "select count(*) from read_json(?, format = 'newline_delimited', ignore_errors = true)", [files]
-            ).fetchall())
+            return wall_and_cpu(
+                lambda: conn.execute(
+                    "select count(*) from read_json(?, format = 'newline_delimited', ignore_errors = true)", [files]
+                ).fetchall()
+            )
 
     scans = [scan() for _ in range(bench.repeat)]
     scan_wall, scan_cpu = (statistics.median(run[i] for run in scans) for i in (0, 1))
@@ -327,8 +343,14 @@ def wall_and_cpu(function: Callable[[], object]) -> tuple[float, float]:
 
 def bench_transcripts(bench: Bench, end_date: dt.date) -> None:
     """Claude Code transcripts: our full refresh (load, deduplicate, build) against ccusage on the same folder."""
-    paths = generate(bench.work_dir / "transcripts", bench.transcript_users, 30, end_date, sources=("claude_code",),
-                     transcript_user_share=1.0)
+    paths = generate(
+        bench.work_dir / "transcripts",
+        bench.transcript_users,
+        30,
+        end_date,
+        sources=("claude_code",),
+        transcript_user_share=1.0,
+    )
     size = sum(f.stat().st_size for f in (paths.raw_dir / "claude_code").rglob("*.jsonl"))
     ours_seconds = median_of(bench.repeat, lambda: refresh(paths, full=True).seconds)
     command = str(LOCAL_CCUSAGE.resolve()) if LOCAL_CCUSAGE.exists() else ccusage_parity.DEFAULT_CCUSAGE
@@ -341,16 +363,25 @@ def bench_transcripts(bench: Bench, end_date: dt.date) -> None:
     # The loader alone (read, validate, quarantine, Parquet), in this process, beside the whole refresh: where
     # the refresh's time goes, and the part that does what ccusage does (read and parse every line).
     load_wall, load_cpu = median_load(bench, lambda lake: claude_code.load_all(paths.raw_dir, lake, force=True))
-    rows, identical = ccusage_parity.compare(ccusage_parity.warehouse_daily(paths.warehouse, TRANSCRIPT_TIMEZONE),
-                                             theirs)
+    rows, identical = ccusage_parity.compare(
+        ccusage_parity.warehouse_daily(paths.warehouse, TRANSCRIPT_TIMEZONE), theirs
+    )
     label = "4 transcripts vs ccusage"
     bench.add(label, "transcript size", f"{size / 2**30:,.2f} GiB")
     bench.add(label, "refresh (load + dedup + build)", f"{ours_seconds:,.1f} s", f"median of {bench.repeat}")
-    bench.add(label, f"ccusage {ccusage_parity.CCUSAGE_VERSION} daily", f"{ccusage_seconds:,.1f} s",
-              f"median of {bench.repeat}")
+    bench.add(
+        label,
+        f"ccusage {ccusage_parity.CCUSAGE_VERSION} daily",
+        f"{ccusage_seconds:,.1f} s",
+        f"median of {bench.repeat}",
+    )
     bench.add(label, "ratio ours / ccusage", f"{ours_seconds / ccusage_seconds:.2f}x", "target <= 1x")
-    bench.add(label, "transcript load step alone", f"{load_wall:,.1f} s",
-              f"median of {bench.repeat}; CPU {load_cpu:,.1f} s; {load_wall / ccusage_seconds:.2f}x ccusage")
+    bench.add(
+        label,
+        "transcript load step alone",
+        f"{load_wall:,.1f} s",
+        f"median of {bench.repeat}; CPU {load_cpu:,.1f} s; {load_wall / ccusage_seconds:.2f}x ccusage",
+    )
     bench.add(label, "token totals", "identical" if identical else "DIFFER", f"{len(rows)} day/model rows")
 
 
@@ -365,8 +396,8 @@ API_READERS = ("admin", "manager", "member")
 def bench_reports(bench: Bench, end_date: dt.date) -> None:
     """Every report of an org of `report_people` people for one week (each user's, each manager's and the
     org's; HTML and PDF), rendered the way the weekly asset does: `render_reports` with one worker per core."""
-    from reports.weekly.render import render_reports
     from reports.analytics.weeks import ReportWeek
+    from reports.weekly.render import render_reports
 
     sunday = end_date - dt.timedelta(days=end_date.isoweekday() % 7)
     paths = generate(bench.work_dir / "reports", _sample_people(bench.report_people), REPORT_DAYS, sunday)
@@ -374,14 +405,21 @@ def bench_reports(bench: Bench, end_date: dt.date) -> None:
     week = ReportWeek.containing(sunday)
     workers = os.cpu_count() or 1
     started_cpu, started = _cpu_seconds(), time.perf_counter()
-    outcome = render_reports(paths.warehouse, bench.work_dir / "reports" / "out", MAIN_ORG.org_id, week,
-                             workers=workers)
+    outcome = render_reports(
+        paths.warehouse, bench.work_dir / "reports" / "out", MAIN_ORG.org_id, week, workers=workers
+    )
     seconds, cpu = time.perf_counter() - started, _cpu_seconds() - started_cpu
     reports = [file for file in outcome.files if file.format == "pdf"]
-    by_audience = {audience: sum(1 for f in reports if f.audience == audience) for audience in ("user", "manager", "org")}
+    by_audience = {
+        audience: sum(1 for f in reports if f.audience == audience) for audience in ("user", "manager", "org")
+    }
     label = "5 reports, 1 week"
-    bench.add(label, "reports (HTML + PDF each)", f"{len(reports):,}",
-              f"{by_audience['user']:,} users, {by_audience['manager']:,} managers, {by_audience['org']} org; {week}")
+    bench.add(
+        label,
+        "reports (HTML + PDF each)",
+        f"{len(reports):,}",
+        f"{by_audience['user']:,} users, {by_audience['manager']:,} managers, {by_audience['org']} org; {week}",
+    )
     bench.add(label, "wall time", f"{seconds:,.1f} s", f"{workers} worker processes; target < 180 s on 2 cores")
     bench.add(label, "reports per second", f"{len(reports) / seconds:,.2f}")
     bench.add(label, "CPU per report", f"{cpu / len(reports):,.3f} s", "all processes: the cost on an idle machine")
@@ -409,8 +447,12 @@ def bench_api(bench: Bench, paths: Paths) -> None:
     readers = _api_readers(paths.warehouse, tokens_file)
     port = _free_port()
     env = {**paths_env(paths), "SESSION_ANALYTICS_TOKENS": str(tokens_file)}
-    server = subprocess.Popen([sys.executable, "-m", "orchestration.cli", "serve", "--port", str(port)], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "orchestration.cli", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         connection = _wait_for_server(port, server)
         choices = _ApiChoices.load(paths.warehouse)
@@ -420,7 +462,8 @@ def bench_api(bench: Bench, paths: Paths) -> None:
             for endpoint in API_ENDPOINTS:
                 reader = readers[rng.choice(API_READERS)]
                 url = f"/{MAIN_ORG.org_id}/sessions/analytics/{endpoint}?" + urlencode(
-                    choices.random_filters(rng, endpoint, reader), doseq=True)
+                    choices.random_filters(rng, endpoint, reader), doseq=True
+                )
                 started = time.perf_counter()
                 connection.request("GET", url, headers={"Authorization": f"Bearer {reader.secret}"})
                 response = connection.getresponse()
@@ -435,8 +478,12 @@ def bench_api(bench: Bench, paths: Paths) -> None:
     bench.add(label, "model requests in the warehouse", f"{model_requests(paths):,}")
     for endpoint, samples in latencies.items():
         percentiles = statistics.quantiles(samples, n=100, method="inclusive")
-        bench.add(label, f"{endpoint} p50 / p95", f"{percentiles[49] * 1000:,.1f} / {percentiles[94] * 1000:,.1f} ms",
-                  f"{len(samples)} requests; target p95 < 50 ms")
+        bench.add(
+            label,
+            f"{endpoint} p50 / p95",
+            f"{percentiles[49] * 1000:,.1f} / {percentiles[94] * 1000:,.1f} ms",
+            f"{len(samples)} requests; target p95 < 50 ms",
+        )
 
 
 @dataclass(frozen=True)
@@ -447,7 +494,7 @@ class _Reader:
     secret: str
 
 
-def _api_readers(warehouse: Path, tokens_file: Path) -> dict[str, "_Reader"]:
+def _api_readers(warehouse: Path, tokens_file: Path) -> dict[str, _Reader]:
     """A token for the admin, for the manager of the largest team, and for a member of that team."""
     from reports.analytics.scope import Directory
     from reports.api.tokens import TokenStore
@@ -460,8 +507,11 @@ def _api_readers(warehouse: Path, tokens_file: Path) -> dict[str, "_Reader"]:
     member = next(directory.get(user) for user in team if directory.get(user).role == "member")
     store = TokenStore(tokens_file)
     readers = {}
-    for role, person, visible in (("admin", admin, sorted(directory.people)), ("manager", manager, team),
-                                  ("member", member, [member.user_id])):
+    for role, person, visible in (
+        ("admin", admin, sorted(directory.people)),
+        ("manager", manager, team),
+        ("member", member, [member.user_id]),
+    ):
         readers[role] = _Reader(person.user_id, role, tuple(visible), store.create(MAIN_ORG.org_id, person.user_id)[1])
     return readers
 
@@ -476,11 +526,13 @@ class _ApiChoices:
     agents: tuple[str, ...]
 
     @classmethod
-    def load(cls, warehouse: Path) -> "_ApiChoices":
+    def load(cls, warehouse: Path) -> _ApiChoices:
         with duckdb.connect(str(warehouse), read_only=True) as conn:
             rows = conn.execute(
                 "select min(activity_date), max(activity_date), list(distinct project_id), list(distinct agent) "
-                "from analytics.mart_daily_activity where org_id = ?", [MAIN_ORG.org_id]).fetchall()
+                "from analytics.mart_daily_activity where org_id = ?",
+                [MAIN_ORG.org_id],
+            ).fetchall()
         first, last, projects, agents = rows[0]
         return cls(first, last, tuple(sorted(p for p in projects if p)), tuple(sorted(a for a in agents if a)))
 
@@ -492,8 +544,11 @@ class _ApiChoices:
             start = self.first_day + dt.timedelta(days=rng.randint(0, span))
             query["from"] = start.isoformat()
             query["to"] = min(self.last_day, start + dt.timedelta(days=rng.randint(0, 30))).isoformat()
-        for name, values, share in (("project", self.projects, 0.3), ("agent", self.agents, 0.3),
-                                    ("user", reader.team, 0.3)):
+        for name, values, share in (
+            ("project", self.projects, 0.3),
+            ("agent", self.agents, 0.3),
+            ("user", reader.team, 0.3),
+        ):
             if values and rng.random() < share:
                 query[name] = rng.sample(values, min(len(values), rng.randint(1, 2)))
         if endpoint == "timeseries":
@@ -534,8 +589,10 @@ def _wait_for_server(port: int, server: subprocess.Popen, timeout: float = 60) -
 def machine() -> str:
     memory = psutil.virtual_memory().total / 2**30
     versions = ", ".join(f"{name} {_version(name)}" for name in VERSIONED)
-    return (f"{os.cpu_count()} cores ({host.processor() or host.machine()}), {memory:.0f} GiB RAM, "
-            f"{host.system()} {host.release()}, Python {host.python_version()}; {versions}")
+    return (
+        f"{os.cpu_count()} cores ({host.processor() or host.machine()}), {memory:.0f} GiB RAM, "
+        f"{host.system()} {host.release()}, Python {host.python_version()}; {versions}"
+    )
 
 
 def _version(package: str) -> str:
@@ -561,8 +618,7 @@ def write_report(path: Path, bench: Bench, command: str) -> None:
     head, rest = text.split(MARK_BEGIN, 1)
     body, tail = rest.split(MARK_END, 1) if MARK_END in rest else (rest, "")
     sections = _sections(body)
-    stamp = (f"{dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC, `{command}`\n\n"
-             f"Machine: {machine()}")
+    stamp = f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, `{command}`\n\nMachine: {machine()}"
     for name in BENCHMARKS:
         figures = [figure for figure in bench.figures if _benchmark_key(figure) == name]
         if figures:
@@ -603,14 +659,31 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--requests", type=int, default=1_000_000, help="model requests of the full build")
     parser.add_argument("--large", action="store_true", help="10M model requests")
     parser.add_argument("--repeat", type=int, default=3, help="runs per cheap figure (the median is shown)")
-    parser.add_argument("--history-days", type=_pair, default=INCREMENTAL_HISTORIES, metavar="SHORT,LONG",
-                        help="days of history under the nightly refresh (default 30,365)")
-    parser.add_argument("--transcript-users", type=int, default=TRANSCRIPT_USERS,
-                        help="users collecting transcripts (170 gives about 1.1 GB)")
-    parser.add_argument("--report-people", type=int, default=REPORT_ORG_PEOPLE,
-                        help="people of the org whose weekly reports are rendered (default 1000)")
-    parser.add_argument("--api-requests", type=int, default=API_REQUESTS_PER_ENDPOINT,
-                        help="timed API requests per endpoint (default 200)")
+    parser.add_argument(
+        "--history-days",
+        type=_pair,
+        default=INCREMENTAL_HISTORIES,
+        metavar="SHORT,LONG",
+        help="days of history under the nightly refresh (default 30,365)",
+    )
+    parser.add_argument(
+        "--transcript-users",
+        type=int,
+        default=TRANSCRIPT_USERS,
+        help="users collecting transcripts (170 gives about 1.1 GB)",
+    )
+    parser.add_argument(
+        "--report-people",
+        type=int,
+        default=REPORT_ORG_PEOPLE,
+        help="people of the org whose weekly reports are rendered (default 1000)",
+    )
+    parser.add_argument(
+        "--api-requests",
+        type=int,
+        default=API_REQUESTS_PER_ENDPOINT,
+        help="timed API requests per endpoint (default 200)",
+    )
     parser.add_argument("--only", action="append", choices=BENCHMARKS, help="run only these (repeatable)")
     parser.add_argument("--work-dir", type=Path, default=Path("data/bench"))
     parser.add_argument("--report", type=Path, default=Path("BENCHMARKS.md"), help="'-' to skip writing it")
@@ -626,15 +699,25 @@ def _pair(text: str) -> tuple[int, int]:
 
 def run(args: argparse.Namespace) -> int:
     requests = 10_000_000 if args.large else args.requests
-    bench = Bench(args.work_dir.resolve(), requests, args.repeat, args.history_days, args.transcript_users,
-                  args.report_people, args.api_requests)
+    bench = Bench(
+        args.work_dir.resolve(),
+        requests,
+        args.repeat,
+        args.history_days,
+        args.transcript_users,
+        args.report_people,
+        args.api_requests,
+    )
     selected = set(args.only or BENCHMARKS)
     end_date = dt.date.today() - dt.timedelta(days=1)
     print(f"Benchmarks on {machine()}", flush=True)
     paths = None
     if "full" in selected or "load" in selected:
-        paths = bench_full_build(bench, end_date) if "full" in selected else generate_cached(
-            bench.work_dir / "full", *full_build_shape(requests), end_date)
+        paths = (
+            bench_full_build(bench, end_date)
+            if "full" in selected
+            else generate_cached(bench.work_dir / "full", *full_build_shape(requests), end_date)
+        )
     if "incremental" in selected:
         bench_incremental(bench, end_date)
     if "load" in selected and paths is not None:

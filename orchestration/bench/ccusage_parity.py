@@ -48,7 +48,11 @@ def ccusage_daily(raw_dir: Path, timezone: str, command: str = DEFAULT_CCUSAGE) 
     env = {**os.environ, "CLAUDE_CONFIG_DIR": ",".join(str(p) for p in collections)}
     completed = subprocess.run(
         [*shlex.split(command), "daily", "--json", "--offline", "--timezone", timezone],
-        capture_output=True, text=True, env=env, check=True, timeout=1800,
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+        timeout=1800,
     )
     report = json.loads(completed.stdout)
     totals: Totals = {}
@@ -82,14 +86,20 @@ def agent_ccusage_daily(source: str, raw_dir: Path, timezone: str, command: str 
     """`ccusage <agent> daily --json --offline` over the collected homes of an agent-log source."""
     parity = _parity(source)
     folder = raw_dir / source
-    homes = sorted(path for path in folder.iterdir() if path.is_dir() and not path.is_symlink()) if folder.is_dir() else []
+    homes = (
+        sorted(path for path in folder.iterdir() if path.is_dir() and not path.is_symlink()) if folder.is_dir() else []
+    )
     together = parity.env(homes) if homes else None
     runs = [together] if together is not None else [parity.env([home]) for home in homes]
     totals: Totals = {}
     for env in runs:
         completed = subprocess.run(
             [*shlex.split(command), parity.command, "daily", "--json", "--offline", "--timezone", timezone],
-            capture_output=True, text=True, env={**os.environ, **env}, check=True, timeout=1800,
+            capture_output=True,
+            text=True,
+            env={**os.environ, **env},
+            check=True,
+            timeout=1800,
         )
         for key, kinds in parity.rows(json.loads(completed.stdout)).items():
             row = totals.setdefault(key, dict.fromkeys(parity.kinds, 0))
@@ -141,12 +151,26 @@ def compare(ours: Totals, theirs: Totals, kinds: tuple[str, ...] = TOKEN_KINDS) 
         same = a is not None and b is not None and all(a[k] == b[k] for k in kinds)
         identical &= same
         if kinds != TOKEN_KINDS:
-            rows.append((*key, *(a[k] if a else "-" for k in kinds), *(b[k] if b else "-" for k in kinds),
-                         "ok" if same else "DIFF"))
+            rows.append(
+                (
+                    *key,
+                    *(a[k] if a else "-" for k in kinds),
+                    *(b[k] if b else "-" for k in kinds),
+                    "ok" if same else "DIFF",
+                )
+            )
             continue
         identical &= same
-        rows.append((*key, *(a[k] if a else "-" for k in TOKEN_KINDS), *(b[k] if b else "-" for k in TOKEN_KINDS),
-                     round(a["cost"], 6) if a else "-", round(b["cost"], 6) if b else "-", "ok" if same else "DIFF"))
+        rows.append(
+            (
+                *key,
+                *(a[k] if a else "-" for k in TOKEN_KINDS),
+                *(b[k] if b else "-" for k in TOKEN_KINDS),
+                round(a["cost"], 6) if a else "-",
+                round(b["cost"], 6) if b else "-",
+                "ok" if same else "DIFF",
+            )
+        )
     return rows, identical
 
 
@@ -165,20 +189,40 @@ def main(argv: list[str] | None = None) -> int:
     all_identical = True
     for source in sources if args.source == "all" else (args.source,):
         if source == "claude_code":
-            rows, identical = compare(warehouse_daily(paths.warehouse, args.timezone),
-                                      ccusage_daily(paths.raw_dir, args.timezone, args.ccusage))
-            header = ("day", "model", "in", "out", "cache_write", "cache_read", "cc_in", "cc_out",
-                      "cc_cache_write", "cc_cache_read", "cost", "cc_cost", "tokens")
+            rows, identical = compare(
+                warehouse_daily(paths.warehouse, args.timezone),
+                ccusage_daily(paths.raw_dir, args.timezone, args.ccusage),
+            )
+            header = (
+                "day",
+                "model",
+                "in",
+                "out",
+                "cache_write",
+                "cache_read",
+                "cc_in",
+                "cc_out",
+                "cc_cache_write",
+                "cc_cache_read",
+                "cost",
+                "cc_cost",
+                "tokens",
+            )
         else:
             kinds = tuple(_parity(source).kinds)
-            rows, identical = compare(agent_warehouse_daily(source, paths.warehouse, args.timezone),
-                                      agent_ccusage_daily(source, paths.raw_dir, args.timezone, args.ccusage), kinds)
+            rows, identical = compare(
+                agent_warehouse_daily(source, paths.warehouse, args.timezone),
+                agent_ccusage_daily(source, paths.raw_dir, args.timezone, args.ccusage),
+                kinds,
+            )
             header = ("day", "model", *kinds, *(f"cc_{kind}" for kind in kinds), "tokens")
         print(f"## {source}")
         for row in (header, *rows):
             print("\t".join(str(value) for value in row))
-        print(f"\n{source}: {len(rows)} day/model rows; token totals "
-              f"{'identical' if identical else 'DIFFER'} to ccusage {CCUSAGE_VERSION}\n")
+        print(
+            f"\n{source}: {len(rows)} day/model rows; token totals "
+            f"{'identical' if identical else 'DIFFER'} to ccusage {CCUSAGE_VERSION}\n"
+        )
         all_identical &= identical
     return 0 if all_identical else 1
 

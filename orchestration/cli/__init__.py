@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 import logging
-from typing import Sequence
+from collections.abc import Sequence
 
 from orchestration.cli import analytics, bench, collect, generate_sample, prices, refresh, report, serve, tokens
 

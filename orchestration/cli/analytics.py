@@ -52,8 +52,8 @@ def _analytics(args: argparse.Namespace) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     if args.format == "csv":
-        from reports.api.answer_csv import answer_csv
         from reports.analytics.answers import ANSWER_SHAPES
+        from reports.api.answer_csv import answer_csv
 
         sys.stdout.write(answer_csv(answer, ANSWER_SHAPES[args.question]))
     else:

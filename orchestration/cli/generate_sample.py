@@ -16,17 +16,23 @@ def add_parsers(commands) -> None:
     sample.add_argument("--seed", type=int, default=7)
     sample.add_argument("--end-date", type=date, help="last activity date (default: yesterday, UTC)")
     sample.add_argument(
-        "--sources", type=_sources, default=SOURCES,
+        "--sources",
+        type=_sources,
+        default=SOURCES,
         help=f"comma-separated raw sources to write (default: {','.join(SOURCES)})",
-    )  # fmt: skip
+    )
     sample.add_argument(
-        "--transcript-user-share", type=float, default=TRANSCRIPT_USER_SHARE,
+        "--transcript-user-share",
+        type=float,
+        default=TRANSCRIPT_USER_SHARE,
         help=f"share of acme's people whose Claude Code transcripts are collected (default: {TRANSCRIPT_USER_SHARE})",
-    )  # fmt: skip
+    )
     sample.add_argument(
-        "--claude-code-scale", type=float, default=1.0,
+        "--claude-code-scale",
+        type=float,
+        default=1.0,
         help="multiplies Claude Code sessions per person and day, transcripts and telemetry (default: 1)",
-    )  # fmt: skip
+    )
     sample.add_argument("--if-absent", action="store_true", help="do nothing when any raw source is already there")
     add_path_flags(sample, "raw_dir", "directory")
     sample.set_defaults(handler=_generate_sample)
@@ -42,10 +48,16 @@ def _generate_sample(args: argparse.Namespace) -> int:
         return 0
     try:
         summary = generate_sample(
-            paths.raw_dir, paths.directory, users=args.users, days=args.days, seed=args.seed, end_date=args.end_date,
-            sources=args.sources, transcript_user_share=args.transcript_user_share,
+            paths.raw_dir,
+            paths.directory,
+            users=args.users,
+            days=args.days,
+            seed=args.seed,
+            end_date=args.end_date,
+            sources=args.sources,
+            transcript_user_share=args.transcript_user_share,
             claude_code_scale=args.claude_code_scale,
-        )  # fmt: skip
+        )
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

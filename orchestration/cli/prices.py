@@ -19,6 +19,7 @@ def _prices_sync(args: argparse.Namespace) -> int:
     from orchestration import prices
 
     counts = prices.sync()
-    print(json.dumps({"library": prices.library_version(), "seeds_dir": str(prices.SEEDS_DIR), "rows": counts},
-                     indent=2))
+    print(
+        json.dumps({"library": prices.library_version(), "seeds_dir": str(prices.SEEDS_DIR), "rows": counts}, indent=2)
+    )
     return 0

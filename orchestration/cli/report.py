@@ -48,8 +48,13 @@ def _report(args: argparse.Namespace) -> int:
 
     def render(paths: Paths) -> int:
         outcome = render_reports(
-            paths.warehouse, paths.reports_dir, args.org, week=args.week, user_id=args.user,
-            manager_id=args.manager, workers=args.workers,
+            paths.warehouse,
+            paths.reports_dir,
+            args.org,
+            week=args.week,
+            user_id=args.user,
+            manager_id=args.manager,
+            workers=args.workers,
         )
         reports = len({(file.audience, file.recipient_user_id) for file in outcome.files})
         print(f"{reports} report(s), {len(outcome.files)} files in {outcome.week_dir}")
@@ -67,9 +72,16 @@ def _deliver(args: argparse.Namespace) -> int:
 
     def deliver(paths: Paths) -> int:
         summary = deliver_week(
-            paths.warehouse, paths.reports_dir, paths.ledger, args.org, args.week, mailer=Mailer.from_env(),
-            outbox=paths.outbox, resend=args.resend, workers=args.workers,
-        )  # fmt: skip
+            paths.warehouse,
+            paths.reports_dir,
+            paths.ledger,
+            args.org,
+            args.week,
+            mailer=Mailer.from_env(),
+            outbox=paths.outbox,
+            resend=args.resend,
+            workers=args.workers,
+        )
         print(summary.text())
         print(f"ledger: {paths.ledger}")
         return 1 if summary.failed else 0

@@ -15,9 +15,10 @@ def add_parsers(commands) -> None:
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
     serve.add_argument(
-        "--accept-uploads", action="store_true",
+        "--accept-uploads",
+        action="store_true",
         help="also take `session-analytics collect --server` uploads (POST /uploads/...) into the raw dir",
-    )  # fmt: skip
+    )
     add_path_flags(serve, "warehouse", "tokens", "raw_dir")
     serve.set_defaults(handler=_serve)
 

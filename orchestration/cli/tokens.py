@@ -53,7 +53,7 @@ def _tokens_create(args: argparse.Namespace) -> int:
         orgs = ", ".join(org for org, _ in rows)
         print(f"error: user {args.user!r} is in several orgs ({orgs}); choose one with --org", file=sys.stderr)
         return 2
-    (org_id, role), = rows
+    ((org_id, role),) = rows
     if role not in ROLES:
         print(f"error: {args.user} has no role in {org_id}'s directory, so a token would see nothing", file=sys.stderr)
         return 2
@@ -82,7 +82,9 @@ def _tokens_revoke(args: argparse.Namespace) -> int:
     else:
         orgs = sorted({record.org_id for record in store.list() if record.user_id == args.user})
         if args.org is None and len(orgs) > 1:
-            print(f"error: {args.user} has tokens in several orgs ({', '.join(orgs)}); choose with --org", file=sys.stderr)
+            print(
+                f"error: {args.user} has tokens in several orgs ({', '.join(orgs)}); choose with --org", file=sys.stderr
+            )
             return 2
         org = args.org or (orgs[0] if orgs else "")
         revoked = store.revoke_user(org, args.user)

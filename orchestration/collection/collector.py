@@ -44,11 +44,11 @@ import time
 import unicodedata
 import urllib.parse
 import zlib
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path, PurePosixPath
-from typing import Any, Callable, Iterable, Iterator, Protocol, Sequence
+from typing import Any, Protocol
 
-from orchestration.ingest import lake
-from orchestration.ingest import claude_code
+from orchestration.ingest import claude_code, lake
 from orchestration.ingest.contract import identifier_problem
 
 TOKEN_ENV = "SESSION_ANALYTICS_TOKEN"
@@ -61,7 +61,7 @@ STATE_VERSION = 1
 NAME_MAX_BYTES = 255
 PATH_MAX_PARTS = 16
 # Characters never allowed in a path component: a path separator of some system, a drive letter's colon.
-_FORBIDDEN_IN_NAMES = frozenset('\\:')
+_FORBIDDEN_IN_NAMES = frozenset("\\:")
 INVALID_LINE = claude_code.INVALID_LINE
 # A file modified this recently may still be written: it is read again on the next run even if unchanged.
 SETTLE_SECONDS = claude_code.OPEN_LINE_SETTLE_SECONDS
@@ -100,6 +100,7 @@ def is_wanted(fmt: CollectedFormat, relative: PurePosixPath) -> bool:
 
 
 # -- the rules shared with the upload receiver -----------------------------------------------------------------
+
 
 def path_problem(text: str) -> str | None:
     """Why `text` is not a safe relative path of a collected file (None when it is): relative, '/'-separated,
@@ -275,8 +276,9 @@ def _write_by_descriptor(root: Path, parts: Sequence[str], data: bytes) -> str:
             if not stat.S_ISREG(existing.st_mode):
                 raise UnsafePath(f"{name!r} exists and is not a regular file")
             status = "updated"
-            if existing.st_size == len(data) and _same_bytes(os.open(name, os.O_RDONLY | os.O_NOFOLLOW,
-                                                                     dir_fd=folder), data):
+            if existing.st_size == len(data) and _same_bytes(
+                os.open(name, os.O_RDONLY | os.O_NOFOLLOW, dir_fd=folder), data
+            ):
                 return "unchanged"
         temporary = f".{name[:200]}.{secrets.token_hex(6)}{lake.TEMPORARY_SUFFIX}"
         descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644, dir_fd=folder)
@@ -335,6 +337,7 @@ def _same_bytes(descriptor: int, data: bytes) -> bool:
 
 
 # -- destinations --------------------------------------------------------------------------------------------
+
 
 class Refused(Exception):
     """The destination refuses this file (it is not retried until the file changes)."""
@@ -419,8 +422,9 @@ class ServerDestination:
         if status in (401, 403):
             raise Fatal(f"the server refused the token ({status}): {detail}")
         if status in (404, 405):
-            raise Fatal(f"{self.url} does not accept uploads ({status}); is it `session-analytics serve "
-                        "--accept-uploads`?")
+            raise Fatal(
+                f"{self.url} does not accept uploads ({status}); is it `session-analytics serve --accept-uploads`?"
+            )
         if 400 <= status < 500:
             raise Refused(f"{status}: {detail}")
         raise Fatal(f"the server cannot take uploads now ({status}): {detail}")
@@ -489,6 +493,7 @@ class ServerDestination:
 
 # -- finding the files ---------------------------------------------------------------------------------------
 
+
 @dataclasses.dataclass(frozen=True)
 class LocalFile:
     source: str
@@ -546,6 +551,7 @@ def find_files(fmt: CollectedFormat, homes: Sequence[Path]) -> tuple[list[LocalF
 
 
 # -- the run -------------------------------------------------------------------------------------------------
+
 
 @dataclasses.dataclass
 class SourceSummary:
@@ -633,8 +639,17 @@ def collect(
     return summaries
 
 
-def _collect_one(fmt, local: LocalFile, key: str, destination: Destination, state: CollectorState,
-                 summary: SourceSummary, full: bool, dry_run: bool, echo: Callable[[str], None]) -> None:
+def _collect_one(
+    fmt,
+    local: LocalFile,
+    key: str,
+    destination: Destination,
+    state: CollectorState,
+    summary: SourceSummary,
+    full: bool,
+    dry_run: bool,
+    echo: Callable[[str], None],
+) -> None:
     try:
         status = local.path.stat()
     except OSError as error:
@@ -651,8 +666,11 @@ def _collect_one(fmt, local: LocalFile, key: str, destination: Destination, stat
             summary.refused_earlier.append((key, previous))
         return
     copy = fmt.strip_file(local.path)
-    record = {"size": status.st_size, "mtime_ns": status.st_mtime_ns,
-              "settled": time.time() - status.st_mtime >= SETTLE_SECONDS}
+    record = {
+        "size": status.st_size,
+        "mtime_ns": status.st_mtime_ns,
+        "settled": time.time() - status.st_mtime >= SETTLE_SECONDS,
+    }
     if copy is None:
         summary.nothing_to_send += 1
         state.files[key] = {**record, "status": "nothing to send"}
@@ -695,8 +713,10 @@ def report(summaries: list[SourceSummary], destination: Destination, dry_run: bo
         if dry_run:
             parts.append(f"{len(summary.would_send)} to send")
         else:
-            parts.append(f"{summary.sent} sent ({summary.created} new, {summary.updated} updated, "
-                         f"{summary.unchanged_at_destination} already there)")
+            parts.append(
+                f"{summary.sent} sent ({summary.created} new, {summary.updated} updated, "
+                f"{summary.unchanged_at_destination} already there)"
+            )
         parts.append(f"{summary.unchanged_since_last_run} unchanged since the last run")
         if summary.nothing_to_send:
             parts.append(f"{summary.nothing_to_send} with nothing to send (not UTF-8 text)")
@@ -722,6 +742,7 @@ def report(summaries: list[SourceSummary], destination: Destination, dry_run: bo
 
 # -- the command ---------------------------------------------------------------------------------------------
 
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     target = parser.add_mutually_exclusive_group(required=True)
     target.add_argument("--to", metavar="DIR", help="write into this folder (a shared drive): DIR/<source>/<email>/...")
@@ -730,15 +751,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--token", help=f"with --server: your API token (default: ${TOKEN_ENV})")
     parser.add_argument("--token-file", metavar="FILE", help="with --server: read the API token from FILE")
     parser.add_argument(
-        "--home", action="append", default=[], metavar="SOURCE=DIR",
+        "--home",
+        action="append",
+        default=[],
+        metavar="SOURCE=DIR",
         help="an agent's folder on this machine, e.g. claude_code=~/.claude or codex=~/.codex (repeat; default: "
-             "the agent's variable, e.g. CLAUDE_CONFIG_DIR, CODEX_HOME, else its usual folder)",
-    )  # fmt: skip
-    parser.add_argument("--source", action="append", default=[], metavar="SOURCE",
-                        help="collect only this agent's files (repeat; default: every agent)")
+        "the agent's variable, e.g. CLAUDE_CONFIG_DIR, CODEX_HOME, else its usual folder)",
+    )
+    parser.add_argument(
+        "--source",
+        action="append",
+        default=[],
+        metavar="SOURCE",
+        help="collect only this agent's files (repeat; default: every agent)",
+    )
     parser.add_argument("--state", help=f"what was sent (default: ${STATE_ENV} or {DEFAULT_STATE})")
-    parser.add_argument("--full", action="store_true",
-                        help="send every file again (the destination leaves identical files untouched)")
+    parser.add_argument(
+        "--full", action="store_true", help="send every file again (the destination leaves identical files untouched)"
+    )
     parser.add_argument("--dry-run", action="store_true", help="list what would be sent; send nothing")
     parser.add_argument("-v", "--verbose", action="store_true")
 
@@ -763,8 +793,10 @@ def run_command(args: argparse.Namespace) -> int:
     state_path = Path(args.state or os.environ.get(STATE_ENV) or DEFAULT_STATE).expanduser()
     with run_lock(state_path) as locked:
         if not locked:
-            print(f"another `session-analytics collect` with the state file {state_path} is running; "
-                  "nothing done", file=sys.stderr)
+            print(
+                f"another `session-analytics collect` with the state file {state_path} is running; nothing done",
+                file=sys.stderr,
+            )
             return 0
         return _run_locked(args, chosen, homes, destination, state_path)
 
@@ -788,8 +820,9 @@ def run_lock(state_path: Path) -> Iterator[bool]:
         yield True
 
 
-def _run_locked(args: argparse.Namespace, chosen: list, homes: dict[str, list[Path]], destination: Destination,
-                state_path: Path) -> int:
+def _run_locked(
+    args: argparse.Namespace, chosen: list, homes: dict[str, list[Path]], destination: Destination, state_path: Path
+) -> int:
     state = CollectorState(state_path, destination.key)
     try:
         if isinstance(destination, ServerDestination):
@@ -834,8 +867,10 @@ def _destination(args: argparse.Namespace, max_bytes: int) -> Destination:
             raise ValueError(f"--token-file: {error}") from None
     token = token or os.environ.get(TOKEN_ENV, "").strip()
     if not token:
-        raise ValueError(f"--server needs your API token: --token, --token-file or ${TOKEN_ENV} "
-                         "(an admin issues it with `session-analytics tokens create --user <your id>`)")
+        raise ValueError(
+            f"--server needs your API token: --token, --token-file or ${TOKEN_ENV} "
+            "(an admin issues it with `session-analytics tokens create --user <your id>`)"
+        )
     return ServerDestination(args.server, token)
 
 

@@ -29,7 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, Path as PathParam, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from fastapi import Path as PathParam
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
@@ -56,7 +57,7 @@ class UploadSettings:
     formats: dict[str, Any] = field(default_factory=lambda: {fmt.source: fmt for fmt in collector.collected_formats()})
 
     @classmethod
-    def from_environment(cls) -> "UploadSettings":
+    def from_environment(cls) -> UploadSettings:
         """The raw dir (SESSION_ANALYTICS_RAW_DIR, as `serve` exported it) and the size limit (ValueError names a
         bad one)."""
         return cls(raw_dir=Paths.resolve().raw_dir, max_bytes=collector.upload_max_bytes())
@@ -90,9 +91,14 @@ _DENIALS = {
 def whoami(request: Request, uploader: Annotated[TokenRecord, Depends(authenticated_reader)]) -> dict:
     settings: UploadSettings = request.app.state.uploads
     email = _email_of(request, uploader)
-    return {"org_id": uploader.org_id, "user_id": uploader.user_id, "email": email,
-            "folder": collector.user_folder(email), "sources": sorted(settings.formats),
-            "max_bytes": settings.max_bytes}
+    return {
+        "org_id": uploader.org_id,
+        "user_id": uploader.user_id,
+        "email": email,
+        "folder": collector.user_folder(email),
+        "sources": sorted(settings.formats),
+        "max_bytes": settings.max_bytes,
+    }
 
 
 @router.post(
@@ -107,8 +113,12 @@ def whoami(request: Request, uploader: Annotated[TokenRecord, Depends(authentica
         413: {"model": ErrorBody, "description": "Larger than SESSION_ANALYTICS_UPLOAD_MAX_BYTES"},
         422: {"model": ParameterErrorBody, "description": "Unknown source, unsafe or unwanted path, invalid content"},
     },
-    openapi_extra={"requestBody": {"required": True, "content": {
-        "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}},
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+        }
+    },
 )
 async def upload(
     request: Request,
@@ -150,10 +160,25 @@ async def upload(
         )
     except collector.UnsafePath as error:
         raise _refused(request, uploader, 409, f"not written: {error}") from None
-    log.info("upload by token %s (user %s of %s): %s/%s/%s %s (%d bytes)", uploader.token_id, uploader.user_id,
-             uploader.org_id, source, folder, path, status, len(data))
-    answer = {"source": source, "path": path, "email": email, "status": status, "bytes": len(data),
-              "sha256": hashlib.sha256(data).hexdigest()}
+    log.info(
+        "upload by token %s (user %s of %s): %s/%s/%s %s (%d bytes)",
+        uploader.token_id,
+        uploader.user_id,
+        uploader.org_id,
+        source,
+        folder,
+        path,
+        status,
+        len(data),
+    )
+    answer = {
+        "source": source,
+        "path": path,
+        "email": email,
+        "status": status,
+        "bytes": len(data),
+        "sha256": hashlib.sha256(data).hexdigest(),
+    }
     return JSONResponse(answer, status_code=201 if status == "created" else 200)
 
 
@@ -173,8 +198,9 @@ def _email_of(request: Request, uploader: TokenRecord) -> str:
     email = rows[0][0] or ""
     problem = collector.email_folder_problem(email)
     if problem:
-        raise _refused(request, uploader, 403,
-                       f"the directory's email of {uploader.user_id} cannot name a folder ({problem})")
+        raise _refused(
+            request, uploader, 403, f"the directory's email of {uploader.user_id} cannot name a folder ({problem})"
+        )
     return email
 
 
@@ -188,8 +214,14 @@ def _refused(
     request: Request, uploader: TokenRecord, status: int, reason: str, parameter: str | None = None
 ) -> ApiError:
     client = request.client.host if request.client else "?"
-    log.warning("upload refused %d: token %s (user %s of %s) from %s, %s: %s", status, uploader.token_id,
-                uploader.user_id, uploader.org_id, client, request.url.path, reason)
+    log.warning(
+        "upload refused %d: token %s (user %s of %s) from %s, %s: %s",
+        status,
+        uploader.token_id,
+        uploader.user_id,
+        uploader.org_id,
+        client,
+        request.url.path,
+        reason,
+    )
     return ApiError(status, reason, parameter)
-
-

@@ -14,9 +14,9 @@ from orchestration.defs.ingest import (
     otel_raw,
     platform_events_raw,
 )
+from orchestration.defs.partitions import PARTITION_RANGE_END, PARTITION_RANGE_START, delivery_range
 from orchestration.defs.publish import published_warehouse
 from orchestration.defs.transform import warehouse_models
-from orchestration.defs.partitions import PARTITION_RANGE_END, PARTITION_RANGE_START, delivery_range
 
 SCHEDULE_TIMEZONE_ENV = "SESSION_ANALYTICS_SCHEDULE_TIMEZONE"
 NIGHTLY_TIME_ENV = "SESSION_ANALYTICS_NIGHTLY_TIME"
@@ -25,7 +25,12 @@ NIGHTLY_TIME_ENV = "SESSION_ANALYTICS_NIGHTLY_TIME"
 refresh_job = dg.define_asset_job(
     "refresh",
     selection=dg.AssetSelection.assets(
-        platform_events_raw, claude_code_raw, otel_raw, agent_logs_raw, org_directory_raw, warehouse_models,
+        platform_events_raw,
+        claude_code_raw,
+        otel_raw,
+        agent_logs_raw,
+        org_directory_raw,
+        warehouse_models,
         published_warehouse,
     ),
     description="Load platform delivery folders (a partition range), new Claude Code transcripts, OTel "
@@ -80,8 +85,11 @@ def refresh_failure_email(context: dg.RunFailureSensorContext):
     from orchestration.alerts import send_failure_email
 
     steps = [event.step_key or "" for event in context.get_step_failure_events()]
-    details = [str(event.event_specific_data.error.message).strip() for event in context.get_step_failure_events()
-               if getattr(event.event_specific_data, "error", None)]
+    details = [
+        str(event.event_specific_data.error.message).strip()
+        for event in context.get_step_failure_events()
+        if getattr(event.event_specific_data, "error", None)
+    ]
     sent = send_failure_email(
         Paths.resolve(),
         run_id=context.dagster_run.run_id,

@@ -22,12 +22,17 @@ DIRECTORY_TABLES = [
 @dg.multi_asset(
     name="platform_events_raw",
     specs=[
-        dg.AssetSpec(PLATFORM_EVENTS, description="Valid platform event lines (one row per copy delivered).",
-                     kinds={"parquet"}),
-        dg.AssetSpec(QUARANTINED_LINES, description="Lines that broke the input contract, with file, line and "
-                     "reason.", kinds={"parquet"}),
-        dg.AssetSpec(LOAD_FILE_SUMMARY, description="Per file: lines read = blank + loaded + quarantined.",
-                     kinds={"parquet"}),
+        dg.AssetSpec(
+            PLATFORM_EVENTS, description="Valid platform event lines (one row per copy delivered).", kinds={"parquet"}
+        ),
+        dg.AssetSpec(
+            QUARANTINED_LINES,
+            description="Lines that broke the input contract, with file, line and reason.",
+            kinds={"parquet"},
+        ),
+        dg.AssetSpec(
+            LOAD_FILE_SUMMARY, description="Per file: lines read = blank + loaded + quarantined.", kinds={"parquet"}
+        ),
     ],
     partitions_def=delivery_date_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
@@ -61,8 +66,10 @@ def platform_events_raw(context: dg.AssetExecutionContext, paths: SessionAnalyti
 
 @dg.multi_asset(
     name="org_directory_raw",
-    specs=[dg.AssetSpec(key, kinds={"parquet"}, description=f"{key.path[-1]} from the org directory CSV files.")
-           for key in DIRECTORY_TABLES],
+    specs=[
+        dg.AssetSpec(key, kinds={"parquet"}, description=f"{key.path[-1]} from the org directory CSV files.")
+        for key in DIRECTORY_TABLES
+    ],
     pool=WAREHOUSE_WRITER_POOL,
     group_name="ingest",
 )
@@ -90,8 +97,14 @@ def _collection_metadata(loads) -> dict:
 
 @dg.multi_asset(
     name="claude_code_raw",
-    specs=[dg.AssetSpec(key, kinds={"parquet"}, description=f"{key.path[-1]} from Claude Code transcripts "
-                        "(usage and timing fields only; no content).") for key in CLAUDE_CODE_TABLES],
+    specs=[
+        dg.AssetSpec(
+            key,
+            kinds={"parquet"},
+            description=f"{key.path[-1]} from Claude Code transcripts (usage and timing fields only; no content).",
+        )
+        for key in CLAUDE_CODE_TABLES
+    ],
     pool=WAREHOUSE_WRITER_POOL,
     group_name="ingest",
 )
@@ -109,8 +122,13 @@ def claude_code_raw(context: dg.AssetExecutionContext, paths: SessionAnalyticsPa
 
 @dg.multi_asset(
     name="otel_raw",
-    specs=[dg.AssetSpec(OTEL_EVENTS, kinds={"parquet"},
-                        description="Claude Code OpenTelemetry log records (analytics attributes only).")],
+    specs=[
+        dg.AssetSpec(
+            OTEL_EVENTS,
+            kinds={"parquet"},
+            description="Claude Code OpenTelemetry log records (analytics attributes only).",
+        )
+    ],
     pool=WAREHOUSE_WRITER_POOL,
     group_name="ingest",
 )
@@ -124,15 +142,22 @@ def otel_raw(context: dg.AssetExecutionContext, paths: SessionAnalyticsPaths):
     yield dg.MaterializeResult(asset_key=OTEL_EVENTS, metadata=metadata)
 
 
-AGENT_LOG_TABLES = [dg.AssetKey(["raw", f"{source}_{kind}"])
-                    for source in agent_logs.SOURCES for kind in ("requests", "sessions")]
+AGENT_LOG_TABLES = [
+    dg.AssetKey(["raw", f"{source}_{kind}"]) for source in agent_logs.SOURCES for kind in ("requests", "sessions")
+]
 
 
 @dg.multi_asset(
     name="agent_logs_raw",
-    specs=[dg.AssetSpec(key, kinds={"parquet"}, description=f"{key.path[-1]} from the collected local logs of "
-                        "Codex CLI, Gemini CLI and Copilot CLI (usage and timing fields only; no content).")
-           for key in AGENT_LOG_TABLES],
+    specs=[
+        dg.AssetSpec(
+            key,
+            kinds={"parquet"},
+            description=f"{key.path[-1]} from the collected local logs of "
+            "Codex CLI, Gemini CLI and Copilot CLI (usage and timing fields only; no content).",
+        )
+        for key in AGENT_LOG_TABLES
+    ],
     pool=WAREHOUSE_WRITER_POOL,
     group_name="ingest",
 )

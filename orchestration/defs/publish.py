@@ -43,21 +43,26 @@ def events_are_fresh(paths: SessionAnalyticsPaths) -> dg.AssetCheckResult:
     limit_hours = float(os.environ.get(FRESHNESS_ENV) or DEFAULT_FRESHNESS_HOURS)
     warehouse = paths.resolve().warehouse
     if not warehouse.exists():
-        return dg.AssetCheckResult(passed=False, severity=dg.AssetCheckSeverity.WARN,
-                                   description=f"no published warehouse at {warehouse}")
+        return dg.AssetCheckResult(
+            passed=False, severity=dg.AssetCheckSeverity.WARN, description=f"no published warehouse at {warehouse}"
+        )
     with connect_read_only(warehouse) as conn:
-        (latest,), = conn.execute(
-            "select max(last_event_at_utc) from analytics.fct_sessions"
-        ).fetchall()
-    now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+        ((latest,),) = conn.execute("select max(last_event_at_utc) from analytics.fct_sessions").fetchall()
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     if latest is None:
-        return dg.AssetCheckResult(passed=False, severity=dg.AssetCheckSeverity.WARN,
-                                   description="the warehouse holds no events",
-                                   metadata={"limit_hours": limit_hours})
+        return dg.AssetCheckResult(
+            passed=False,
+            severity=dg.AssetCheckSeverity.WARN,
+            description="the warehouse holds no events",
+            metadata={"limit_hours": limit_hours},
+        )
     lag_hours = (now - latest).total_seconds() / 3600
     return dg.AssetCheckResult(
         passed=lag_hours <= limit_hours,
         severity=dg.AssetCheckSeverity.WARN,
-        metadata={"latest_event_at_utc": latest.isoformat(), "lag_hours": round(lag_hours, 2),
-                  "limit_hours": limit_hours},
+        metadata={
+            "latest_event_at_utc": latest.isoformat(),
+            "lag_hours": round(lag_hours, 2),
+            "limit_hours": limit_hours,
+        },
     )

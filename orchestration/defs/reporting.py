@@ -22,11 +22,11 @@ import dagster as dg
 
 from orchestration.config import Paths
 from orchestration.defs.resources import SessionAnalyticsPaths
+from reports.analytics.query import AnalyticsQueries, connect_read_only
+from reports.analytics.weeks import ReportWeek
 from reports.delivery.weekly import deliver_week
 from reports.weekly.paths import safe_name
-from reports.analytics.query import AnalyticsQueries, connect_read_only
 from reports.weekly.render import render_reports
-from reports.analytics.weeks import ReportWeek
 
 WEEKLY_DELIVERY = dg.AssetKey(["reports", "weekly_delivery"])
 
@@ -79,12 +79,15 @@ def weekly_reports(context: dg.AssetExecutionContext, paths: SessionAnalyticsPat
         if outcome.failed:
             metadata[f"{key}_failed_reports"] = len(outcome.failed)
             for failed in outcome.failed:
-                context.log.error(f"{org_id!r} {week.label}: the {failed.audience} report of "
-                                  f"{failed.recipient_user_id!r} was not rendered: {failed.error}")  # fmt: skip
+                context.log.error(
+                    f"{org_id!r} {week.label}: the {failed.audience} report of "
+                    f"{failed.recipient_user_id!r} was not rendered: {failed.error}"
+                )
                 failures.append(f"{org_id!r}: {failed.audience} report of {failed.recipient_user_id!r}")
     if failures and WEEKLY_DELIVERY not in context.job_def.asset_layer.selected_asset_keys:
-        raise dg.Failure(f"{len(failures)} org(s) or report(s) not rendered: {'; '.join(failures)[:2000]}",
-                         metadata=metadata)  # fmt: skip
+        raise dg.Failure(
+            f"{len(failures)} org(s) or report(s) not rendered: {'; '.join(failures)[:2000]}", metadata=metadata
+        )
     return dg.MaterializeResult(metadata=metadata)
 
 
@@ -105,29 +108,33 @@ def weekly_delivery(context: dg.AssetExecutionContext, paths: SessionAnalyticsPa
         key = safe_name(org_id)
         # Every org is tried even when an earlier one had failures: one bad address must not hold up the rest.
         try:
-            summary = deliver_week(resolved.warehouse, resolved.reports_dir, resolved.ledger, org_id, week,
-                                   outbox=resolved.outbox)  # fmt: skip
+            summary = deliver_week(
+                resolved.warehouse, resolved.reports_dir, resolved.ledger, org_id, week, outbox=resolved.outbox
+            )
         except Exception as error:  # noqa: BLE001 -- one org's failure must not stop the next orgs
             context.log.exception(f"{org_id!r} {week.label}: nothing delivered: {error}")
             metadata[f"{key}_error"] = str(error)
             failed_orgs.append(org_id)
             continue
         context.log.info(summary.text())
-        metadata.update({f"{key}_{outcome.replace(' ', '_').replace(',', '')}": count
-                         for outcome, count in summary.counts.items()})  # fmt: skip
+        metadata.update(
+            {f"{key}_{outcome.replace(' ', '_').replace(',', '')}": count for outcome, count in summary.counts.items()}
+        )
         failed_emails += len(summary.failed)
     if failed_emails or failed_orgs:
         # Fails the run (visible in the UI, retried by a re-run, which sends only what is still unsent).
         raise dg.Failure(
             f"{failed_emails} report email(s) not delivered, {len(failed_orgs)} org(s) not delivered at all"
-            + (f" ({', '.join(map(repr, failed_orgs))[:2000]})" if failed_orgs else "") + "; see the log",
+            + (f" ({', '.join(map(repr, failed_orgs))[:2000]})" if failed_orgs else "")
+            + "; see the log",
             metadata=metadata,
         )
     return dg.MaterializeResult(metadata=metadata)
 
 
 weekly_reports_job = dg.define_asset_job(
-    "weekly_reports", selection=[weekly_reports, weekly_delivery],
+    "weekly_reports",
+    selection=[weekly_reports, weekly_delivery],
     description="Render the reports of one ISO week for every org, then email them.",
 )
 

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-
 import dagster as dg
 import duckdb
 
-from orchestration.ingest import lake
 from orchestration.config import Paths
+from orchestration.ingest import lake
 from orchestration.publish import working_warehouse_ready
 
 # Every asset that writes the warehouse file runs in this pool; its limit is 1 (see dagster.yaml), because a

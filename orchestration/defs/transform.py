@@ -1,19 +1,19 @@
 """Transform: the dbt project (staging -> intermediate -> marts), with dbt tests as asset checks."""
 
-
 import json
 import os
 import shutil
 import sys
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
 
-from orchestration.ingest import changes
 from orchestration.dbt_child import PARENT_PID_ENV
 from orchestration.defs.resources import WAREHOUSE_WRITER_POOL, SessionAnalyticsPaths
+from orchestration.ingest import changes
 from orchestration.publish import record_built, working_warehouse_ready
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"

@@ -132,12 +132,19 @@ def load_all(fmt: AgentLogFormat, raw_dir: Path, lake_dir: Path, force: bool = F
     collections = {}
     for name, found in find_collections(root, suffixes=fmt.suffixes).items():
         folder = root / name
-        kept = [path for path in found.files if path.is_relative_to(folder)
-                and fmt.wanted(PurePosixPath(path.relative_to(folder).as_posix()))]
+        kept = [
+            path
+            for path in found.files
+            if path.is_relative_to(folder) and fmt.wanted(PurePosixPath(path.relative_to(folder).as_posix()))
+        ]
         collections[name] = RawFiles(files=kept, skipped=found.skipped)
     return load_collections(
-        source=fmt.source, collections=collections, raw_dir=raw_dir, lake_dir=lake_dir,
-        parse=lambda conn: _parse(conn, fmt), force=force,
+        source=fmt.source,
+        collections=collections,
+        raw_dir=raw_dir,
+        lake_dir=lake_dir,
+        parse=lambda conn: _parse(conn, fmt),
+        force=force,
     )
 
 
@@ -147,14 +154,23 @@ def load_every_format(raw_dir: Path, lake_dir: Path, force: bool = False) -> dic
 
 # -- parsing --------------------------------------------------------------------------------------------------
 
+
 def _parse(conn: duckdb.DuckDBPyConnection, fmt: AgentLogFormat) -> ParsedQueries:
-    conn.execute("create temp table parsed_requests as select * from (select "
-                 + _typed_nulls(lake.DATASETS[f"{fmt.source}_requests"]["columns"]) + ") where false")
-    conn.execute("create temp table parsed_sessions as select * from (select "
-                 + _typed_nulls(lake.DATASETS[f"{fmt.source}_sessions"]["columns"]) + ") where false")
+    conn.execute(
+        "create temp table parsed_requests as select * from (select "
+        + _typed_nulls(lake.DATASETS[f"{fmt.source}_requests"]["columns"])
+        + ") where false"
+    )
+    conn.execute(
+        "create temp table parsed_sessions as select * from (select "
+        + _typed_nulls(lake.DATASETS[f"{fmt.source}_sessions"]["columns"])
+        + ") where false"
+    )
     conn.execute("create temp table parsed_quarantine (source_file varchar, line_number bigint, reason varchar)")
-    conn.execute("create temp table parsed_summary (source_file varchar, lines_read bigint, blank_lines bigint, "
-                 "loaded_lines bigint, quarantined_lines bigint, ignored_event_lines bigint)")
+    conn.execute(
+        "create temp table parsed_summary (source_file varchar, lines_read bigint, blank_lines bigint, "
+        "loaded_lines bigint, quarantined_lines bigint, ignored_event_lines bigint)"
+    )
     requests, sessions, quarantine, summary = [], [], [], []
     for source_file, read, blank, lines in _file_lines(conn, fmt.line_markers):
         parsed = _parsed_safely(fmt, source_file, lines)
@@ -181,11 +197,15 @@ def _parse(conn: duckdb.DuckDBPyConnection, fmt: AgentLogFormat) -> ParsedQuerie
     insert_rows(conn, "parsed_quarantine", quarantine)
     insert_rows(conn, "parsed_summary", summary)
     # Files with no line at all (empty) are summarised too: lines_read 0.
-    conn.execute("insert into parsed_summary select source_file, 0, 0, 0, 0, 0 from source_files "
-                 "where read_path is not null and source_file not in (select source_file from parsed_summary)")
+    conn.execute(
+        "insert into parsed_summary select source_file, 0, 0, 0, 0, 0 from source_files "
+        "where read_path is not null and source_file not in (select source_file from parsed_summary)"
+    )
     return ParsedQueries(
-        datasets={f"{fmt.source}_requests": "select * from parsed_requests",
-                  f"{fmt.source}_sessions": "select * from parsed_sessions"},
+        datasets={
+            f"{fmt.source}_requests": "select * from parsed_requests",
+            f"{fmt.source}_sessions": "select * from parsed_sessions",
+        },
         quarantine="select source_file, line_number, reason, cast(null as varchar) as line from parsed_quarantine",
         summary="select * from parsed_summary",
     )
@@ -195,7 +215,9 @@ def _typed_nulls(columns: dict[str, str]) -> str:
     return ", ".join(f"cast(null as {sql_type}) as {name}" for name, sql_type in columns.items())
 
 
-def _file_lines(conn: duckdb.DuckDBPyConnection, markers: tuple[str, ...] | None) -> Iterator[tuple[str, int, int, Lines]]:
+def _file_lines(
+    conn: duckdb.DuckDBPyConnection, markers: tuple[str, ...] | None
+) -> Iterator[tuple[str, int, int, Lines]]:
     """(source file, lines read, blank lines, its non-blank lines) per file. The text of a valid JSON line that
     has none of the markers stays in DuckDB."""
     if markers:
@@ -235,6 +257,7 @@ def _parsed_safely(fmt: AgentLogFormat, source_file: str, lines: Lines) -> Parse
 
 # -- the value contract -----------------------------------------------------------------------------------------
 
+
 def check(parsed: ParsedFile) -> ParsedFile:
     """The records that keep the value contract, and a quarantine row for each one that breaks it."""
     kept = ParsedFile(quarantined=list(parsed.quarantined))
@@ -253,8 +276,13 @@ def check(parsed: ParsedFile) -> ParsedFile:
     return kept
 
 
-TOKEN_COLUMNS = ("input_tokens", "output_tokens", "cache_read_input_tokens", "cache_creation_input_tokens",
-                 "reasoning_output_tokens")
+TOKEN_COLUMNS = (
+    "input_tokens",
+    "output_tokens",
+    "cache_read_input_tokens",
+    "cache_creation_input_tokens",
+    "reasoning_output_tokens",
+)
 
 
 def request_problem(request: Request) -> str | None:
@@ -317,16 +345,33 @@ def _timestamp_problem(value, name: str) -> str | None:
 
 
 def _request_row(request: Request) -> tuple:
-    return (request.line_number, request.session_id, request.request_key, request.event_at_utc, request.model,
-            request.is_fallback_model, *(getattr(request, name) for name in TOKEN_COLUMNS), request.client_version)
+    return (
+        request.line_number,
+        request.session_id,
+        request.request_key,
+        request.event_at_utc,
+        request.model,
+        request.is_fallback_model,
+        *(getattr(request, name) for name in TOKEN_COLUMNS),
+        request.client_version,
+    )
 
 
 def _session_row(session: Session) -> tuple:
-    return (session.line_number, session.session_id, session.first_at_utc, session.last_at_utc, session.cwd,
-            session.git_branch, session.repository, session.client_version)
+    return (
+        session.line_number,
+        session.session_id,
+        session.first_at_utc,
+        session.last_at_utc,
+        session.cwd,
+        session.git_branch,
+        session.repository,
+        session.client_version,
+    )
 
 
 # -- shared helpers for format modules -------------------------------------------------------------------------
+
 
 def parse_utc(text) -> dt.datetime | None:
     """An ISO 8601 timestamp (with Z or an offset) as naive UTC; None if it is not one."""
@@ -338,11 +383,11 @@ def parse_utc(text) -> dt.datetime | None:
         return None
     if value.tzinfo is None:
         return None  # a local time without an offset cannot be placed
-    return value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    return value.astimezone(dt.UTC).replace(tzinfo=None)
 
 
 def repository_from_remote(url) -> str | None:
-    """"owner/name" (or "group/sub/name") from a git remote URL: https://[user:token@]host/owner/name(.git),
+    """ "owner/name" (or "group/sub/name") from a git remote URL: https://[user:token@]host/owner/name(.git),
     git@host:owner/name.git, ssh://git@host/owner/name. Credentials and host are never kept."""
     if not isinstance(url, str) or not url or len(url) > 2048:
         return None

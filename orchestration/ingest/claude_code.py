@@ -21,9 +21,9 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Callable
 
 import duckdb
 
@@ -75,8 +75,10 @@ ENTRY_FIELDS = {
     "is_api_error": "isApiErrorMessage",
     # The token counts too, so that no check or column parses the usage object again.
     **{f"{field}_json": f"message.usage.{field}" for field in TOKEN_FIELDS},
-    **{f"cache_creation_{window}_json": f"message.usage.cache_creation.ephemeral_{window}_input_tokens"
-       for window in CACHE_WINDOWS},
+    **{
+        f"cache_creation_{window}_json": f"message.usage.cache_creation.ephemeral_{window}_input_tokens"
+        for window in CACHE_WINDOWS
+    },
 }
 PROGRESS_ENTRY = "data.message"
 EXTRACTED = {
@@ -98,15 +100,24 @@ TOKEN_COUNTS = {name: path for name, path in ENTRY_FIELDS.items() if name.endswi
 # content; the first group is read from every line (a session's span), the second from usage lines. All but
 # gitBranch and cwd are identifiers (sessionId is checked on every line, the others on usage lines).
 SPAN_TEXT_FIELDS = {"session_id_json": "sessionId", "cwd": "cwd", "git_branch": "gitBranch"}
-REQUEST_TEXT_FIELDS = {"message_id": "message.id", "request_id": "requestId", "model": "message.model",
-                       "agent_id": "agentId", "client_version": "version"}
+REQUEST_TEXT_FIELDS = {
+    "message_id": "message.id",
+    "request_id": "requestId",
+    "model": "message.model",
+    "agent_id": "agentId",
+    "client_version": "version",
+}
 BOOLEAN_FIELDS = {"is_sidechain": "isSidechain", "is_api_error": "isApiErrorMessage"}
 # The objects whose keys must be unique on a line that carries usage: duplicates there make the line mean
 # different things to different parsers (DuckDB reads the first value, JavaScript's JSON.parse the last).
 ENTRY_OBJECTS = ("message", "message.usage", "message.usage.cache_creation")
 KEYED_OBJECTS = {"$": "", **{f"$.{path}": f"{path}." for path in ENTRY_OBJECTS}}
-PROGRESS_KEYED_OBJECTS = {"$": "", "$.data": "data.", f"$.{PROGRESS_ENTRY}": f"{PROGRESS_ENTRY}.",
-                          **{f"$.{PROGRESS_ENTRY}.{path}": f"{PROGRESS_ENTRY}.{path}." for path in ENTRY_OBJECTS}}
+PROGRESS_KEYED_OBJECTS = {
+    "$": "",
+    "$.data": "data.",
+    f"$.{PROGRESS_ENTRY}": f"{PROGRESS_ENTRY}.",
+    **{f"$.{PROGRESS_ENTRY}.{path}": f"{PROGRESS_ENTRY}.{path}." for path in ENTRY_OBJECTS},
+}
 # Extracted values kept as JSON: the usage object (only its type is read), the session id (its type is checked)
 # and the token counts (their JSON type is checked).
 JSON_VALUES = ("usage", "progress_usage", "session_id_json", *(name for name in EXTRACTED if name.endswith("_json")))
@@ -130,17 +141,20 @@ def _parse(conn: duckdb.DuckDBPyConnection) -> ParsedQueries:
     embedded_index = {name: position for position, name in enumerate(ENTRY_FIELDS, start=1)}
     # The extracted JSON value of each field; on a progress copy, the entry's fields are the embedded entry's.
     values = {name: f"extracted[{position}]" for name, position in index.items()}
-    values |= {name: f"case when is_progress_copy then embedded[{embedded_index[name]}] else {values[name]} end"
-               for name in ENTRY_FIELDS}
-    values["agent_id"] = (f"case when is_progress_copy then {values['progress_agent_id']} "
-                          f"else {values['agent_id']} end")
+    values |= {
+        name: f"case when is_progress_copy then embedded[{embedded_index[name]}] else {values[name]} end"
+        for name in ENTRY_FIELDS
+    }
+    values["agent_id"] = f"case when is_progress_copy then {values['progress_agent_id']} else {values['agent_id']} end"
     # Small JSON values (the usage object, or one scalar) stay JSON; the rest are read as text.
     fields = ",\n".join(
         f"{values[name]} as {name}" if name in JSON_VALUES else f"{_text_of(values[name])} as {name}"
         for name in EXTRACTED
     )
-    is_progress_copy = (f"coalesce({_text_of(values['line_type'])} = 'progress' "
-                        f"and json_type({values['progress_usage']}) = 'OBJECT', false)")
+    is_progress_copy = (
+        f"coalesce({_text_of(values['line_type'])} = 'progress' "
+        f"and json_type({values['progress_usage']}) = 'OBJECT', false)"
+    )
     assistant = f"{_text_of(values['entry_type'])} = 'assistant'"
     has_usage = f"json_type({values['usage']}) = 'OBJECT'"
     conn.execute(
@@ -169,19 +183,19 @@ def _parse(conn: duckdb.DuckDBPyConnection) -> ParsedQueries:
                    {assistant} and {has_usage} as is_usage_line,
                    -- keys are read again (one more parse) only on the lines that may carry usage
                    case when extracted is not null and not is_progress_copy and ({has_usage} or {assistant})
-                        then {object_keys_sql('line', KEYED_OBJECTS)} end as key_lists,
-                   case when is_progress_copy then {object_keys_sql('line', PROGRESS_KEYED_OBJECTS)} end
+                        then {object_keys_sql("line", KEYED_OBJECTS)} end as key_lists,
+                   case when is_progress_copy then {object_keys_sql("line", PROGRESS_KEYED_OBJECTS)} end
                        as progress_key_lists
             from entries
         ),
         checked as (
-            select *, coalesce({duplicate_key_sql('key_lists', KEYED_OBJECTS)},
-                               {duplicate_key_sql('progress_key_lists', PROGRESS_KEYED_OBJECTS)}) as duplicate_key
+            select *, coalesce({duplicate_key_sql("key_lists", KEYED_OBJECTS)},
+                               {duplicate_key_sql("progress_key_lists", PROGRESS_KEYED_OBJECTS)}) as duplicate_key
             from docs
         )
         select * exclude (structured_span_field, structured_request_field, key_lists, progress_key_lists,
                           duplicate_key),
-               {_text_of('session_id_json')} as session_id,
+               {_text_of("session_id_json")} as session_id,
                try_cast(timestamp_text as timestamptz) as event_at,
                case when is_blank then null
                     when is_progress_copy then coalesce({_reasons(progress_copy=True)})
@@ -225,8 +239,7 @@ def _parse(conn: duckdb.DuckDBPyConnection) -> ParsedQueries:
         group by source_file, session_id
     """
     quarantine = (
-        "select source_file, line_number, reason, cast(null as varchar) as line "
-        "from parsed where reason is not null"
+        "select source_file, line_number, reason, cast(null as varchar) as line from parsed where reason is not null"
     )
     summary = """
         select f.source_file,
@@ -250,8 +263,7 @@ def _parse(conn: duckdb.DuckDBPyConnection) -> ParsedQueries:
 def _structured_field_sql(fields: dict[str, str], values: dict[str, str]) -> str:
     """SQL: the name of the first of `fields` whose extracted JSON value (SQL in `values`) is an object or an
     array (a look at its first character: no parse), else null."""
-    cases = " ".join(f"when left({values[name]}, 1) in ('{{', '[') then '{label}'"
-                     for name, label in fields.items())
+    cases = " ".join(f"when left({values[name]}, 1) in ('{{', '[') then '{label}'" for name, label in fields.items())
     return f"case {cases} end"
 
 
@@ -290,16 +302,20 @@ def _reasons(progress_copy: bool) -> str:
         f"case when {usage} and structured_request_field is not null "
         "then 'mistyped field ' || structured_request_field || ': expected a string' end",
         identifier_reason_sql(_text_of("session_id_json"), "sessionId"),
-        *(f"case when {usage} then {identifier_reason_sql(name, label)} end"
-          for name, label in _labels(REQUEST_TEXT_FIELDS, progress_copy).items()),
+        *(
+            f"case when {usage} then {identifier_reason_sql(name, label)} end"
+            for name, label in _labels(REQUEST_TEXT_FIELDS, progress_copy).items()
+        ),
         f"case when length(cwd) > {CWD_MAX_LENGTH} "
         f"then 'invalid cwd: longer than {CWD_MAX_LENGTH} characters (' || length(cwd) || ')' end",
         "case when regexp_matches(cwd, '[\\p{Cc}\\p{Cf}]') then 'invalid cwd: a control or format character' end",
         # the last component as dbt's last_path_component macro takes it
         identifier_reason_sql("nullif(regexp_extract(rtrim(cwd, '/'), '([^/]+)$', 1), '')", "cwd (last component)"),
-        *(f"case when {usage} and {name} is not null and try_cast({name} as boolean) is null "
-          f"then 'mistyped field {label}: expected true or false' end"
-          for name, label in _labels(BOOLEAN_FIELDS, progress_copy).items()),
+        *(
+            f"case when {usage} and {name} is not null and try_cast({name} as boolean) is null "
+            f"then 'mistyped field {label}: expected true or false' end"
+            for name, label in _labels(BOOLEAN_FIELDS, progress_copy).items()
+        ),
     ]
     for name, label in _labels(TOKEN_COUNTS, progress_copy).items():
         kind = f"json_type({name})"
@@ -330,8 +346,13 @@ def _reasons(progress_copy: bool) -> str:
 
 # Read by ccusage, not by the loader; kept so that ccusage counts the copy as it counts the original: costUSD
 # (its `auto` cost mode), usage.speed ("fast" names the model <model>-fast) and the embedded entry's isSidechain.
-CCUSAGE_FIELDS = ("costUSD", "message.usage.speed", f"{PROGRESS_ENTRY}.costUSD", f"{PROGRESS_ENTRY}.isSidechain",
-                  f"{PROGRESS_ENTRY}.message.usage.speed")
+CCUSAGE_FIELDS = (
+    "costUSD",
+    "message.usage.speed",
+    f"{PROGRESS_ENTRY}.costUSD",
+    f"{PROGRESS_ENTRY}.isSidechain",
+    f"{PROGRESS_ENTRY}.message.usage.speed",
+)
 # A file whose last line has no newline and was modified this long ago is not being written any more.
 OPEN_LINE_SETTLE_SECONDS = 600
 # The invalid line a copy has where the original has a line that is not JSON: the loader quarantines it at the
@@ -339,12 +360,25 @@ OPEN_LINE_SETTLE_SECONDS = 600
 INVALID_LINE = '{"session-analytics collect": "this line of the original file is not JSON; its text is not sent"'
 # ccusage (20.x, adapter/claude) skips a line whose text lacks this, or names one of these fields before ":null".
 _CCUSAGE_USAGE_MARKER = b'"usage":{'
-_CCUSAGE_NULLABLE_NOT = frozenset({b"id", b"cwd", b"model", b"speed", b"costUSD", b"version", b"sessionId",
-                                   b"requestId", b"isApiErrorMessage", b"cache_read_input_tokens",
-                                   b"cache_creation_input_tokens"})
+_CCUSAGE_NULLABLE_NOT = frozenset(
+    {
+        b"id",
+        b"cwd",
+        b"model",
+        b"speed",
+        b"costUSD",
+        b"version",
+        b"sessionId",
+        b"requestId",
+        b"isApiErrorMessage",
+        b"cache_read_input_tokens",
+        b"cache_creation_input_tokens",
+    }
+)
 # DuckDB's trim(): a line of only these is blank to the loader.
-_BLANK_CHARACTERS = frozenset(" \u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a"
-                              "\u202f\u205f\u3000")
+_BLANK_CHARACTERS = frozenset(
+    " \u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u202f\u205f\u3000"
+)
 # DuckDB's text to boolean cast accepts these (any case); another string in isSidechain is mistyped.
 _BOOLEAN_TEXTS = frozenset({"true", "false", "t", "f", "1", "0", "yes", "no", "y", "n"})
 
@@ -369,8 +403,7 @@ def _keep_tree() -> dict:
 
 
 _KEEP = _keep_tree()
-_COUNT_FIELDS = frozenset((*TOKEN_FIELDS, *(f"ephemeral_{window}_input_tokens" for window in CACHE_WINDOWS),
-                           "costUSD"))
+_COUNT_FIELDS = frozenset((*TOKEN_FIELDS, *(f"ephemeral_{window}_input_tokens" for window in CACHE_WINDOWS), "costUSD"))
 _FLAG_FIELDS = frozenset(label for label in BOOLEAN_FIELDS.values())
 
 
@@ -451,8 +484,7 @@ def _parsed(text: str, strict: list[bool]):
         strict[0] = False
         return _Number(name)
 
-    return json.loads(text, object_pairs_hook=_Pairs, parse_int=_Number, parse_float=_Number,
-                      parse_constant=constant)
+    return json.loads(text, object_pairs_hook=_Pairs, parse_int=_Number, parse_float=_Number, parse_constant=constant)
 
 
 _lenient_reader: list[duckdb.DuckDBPyConnection] = []
@@ -480,8 +512,11 @@ def _kept(value, keep: dict, name: str | None):
         counts: dict[str, int] = {}
         for key, _ in value:
             counts[key] = counts.get(key, 0) + 1
-        return _Pairs((key, _kept(item, keep[key], key) if key in keep else _emptied(item))
-                      for key, item in value if key in keep or counts[key] > 1)
+        return _Pairs(
+            (key, _kept(item, keep[key], key) if key in keep else _emptied(item))
+            for key, item in value
+            if key in keep or counts[key] > 1
+        )
     if isinstance(value, (_Pairs, list)):
         return _emptied(value)
     if isinstance(value, str) and not isinstance(value, _Number):
@@ -558,7 +593,7 @@ def _has_unsupported_null_field(line: bytes) -> bool:
             field_start = max(field_end - 1, 0)
             while field_start > 0 and line[field_start] != quote:
                 field_start -= 1
-            if line[field_start] == quote and line[field_start + 1:field_end] in _CCUSAGE_NULLABLE_NOT:
+            if line[field_start] == quote and line[field_start + 1 : field_end] in _CCUSAGE_NULLABLE_NOT:
                 return True
         offset = index + len(b":null")
     return False
@@ -580,6 +615,11 @@ class CollectedFormat:
 
 
 COLLECTED = CollectedFormat(
-    source=SOURCE, wanted=wanted, strip_file=strip_file, local_home="~/.claude", home_env="CLAUDE_CONFIG_DIR",
-    home_env_separator=",", other_local_homes=("~/.config/claude",),
+    source=SOURCE,
+    wanted=wanted,
+    strip_file=strip_file,
+    local_home="~/.claude",
+    home_env="CLAUDE_CONFIG_DIR",
+    home_env_separator=",",
+    other_local_homes=("~/.config/claude",),
 )

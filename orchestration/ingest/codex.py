@@ -84,6 +84,7 @@ class LineProblem(Exception):
 
 # -- reading one line ----------------------------------------------------------------------------------------
 
+
 def _reject_constant(name: str):
     raise ValueError(name)
 
@@ -142,8 +143,11 @@ def _timestamp(value, where: str) -> dt.datetime:
 def _model_of(container: dict, where: str) -> str | None:
     """`model`, else `model_name`, else `metadata.model`: the first non-blank string."""
     metadata = container.get("metadata")
-    candidates = [container.get("model"), container.get("model_name"),
-                  metadata.get("model") if isinstance(metadata, dict) else None]
+    candidates = [
+        container.get("model"),
+        container.get("model_name"),
+        metadata.get("model") if isinstance(metadata, dict) else None,
+    ]
     for name, value in zip(("model", "model_name", "metadata.model"), candidates):
         if value is None:
             continue
@@ -191,7 +195,11 @@ def _capped(usage: tuple) -> tuple:
 
 
 def _auto_review_model(raw_timestamp, at: dt.datetime) -> str:
-    day = raw_timestamp[:10] if isinstance(raw_timestamp, str) and _DATE.fullmatch(raw_timestamp[:10]) else at.date().isoformat()
+    day = (
+        raw_timestamp[:10]
+        if isinstance(raw_timestamp, str) and _DATE.fullmatch(raw_timestamp[:10])
+        else at.date().isoformat()
+    )
     return next((model for released, model in AUTO_REVIEW_MODELS if day >= released), FALLBACK_MODEL)
 
 
@@ -203,6 +211,7 @@ def request_key(at: dt.datetime, model: str, usage: tuple) -> str:
 
 
 # -- one file ------------------------------------------------------------------------------------------------
+
 
 def _fallback_session_id(source_file: str) -> str:
     """A file without a session_meta: the uuid that ends the rollout file's name, else the name itself."""
@@ -236,8 +245,11 @@ def _read_meta(line_number: int, record: dict, problems: list[tuple[int, str]]) 
             return None
 
     meta.session_id = field(lambda: _text(payload, "id", "session_meta"))
-    meta.at = field(lambda: _timestamp(record["timestamp"] if record.get("timestamp") is not None
-                                       else payload.get("timestamp"), "session_meta"))
+    meta.at = field(
+        lambda: _timestamp(
+            record["timestamp"] if record.get("timestamp") is not None else payload.get("timestamp"), "session_meta"
+        )
+    )
     meta.cwd = field(lambda: _text(payload, "cwd", "session_meta")) or None
     meta.version = field(lambda: _text(payload, "cli_version", "session_meta")) or None
     git = payload.get("git")
@@ -346,21 +358,37 @@ def parse_file(source_file: str, lines: Lines) -> ParsedFile:
             skipping_since = None
 
         inp, cached, write, out, reasoning, _total = usage
-        parsed.requests.append(Request(
-            line_number=line_number, session_id=session_id, request_key=request_key(at, model, usage),
-            event_at_utc=at, model=model, is_fallback_model=assumed,
-            input_tokens=inp - cached - write, output_tokens=out, cache_read_input_tokens=cached,
-            cache_creation_input_tokens=write, reasoning_output_tokens=reasoning, client_version=version,
-        ))
+        parsed.requests.append(
+            Request(
+                line_number=line_number,
+                session_id=session_id,
+                request_key=request_key(at, model, usage),
+                event_at_utc=at,
+                model=model,
+                is_fallback_model=assumed,
+                input_tokens=inp - cached - write,
+                output_tokens=out,
+                cache_read_input_tokens=cached,
+                cache_creation_input_tokens=write,
+                reasoning_output_tokens=reasoning,
+                client_version=version,
+            )
+        )
 
     times = [request.event_at_utc for request in parsed.requests] + ([meta.at] if meta and meta.at else [])
     if times:
-        parsed.sessions.append(Session(
-            line_number=meta.line_number if meta else 0, session_id=session_id,
-            first_at_utc=min(times), last_at_utc=max(times), cwd=meta.cwd if meta else None,
-            git_branch=meta.branch if meta else None, repository=meta.repository if meta else None,
-            client_version=version,
-        ))
+        parsed.sessions.append(
+            Session(
+                line_number=meta.line_number if meta else 0,
+                session_id=session_id,
+                first_at_utc=min(times),
+                last_at_utc=max(times),
+                cwd=meta.cwd if meta else None,
+                git_branch=meta.branch if meta else None,
+                repository=meta.repository if meta else None,
+                client_version=version,
+            )
+        )
     return parsed
 
 
@@ -372,8 +400,9 @@ def _replay_burst_start(records: list[tuple[int, dict, str]]) -> dt.datetime | N
         if kind != "token_count":
             continue
         info = record["payload"].get("info")
-        if not isinstance(info, dict) or (info.get("last_token_usage") is None
-                                          and info.get("total_token_usage") is None):
+        if not isinstance(info, dict) or (
+            info.get("last_token_usage") is None and info.get("total_token_usage") is None
+        ):
             continue
         try:
             found.append(_timestamp(record.get("timestamp"), "token_count"))
@@ -385,6 +414,7 @@ def _replay_burst_start(records: list[tuple[int, dict, str]]) -> dt.datetime | N
 
 
 # -- files read, the collector's copy -------------------------------------------------------------------------
+
 
 def wanted(path: PurePosixPath) -> bool:
     """Rollout files under sessions/ or archived_sessions/ of the collected Codex home."""
@@ -454,7 +484,9 @@ def _project(record: dict, kind: str) -> dict:
         spawn = source.get("subagent") if isinstance(source, dict) else None
         spawn = spawn.get("thread_spawn") if isinstance(spawn, dict) else None
         if isinstance(spawn, dict) and "parent_thread_id" in spawn:
-            kept["source"] = {"subagent": {"thread_spawn": {"parent_thread_id": _kept(spawn["parent_thread_id"], True)}}}
+            kept["source"] = {
+                "subagent": {"thread_spawn": {"parent_thread_id": _kept(spawn["parent_thread_id"], True)}}
+            }
     else:
         if kind == "token_count":
             kept["type"] = "token_count"
@@ -469,8 +501,12 @@ def _project(record: dict, kind: str) -> dict:
                         continue
                     usage = info[name]
                     if isinstance(usage, dict):
-                        kept_info[name] = {key: _kept(usage[key], False) for names in USAGE_FIELDS.values()
-                                           for key in names if key in usage}
+                        kept_info[name] = {
+                            key: _kept(usage[key], False)
+                            for names in USAGE_FIELDS.values()
+                            for key in names
+                            if key in usage
+                        }
                     else:
                         kept_info[name] = _kept(usage, False)
                 kept["info"] = kept_info
@@ -507,8 +543,9 @@ def strip_text(text: str) -> str:
                 out.append(_NOT_AN_OBJECT if _has_marker(line) else _IGNORED_LINE)
             continue
         kind = _kind(record) if _has_marker(line) else None  # without a marker the parser never sees it
-        out.append(json.dumps(_project(record, kind), separators=(",", ":"), ensure_ascii=False) if kind
-                   else _IGNORED_LINE)
+        out.append(
+            json.dumps(_project(record, kind), separators=(",", ":"), ensure_ascii=False) if kind else _IGNORED_LINE
+        )
     return "\n".join(out)
 
 
@@ -531,6 +568,7 @@ def strip_file(path: Path) -> bytes | None:
 
 # -- parity with ccusage ---------------------------------------------------------------------------------------
 
+
 def _ccusage_env(homes: list[Path]) -> dict[str, str] | None:
     """CODEX_HOME takes several homes separated by commas (a home whose path has one: one run each)."""
     if any("," in str(home) for home in homes):
@@ -539,8 +577,11 @@ def _ccusage_env(homes: list[Path]) -> dict[str, str] | None:
 
 
 def _ccusage_rows(report: dict) -> dict[tuple[str, str], dict[str, int]]:
-    return {(day["date"], model): {kind: int(figures.get(kind, 0)) for kind in CCUSAGE_KINDS}
-            for day in report.get("daily", []) for model, figures in day.get("models", {}).items()}
+    return {
+        (day["date"], model): {kind: int(figures.get(kind, 0)) for kind in CCUSAGE_KINDS}
+        for day in report.get("daily", [])
+        for model, figures in day.get("models", {}).items()
+    }
 
 
 # ccusage's inputTokens is the uncached input (input - cached - cache writes), as ours.

@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import logging
 import tempfile
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable
 
 import duckdb
 
@@ -63,7 +63,9 @@ def find_collections(
         if problem:
             reason = f"skipped: the collection folder's name is not a valid identifier ({problem})"
         elif _folder_name_bytes(name) > NAME_MAX_BYTES:
-            reason = f"skipped: the collection folder's name is too long for the lake ({_folder_name_bytes(name)} bytes)"
+            reason = (
+                f"skipped: the collection folder's name is too long for the lake ({_folder_name_bytes(name)} bytes)"
+            )
         else:
             continue
         del grouped[name]
@@ -147,9 +149,14 @@ def load_collections(
         totals = _load_changed(source, batch, raw_dir, lake_dir, parse)
         for item in batch:
             changes.record_batch(lake_dir, source, item.collection)
-            kept_history = {name: fingerprint for name, fingerprint in item.previous.items()
-                            if name not in item.current and name not in item.forgotten}
-            lake.write_state(_state_file(lake_dir, source, item.collection), {"files": {**kept_history, **item.current}})
+            kept_history = {
+                name: fingerprint
+                for name, fingerprint in item.previous.items()
+                if name not in item.current and name not in item.forgotten
+            }
+            lake.write_state(
+                _state_file(lake_dir, source, item.collection), {"files": {**kept_history, **item.current}}
+            )
             read_now = len(item.changed.files) + len(item.changed.skipped)
             carried = len(set(kept_history) | set(item.current)) - read_now
             result = CollectionLoad(source, item.collection, read_now, carried, *totals[item.collection])
@@ -222,19 +229,27 @@ def _load_changed(
         unreadable = read_lines(conn, all_files, raw_dir, Path(scratch))
         # Unreadable files are reported by the rows of `not_read`, not by the parser's per-file summary.
         conn.execute("delete from source_files where list_contains(?, source_file)", [list(unreadable)])
-        not_read = {reported_name(path, raw_dir): reason for item in batch
-                    for path, reason in item.changed.skipped.items()}
+        not_read = {
+            reported_name(path, raw_dir): reason for item in batch for path, reason in item.changed.skipped.items()
+        }
         not_read.update(unreadable)
         conn.execute("create temp table not_read (source_file varchar, reason varchar)")
         insert_rows(conn, "not_read", list(not_read.items()))
         # The files read now, the entries reported now and the entries forgotten, each with its collection's
         # position in `names` (the partition written): their previous rows are replaced.
         conn.execute("create temp table refreshed (source_file varchar, partition_index integer)")
-        insert_rows(conn, "refreshed", [
-            (name, index) for index, item in enumerate(batch)
-            for name in (*(reported_name(path, raw_dir) for path in (*item.changed.files, *item.changed.skipped)),
-                         *item.forgotten)
-        ])  # fmt: skip
+        insert_rows(
+            conn,
+            "refreshed",
+            [
+                (name, index)
+                for index, item in enumerate(batch)
+                for name in (
+                    *(reported_name(path, raw_dir) for path in (*item.changed.files, *item.changed.skipped)),
+                    *item.forgotten,
+                )
+            ],
+        )
         queries = parse(conn)
         quarantine = f"{queries.quarantine} union all select source_file, {WHOLE_FILE}, reason, null from not_read"
         # A file that is not read counts as one line read, and quarantined (as lines_read = blank + loaded +

@@ -49,8 +49,9 @@ _IDENTIFIER_CHARACTERS_SQL = f"[{_VISIBLE}]([{_VISIBLE} ]*[{_VISIBLE}])?"
 
 def identifier_sql(column: str) -> str:
     """SQL: true when the text `column` is a valid identifier (null when it is null)."""
-    return (f"(length({column}) <= {IDENTIFIER_MAX_LENGTH} "
-            f"and regexp_full_match({column}, '{_IDENTIFIER_CHARACTERS_SQL}'))")
+    return (
+        f"(length({column}) <= {IDENTIFIER_MAX_LENGTH} and regexp_full_match({column}, '{_IDENTIFIER_CHARACTERS_SQL}'))"
+    )
 
 
 def identifier_reason_sql(column: str, field_name: str) -> str:
@@ -77,8 +78,8 @@ DURATION_MS_MAX = 10**9
 # -- time -------------------------------------------------------------------------------------------------
 # Every timestamp lies in [2000-01-01T00:00:00Z, 2100-01-01T00:00:00Z): outside it a clock is wrong, and a
 # year 1 or 9999 would overflow date arithmetic downstream (calendars, week labels, timeseries).
-TIMESTAMP_WINDOW_START = dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc)
-TIMESTAMP_WINDOW_END = dt.datetime(2100, 1, 1, tzinfo=dt.timezone.utc)
+TIMESTAMP_WINDOW_START = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+TIMESTAMP_WINDOW_END = dt.datetime(2100, 1, 1, tzinfo=dt.UTC)
 TIMESTAMP_WINDOW_TEXT = "2000-01-01T00:00:00Z to 2099-12-31T23:59:59Z"
 # The local dates every answer, report and query range stays within (a day of margin for time zones).
 DATE_WINDOW_START = dt.date(1999, 12, 31)

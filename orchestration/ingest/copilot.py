@@ -95,8 +95,18 @@ TIME_NANOS = "timeUnixNano"
 SPAN_SHAPE = ("startTime", "endTime", "duration", "kind")
 NO_TIMESTAMP = "no timestamp (endTime, startTime, hrTime, time, timestamp, observedTimestamp or timeUnixNano)"
 # The attributes the parser reads: the collector's copy keeps these and nothing else.
-KEPT_ATTRIBUTES = frozenset((*TOKEN_ATTRIBUTES, *MODEL_ATTRIBUTES, *(name for name, _ in SESSION_ATTRIBUTES),
-                             OPERATION, EVENT_NAME, *TURN_INDEX, GIT_BRANCH, GIT_REPOSITORY))
+KEPT_ATTRIBUTES = frozenset(
+    (
+        *TOKEN_ATTRIBUTES,
+        *MODEL_ATTRIBUTES,
+        *(name for name, _ in SESSION_ATTRIBUTES),
+        OPERATION,
+        EVENT_NAME,
+        *TURN_INDEX,
+        GIT_BRANCH,
+        GIT_REPOSITORY,
+    )
+)
 U64_MAX = 2**64 - 1
 _EPOCH = dt.datetime(1970, 1, 1)
 _WINDOW_MS = tuple(int(t.timestamp() * 1000) for t in (TIMESTAMP_WINDOW_START, TIMESTAMP_WINDOW_END))
@@ -125,6 +135,7 @@ def _loads(text: str):
 
 
 # -- values as ccusage reads them ------------------------------------------------------------------------------
+
 
 def _text(value) -> str | None:
     """A string, trimmed, if not empty (ccusage's string_value)."""
@@ -209,7 +220,8 @@ def _is_span(record: dict) -> bool:
         return kind == "span"
     trace, span = _text(record.get("traceId")), _text(record.get("spanId"))
     return _text(record.get("name")) is not None and (
-        trace is not None or span is not None or any(record.get(name) is not None for name in SPAN_SHAPE))
+        trace is not None or span is not None or any(record.get(name) is not None for name in SPAN_SHAPE)
+    )
 
 
 def _body(record: dict) -> str | None:
@@ -217,8 +229,12 @@ def _body(record: dict) -> str | None:
 
 
 def _kind(record: dict, attributes: dict) -> str | None:
-    operation, name, event, body = (_text(attributes.get(OPERATION)), _text(record.get("name")),
-                                    _text(attributes.get(EVENT_NAME)), _body(record))
+    operation, name, event, body = (
+        _text(attributes.get(OPERATION)),
+        _text(record.get("name")),
+        _text(attributes.get(EVENT_NAME)),
+        _body(record),
+    )
     if _is_span(record):
         if operation == "chat" or (name or "").startswith("chat "):
             return CHAT
@@ -283,6 +299,7 @@ def _line_key(source_file: str, line_number: int) -> str:
 
 # -- parsing -----------------------------------------------------------------------------------------------------
 
+
 def parse_file(source_file: str, lines: Lines) -> ParsedFile:
     parsed = ParsedFile()
     records: list[tuple[int, dict, dict]] = []  # (line, record, its attributes)
@@ -336,8 +353,9 @@ def parse_file(source_file: str, lines: Lines) -> ParsedFile:
             continue
         trace, span = _ids(record)
         session = _session(attributes)
-        session_id = (session[0] if session else None) or trace_session.get(trace, (None, 0))[0] or trace \
-            or "unknown-session"
+        session_id = (
+            (session[0] if session else None) or trace_session.get(trace, (None, 0))[0] or trace or "unknown-session"
+        )
         millis = _millis(record)
         if millis is None:
             parsed.quarantined.append((line_number, NO_TIMESTAMP))
@@ -350,20 +368,34 @@ def parse_file(source_file: str, lines: Lines) -> ParsedFile:
         elif kind == INFERENCE_LOG:
             key = f"log:{trace}:{span}" if trace and span else _line_key(source_file, line_number)
         else:
-            turn = next((index for index in map(_loose_count, map(attributes.get, TURN_INDEX)) if index is not None),
-                        None)
+            turn = next(
+                (index for index in map(_loose_count, map(attributes.get, TURN_INDEX)) if index is not None), None
+            )
             key = f"agent-turn:{trace}:{turn}" if trace and turn is not None else _line_key(source_file, line_number)
-        candidates.append(dict(
-            kind=kind, trace=trace, response=_text(attributes.get(RESPONSE_ID)), line=line_number,
-            request=Request(
-                line_number=line_number, session_id=session_id, request_key=key,
-                event_at_utc=_EPOCH + dt.timedelta(milliseconds=millis),
-                model=_model(attributes) or (trace_model.get(trace) if trace else None), is_fallback_model=False,
-                input_tokens=uncached, output_tokens=output, cache_read_input_tokens=cache_read,
-                cache_creation_input_tokens=cache_write, reasoning_output_tokens=min(reasoning, output),
-                client_version=_client_version(record)),
-            branch=_text(attributes.get(GIT_BRANCH)), repository=repository_from_remote(attributes.get(GIT_REPOSITORY)),
-        ))
+        candidates.append(
+            dict(
+                kind=kind,
+                trace=trace,
+                response=_text(attributes.get(RESPONSE_ID)),
+                line=line_number,
+                request=Request(
+                    line_number=line_number,
+                    session_id=session_id,
+                    request_key=key,
+                    event_at_utc=_EPOCH + dt.timedelta(milliseconds=millis),
+                    model=_model(attributes) or (trace_model.get(trace) if trace else None),
+                    is_fallback_model=False,
+                    input_tokens=uncached,
+                    output_tokens=output,
+                    cache_read_input_tokens=cache_read,
+                    cache_creation_input_tokens=cache_write,
+                    reasoning_output_tokens=min(reasoning, output),
+                    client_version=_client_version(record),
+                ),
+                branch=_text(attributes.get(GIT_BRANCH)),
+                repository=repository_from_remote(attributes.get(GIT_REPOSITORY)),
+            )
+        )
 
     # The preferred record of a trace (or response) wins: chat spans, then inference logs, then agent turns, then
     # the agent span's summary.
@@ -371,10 +403,15 @@ def parse_file(source_file: str, lines: Lines) -> ParsedFile:
         return {candidate[field] for candidate in candidates if candidate["kind"] == kind and candidate[field]}
 
     order = (CHAT, INFERENCE_LOG, AGENT_TURN_LOG, AGENT_SPAN)
-    better = {kind: [(seen(k, "trace"), seen(k, "response")) for k in order[:order.index(kind)]] for kind in order}
-    kept = [candidate for candidate in candidates
-            if not any(candidate["trace"] in traces or candidate["response"] in responses
-                       for traces, responses in better[candidate["kind"]])]
+    better = {kind: [(seen(k, "trace"), seen(k, "response")) for k in order[: order.index(kind)]] for kind in order}
+    kept = [
+        candidate
+        for candidate in candidates
+        if not any(
+            candidate["trace"] in traces or candidate["response"] in responses
+            for traces, responses in better[candidate["kind"]]
+        )
+    ]
     parsed.requests = [candidate["request"] for candidate in kept]
     parsed.sessions = _sessions(kept, records)
     return parsed
@@ -402,19 +439,35 @@ def _sessions(kept: list[dict], records: list[tuple[int, dict, dict]]) -> list[S
     for candidate in kept:
         request = candidate["request"]
         trace_git = git.get(candidate["trace"], (None, None)) if candidate["trace"] else (None, None)
-        facts = sessions.setdefault(request.session_id, dict(
-            line=request.line_number, first=request.event_at_utc, last=request.event_at_utc,
-            branch=None, repository=None, version=None))
+        facts = sessions.setdefault(
+            request.session_id,
+            dict(
+                line=request.line_number,
+                first=request.event_at_utc,
+                last=request.event_at_utc,
+                branch=None,
+                repository=None,
+                version=None,
+            ),
+        )
         facts["line"] = min(facts["line"], request.line_number)
         facts["first"] = min(facts["first"], request.event_at_utc)
         facts["last"] = max(facts["last"], request.event_at_utc)
         facts["branch"] = facts["branch"] or candidate["branch"] or trace_git[0]
         facts["repository"] = facts["repository"] or candidate["repository"] or trace_git[1]
         facts["version"] = facts["version"] or request.client_version
-    return [Session(line_number=facts["line"], session_id=session_id, first_at_utc=facts["first"],
-                    last_at_utc=facts["last"], git_branch=facts["branch"], repository=facts["repository"],
-                    client_version=facts["version"])
-            for session_id, facts in sessions.items()]
+    return [
+        Session(
+            line_number=facts["line"],
+            session_id=session_id,
+            first_at_utc=facts["first"],
+            last_at_utc=facts["last"],
+            git_branch=facts["branch"],
+            repository=facts["repository"],
+            client_version=facts["version"],
+        )
+        for session_id, facts in sessions.items()
+    ]
 
 
 # -- the collector's content-free copy ---------------------------------------------------------------------------
@@ -430,16 +483,22 @@ def _stand_in_name(name) -> str | None:
     text = _text(name)
     if text is None:
         return None if not isinstance(name, str) else ""
-    return "chat span" if text.startswith("chat ") else "invoke_agent span" if text.startswith("invoke_agent ") \
-        else "span"
+    return (
+        "chat span" if text.startswith("chat ") else "invoke_agent span" if text.startswith("invoke_agent ") else "span"
+    )
 
 
 def _stand_in_body(body):
     text = _text(body)
     if text is None:
         return None if not isinstance(body, str) else ""
-    return INFERENCE_BODY if text.startswith(INFERENCE_BODY) else AGENT_TURN_EVENT \
-        if text.startswith(AGENT_TURN_EVENT) else "body"
+    return (
+        INFERENCE_BODY
+        if text.startswith(INFERENCE_BODY)
+        else AGENT_TURN_EVENT
+        if text.startswith(AGENT_TURN_EVENT)
+        else "body"
+    )
 
 
 def _scalar(value):
@@ -474,13 +533,36 @@ def _stripped_record(pairs: list[tuple[str, object]]) -> list[tuple[str, object]
             kept.append((key, _Pairs([(k, _scalar(v)) for k, v in value if k in ("traceId", "spanId")])))
         elif key == "resource" and isinstance(value, _Pairs):
             inner = [(k, v) for k, v in value if k == "attributes"]
-            kept.append((key, _Pairs([(k, _Pairs([(name, _scalar(version)) for name, version in v
-                                                  if name == "service.version"]) if isinstance(v, _Pairs) else {})
-                                      for k, v in inner])))
+            kept.append(
+                (
+                    key,
+                    _Pairs(
+                        [
+                            (
+                                k,
+                                _Pairs([(name, _scalar(version)) for name, version in v if name == "service.version"])
+                                if isinstance(v, _Pairs)
+                                else {},
+                            )
+                            for k, v in inner
+                        ]
+                    ),
+                )
+            )
         elif key == "attributes":
             if isinstance(value, _Pairs):
-                kept.append((key, _Pairs([(name, _git_remote(item) if name == GIT_REPOSITORY else _scalar(item))
-                                          for name, item in value if name in KEPT_ATTRIBUTES])))
+                kept.append(
+                    (
+                        key,
+                        _Pairs(
+                            [
+                                (name, _git_remote(item) if name == GIT_REPOSITORY else _scalar(item))
+                                for name, item in value
+                                if name in KEPT_ATTRIBUTES
+                            ]
+                        ),
+                    )
+                )
             else:
                 kept.append((key, _scalar(value)))
     return kept
@@ -537,8 +619,11 @@ def loader_verdicts(lines: list[str]) -> list[tuple[bool, bool]]:
         return []
     if getattr(_verdicts, "conn", None) is None:
         _verdicts.conn = duckdb.connect()
-    return _verdicts.conn.execute("select trim(line) = '', coalesce(json_valid(line), false) "
-                                  "from unnest(?) with ordinality as t(line, n) order by n", [lines]).fetchall()
+    return _verdicts.conn.execute(
+        "select trim(line) = '', coalesce(json_valid(line), false) "
+        "from unnest(?) with ordinality as t(line, n) order by n",
+        [lines],
+    ).fetchall()
 
 
 def strip_file(path: Path) -> bytes | None:
@@ -558,6 +643,7 @@ def strip_file(path: Path) -> bytes | None:
 
 
 # -- the format and ccusage ---------------------------------------------------------------------------------------
+
 
 def wanted(path: PurePosixPath) -> bool:
     """What ccusage reads: `.jsonl` files anywhere under otel/ (not compressed ones)."""
@@ -597,8 +683,9 @@ CCUSAGE = CcusageParity(
     command="copilot",
     # ccusage reads one Copilot home (COPILOT_HOME, which replaces ~/.copilot) and the file named by
     # COPILOT_OTEL_FILE_EXPORTER_PATH (blanked here): run once per home.
-    env=lambda homes: {"COPILOT_HOME": str(homes[0]), "COPILOT_OTEL_FILE_EXPORTER_PATH": ""}
-    if len(homes) == 1 else None,
+    env=lambda homes: (
+        {"COPILOT_HOME": str(homes[0]), "COPILOT_OTEL_FILE_EXPORTER_PATH": ""} if len(homes) == 1 else None
+    ),
     rows=_ccusage_rows,
     kinds=CCUSAGE_KINDS,
 )

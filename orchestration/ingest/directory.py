@@ -36,7 +36,9 @@ EMAIL_REPORTS_VALUES = {"true": "true", "yes": "true", "1": "true", "false": "fa
 FILES = {
     "orgs.csv": ("directory_orgs", ("org_id", "name", "timezone"), ()),
     "users.csv": (
-        "directory_users", ("user_id", "email", "name", "team", "manager_id", "role"), ("org_id", "email_reports")
+        "directory_users",
+        ("user_id", "email", "name", "team", "manager_id", "role"),
+        ("org_id", "email_reports"),
     ),
     "projects.csv": ("directory_projects", ("org_id", "project_id", "name", "kind"), ()),
     # Optional: where Claude Code transcripts' working directories belong (longest prefix wins).
@@ -46,15 +48,24 @@ FILES = {
     "model_prices.csv": (
         "directory_model_prices",
         ("org_id", "model_id", "valid_from", "input_usd_per_mtok", "output_usd_per_mtok"),
-        ("valid_to", "cache_write_5m_usd_per_mtok", "cache_write_1h_usd_per_mtok", "cache_read_usd_per_mtok",
-         "long_context_threshold_tokens", "long_context_input_usd_per_mtok", "long_context_output_usd_per_mtok",
-         "long_context_cache_write_5m_usd_per_mtok", "long_context_cache_write_1h_usd_per_mtok",
-         "long_context_cache_read_usd_per_mtok"),
+        (
+            "valid_to",
+            "cache_write_5m_usd_per_mtok",
+            "cache_write_1h_usd_per_mtok",
+            "cache_read_usd_per_mtok",
+            "long_context_threshold_tokens",
+            "long_context_input_usd_per_mtok",
+            "long_context_output_usd_per_mtok",
+            "long_context_cache_write_5m_usd_per_mtok",
+            "long_context_cache_write_1h_usd_per_mtok",
+            "long_context_cache_read_usd_per_mtok",
+        ),
     ),
 }
 OPTIONAL_FILES = ("claude_code_projects.csv", "model_prices.csv")
-PRICE_RATE_COLUMNS = tuple(c for c in (*FILES["model_prices.csv"][1], *FILES["model_prices.csv"][2])
-                           if c.endswith("_usd_per_mtok"))
+PRICE_RATE_COLUMNS = tuple(
+    c for c in (*FILES["model_prices.csv"][1], *FILES["model_prices.csv"][2]) if c.endswith("_usd_per_mtok")
+)
 MAX_RATE_USD_PER_MTOK = Decimal(1_000_000)  # decimal(18, 6) holds it; no real price is near it
 MAX_THRESHOLD_TOKENS = 10**9  # the contract's token range
 # Columns (of whichever file has them) holding identifiers, and holding free text.
@@ -91,8 +102,7 @@ def load_directory(directory: Path, lake_dir: Path) -> DirectoryLoad:
     good["directory_orgs"], bad = _keep(good["directory_orgs"], bad, "orgs.csv", _org_problem)
     good["directory_users"], bad = _keep(good["directory_users"], bad, "users.csv", _user_problem)
     good["directory_projects"], bad = _keep(good["directory_projects"], bad, "projects.csv", _project_problem)
-    good["directory_model_prices"], bad = _keep(good["directory_model_prices"], bad, "model_prices.csv",
-                                                _price_problem)
+    good["directory_model_prices"], bad = _keep(good["directory_model_prices"], bad, "model_prices.csv", _price_problem)
     good["directory_model_prices"], bad = _without_overlaps(good["directory_model_prices"], bad)
     users = good["directory_users"]
     if len(orgs_by_id) == 1:
@@ -181,8 +191,9 @@ def _read_rows(path: Path, required: tuple[str, ...], optional: tuple[str, ...],
             elif problem:
                 problems.append((path.name, line_number, problem, _kept_text(text)))
             elif identity in seen:
-                problems.append((path.name, line_number, f"duplicate {'/'.join(key)} {'/'.join(identity)}",
-                                 _kept_text(text)))
+                problems.append(
+                    (path.name, line_number, f"duplicate {'/'.join(key)} {'/'.join(identity)}", _kept_text(text))
+                )
             else:
                 seen.add(identity)
                 values["_text"] = _kept_text(text)
@@ -284,9 +295,14 @@ def _without_overlaps(rows, bad):
     for row in sorted(rows, key=lambda r: (r["org_id"], r["model_id"], r["valid_from"])):
         key = (row["org_id"], row["model_id"])
         if key in last_end and (last_end[key] is None or last_end[key] > row["valid_from"]):
-            bad.append(("model_prices.csv", row["_line"],
-                        f"the price of {row['model_id']} from {row['valid_from']} overlaps an earlier one",
-                        row["_text"]))
+            bad.append(
+                (
+                    "model_prices.csv",
+                    row["_line"],
+                    f"the price of {row['model_id']} from {row['valid_from']} overlaps an earlier one",
+                    row["_text"],
+                )
+            )
             continue
         last_end[key] = row.get("valid_to")
         kept.append(row)

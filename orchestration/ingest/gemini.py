@@ -63,8 +63,18 @@ DOCUMENT_SUFFIXES = (".json", ".json.gz")
 LINES_SUFFIXES = (".jsonl", ".jsonl.gz")
 TOKEN_FIELDS = ("input", "output", "cached", "thoughts", "tool", "total")
 # The fields the parser reads: of a record (session metadata, message, `.jsonl` line), and of `$set`.
-RECORD_FIELDS = ("sessionId", "session_id", "startTime", "lastUpdated", "id", "type", "timestamp", "created_at",
-                 "model", "tokens")
+RECORD_FIELDS = (
+    "sessionId",
+    "session_id",
+    "startTime",
+    "lastUpdated",
+    "id",
+    "type",
+    "timestamp",
+    "created_at",
+    "model",
+    "tokens",
+)
 SET_FIELDS = ("lastUpdated",)
 # What the collector sends for a `.jsonl` line that is not JSON (it stays not JSON: quarantined at its line).
 STRIPPED_INVALID_LINE = "(not JSON: its text was removed by the collector)"
@@ -93,7 +103,7 @@ class _Object(dict):
     duplicates: frozenset = frozenset()
 
     @classmethod
-    def from_pairs(cls, pairs: list[tuple[str, object]]) -> "_Object":
+    def from_pairs(cls, pairs: list[tuple[str, object]]) -> _Object:
         record = cls(pairs)
         if len(record) < len(pairs):
             seen: set[str] = set()
@@ -114,8 +124,9 @@ def _no_constant(name: str):
 
 def loads(text: str):
     """JSON as the parser reads it: NaN and Infinity are not JSON, a fraction is not a count."""
-    return json.loads(text, object_pairs_hook=_Object.from_pairs, parse_constant=_no_constant,
-                      parse_float=lambda _: FRACTION)
+    return json.loads(
+        text, object_pairs_hook=_Object.from_pairs, parse_constant=_no_constant, parse_float=lambda _: FRACTION
+    )
 
 
 def duplicate_problem(record: dict) -> str | None:
@@ -149,12 +160,17 @@ class _Repeated(dict):
 
 # -- which files -------------------------------------------------------------------------------------------------
 
+
 def wanted(path: PurePosixPath) -> bool:
     """tmp/<project folder>/chats/**/<name>.json(l)(.gz): chats of main sessions and subagents, nothing else of
     ~/.gemini (settings, logs.json, checkpoints, plans)."""
     parts = path.parts
-    return (len(parts) >= 4 and parts[0] == "tmp" and parts[2] == "chats"
-            and parts[-1].endswith((*DOCUMENT_SUFFIXES, *LINES_SUFFIXES)))
+    return (
+        len(parts) >= 4
+        and parts[0] == "tmp"
+        and parts[2] == "chats"
+        and parts[-1].endswith((*DOCUMENT_SUFFIXES, *LINES_SUFFIXES))
+    )
 
 
 def _is_document(name: str) -> bool:
@@ -180,6 +196,7 @@ def project_folder_cwd(source_file: str) -> str | None:
 
 
 # -- parsing -----------------------------------------------------------------------------------------------------
+
 
 def _text(record: dict, key: str) -> str | None:
     """A non-empty string field, trimmed (ccusage's non_empty_json_string)."""
@@ -227,8 +244,12 @@ def usage_of(tokens: dict) -> _Usage | str | None:
             extra += missing
     if input_tokens == 0 and output == 0 and cached == 0 and extra == 0:
         return None
-    return _Usage(input_tokens=input_tokens, output_tokens=output + extra, cache_read_input_tokens=cached,
-                  reasoning_output_tokens=extra)
+    return _Usage(
+        input_tokens=input_tokens,
+        output_tokens=output + extra,
+        cache_read_input_tokens=cached,
+        reasoning_output_tokens=extra,
+    )
 
 
 class _Reader:
@@ -284,9 +305,16 @@ class _Reader:
             return self.quarantine(line, BAD_TIMESTAMP)
         key = f"{session_id}/{message_id.strip()}" if message_id and message_id.strip() else fallback_key
         self.requests[key] = Request(
-            line_number=line, session_id=session_id, request_key=key, event_at_utc=at, model=model,
-            is_fallback_model=is_fallback, input_tokens=usage.input_tokens, output_tokens=usage.output_tokens,
-            cache_read_input_tokens=usage.cache_read_input_tokens, cache_creation_input_tokens=0,
+            line_number=line,
+            session_id=session_id,
+            request_key=key,
+            event_at_utc=at,
+            model=model,
+            is_fallback_model=is_fallback,
+            input_tokens=usage.input_tokens,
+            output_tokens=usage.output_tokens,
+            cache_read_input_tokens=usage.cache_read_input_tokens,
+            cache_creation_input_tokens=0,
             reasoning_output_tokens=usage.reasoning_output_tokens,
         )
         self.session_seen(session_id, line)
@@ -301,7 +329,8 @@ class _Reader:
                 self.session_seen(request.session_id, 0, request.event_at_utc)
         self.parsed.sessions = [
             Session(line_number=line, session_id=session_id, first_at_utc=first, last_at_utc=last, cwd=self.cwd)
-            for session_id, (line, first, last) in self.sessions.items() if first is not None
+            for session_id, (line, first, last) in self.sessions.items()
+            if first is not None
         ]
         return self.parsed
 
@@ -334,8 +363,9 @@ def _parse_lines(source_file: str, lines: Lines) -> ParsedFile:
         named = _text(record, "sessionId") or _text(record, "session_id")
         if named is not None:
             session_id, session_line = named, line_number
-            reader.session_seen(session_id, session_line, parse_utc(record.get("startTime")),
-                                parse_utc(record.get("lastUpdated")))
+            reader.session_seen(
+                session_id, session_line, parse_utc(record.get("startTime")), parse_utc(record.get("lastUpdated"))
+            )
         updates = record.get("$set")
         if isinstance(updates, dict):
             reader.session_seen(session_id, session_line, parse_utc(updates.get("lastUpdated")))
@@ -376,8 +406,9 @@ def _parse_document(source_file: str, lines: Lines) -> ParsedFile:
         reader.quarantine(first_line, duplicate)
         return reader.result()
     session_id = _text(document, "sessionId") or _text(document, "session_id") or _stem(source_file)
-    reader.session_seen(session_id, first_line, parse_utc(document.get("startTime")),
-                        parse_utc(document.get("lastUpdated")))
+    reader.session_seen(
+        session_id, first_line, parse_utc(document.get("startTime")), parse_utc(document.get("lastUpdated"))
+    )
     if "messages" not in document:
         if document.get("type") == "gemini":  # a single message as the whole document (ccusage reads it)
             reader.note_model(document)
@@ -410,7 +441,7 @@ def message_offsets(text: str) -> list[int]:
         return _WHITESPACE.match(text, position).end()
 
     position = skip(0)
-    if text[position:position + 1] != "{":
+    if text[position : position + 1] != "{":
         return []
     offsets: list[int] = []
     position = skip(position + 1)
@@ -436,6 +467,7 @@ def message_offsets(text: str) -> list[int]:
 
 
 # -- the collector's content-free copy -----------------------------------------------------------------------------
+
 
 def _stripped_value(value):
     """A kept field's value without content: numbers, booleans and null as they are, objects and lists emptied
@@ -494,12 +526,13 @@ def strip_record(record: dict) -> dict:
 def _dumps(value) -> str:
     """Compact JSON; a _Repeated object with its key twice."""
     if isinstance(value, _Repeated):
-        (key, item), = value.items()
+        ((key, item),) = value.items()
         pair = f"{json.dumps(key, ensure_ascii=False)}:{_dumps(item)}"
         return "{" + pair + "," + pair + "}"
     if isinstance(value, dict):
-        return "{" + ",".join(f"{json.dumps(key, ensure_ascii=False)}:{_dumps(item)}"
-                              for key, item in value.items()) + "}"
+        return (
+            "{" + ",".join(f"{json.dumps(key, ensure_ascii=False)}:{_dumps(item)}" for key, item in value.items()) + "}"
+        )
     if isinstance(value, list):
         return "[" + ",".join(map(_dumps, value)) + "]"
     return json.dumps(value, ensure_ascii=False)
@@ -612,6 +645,7 @@ def strip_file(path: Path) -> bytes | None:
 
 
 # -- ccusage -------------------------------------------------------------------------------------------------------
+
 
 def ccusage_env(homes: list[Path]) -> dict[str, str]:
     """GEMINI_DATA_DIR takes a comma-separated list of `tmp` folders (ccusage's adapter/gemini/paths.rs)."""

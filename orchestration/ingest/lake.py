@@ -14,8 +14,9 @@ import json
 import logging
 import os
 import shutil
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, Iterator, TypeVar
+from typing import TypeVar
 
 import duckdb
 
@@ -200,11 +201,21 @@ DATASETS: dict[str, dict[str, object]] = {
         "columns": {
             column: "VARCHAR"
             for column in (
-                "org_id", "model_id", "valid_from", "valid_to", "input_usd_per_mtok", "output_usd_per_mtok",
-                "cache_write_5m_usd_per_mtok", "cache_write_1h_usd_per_mtok", "cache_read_usd_per_mtok",
-                "long_context_threshold_tokens", "long_context_input_usd_per_mtok",
-                "long_context_output_usd_per_mtok", "long_context_cache_write_5m_usd_per_mtok",
-                "long_context_cache_write_1h_usd_per_mtok", "long_context_cache_read_usd_per_mtok",
+                "org_id",
+                "model_id",
+                "valid_from",
+                "valid_to",
+                "input_usd_per_mtok",
+                "output_usd_per_mtok",
+                "cache_write_5m_usd_per_mtok",
+                "cache_write_1h_usd_per_mtok",
+                "cache_read_usd_per_mtok",
+                "long_context_threshold_tokens",
+                "long_context_input_usd_per_mtok",
+                "long_context_output_usd_per_mtok",
+                "long_context_cache_write_5m_usd_per_mtok",
+                "long_context_cache_write_1h_usd_per_mtok",
+                "long_context_cache_read_usd_per_mtok",
             )
         },
     },
@@ -285,8 +296,9 @@ def write_partitions(
                 folder.mkdir(parents=True, exist_ok=True)
                 os.replace(written[0], folder / PART_FILE)
             elif empty is None:
-                empty = write_partition(conn, f"select {', '.join(columns)} from ({query}) where false", lake_dir,
-                                        dataset, **values)
+                empty = write_partition(
+                    conn, f"select {', '.join(columns)} from ({query}) where false", lake_dir, dataset, **values
+                )
             else:  # the same empty file: planning the query again per partition would cost more than the write
                 folder = partition_dir(lake_dir, dataset, **values)
                 folder.mkdir(parents=True, exist_ok=True)
@@ -303,8 +315,9 @@ def write_partitions(
 LOAD_BATCH_BYTES = 192 * 2**20
 
 
-def file_batches(items: list[T], files_of: Callable[[T], list[Path]], budget: int = LOAD_BATCH_BYTES
-                 ) -> Iterator[list[T]]:
+def file_batches(
+    items: list[T], files_of: Callable[[T], list[Path]], budget: int = LOAD_BATCH_BYTES
+) -> Iterator[list[T]]:
     """Consecutive runs of `items` (deliveries, collections) whose files add up to at most `budget` bytes (an
     item larger than it goes alone): loads read many partitions at once, but not so many that one load's memory
     grows with the history."""

@@ -64,9 +64,7 @@ def duplicate_key_sql(key_lists: str, objects: dict[str, str]) -> str:
     )
 
 
-def read_lines(
-    conn: duckdb.DuckDBPyConnection, files: list[Path], raw_dir: Path, scratch: Path
-) -> dict[str, str]:
+def read_lines(conn: duckdb.DuckDBPyConnection, files: list[Path], raw_dir: Path, scratch: Path) -> dict[str, str]:
     """Create temp tables `source_files(read_path, source_file)` and `lines(source_file, line_number, line)`.
 
     `source_file` is the path relative to the raw dir. Returns {source_file: reason} for unreadable files,
@@ -110,8 +108,9 @@ def reported_name(path: Path, raw_dir: Path) -> str:
     name = str(path.relative_to(raw_dir)) if path.is_relative_to(raw_dir) else str(path)
     if name.isprintable() and "\\" not in name:
         return name
-    return "".join(character if character.isprintable() and character != "\\" else _escaped(character)
-                   for character in name)
+    return "".join(
+        character if character.isprintable() and character != "\\" else _escaped(character) for character in name
+    )
 
 
 def _escaped(character: str) -> str:

@@ -131,13 +131,13 @@ def _parse(conn: duckdb.DuckDBPyConnection) -> ParsedQueries:
     events = f"""
         select source_file, line_number, record_index, event_name,
                cast(event_at at time zone 'UTC' as timestamp) as event_at_utc,
-               {_attribute('session.id')} as session_id,
-               lower({_attribute('user.email')}) as user_email,
-               {_attribute('organization.id')} as organization_id,
-               case when event_name = 'api_request' then {_attribute('request_id')} end as request_id,
-               case when event_name = 'api_request' then {_attribute('model')} end as model,
+               {_attribute("session.id")} as session_id,
+               lower({_attribute("user.email")}) as user_email,
+               {_attribute("organization.id")} as organization_id,
+               case when event_name = 'api_request' then {_attribute("request_id")} end as request_id,
+               case when event_name = 'api_request' then {_attribute("model")} end as model,
                {integers},
-               try_cast({_attribute('cost_usd')} as double) as cost_usd
+               try_cast({_attribute("cost_usd")} as double) as cost_usd
         from checked_records
         where reason is null
     """
@@ -192,16 +192,22 @@ def _reasons() -> str:
         f"then {timestamp_reason('event_at', 'left(timestamp_text, 64)')} end",
         "case when event_name is null then 'missing event name (body or attribute event.name)' end",
         identifier_reason_sql("event_name", "event name"),
-        *(f"case when {api_request} and {_attribute(key)} is null then 'missing attribute {key}' end"
-          for key in REQUIRED_REQUEST_ATTRIBUTES),
+        *(
+            f"case when {api_request} and {_attribute(key)} is null then 'missing attribute {key}' end"
+            for key in REQUIRED_REQUEST_ATTRIBUTES
+        ),
         *(identifier_reason_sql(_attribute(key), key) for key in RECORD_IDENTIFIERS),
-        *(f"case when {api_request} then {identifier_reason_sql(_attribute(key), key)} end"
-          for key in REQUEST_IDENTIFIERS),
+        *(
+            f"case when {api_request} then {identifier_reason_sql(_attribute(key), key)} end"
+            for key in REQUEST_IDENTIFIERS
+        ),
     ]
     for key in INTEGER_ATTRIBUTES:
         value = f"try_cast({_attribute(key)} as hugeint)"
-        checks.append(f"case when {_attribute(key)} is not null and {value} is null "
-                      f"then 'mistyped attribute {key}: expected integer' end")
+        checks.append(
+            f"case when {_attribute(key)} is not null and {value} is null "
+            f"then 'mistyped attribute {key}: expected integer' end"
+        )
         if key in TOKEN_ATTRIBUTES:
             checks += [
                 f"case when {value} < 0 then 'negative token count {key}' end",
@@ -209,8 +215,10 @@ def _reasons() -> str:
                 f"|| cast({value} as varchar) || ' (expected 0 to {TOKEN_COUNT_MAX})' end",
             ]
         else:
-            checks.append(f"case when not ({value} between 0 and {DURATION_MS_MAX}) then 'duration out of range "
-                          f"{key}: ' || cast({value} as varchar) || ' (expected 0 to {DURATION_MS_MAX})' end")
+            checks.append(
+                f"case when not ({value} between 0 and {DURATION_MS_MAX}) then 'duration out of range "
+                f"{key}: ' || cast({value} as varchar) || ' (expected 0 to {DURATION_MS_MAX})' end"
+            )
     cost = f"try_cast({_attribute('cost_usd')} as double)"
     checks += [
         f"case when {_attribute('cost_usd')} is not null and {cost} is null "

@@ -32,8 +32,7 @@ from pathlib import Path
 
 import duckdb
 
-from orchestration.ingest import changes, lake
-from orchestration.ingest import contract
+from orchestration.ingest import changes, contract, lake
 from orchestration.ingest.lines import WHOLE_FILE, insert_rows, parse_once_sql, read_lines, reported_name
 from orchestration.ingest.typed_read import read_typed
 
@@ -56,8 +55,18 @@ TYPE_STRING_FIELDS = {
 }
 KNOWN_EVENT_TYPES = tuple(TYPE_STRING_FIELDS)
 # Fields held to the identifier rule (contract.py) wherever they are present and not null.
-IDENTIFIER_FIELDS = ("event_id", "event_type", "org_id", "session_id", "user_id", "agent", "project_id",
-                     "request_id", "model", "repository")
+IDENTIFIER_FIELDS = (
+    "event_id",
+    "event_type",
+    "org_id",
+    "session_id",
+    "user_id",
+    "agent",
+    "project_id",
+    "request_id",
+    "model",
+    "repository",
+)
 
 
 @dataclass(frozen=True)
@@ -126,8 +135,9 @@ def load_deliveries(raw_dir: Path, lake_dir: Path, dates: list[str], force: bool
             result = loaded[delivery_date]
             log.info("platform delivery %s: %s", delivery_date, result)
             changes.record_batch(lake_dir, SOURCE, delivery_date)
-            lake.write_state(_state_file(lake_dir, delivery_date),
-                             {"fingerprint": fingerprint, "result": dataclasses.asdict(result)})
+            lake.write_state(
+                _state_file(lake_dir, delivery_date), {"fingerprint": fingerprint, "result": dataclasses.asdict(result)}
+            )
             results[delivery_date] = result
     return [results[delivery_date] for delivery_date in dates]
 
@@ -146,34 +156,49 @@ def _load_files(raw_dir: Path, lake_dir: Path, deliveries: dict[str, contract.Ra
             for dataset in ("quarantined_lines", "load_file_summary"):
                 lake.remove_partition(lake_dir, dataset, source=SOURCE, batch=delivery_date)
             results[delivery_date] = DeliveryLoad(delivery_date, 0, 0, 0, 0, 0, 0)
-    deliveries = {delivery_date: entries for delivery_date, entries in deliveries.items()
-                  if entries.files or entries.skipped}
+    deliveries = {
+        delivery_date: entries for delivery_date, entries in deliveries.items() if entries.files or entries.skipped
+    }
     if not deliveries:
         return results
     all_files = [path for entries in deliveries.values() for path in entries.files]
-    skipped = {reported_name(path, raw_dir): reason
-               for entries in deliveries.values() for path, reason in entries.skipped.items()}
+    skipped = {
+        reported_name(path, raw_dir): reason
+        for entries in deliveries.values()
+        for path, reason in entries.skipped.items()
+    }
     event_partitions = [{"delivery_date": delivery_date} for delivery_date in deliveries]
     batch_partitions = [{"source": SOURCE, "batch": delivery_date} for delivery_date in deliveries]
 
     with tempfile.TemporaryDirectory(prefix="platform-load-") as scratch, duckdb.connect() as conn:
-        fast = read_typed(conn, all_files, raw_dir, Path(scratch), TYPED_COLUMNS, _fast_checked_sql(),
-                          _full_identifier_check_sql())
+        fast = read_typed(
+            conn, all_files, raw_dir, Path(scratch), TYPED_COLUMNS, _fast_checked_sql(), _full_identifier_check_sql()
+        )
         # Lines the typed read cannot vouch for are checked one by one, from their text: every line of the
         # files it gave back, its special lines (blank, malformed) and the lines the checks above flagged.
         unreadable = read_lines(conn, fast.whole_files, raw_dir, Path(scratch))
         flagged = conn.execute(
-            "select source_file, line_number from typed_rows where needs_exact_check order by all").fetchall()
+            "select source_file, line_number from typed_rows where needs_exact_check order by all"
+        ).fetchall()
         conn.execute("insert into lines select * from special_lines")
         insert_rows(conn, "lines", fast.line_texts(flagged))
-        insert_rows(conn, "source_files", [(str(entry.path), entry.source_file) for entry in fast.files]
-                    + [(None, source_file) for source_file in skipped])
+        insert_rows(
+            conn,
+            "source_files",
+            [(str(entry.path), entry.source_file) for entry in fast.files]
+            + [(None, source_file) for source_file in skipped],
+        )
         # Which delivery each file belongs to, as the partition index of the batched writes.
         conn.execute("create temp table file_partitions (source_file varchar, partition_index integer)")
-        insert_rows(conn, "file_partitions", [
-            (reported_name(path, raw_dir), index)
-            for index, entries in enumerate(deliveries.values()) for path in [*entries.files, *entries.skipped]
-        ])  # fmt: skip
+        insert_rows(
+            conn,
+            "file_partitions",
+            [
+                (reported_name(path, raw_dir), index)
+                for index, entries in enumerate(deliveries.values())
+                for path in [*entries.files, *entries.skipped]
+            ],
+        )
         if conn.execute("select count(*) from lines").fetchall()[0][0]:
             conn.execute(f"create temp table exact_checked as {_checked_sql()}")
         else:  # the usual case; planning the line-by-line checks alone costs tens of milliseconds
@@ -201,18 +226,27 @@ def _load_files(raw_dir: Path, lake_dir: Path, deliveries: dict[str, contract.Ra
             f"select {event_columns} from typed_rows where not needs_exact_check "
             f"union all select {event_columns} from ({_events_projection()})"
             ") join file_partitions using (source_file)",
-            lake_dir, "platform_events", event_partitions,
-        )  # fmt: skip
+            lake_dir,
+            "platform_events",
+            event_partitions,
+        )
         lake.write_partitions(
             conn,
             "select source_file, line_number, reason, line, partition_index from exact_checked "
             "join file_partitions using (source_file) "
             "where reason is not null order by source_file, line_number",
-            lake_dir, "quarantined_lines", batch_partitions,
-        )  # fmt: skip
+            lake_dir,
+            "quarantined_lines",
+            batch_partitions,
+        )
         conn.execute(f"create temp table file_summary as {_summary_sql()}")
-        lake.write_partitions(conn, "select * from file_summary join file_partitions using (source_file)",
-                              lake_dir, "load_file_summary", batch_partitions)
+        lake.write_partitions(
+            conn,
+            "select * from file_summary join file_partitions using (source_file)",
+            lake_dir,
+            "load_file_summary",
+            batch_partitions,
+        )
         totals = {
             row[0]: row[1:]
             for row in conn.execute(
@@ -399,8 +433,9 @@ def _checked_sql() -> str:
         for i, field in enumerate(EXTRACTED_FIELDS, start=1)
     )
     kinds = ", ".join(f"{_kind_sql(field)} as {_kind(field)}" for field in EXTRACTED_FIELDS)
-    repeated = ", ".join(f"{sql} as {column}"
-                         for sql, column in zip(_repeated_keys_sql("object_keys"), DUPLICATE_KEY_COLUMNS))
+    repeated = ", ".join(
+        f"{sql} as {column}" for sql, column in zip(_repeated_keys_sql("object_keys"), DUPLICATE_KEY_COLUMNS)
+    )
     reasons = ",\n            ".join(_field_checks())
     return f"""
         with parsed as (
@@ -425,7 +460,7 @@ def _checked_sql() -> str:
             select *, {kinds} from fields
         )
         select * exclude (original_line),
-               case when reason is not null then {contract.capped_text_sql('original_line')} end as line
+               case when reason is not null then {contract.capped_text_sql("original_line")} end as line
         from (
             -- only what the partitions need is kept: the line itself (capped) only when it is quarantined
             select source_file, line_number, is_blank, line as original_line,
@@ -433,7 +468,7 @@ def _checked_sql() -> str:
                    case when is_blank then null else coalesce(
                 {reasons}
                    ) end as reason,
-                   {_text('event_type')} as event_type
+                   {_text("event_type")} as event_type
             from typed
         )
     """
@@ -443,7 +478,9 @@ def _checked_sql() -> str:
 # JSON texts (DuckDB then refuses a repeated key inside it too, and extracts its fields faster than json_extract
 # over JSON text). A VARCHAR column also takes a number or an object (as its JSON text), so a string value that
 # reads like one is not trusted here but checked exactly from its line.
-STRING_FIELDS = tuple(f for f in EXTRACTED_FIELDS if f not in ("schema_version", "usage") and not f.startswith("usage."))
+STRING_FIELDS = tuple(
+    f for f in EXTRACTED_FIELDS if f not in ("schema_version", "usage") and not f.startswith("usage.")
+)
 USAGE_STRUCT = (
     f"STRUCT({', '.join(f'{field} JSON' for field in TOKEN_FIELDS)}, "
     f"cache_creation STRUCT({', '.join(f'{field} JSON' for field in CACHE_SPLIT_FIELDS)}))"
@@ -468,16 +505,19 @@ def _is_identifier(column: str) -> str:
     """The identifier rule on printable ASCII text: at most 128 characters, not empty and no space at either
     end (`>= '!'` says both of the first character: a space, and the empty string, sort before it). typed_read
     holds the rows of lines with any other character to _full_identifier_check_sql."""
-    return (f"(strlen({column}) <= {contract.IDENTIFIER_MAX_LENGTH} and {column} >= '!' "
-            f"and not ends_with({column}, ' '))")
+    return (
+        f"(strlen({column}) <= {contract.IDENTIFIER_MAX_LENGTH} and {column} >= '!' and not ends_with({column}, ' '))"
+    )
 
 
 def _is_count(value: str) -> str:
     """A JSON integer from 0 to contract.TOKEN_COUNT_MAX (the text of a JSON value). Integer texts of the same
     length (no leading zeros in JSON) compare as their numbers: cheaper than a cast."""
     limit = str(contract.TOKEN_COUNT_MAX)
-    return (f"(regexp_full_match({value}, '[0-9]{{1,{len(limit)}}}') "
-            f"and (strlen({value}) < {len(limit)} or {value} <= '{limit}'))")
+    return (
+        f"(regexp_full_match({value}, '[0-9]{{1,{len(limit)}}}') "
+        f"and (strlen({value}) < {len(limit)} or {value} <= '{limit}'))"
+    )
 
 
 def _full_identifier_check_sql() -> str:
@@ -490,6 +530,7 @@ def _fast_checked_sql() -> str:
     check (_field_checks) would pass. Rows it does not vouch for are flagged for the exact line-by-line check,
     which gives their reason; so the condition may be stricter than the contract, never looser. (A repeated
     key never gets here: typed_read's strict read hands such a line to the exact path.)"""
+
     def identifier(field: str, required: bool) -> str:
         valid = f"{_is_string(field)} and {_is_identifier(field)}"
         return valid if required else f"({field} is null or ({valid}))"
@@ -502,26 +543,47 @@ def _fast_checked_sql() -> str:
     )
     statuses = ", ".join(f"'{s}'" for s in SESSION_END_STATUSES)
     by_type = {name: [identifier(f, f in fields) for f in type_fields] for name, fields in TYPE_STRING_FIELDS.items()}
-    by_type["model_request"] += ["usage is not null", *(_is_count(f"usage.{field}") for field in TOKEN_FIELDS),
-                                 f"({split} is null or ({split_fields}))"]
+    by_type["model_request"] += [
+        "usage is not null",
+        *(_is_count(f"usage.{field}") for field in TOKEN_FIELDS),
+        f"({split} is null or ({split_fields}))",
+    ]
     by_type["session_ended"].append(f"status in ({statuses})")
     other_types = " and ".join(identifier(f, False) for f in type_fields)
     by_type_sql = " ".join(f"when '{name}' then {' and '.join(checks)}" for name, checks in by_type.items())
     passes = " and ".join(
         [f"schema_version = '{SUPPORTED_SCHEMA_VERSION}'"]
         + [identifier(f, True) for f in COMMON_STRING_FIELDS if f != "timestamp"]
-        + [f"regexp_matches(timestamp, '{RFC3339_PATTERN}')", "parsed_at is not null",
-           contract.timestamp_in_window_sql("parsed_at"), f"case event_type {by_type_sql} else {other_types} end"]
+        + [
+            f"regexp_matches(timestamp, '{RFC3339_PATTERN}')",
+            "parsed_at is not null",
+            contract.timestamp_in_window_sql("parsed_at"),
+            f"case event_type {by_type_sql} else {other_types} end",
+        ]
     )
     strings = ", ".join(
-        ("event_id", "event_type", "org_id", "session_id", "user_id", "agent", "project_id", "repository",
-         "request_id", "model", "status")
-    )  # fmt: skip
+        (
+            "event_id",
+            "event_type",
+            "org_id",
+            "session_id",
+            "user_id",
+            "agent",
+            "project_id",
+            "repository",
+            "request_id",
+            "model",
+            "status",
+        )
+    )
     # Counts are cast only where the checks passed: elsewhere the text may not be an integer at all.
     counts = ", ".join(
         [f"case when not needs_exact_check then cast(usage.{field} as bigint) end as {field}" for field in TOKEN_FIELDS]
-        + [f"case when not needs_exact_check then cast(nullif({split}.{field}, 'null') as bigint) end "
-           f"as cache_creation_{field.split('_')[1]}_input_tokens" for field in CACHE_SPLIT_FIELDS]
+        + [
+            f"case when not needs_exact_check then cast(nullif({split}.{field}, 'null') as bigint) end "
+            f"as cache_creation_{field.split('_')[1]}_input_tokens"
+            for field in CACHE_SPLIT_FIELDS
+        ]
     )
     # The platform_events columns themselves (typed once, here), or null where a line is flagged anyway.
     return f"""
@@ -540,8 +602,17 @@ def _fast_checked_sql() -> str:
 def _exact_checked_columns() -> str:
     """The columns _checked_sql gives, with their types."""
     texts = [f"{_text(field)} varchar" for field in EXTRACTED_FIELDS]
-    return ", ".join(["source_file varchar", "line_number bigint", "is_blank boolean", *texts, "reason varchar",
-                      "event_type varchar", "line varchar"])
+    return ", ".join(
+        [
+            "source_file varchar",
+            "line_number bigint",
+            "is_blank boolean",
+            *texts,
+            "reason varchar",
+            "event_type varchar",
+            "line varchar",
+        ]
+    )
 
 
 def _events_projection() -> str:
@@ -553,17 +624,27 @@ def _events_projection() -> str:
     )
     strings = ",\n            ".join(
         f"{_text(field)} as {field}"
-        for field in ("event_id", "event_type", "org_id", "session_id", "user_id", "agent", "project_id",
-                      "repository", "request_id", "model")
-    )  # fmt: skip
+        for field in (
+            "event_id",
+            "event_type",
+            "org_id",
+            "session_id",
+            "user_id",
+            "agent",
+            "project_id",
+            "repository",
+            "request_id",
+            "model",
+        )
+    )
     return f"""
         select source_file, line_number,
-            cast({_text('schema_version')} as integer) as schema_version,
+            cast({_text("schema_version")} as integer) as schema_version,
             {strings},
-            cast(cast({_text('timestamp')} as timestamptz) at time zone 'UTC' as timestamp) as event_at_utc,
+            cast(cast({_text("timestamp")} as timestamptz) at time zone 'UTC' as timestamp) as event_at_utc,
             {usage},
             {split},
-            {_text('status')} as status
+            {_text("status")} as status
         from exact_checked
         where not is_blank and reason is null
         order by source_file, line_number

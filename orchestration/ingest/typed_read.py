@@ -80,7 +80,9 @@ class TypedRead:
         for entry in self.files:
             if entry.source_file in by_file:
                 lines = _split_lines(_file_bytes(entry.path))
-                texts += [(entry.source_file, n, lines[n - 1].decode("utf-8")) for n in sorted(by_file[entry.source_file])]
+                texts += [
+                    (entry.source_file, n, lines[n - 1].decode("utf-8")) for n in sorted(by_file[entry.source_file])
+                ]
         return texts
 
 
@@ -117,8 +119,14 @@ def read_typed(
         # A name DuckDB would read as a glob pattern is read through a link (same suffix: it tells gzip).
         suffix = ".jsonl.gz" if path.name.endswith(".gz") else ".jsonl"
         read_path = unglobbed(path, scratch / f"typed-{index}{suffix}")
-        entry = TypedFile(path, reported_name(path, raw_dir), shape.line_count, read_path, scratch / f"{index}.jsonl",
-                          not_ascii=shape.not_ascii)
+        entry = TypedFile(
+            path,
+            reported_name(path, raw_dir),
+            shape.line_count,
+            read_path,
+            scratch / f"{index}.jsonl",
+            not_ascii=shape.not_ascii,
+        )
         for number in shape.doubtful:
             text = _line(data, shape, number)
             body = text.strip(JSON_WHITESPACE)
@@ -133,12 +141,16 @@ def read_typed(
     read, given_up = _scan_all(conn, typed, schema, select_sql)
     if not read:
         empty = ", ".join(f"cast(null as {sql_type}) as {name}" for name, sql_type in columns.items())
-        conn.execute(f"create or replace temp table typed_scan as "
-                     f"with typed_input as (select 0 as file_index, {empty} where false) {select_sql}")
+        conn.execute(
+            f"create or replace temp table typed_scan as "
+            f"with typed_input as (select 0 as file_index, {empty} where false) {select_sql}"
+        )
     whole += [entry.path for entry in given_up]
 
-    conn.execute("create or replace temp table typed_files (file_index integer, source_file varchar, "
-                 "line_count bigint, first_rowid bigint)")
+    conn.execute(
+        "create or replace temp table typed_files (file_index integer, source_file varchar, "
+        "line_count bigint, first_rowid bigint)"
+    )
     insert_rows(conn, "typed_files", [(i, entry.source_file, entry.line_count, None) for i, entry in enumerate(read)])
     conn.execute(
         "update typed_files set first_rowid = s.first_rowid from ("
@@ -148,8 +160,12 @@ def read_typed(
         "and s.last_rowid - s.first_rowid + 1 = s.row_count"
     )
     # A file whose rows do not line up one to one with its lines is read again line by line.
-    mismatched = {row[0] for row in conn.execute(
-        "select file_index from typed_files where first_rowid is null and line_count > 0").fetchall()}
+    mismatched = {
+        row[0]
+        for row in conn.execute(
+            "select file_index from typed_files where first_rowid is null and line_count > 0"
+        ).fetchall()
+    }
     if mismatched:
         conn.execute(f"delete from typed_files where file_index in ({', '.join(map(str, mismatched))})")
         whole += [read[i].path for i in sorted(mismatched)]
@@ -157,8 +173,9 @@ def read_typed(
     _check_not_ascii_rows(conn, [(i, entry) for i, entry in enumerate(read) if i not in mismatched], full_check_sql)
 
     conn.execute("create or replace temp table special_lines (source_file varchar, line_number bigint, line varchar)")
-    insert_rows(conn, "special_lines",
-                [(e.source_file, n, text) for e in kept for n, text in sorted(e.special.items())])
+    insert_rows(
+        conn, "special_lines", [(e.source_file, n, text) for e in kept for n, text in sorted(e.special.items())]
+    )
     conn.execute(
         """
         create or replace temp view typed_rows as
@@ -173,8 +190,9 @@ def read_typed(
     return TypedRead(kept, sorted(whole))
 
 
-def _check_not_ascii_rows(conn: duckdb.DuckDBPyConnection, read: list[tuple[int, TypedFile]], full_check_sql: str
-                          ) -> None:
+def _check_not_ascii_rows(
+    conn: duckdb.DuckDBPyConnection, read: list[tuple[int, TypedFile]], full_check_sql: str
+) -> None:
     """Flag the rows of lines holding a byte other than printable ASCII that fail `full_check_sql`."""
     rows = [(index, number) for index, entry in read for number in entry.not_ascii if number not in entry.special]
     if not rows:
@@ -221,12 +239,14 @@ def _scan_all(conn: duckdb.DuckDBPyConnection, pending: list[TypedFile], schema:
     return read, given_up
 
 
-def _scan(conn: duckdb.DuckDBPyConnection, group: list[TypedFile], schema: str, select_sql: str,
-          first_index: int) -> None:
+def _scan(
+    conn: duckdb.DuckDBPyConnection, group: list[TypedFile], schema: str, select_sql: str, first_index: int
+) -> None:
     """Append the group's rows to `typed_scan` (created by the first scan: that saves planning the
     validation query twice)."""
-    exists = conn.execute("select count(*) from duckdb_tables() where table_name = 'typed_scan' and temporary"
-                          ).fetchall()[0][0]
+    exists = conn.execute(
+        "select count(*) from duckdb_tables() where table_name = 'typed_scan' and temporary"
+    ).fetchall()[0][0]
     statement = "insert into typed_scan" if exists else "create temp table typed_scan as"
     conn.execute(
         f"{statement} with typed_input as (select file_index + {first_index} as file_index, * "
@@ -298,8 +318,13 @@ def _scan_bytes(data: bytes) -> _Shape | None:
     last = numpy.maximum(ends - 1, 0)
     last -= body[last] == CR  # the CR of a CRLF line end
     last_bytes = body[numpy.maximum(last, 0)]
-    doubtful = ((lengths <= 0) | (last < starts) | (first_bytes != OPEN_BRACE) | (last_bytes != CLOSE_BRACE)
-                | (lengths > MAX_TYPED_LINE_BYTES))
+    doubtful = (
+        (lengths <= 0)
+        | (last < starts)
+        | (first_bytes != OPEN_BRACE)
+        | (last_bytes != CLOSE_BRACE)
+        | (lengths > MAX_TYPED_LINE_BYTES)
+    )
     shape = _Shape(line_count, starts, ends, (numpy.flatnonzero(doubtful) + 1).tolist(), [])
     # Per-line flags from one pass over each mask (a reduction per line), whatever the share of such bytes. A
     # backslash (an escape may stand for any character) and DEL are looked for only where present.
@@ -309,8 +334,9 @@ def _scan_bytes(data: bytes) -> _Shape | None:
     if has_non_ascii is not None and not _is_utf8(data, shape, numpy.flatnonzero(has_non_ascii) + 1):
         return None
     marks = [has_non_ascii] if has_non_ascii is not None else []
-    marks += [numpy.logical_or.reduceat(body == byte, segments) for byte in (BACKSLASH, DEL)
-              if data.find(bytes([byte])) >= 0]
+    marks += [
+        numpy.logical_or.reduceat(body == byte, segments) for byte in (BACKSLASH, DEL) if data.find(bytes([byte])) >= 0
+    ]
     if marks:
         shape.not_ascii = (numpy.flatnonzero(numpy.logical_or.reduce(marks)) + 1).tolist()
     return shape
@@ -347,11 +373,12 @@ def _split_lines(data: bytes) -> list[bytes]:
         pieces.pop()
     lines = [piece.rstrip(b"\r") for piece in pieces]
     while lines and lines[0].startswith(BOM):
-        lines[0] = lines[0][len(BOM):]
+        lines[0] = lines[0][len(BOM) :]
     return lines
 
 
 def _write_copy(entry: TypedFile, lines: list[bytes]) -> None:
-    entry.copy_path.write_bytes(b"".join((PLACEHOLDER if n in entry.special else line) + b"\n"
-                                         for n, line in enumerate(lines, start=1)))
+    entry.copy_path.write_bytes(
+        b"".join((PLACEHOLDER if n in entry.special else line) + b"\n" for n, line in enumerate(lines, start=1))
+    )
     entry.read_path = entry.copy_path

@@ -44,9 +44,9 @@ import re
 import shutil
 import unicodedata
 import zoneinfo
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Iterable
 
 from orchestration.sample import agents as sample_agents
 
@@ -73,9 +73,23 @@ DIRECTOR_MIN_ORG_SIZE = 7  # smaller orgs have team managers reporting straight 
 TEAM_MEMBERS_MIN, TEAM_MEMBERS_MAX, TEAM_MEMBERS_TYPICAL = 4, 8, 5.5
 LEADERSHIP_TEAM = "Engineering Leadership"
 TEAM_NAMES = (
-    "Platform", "Payments", "Mobile", "Perception", "Motion Control", "Firmware", "Data", "Developer Experience",
-    "Security", "Web", "Simulation", "Fleet Ops", "Billing", "Identity", "ML Infrastructure", "Growth",
-)  # fmt: skip
+    "Platform",
+    "Payments",
+    "Mobile",
+    "Perception",
+    "Motion Control",
+    "Firmware",
+    "Data",
+    "Developer Experience",
+    "Security",
+    "Web",
+    "Simulation",
+    "Fleet Ops",
+    "Billing",
+    "Identity",
+    "ML Infrastructure",
+    "Growth",
+)
 
 # Names that must show up (non-ASCII handling downstream), with the email local part they get.
 SPOTLIGHT_PEOPLE = (
@@ -86,20 +100,109 @@ SPOTLIGHT_PEOPLE = (
     ("李雷", "li.lei"),
 )
 FIRST_NAMES = (
-    "Anna", "Ben", "Chloé", "Dmitri", "Elif", "Farah", "Gustav", "Hana", "Ines", "Jonas", "Kaito", "Lena",
-    "Mateo", "Nadia", "Oskar", "Priya", "Quentin", "Rosa", "Sven", "Tariq", "Ulrike", "Valentina", "Wei",
-    "Xavier", "Yara", "Zeynep", "Amélie", "Björn", "Çağla", "Dorothée", "Émile", "François", "Grzegorz",
-    "Håkon", "Ígor", "Jürgen", "Kateřina", "Laia", "Mónica", "Noémie", "Ólafur", "Pål", "Renée", "Siân",
-    "Tomás", "Ümit", "Vojtěch", "Wiktoria", "Aiden", "Maya",
-)  # fmt: skip
+    "Anna",
+    "Ben",
+    "Chloé",
+    "Dmitri",
+    "Elif",
+    "Farah",
+    "Gustav",
+    "Hana",
+    "Ines",
+    "Jonas",
+    "Kaito",
+    "Lena",
+    "Mateo",
+    "Nadia",
+    "Oskar",
+    "Priya",
+    "Quentin",
+    "Rosa",
+    "Sven",
+    "Tariq",
+    "Ulrike",
+    "Valentina",
+    "Wei",
+    "Xavier",
+    "Yara",
+    "Zeynep",
+    "Amélie",
+    "Björn",
+    "Çağla",
+    "Dorothée",
+    "Émile",
+    "François",
+    "Grzegorz",
+    "Håkon",
+    "Ígor",
+    "Jürgen",
+    "Kateřina",
+    "Laia",
+    "Mónica",
+    "Noémie",
+    "Ólafur",
+    "Pål",
+    "Renée",
+    "Siân",
+    "Tomás",
+    "Ümit",
+    "Vojtěch",
+    "Wiktoria",
+    "Aiden",
+    "Maya",
+)
 LAST_NAMES = (
-    "Schmidt", "Müller", "García", "Nguyễn", "Kowalski", "Dvořák", "Ødegaard", "Çelik", "O'Brien", "Rossi",
-    "Novák", "Johansson", "Fernández", "Lefèvre", "Papadopoulos", "Yılmaz", "Kim", "Tanaka", "Okafor",
-    "Haddad", "Weiß", "Björklund", "Szabó", "Costa", "Ivanova", "Andersen", "Moreau", "Brennan", "Patel",
-    "Nakamura", "Jäger", "Mäkinen", "Horváth", "Lindqvist", "Popescu", "Santos", "Fischer", "Larsen",
-    "Dubois", "Kaur", "Chen", "Walsh", "Richter", "Vogel", "Sørensen", "Åberg", "Krüger", "Zieliński",
-    "Herrera", "Bauer",
-)  # fmt: skip
+    "Schmidt",
+    "Müller",
+    "García",
+    "Nguyễn",
+    "Kowalski",
+    "Dvořák",
+    "Ødegaard",
+    "Çelik",
+    "O'Brien",
+    "Rossi",
+    "Novák",
+    "Johansson",
+    "Fernández",
+    "Lefèvre",
+    "Papadopoulos",
+    "Yılmaz",
+    "Kim",
+    "Tanaka",
+    "Okafor",
+    "Haddad",
+    "Weiß",
+    "Björklund",
+    "Szabó",
+    "Costa",
+    "Ivanova",
+    "Andersen",
+    "Moreau",
+    "Brennan",
+    "Patel",
+    "Nakamura",
+    "Jäger",
+    "Mäkinen",
+    "Horváth",
+    "Lindqvist",
+    "Popescu",
+    "Santos",
+    "Fischer",
+    "Larsen",
+    "Dubois",
+    "Kaur",
+    "Chen",
+    "Walsh",
+    "Richter",
+    "Vogel",
+    "Sørensen",
+    "Åberg",
+    "Krüger",
+    "Zieliński",
+    "Herrera",
+    "Bauer",
+)
 # Letters NFKD does not decompose into ASCII.
 ASCII_FOLD = str.maketrans({"Ł": "L", "ł": "l", "Ø": "O", "ø": "o", "ß": "ss", "Æ": "Ae", "æ": "ae", "ı": "i"})
 
@@ -119,12 +222,16 @@ PROJECTS = {
         ProjectSpec("p-robot-firmware", "Robot firmware", "single", ("acme/robot-firmware",)),
         ProjectSpec("p-docs-site", "Docs site", "single", ("acme/docs-site",)),
         ProjectSpec(
-            "p-robotics", "Robotics stack", "workspace",
+            "p-robotics",
+            "Robotics stack",
+            "workspace",
             ("acme/motion-planner", "acme/vision-pipeline", "acme/sim-harness", "acme/robot-msgs"),
         ),
         ProjectSpec("p-web-platform", "Web platform", "workspace", ("acme/web-app", "acme/design-system")),
         ProjectSpec(
-            "p-data-platform", "Data platform", "workspace",
+            "p-data-platform",
+            "Data platform",
+            "workspace",
             ("acme/etl-jobs", "acme/warehouse-models", "acme/ml-features"),
         ),
     ),
@@ -133,7 +240,7 @@ PROJECTS = {
         ProjectSpec("p-ops-scripts", "Ops scripts", "single", ("globex/ops-scripts",)),
         ProjectSpec("p-globex-suite", "Globex suite", "workspace", ("globex/api", "globex/web", "globex/infra")),
     ),
-}  # fmt: skip
+}
 # In events but deliberately missing from the directory.
 UNKNOWN_USER_ID = "u-contractor-x"
 CONTRACTOR_DAYS_PER_SESSION = 7  # the contractor works now and then, outside the directory's knowledge
@@ -176,8 +283,12 @@ ONE_HOUR_ONLY_SHARE = 0.6  # 1h-TTL requests writing only 1h cache; the others w
 
 # Token sizes. A session's context starts at a base (system prompt, tools, memory files; uniform range) and grows
 # by typed input, output and tool results (lognormal) until the agent compacts it.
-BASE_CONTEXT = {"claude-code": (16_000, 22_000), "cursor-agent": (8_000, 12_000), "codex-cli": (9_000, 13_000),
-                "aider": (3_000, 6_000)}  # fmt: skip
+BASE_CONTEXT = {
+    "claude-code": (16_000, 22_000),
+    "cursor-agent": (8_000, 12_000),
+    "codex-cli": (9_000, 13_000),
+    "aider": (3_000, 6_000),
+}
 LONG_BASE_CONTEXT = (150_000, 185_000)
 WARM_SYSTEM_PROMPT_SHARE = 0.7  # the first request often reads the system prompt cached by another session
 OUTPUT_MEDIAN, OUTPUT_SIGMA, OUTPUT_MAX = 380, 0.9, 32_000
@@ -297,29 +408,54 @@ TERMINALS = ("vscode", "iTerm.app", "tmux", "WarpTerminal", "cursor")
 # Traits the first session of the first transcript people always has, so a tiny sample shows every case.
 # One set per session, for their first workday sessions in order.
 SHOWCASE_TRAITS = (
-    (frozenset({"long_context", "subagent", "resume", "synthetic", "one_hour", "compaction", "queued"}),
-     frozenset({"subagent", "lost_subagent_file"}),  # only its agent_progress copies tell of the subagent
-     frozenset({"subagent", "empty_main"})),  # the main file is empty, the subagent file is not
+    (
+        frozenset({"long_context", "subagent", "resume", "synthetic", "one_hour", "compaction", "queued"}),
+        frozenset({"subagent", "lost_subagent_file"}),  # only its agent_progress copies tell of the subagent
+        frozenset({"subagent", "empty_main"}),
+    ),  # the main file is empty, the subagent file is not
     (frozenset({"truncated"}),),
     (frozenset({"subagent", "truncated"}),),
 )
 PROMPTS = (
-    "fix the failing test in {file}", "add retries with backoff around the upload client in {file}",
-    "refactor {file} so the parser is testable", "warum schlägt der Build auf main fehl? siehe {file}",
-    "explain what {file} does and where it is called", "write a migration for the new column used in {file}",
-    "optimise the query in {file}, it times out", "rename the helper in {file} and update all call sites",
-    "¿puedes revisar el manejo de errores en {file}?", "add type hints to {file} and fix what mypy reports",
-)  # fmt: skip
+    "fix the failing test in {file}",
+    "add retries with backoff around the upload client in {file}",
+    "refactor {file} so the parser is testable",
+    "warum schlägt der Build auf main fehl? siehe {file}",
+    "explain what {file} does and where it is called",
+    "write a migration for the new column used in {file}",
+    "optimise the query in {file}, it times out",
+    "rename the helper in {file} and update all call sites",
+    "¿puedes revisar el manejo de errores en {file}?",
+    "add type hints to {file} and fix what mypy reports",
+)
 RESPONSES = (
-    "I'll start by reading {file}.", "The test fails because the fixture in {file} is created twice.",
-    "Done: the retry in {file} now backs off exponentially.", "Die Ursache ist ein fehlender Import in {file}.",
-    "I updated the call sites of {file} and ran the tests: all green.", "Here is a summary of the change to {file}.",
-)  # fmt: skip
+    "I'll start by reading {file}.",
+    "The test fails because the fixture in {file} is created twice.",
+    "Done: the retry in {file} now backs off exponentially.",
+    "Die Ursache ist ein fehlender Import in {file}.",
+    "I updated the call sites of {file} and ran the tests: all green.",
+    "Here is a summary of the change to {file}.",
+)
 THOUGHTS = ("The user wants {file} changed; check its callers first.", "Tests for {file} live next to it.")
-SOURCE_FILES = ("src/app.py", "src/api/handlers.py", "src/core/models.py", "tests/test_api.py", "README.md",
-                "src/lib/parser.ts", "src/components/Table.tsx", "firmware/motor.c", "Makefile", "docs/index.md")
-SUMMARIES = ("Fix flaky invoice test", "Retry uploads with backoff", "Parser refactor", "Build failure on main",
-             "Query timeout investigation")  # fmt: skip
+SOURCE_FILES = (
+    "src/app.py",
+    "src/api/handlers.py",
+    "src/core/models.py",
+    "tests/test_api.py",
+    "README.md",
+    "src/lib/parser.ts",
+    "src/components/Table.tsx",
+    "firmware/motor.c",
+    "Makefile",
+    "docs/index.md",
+)
+SUMMARIES = (
+    "Fix flaky invoice test",
+    "Retry uploads with backoff",
+    "Parser refactor",
+    "Build failure on main",
+    "Query timeout investigation",
+)
 BRANCHES = ("main", "main", "main", "develop", "feature/invoice-rounding", "fix/retry-backoff", "ci-cache")
 TOOL_RESULT_LINES = (1, 4, 12, 40, 120, 250)  # lines of a file a tool call returns
 TOOL_RESULT_LINE_WEIGHTS = (20, 25, 25, 18, 9, 3)
@@ -458,8 +594,20 @@ def generate_sample(
     _write_directory(directory_dir, people)
 
     dates = [start_date + datetime.timedelta(days=i) for i in range(days)]
-    counts = dict.fromkeys(("sessions", "model_requests", "events_written", "bad_lines", "files", "unique_events",
-                            "duplicate_lines", "blank_lines", "delivery_folders"), 0)  # fmt: skip
+    counts = dict.fromkeys(
+        (
+            "sessions",
+            "model_requests",
+            "events_written",
+            "bad_lines",
+            "files",
+            "unique_events",
+            "duplicate_lines",
+            "blank_lines",
+            "delivery_folders",
+        ),
+        0,
+    )
     if "platform" in sources:
         counts = _write_platform(raw_dir, people, dates, seed=seed, gzip_share=gzip_share)
     window = dates[-CLAUDE_CODE_DAYS:]
@@ -514,10 +662,21 @@ def _build_people(rng: random.Random, users: int, start: datetime.date, days: in
     people: list[_Person] = []
     for org, size, spotlight in ((MAIN_ORG, users - second, SPOTLIGHT_PEOPLE), (SECOND_ORG, second, ())):
         names = _names(rng, org, size, spotlight)
-        people += _org_chart(rng, org, names, first_number=len(people) + 1, width=max(4, len(str(users))),
-                             start=start, days=days)  # fmt: skip
-    contractor = _person(rng, MAIN_ORG, UNKNOWN_USER_ID, ("Casey Contractor", "casey"), "", "", "member",
-                         (UNKNOWN_PROJECT, *PROJECTS[MAIN_ORG.org_id][:2]), start, days)  # fmt: skip
+        people += _org_chart(
+            rng, org, names, first_number=len(people) + 1, width=max(4, len(str(users))), start=start, days=days
+        )
+    contractor = _person(
+        rng,
+        MAIN_ORG,
+        UNKNOWN_USER_ID,
+        ("Casey Contractor", "casey"),
+        "",
+        "",
+        "member",
+        (UNKNOWN_PROJECT, *PROJECTS[MAIN_ORG.org_id][:2]),
+        start,
+        days,
+    )
     return people + [replace(contractor, agent="claude-code")]
 
 
@@ -525,8 +684,9 @@ def _names(rng: random.Random, org: OrgSpec, size: int, spotlight) -> list[tuple
     """(display name, email local part) for `size` people, the spotlight names among them, in random order."""
     spotlight = list(spotlight[:size])
     combos = rng.sample(range(len(FIRST_NAMES) * len(LAST_NAMES)), size - len(spotlight))
-    names = spotlight + [_name_and_local(FIRST_NAMES[i // len(LAST_NAMES)], LAST_NAMES[i % len(LAST_NAMES)])
-                         for i in combos]  # fmt: skip
+    names = spotlight + [
+        _name_and_local(FIRST_NAMES[i // len(LAST_NAMES)], LAST_NAMES[i % len(LAST_NAMES)]) for i in combos
+    ]
     rng.shuffle(names)
     seen: dict[str, int] = {}
     unique = []
@@ -724,8 +884,10 @@ def _showcase_plans(rng: random.Random, people: list[_Person], dates: list[datet
     Natural sessions produce the same cases at realistic rates; these only make their presence certain.
     """
     workdays = [d for d in dates[:-1] if d.weekday() < 5] or dates[:-1] or dates
-    by_org = {org: [p for p in people if p.org.org_id == org and p.user_id != UNKNOWN_USER_ID]
-              for org in (MAIN_ORG.org_id, SECOND_ORG.org_id)}  # fmt: skip
+    by_org = {
+        org: [p for p in people if p.org.org_id == org and p.user_id != UNKNOWN_USER_ID]
+        for org in (MAIN_ORG.org_id, SECOND_ORG.org_id)
+    }
     contractor = people[-1]
     acme, globex = by_org[MAIN_ORG.org_id], by_org[SECOND_ORG.org_id]
     day_hours = (9.5, 16.5)
@@ -752,7 +914,7 @@ def _showcase_plans(rng: random.Random, people: list[_Person], dates: list[datet
         person = rng.choice(pool)
         local_date = rng.choice(workdays)
         hour = hour if hour is not None else rng.uniform(*day_hours)
-        carried = tuple(bad[index::len(specs)])
+        carried = tuple(bad[index :: len(specs)])
         plan = _plan_session(rng, person, local_date, local_hour=hour, bad_kinds=carried, **overrides)
         plans.setdefault(local_date, []).append(plan)
     return plans
@@ -762,7 +924,7 @@ def _start_hour(rng: random.Random, workday: bool) -> float:
     if not workday:
         return rng.uniform(*WEEKEND_START_HOURS)
     weight = rng.random()
-    for share, kind, a, b in WORKDAY_START_HOURS:
+    for share, kind, a, b in WORKDAY_START_HOURS:  # noqa: B007 - the chosen row is used after the loop
         weight -= share
         if weight < 0:
             break
@@ -789,8 +951,18 @@ class _DeliveryWriter:
         self.day_prefix: dict[int, str] = {}
         self.flushed_before = -1
         self.counts = dict.fromkeys(
-            ("sessions", "model_requests", "unique_events", "duplicate_lines", "bad_lines",
-             "blank_lines", "files", "delivery_folders"), 0)  # fmt: skip
+            (
+                "sessions",
+                "model_requests",
+                "unique_events",
+                "duplicate_lines",
+                "bad_lines",
+                "blank_lines",
+                "files",
+                "delivery_folders",
+            ),
+            0,
+        )
         # Every file trait appears at least once: pinned to a random workday folder each.
         core = [d for d in range(self.first_folder, self.last_folder) if _date(d).weekday() < 5]
         core = core or list(range(self.first_folder, self.last_folder))
@@ -816,9 +988,11 @@ class _DeliveryWriter:
 
         t0 = t = plan.start_ms
         repository = "null" if plan.repository is None else f'"{plan.repository}"'
-        started = (f'{head}{_uuid(bits)}","event_type":"session_started{middle}{fmt(t)}","user_id":"{plan.user_id}",'
-                   f'"agent":"{plan.agent}","agent_version":"{plan.agent_version}",'
-                   f'"project_id":"{plan.project_id}","repository":{repository}}}')  # fmt: skip
+        started = (
+            f'{head}{_uuid(bits)}","event_type":"session_started{middle}{fmt(t)}","user_id":"{plan.user_id}",'
+            f'"agent":"{plan.agent}","agent_version":"{plan.agent_version}",'
+            f'"project_id":"{plan.project_id}","repository":{repository}}}'
+        )
         events: list[tuple[int, str]] = []
         requests = 0
         low, high = LONG_BASE_CONTEXT if plan.long_context else BASE_CONTEXT[plan.agent]
@@ -834,10 +1008,15 @@ class _DeliveryWriter:
                     cached = base if rand() < WARM_SYSTEM_PROMPT_SHARE else 0
                 t += gap
             if side_model and rand() < SIDE_REQUEST_SHARE:  # a small uncached background request just before
-                events.append((t - 700, f'{head}{_uuid(bits)}","event_type":"model_request{middle}{fmt(t - 700)}",'
-                               f'"request_id":"req_{bits(96):024x}","model":"{side_model}","usage":{{"input_tokens":'
-                               f'{randint(80, 1_500)},"output_tokens":{randint(5, 80)},'
-                               '"cache_creation_input_tokens":0,"cache_read_input_tokens":0}}'))  # fmt: skip
+                events.append(
+                    (
+                        t - 700,
+                        f'{head}{_uuid(bits)}","event_type":"model_request{middle}{fmt(t - 700)}",'
+                        f'"request_id":"req_{bits(96):024x}","model":"{side_model}","usage":{{"input_tokens":'
+                        f'{randint(80, 1_500)},"output_tokens":{randint(5, 80)},'
+                        '"cache_creation_input_tokens":0,"cache_read_input_tokens":0}}',
+                    )
+                )
                 requests += 1
             # The prompt is the context so far (cached prefix + written to cache) plus a few new typed tokens.
             output = min(OUTPUT_MAX, 1 + int(lognorm(out_mu, OUTPUT_SIGMA)))
@@ -854,13 +1033,20 @@ class _DeliveryWriter:
                 usage_split = ""
             else:
                 one_hour = 0 if split == "5m" else creation if rand() < ONE_HOUR_ONLY_SHARE else int(creation * rand())
-                usage_split = (f',"cache_creation":{{"ephemeral_5m_input_tokens":{creation - one_hour},'
-                               f'"ephemeral_1h_input_tokens":{one_hour}}}')  # fmt: skip
+                usage_split = (
+                    f',"cache_creation":{{"ephemeral_5m_input_tokens":{creation - one_hour},'
+                    f'"ephemeral_1h_input_tokens":{one_hour}}}'
+                )
             request_id = f"req_{bits(96):024x}"
-            events.append((t, f'{head}{_uuid(bits)}","event_type":"model_request{middle}{fmt(t)}",'
-                           f'"request_id":"{request_id}","model":"{model}","usage":{{"input_tokens":{input_tokens},'
-                           f'"output_tokens":{output},"cache_creation_input_tokens":{creation},'
-                           f'"cache_read_input_tokens":{read}{usage_split}}}}}'))  # fmt: skip
+            events.append(
+                (
+                    t,
+                    f'{head}{_uuid(bits)}","event_type":"model_request{middle}{fmt(t)}",'
+                    f'"request_id":"{request_id}","model":"{model}","usage":{{"input_tokens":{input_tokens},'
+                    f'"output_tokens":{output},"cache_creation_input_tokens":{creation},'
+                    f'"cache_read_input_tokens":{read}{usage_split}}}}}',
+                )
+            )
             requests += 1
             cached = context
             context += typed + output
@@ -869,16 +1055,22 @@ class _DeliveryWriter:
                 t += duration
                 tool = rng.choices(TOOL_NAMES, TOOL_WEIGHTS)[0]
                 success = "false" if rand() < TOOL_FAILURE_SHARE else "true"
-                events.append((t, f'{head}{_uuid(bits)}","event_type":"tool_call{middle}{fmt(t)}",'
-                               f'"request_id":"{request_id}","tool_name":"{tool}","duration_ms":{duration},'
-                               f'"success":{success}}}'))  # fmt: skip
+                events.append(
+                    (
+                        t,
+                        f'{head}{_uuid(bits)}","event_type":"tool_call{middle}{fmt(t)}",'
+                        f'"request_id":"{request_id}","tool_name":"{tool}","duration_ms":{duration},'
+                        f'"success":{success}}}',
+                    )
+                )
                 context += min(TOOL_RESULT_MAX, int(lognorm(tool_mu, TOOL_RESULT_SIGMA)))
             if context > threshold:  # the agent compacts the conversation into a summary
                 context, cached = base + randint(*COMPACTION_SUMMARY), base
         if plan.end_status:
             t += randint(1_000, 60_000)
-            events.append((t, f'{head}{_uuid(bits)}","event_type":"session_ended{middle}{fmt(t)}",'
-                           f'"status":"{plan.end_status}"}}'))  # fmt: skip
+            events.append(
+                (t, f'{head}{_uuid(bits)}","event_type":"session_ended{middle}{fmt(t)}","status":"{plan.end_status}"}}')
+            )
         for beat in range(1, (t - t0) // HEARTBEAT_MS + 1):
             at = min(t - 1, t0 + beat * HEARTBEAT_MS + randint(0, 2_000))
             events.append((at, f'{head}{_uuid(bits)}","event_type":"heartbeat{middle}{fmt(at)}","seq":{beat}}}'))
@@ -1002,8 +1194,10 @@ def _escaped(text: str) -> str:
 
 
 def _code_lines(count: int) -> str:
-    lines = [f'def handler_{i}(request):  # größe "{i}"\n    return respond(request, status=200, body="\\t{i}")'
-             for i in range(count)]  # fmt: skip
+    lines = [
+        f'def handler_{i}(request):  # größe "{i}"\n    return respond(request, status=200, body="\\t{i}")'
+        for i in range(count)
+    ]
     return "\n".join(lines)
 
 
@@ -1058,20 +1252,40 @@ def _claude_code_users(
         picked = list(dict.fromkeys([repositories[0], *rng.sample(repositories, min(2, len(repositories)))]))
         local = person.email.split("@")[0]
         home = "/workspaces" if devcontainer else rng.choice((f"/home/{local}/src", f"/Users/{local}/code"))
-        users.append(_ClaudeCodeUser(
-            email=person.email, timezone=person.org.timezone, activity=person.activity, opus_fan=person.opus_fan,
-            vacation=person.vacation, version=version,
-            checkouts=tuple(f"{home}/{r.split('/')[-1]}" for r in picked), transcripts=transcripts,
-            otel_from_day=otel_from, logs_prompts=index == with_transcripts,
-            showcase=SHOWCASE_TRAITS[index] if index < len(SHOWCASE_TRAITS) else (),
-            account_uuid=_uuid(rng.getrandbits), terminal=rng.choice(TERMINALS),
-        ))  # fmt: skip
-    users.append(_ClaudeCodeUser(
-        email=OUTSIDE_EMAIL, timezone=MAIN_ORG.timezone, activity=0.5, opus_fan=False, vacation=None,
-        version=CC_VERSIONS[-1], checkouts=("/home/freelancer/work/acme_docs.site", "/home/freelancer/work/billing"),
-        transcripts=True, otel_from_day=None, logs_prompts=False, showcase=(),
-        account_uuid=_uuid(rng.getrandbits), terminal="tmux",
-    ))  # fmt: skip
+        users.append(
+            _ClaudeCodeUser(
+                email=person.email,
+                timezone=person.org.timezone,
+                activity=person.activity,
+                opus_fan=person.opus_fan,
+                vacation=person.vacation,
+                version=version,
+                checkouts=tuple(f"{home}/{r.split('/')[-1]}" for r in picked),
+                transcripts=transcripts,
+                otel_from_day=otel_from,
+                logs_prompts=index == with_transcripts,
+                showcase=SHOWCASE_TRAITS[index] if index < len(SHOWCASE_TRAITS) else (),
+                account_uuid=_uuid(rng.getrandbits),
+                terminal=rng.choice(TERMINALS),
+            )
+        )
+    users.append(
+        _ClaudeCodeUser(
+            email=OUTSIDE_EMAIL,
+            timezone=MAIN_ORG.timezone,
+            activity=0.5,
+            opus_fan=False,
+            vacation=None,
+            version=CC_VERSIONS[-1],
+            checkouts=("/home/freelancer/work/acme_docs.site", "/home/freelancer/work/billing"),
+            transcripts=True,
+            otel_from_day=None,
+            logs_prompts=False,
+            showcase=(),
+            account_uuid=_uuid(rng.getrandbits),
+            terminal="tmux",
+        )
+    )
     return users
 
 
@@ -1086,13 +1300,21 @@ def _agent_log_users(claude_code_users: list[_ClaudeCodeUser], people: list[_Per
             continue
         repositories = [r for project in person.projects for r in project.repositories]
         named = {r.split("/")[-1]: r for r in repositories}
-        pairs = [(checkout, named[checkout.split("/")[-1]]) for checkout in user.checkouts
-                 if checkout.split("/")[-1] in named]
+        pairs = [
+            (checkout, named[checkout.split("/")[-1]])
+            for checkout in user.checkouts
+            if checkout.split("/")[-1] in named
+        ]
         if pairs:
-            candidates.append(sample_agents.SampleUser(
-                email=user.email, timezone=user.timezone, checkouts=tuple(c for c, _ in pairs),
-                repositories=tuple(r for _, r in pairs), activity=person.activity,
-            ))  # fmt: skip
+            candidates.append(
+                sample_agents.SampleUser(
+                    email=user.email,
+                    timezone=user.timezone,
+                    checkouts=tuple(c for c, _ in pairs),
+                    repositories=tuple(r for _, r in pairs),
+                    activity=person.activity,
+                )
+            )
             seen.add(user.email)
     for person in people:
         if person.org.org_id != MAIN_ORG.org_id or person.user_id == UNKNOWN_USER_ID or person.email in seen:
@@ -1101,19 +1323,26 @@ def _agent_log_users(claude_code_users: list[_ClaudeCodeUser], people: list[_Per
             continue
         repositories = [r for project in person.projects for r in project.repositories][:2]
         local = person.email.split("@")[0]
-        candidates.append(sample_agents.SampleUser(
-            email=person.email, timezone=person.org.timezone,
-            checkouts=tuple(f"/home/{local}/src/{r.split('/')[-1]}" for r in repositories),
-            repositories=tuple(repositories), activity=person.activity,
-        ))  # fmt: skip
+        candidates.append(
+            sample_agents.SampleUser(
+                email=person.email,
+                timezone=person.org.timezone,
+                checkouts=tuple(f"/home/{local}/src/{r.split('/')[-1]}" for r in repositories),
+                repositories=tuple(repositories),
+                activity=person.activity,
+            )
+        )
     return candidates
 
 
 def _claude_code_path_mappings() -> list[tuple[str, str, str, str]]:
     """claude_code_projects.csv: the shared dev-container checkouts of acme's repositories. Checkouts in
     people's home folders are not listed: they fall back to the folder name."""
-    return [(f"/workspaces/{repository.split('/')[-1]}", project.project_id, repository, MAIN_ORG.org_id)
-            for project in PROJECTS[MAIN_ORG.org_id] for repository in project.repositories]  # fmt: skip
+    return [
+        (f"/workspaces/{repository.split('/')[-1]}", project.project_id, repository, MAIN_ORG.org_id)
+        for project in PROJECTS[MAIN_ORG.org_id]
+        for repository in project.repositories
+    ]
 
 
 class _Cutoff(Exception):
@@ -1123,10 +1352,22 @@ class _Cutoff(Exception):
 class _Conversation:
     """One transcript stream (a session file, or a subagent's) and the prompt-cache state of its context."""
 
-    def __init__(self, *, session_id: str, cwd: str, version: str, branch: str,
-                 model: str, base: int, one_hour: bool, threshold: int, lines: list[str] | None,
-                 agent_id: str | None = None, sidechain: bool = False,
-                 progress_to: _Conversation | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        *,
+        session_id: str,
+        cwd: str,
+        version: str,
+        branch: str,
+        model: str,
+        base: int,
+        one_hour: bool,
+        threshold: int,
+        lines: list[str] | None,
+        agent_id: str | None = None,
+        sidechain: bool = False,
+        progress_to: _Conversation | None = None,
+    ) -> None:
         self.session_id, self.cwd, self.version, self.branch = session_id, cwd, version, branch
         self.model, self.base, self.one_hour, self.threshold = model, base, one_hour, threshold
         self.lines, self.agent_id, self.sidechain = lines, agent_id, sidechain
@@ -1138,9 +1379,11 @@ class _Conversation:
         self.writes_progress = version.startswith("2.1.")
         side = "true" if sidechain else "false"
         agent = f'"agentId":"{agent_id}",' if agent_id else ""
-        self.prefix = (f'"isSidechain":{side},{agent}"userType":"external","cwd":"{self.cwd_json}",'
-                       f'"sessionId":"{session_id}","version":"{version}",'
-                       f'"gitBranch":"{_escaped(branch)}"')  # fmt: skip
+        self.prefix = (
+            f'"isSidechain":{side},{agent}"userType":"external","cwd":"{self.cwd_json}",'
+            f'"sessionId":"{session_id}","version":"{version}",'
+            f'"gitBranch":"{_escaped(branch)}"'
+        )
 
 
 class _ClaudeCodeWriter:
@@ -1160,8 +1403,17 @@ class _ClaudeCodeWriter:
         self.otel_recent: list[tuple[int, bytes]] = []  # the newest days' files, written plain at the end
         self.collected: set[str] = set()
         self.counts = dict.fromkeys(
-            ("transcript_sessions", "transcript_files", "transcript_lines", "otel_files", "otel_lines",
-             "otel_records", "otel_api_requests"), 0)  # fmt: skip
+            (
+                "transcript_sessions",
+                "transcript_files",
+                "transcript_lines",
+                "otel_files",
+                "otel_lines",
+                "otel_records",
+                "otel_api_requests",
+            ),
+            0,
+        )
         self.session_events: list[tuple[int, str]] | None = None
         self.session_attributes = ""
 
@@ -1207,17 +1459,25 @@ class _ClaudeCodeWriter:
         if not (transcripts or otel):
             return
         boost = OPUS_FAN_BOOST if user.opus_fan else 1.0
-        model = SONNET_45 if "long_context" in traits else _pick(
-            rng, {m: w * (boost if "opus" in m else 1.0) for m, w in CC_MODEL_MIX.items()})
+        model = (
+            SONNET_45
+            if "long_context" in traits
+            else _pick(rng, {m: w * (boost if "opus" in m else 1.0) for m, w in CC_MODEL_MIX.items()})
+        )
         long_context = "long_context" in traits or (model in LONG_CONTEXT_MODELS and rand() < CC_LONG_CONTEXT_SHARE)
         low, high = LONG_BASE_CONTEXT if long_context else BASE_CONTEXT["claude-code"]
         cwd = user.checkouts[0] if rand() < MAIN_PROJECT_SHARE else rng.choice(user.checkouts)
         conversation = _Conversation(
-            session_id=_uuid(rng.getrandbits), cwd=cwd, version=user.version, branch=rng.choice(BRANCHES),
-            model=model, base=rng.randint(low, high), one_hour="one_hour" in traits or rand() < ONE_HOUR_CACHE_SHARE,
+            session_id=_uuid(rng.getrandbits),
+            cwd=cwd,
+            version=user.version,
+            branch=rng.choice(BRANCHES),
+            model=model,
+            base=rng.randint(low, high),
+            one_hour="one_hour" in traits or rand() < ONE_HOUR_CACHE_SHARE,
             threshold=LONG_CONTEXT_COMPACTION_THRESHOLD if long_context else COMPACTION_THRESHOLD,
             lines=[] if transcripts else None,
-        )  # fmt: skip
+        )
         if rand() < SUMMARY_LINE_SHARE and transcripts:
             self._summary_line(conversation)
         turns = min(TURNS_MAX, 1 + int(rng.lognormvariate(math.log(TURNS_MEDIAN), TURNS_SIGMA)))
@@ -1229,10 +1489,18 @@ class _ClaudeCodeWriter:
         except _Cutoff:
             complete = False
         # Lines without a requestId are never replayed: ccusage would count each copy (see the README).
-        resumed = complete and conversation.with_request_id and not traits & {"truncated", "empty_main"} and (
-            "resume" in traits or rand() < RESUME_SHARE)
-        truncated = transcripts and not resumed and "empty_main" not in traits and (
-            "truncated" in traits or rand() < TRUNCATED_FILE_SHARE)
+        resumed = (
+            complete
+            and conversation.with_request_id
+            and not traits & {"truncated", "empty_main"}
+            and ("resume" in traits or rand() < RESUME_SHARE)
+        )
+        truncated = (
+            transcripts
+            and not resumed
+            and "empty_main" not in traits
+            and ("truncated" in traits or rand() < TRUNCATED_FILE_SHARE)
+        )
         self._end_session(user, conversation, truncated, empty_main="empty_main" in traits)
         if resumed:
             self._resume(user, conversation, t + rng.randint(*RESUME_DELAY_S) * 1000, otel)
@@ -1245,15 +1513,22 @@ class _ClaudeCodeWriter:
         rng = self.rng
         session_id = _uuid(rng.getrandbits)
         conversation = _Conversation(
-            session_id=session_id, cwd=earlier.cwd, version=earlier.version, branch=earlier.branch,
-            model=earlier.model, base=earlier.base, one_hour=earlier.one_hour, threshold=earlier.threshold,
+            session_id=session_id,
+            cwd=earlier.cwd,
+            version=earlier.version,
+            branch=earlier.branch,
+            model=earlier.model,
+            base=earlier.base,
+            one_hour=earlier.one_hour,
+            threshold=earlier.threshold,
             lines=None if earlier.lines is None else [],
-        )  # fmt: skip
+        )
         conversation.context = earlier.context  # the cache has expired meanwhile: cached stays 0
         if earlier.lines is not None:
             self._summary_line(conversation, leaf=earlier.parent.strip('"'))
-            conversation.lines += [line.replace(earlier.session_id, session_id) for line in earlier.lines
-                                   if earlier.session_id in line]  # fmt: skip
+            conversation.lines += [
+                line.replace(earlier.session_id, session_id) for line in earlier.lines if earlier.session_id in line
+            ]
             conversation.parent = earlier.parent
         self._start_session_records(user, session_id, otel)
         try:
@@ -1274,41 +1549,69 @@ class _ClaudeCodeWriter:
         prompt_index = rng.randrange(len(_PROMPT_TEXTS))
         prompt = _PROMPT_TEXTS[prompt_index]
         turn_start = t
-        if conversation.lines is not None and conversation.writes_progress and (
-                "queued" in traits or rand() < QUEUED_PROMPT_SHARE):
+        if (
+            conversation.lines is not None
+            and conversation.writes_progress
+            and ("queued" in traits or rand() < QUEUED_PROMPT_SHARE)
+        ):
             self._queue_operations(conversation, t - rng.randint(2_000, 60_000), t, prompt)
         if conversation.lines is not None:
             if conversation.version in CC_VERSIONS:
                 snapshot = _uuid(rng.getrandbits)
                 conversation.lines.append(
                     f'{{"type":"file-history-snapshot","messageId":"{snapshot}","snapshot":{{"messageId":'
-                    f'"{snapshot}","trackedFileBackups":{{}},"timestamp":"{self.fmt(t)}"}},"isSnapshotUpdate":false}}')
+                    f'"{snapshot}","trackedFileBackups":{{}},"timestamp":"{self.fmt(t)}"}},"isSnapshotUpdate":false}}'
+                )
             self._user_line(conversation, t, f'"{prompt}"')
-        text = f',{_string_attribute("prompt", prompt)}' if user.logs_prompts else ""
-        self._record(t, "user_prompt", f'{_int_attribute(rng, "prompt_length", len(prompt))}{text}')
+        text = f",{_string_attribute('prompt', prompt)}" if user.logs_prompts else ""
+        self._record(t, "user_prompt", f"{_int_attribute(rng, 'prompt_length', len(prompt))}{text}")
         if rand() < BACKGROUND_REQUEST_SHARE:  # a title or command check, in telemetry only
-            self._api_request(t + 400, BACKGROUND_MODEL, f"req_011C{rng.getrandbits(112):028x}",
-                              rng.randint(200, 1_500), rng.randint(5, 80), 0, 0, 0)  # fmt: skip
+            self._api_request(
+                t + 400,
+                BACKGROUND_MODEL,
+                f"req_011C{rng.getrandbits(112):028x}",
+                rng.randint(200, 1_500),
+                rng.randint(5, 80),
+                0,
+                0,
+                0,
+            )
         if "synthetic" in traits or rand() < SYNTHETIC_ERROR_SHARE:
             t = self._api_error(conversation, t + rng.randint(10_000, 60_000))
         steps = min(STEPS_MAX, 1 + int(rng.lognormvariate(math.log(STEPS_MEDIAN), STEPS_SIGMA)))
         task = "subagent" in traits
         for step in range(steps):
             last = step == steps - 1 and not task
-            typed = 1 + int(rng.lognormvariate(TYPED_INPUT_MU, TYPED_INPUT_SIGMA)) if step == 0 else rng.randint(
-                *ROUTINE_INPUT_TOKENS)
-            t = self._request(conversation, user, t, typed, last=last, tool="Task" if task else None,
-                              subagent_traits=traits)
+            typed = (
+                1 + int(rng.lognormvariate(TYPED_INPUT_MU, TYPED_INPUT_SIGMA))
+                if step == 0
+                else rng.randint(*ROUTINE_INPUT_TOKENS)
+            )
+            t = self._request(
+                conversation, user, t, typed, last=last, tool="Task" if task else None, subagent_traits=traits
+            )
             task = False
         if "compaction" in traits:
             t = self._compact(conversation, user, t)
         if conversation.lines is not None and conversation.writes_progress:
-            self._line(conversation, t, f'"type":"system","subtype":"turn_duration","durationMs":{t - turn_start},'
-                                        '"isMeta":false')  # fmt: skip
+            self._line(
+                conversation,
+                t,
+                f'"type":"system","subtype":"turn_duration","durationMs":{t - turn_start},"isMeta":false',
+            )
         return t
 
-    def _request(self, conversation: _Conversation, user: _ClaudeCodeUser, t: int, typed: int, *, last: bool,
-                 tool: str | None = None, subagent_traits: frozenset[str] = frozenset()) -> int:  # fmt: skip
+    def _request(
+        self,
+        conversation: _Conversation,
+        user: _ClaudeCodeUser,
+        t: int,
+        typed: int,
+        *,
+        last: bool,
+        tool: str | None = None,
+        subagent_traits: frozenset[str] = frozenset(),
+    ) -> int:
         """One API request: its response lines (one per content block, the same usage on each, earlier lines
         of a streamed response with a partial output count), its telemetry record and the tool call's result."""
         rng = self.rng
@@ -1316,8 +1619,15 @@ class _ClaudeCodeWriter:
         if conversation.last_ms and t - conversation.last_ms > (3_600_000 if conversation.one_hour else 300_000):
             conversation.cached = conversation.base if rand() < WARM_SYSTEM_PROMPT_SHARE else 0
         model = conversation.model
-        output = min(OUTPUT_MAX, 1 + int(rng.lognormvariate(math.log(OUTPUT_MEDIAN * (
-            OPUS_OUTPUT_FACTOR if "opus" in model else 1.0)), OUTPUT_SIGMA)))  # fmt: skip
+        output = min(
+            OUTPUT_MAX,
+            1
+            + int(
+                rng.lognormvariate(
+                    math.log(OUTPUT_MEDIAN * (OPUS_OUTPUT_FACTOR if "opus" in model else 1.0)), OUTPUT_SIGMA
+                )
+            ),
+        )
         duration = FIRST_TOKEN_MS + output * MS_PER_OUTPUT_TOKEN
         t += duration
         if t >= self.cutoff_ms:
@@ -1327,20 +1637,24 @@ class _ClaudeCodeWriter:
         one_hour = creation if conversation.one_hour else 0
         request_id, message_id = f"req_011C{bits(112):028x}", f"msg_01{bits(112):028x}"
         if not last and tool is None:
-            tools, weights = (SUBAGENT_TOOLS, SUBAGENT_TOOL_WEIGHTS) if conversation.sidechain else (
-                CC_TOOLS, CC_TOOL_WEIGHTS)  # fmt: skip
+            tools, weights = (
+                (SUBAGENT_TOOLS, SUBAGENT_TOOL_WEIGHTS) if conversation.sidechain else (CC_TOOLS, CC_TOOL_WEIGHTS)
+            )
             tool = rng.choices(tools, weights)[0]
         if conversation.lines is not None:
             file = rng.randrange(len(SOURCE_FILES))
             blocks = []
             if rand() < THINKING_SHARE:
-                blocks.append(f'{{"type":"thinking","thinking":"{_THOUGHT_TEXTS[file]}",'
-                              f'"signature":"{bits(256):064x}"}}')  # fmt: skip
+                blocks.append(
+                    f'{{"type":"thinking","thinking":"{_THOUGHT_TEXTS[file]}","signature":"{bits(256):064x}"}}'
+                )
             if tool is None or rand() < TEXT_SHARE:
                 blocks.append(f'{{"type":"text","text":"{_RESPONSE_TEXTS[file]}"}}')
             if tool:
-                blocks.append(f'{{"type":"tool_use","id":"toolu_01{bits(112):028x}","name":"{tool}","input":'
-                              f'{{"file_path":"{conversation.cwd_json}/{SOURCE_FILES[file]}"}}}}')  # fmt: skip
+                blocks.append(
+                    f'{{"type":"tool_use","id":"toolu_01{bits(112):028x}","name":"{tool}","input":'
+                    f'{{"file_path":"{conversation.cwd_json}/{SOURCE_FILES[file]}"}}}}'
+                )
             tokens = (typed, output, creation, one_hour, read)
             stop = "tool_use" if tool else "end_turn"
             self._response_lines(conversation, t, message_id, request_id, blocks, tokens, stop)
@@ -1357,11 +1671,17 @@ class _ClaudeCodeWriter:
                 raise _Cutoff
             body, tokens = rng.choices(_TOOL_RESULTS, TOOL_RESULT_LINE_WEIGHTS)[0]
             if conversation.lines is not None:
-                self._user_line(conversation, t, f'[{{"tool_use_id":"toolu_01{bits(112):028x}","type":"tool_result",'
-                                                 f'"content":"{body}"}}]')  # fmt: skip
+                self._user_line(
+                    conversation,
+                    t,
+                    f'[{{"tool_use_id":"toolu_01{bits(112):028x}","type":"tool_result","content":"{body}"}}]',
+                )
             duration = _int_attribute(rng, "duration_ms", t - conversation.last_ms)
-            self._record(t, "tool_result", f'{_string_attribute("tool_name", tool)},'
-                                           f'{_string_attribute("success", "true")},{duration}')  # fmt: skip
+            self._record(
+                t,
+                "tool_result",
+                f"{_string_attribute('tool_name', tool)},{_string_attribute('success', 'true')},{duration}",
+            )
             conversation.context += tokens
         if conversation.context > conversation.threshold:
             t = self._compact(conversation, user, t)
@@ -1377,18 +1697,30 @@ class _ClaudeCodeWriter:
             if lines is not None:
                 conversation.subagent_files[agent_id] = lines
             agent = _Conversation(
-                session_id=conversation.session_id, cwd=conversation.cwd, version=conversation.version,
-                branch=conversation.branch, model=conversation.model, base=conversation.base,
-                one_hour=conversation.one_hour, threshold=math.inf, lines=lines, agent_id=agent_id, sidechain=True,
-            )  # fmt: skip
+                session_id=conversation.session_id,
+                cwd=conversation.cwd,
+                version=conversation.version,
+                branch=conversation.branch,
+                model=conversation.model,
+                base=conversation.base,
+                one_hour=conversation.one_hour,
+                threshold=math.inf,
+                lines=lines,
+                agent_id=agent_id,
+                sidechain=True,
+            )
             agent.context, agent.cached = conversation.context, conversation.cached
             if lines is not None:
                 self._user_line(agent, t + 50, '"Your task is to create a detailed summary of the conversation so far"')
             t = self._request(agent, user, t + rng.randint(200, 800), rng.randint(1, 6), last=True)
         if conversation.lines is not None:
-            self._line(conversation, t, f'"type":"system","subtype":"compact_boundary","content":"Conversation '
-                                        f'compacted","level":"info","compactMetadata":{{"trigger":"auto",'
-                                        f'"preTokens":{conversation.context}}}')  # fmt: skip
+            self._line(
+                conversation,
+                t,
+                f'"type":"system","subtype":"compact_boundary","content":"Conversation '
+                f'compacted","level":"info","compactMetadata":{{"trigger":"auto",'
+                f'"preTokens":{conversation.context}}}',
+            )
         conversation.context = conversation.base + rng.randint(*COMPACTION_SUMMARY)
         conversation.cached = conversation.base
         return t
@@ -1405,19 +1737,27 @@ class _ClaudeCodeWriter:
         if agent_id and lines is not None and not lost_file:
             parent.subagent_files[agent_id] = lines
         subagent = _Conversation(
-            session_id=parent.session_id, cwd=parent.cwd, version=parent.version, branch=parent.branch,
+            session_id=parent.session_id,
+            cwd=parent.cwd,
+            version=parent.version,
+            branch=parent.branch,
             model=HAIKU_45 if rng.random() < SUBAGENT_HAIKU_SHARE else parent.model,
-            base=rng.randint(*BASE_CONTEXT["cursor-agent"]), one_hour=False, threshold=COMPACTION_THRESHOLD,
-            lines=lines, agent_id=agent_id, sidechain=True,
+            base=rng.randint(*BASE_CONTEXT["cursor-agent"]),
+            one_hour=False,
+            threshold=COMPACTION_THRESHOLD,
+            lines=lines,
+            agent_id=agent_id,
+            sidechain=True,
             progress_to=parent if parent.writes_progress and parent.lines is not None else None,
-        )  # fmt: skip
+        )
         t += rng.randint(300, 1_500)
         if lines is not None:
             self._user_line(subagent, t, f'"{_PROMPT_TEXTS[rng.randrange(len(_PROMPT_TEXTS))]}"')
         steps = rng.randint(*SUBAGENT_STEPS)
         for step in range(steps):
-            t = self._request(subagent, user, t + rng.randint(200, 3_000), rng.randint(*ROUTINE_INPUT_TOKENS),
-                              last=step == steps - 1)  # fmt: skip
+            t = self._request(
+                subagent, user, t + rng.randint(200, 3_000), rng.randint(*ROUTINE_INPUT_TOKENS), last=step == steps - 1
+            )
         return t
 
     def _api_error(self, conversation: _Conversation, t: int) -> int:
@@ -1425,23 +1765,33 @@ class _ClaudeCodeWriter:
         if t >= self.cutoff_ms:
             raise _Cutoff
         if conversation.lines is not None:
-            self._line(conversation, t, f'"message":{{"id":"{_uuid(self.rng.getrandbits)}","model":"<synthetic>",'
-                                        '"role":"assistant","type":"message","stop_reason":"stop_sequence",'
-                                        '"stop_sequence":"","usage":{"input_tokens":0,"output_tokens":0,'
-                                        '"cache_creation_input_tokens":0,"cache_read_input_tokens":0},'
-                                        '"content":[{"type":"text","text":"API Error: 529 Overloaded"}]},'
-                                        '"type":"assistant","isApiErrorMessage":true')  # fmt: skip
-        self._record(t, "api_error", f'{_string_attribute("model", conversation.model)},'
-                                     f'{_string_attribute("error", "Overloaded")},'
-                                     f'{_string_attribute("status_code", "529")}')  # fmt: skip
+            self._line(
+                conversation,
+                t,
+                f'"message":{{"id":"{_uuid(self.rng.getrandbits)}","model":"<synthetic>",'
+                '"role":"assistant","type":"message","stop_reason":"stop_sequence",'
+                '"stop_sequence":"","usage":{"input_tokens":0,"output_tokens":0,'
+                '"cache_creation_input_tokens":0,"cache_read_input_tokens":0},'
+                '"content":[{"type":"text","text":"API Error: 529 Overloaded"}]},'
+                '"type":"assistant","isApiErrorMessage":true',
+            )
+        self._record(
+            t,
+            "api_error",
+            f"{_string_attribute('model', conversation.model)},"
+            f"{_string_attribute('error', 'Overloaded')},"
+            f"{_string_attribute('status_code', '529')}",
+        )
         return t + self.rng.randint(2_000, 20_000)
 
     # ---- transcript lines ---------------------------------------------------------------------------------
 
     def _line(self, conversation: _Conversation, t: int, body: str) -> None:
         uuid = _uuid(self.rng.getrandbits)
-        conversation.lines.append(f'{{"parentUuid":{conversation.parent},{conversation.prefix},{body},'
-                                  f'"uuid":"{uuid}","timestamp":"{self.fmt(t)}"}}')  # fmt: skip
+        conversation.lines.append(
+            f'{{"parentUuid":{conversation.parent},{conversation.prefix},{body},'
+            f'"uuid":"{uuid}","timestamp":"{self.fmt(t)}"}}'
+        )
         conversation.parent = f'"{uuid}"'
 
     def _user_line(self, conversation: _Conversation, t: int, content: str) -> None:
@@ -1450,10 +1800,13 @@ class _ClaudeCodeWriter:
     def _queue_operations(self, conversation: _Conversation, queued: int, dequeued: int, prompt: str) -> None:
         """A prompt typed while Claude was busy (2.1.x): enqueued with its text, dequeued when its turn came."""
         head = '{"type":"queue-operation","operation":'
-        conversation.lines.append(f'{head}"enqueue","timestamp":"{self.fmt(queued)}",'
-                                  f'"sessionId":"{conversation.session_id}","content":"{prompt}"}}')  # fmt: skip
-        conversation.lines.append(f'{head}"dequeue","timestamp":"{self.fmt(dequeued)}",'
-                                  f'"sessionId":"{conversation.session_id}"}}')  # fmt: skip
+        conversation.lines.append(
+            f'{head}"enqueue","timestamp":"{self.fmt(queued)}",'
+            f'"sessionId":"{conversation.session_id}","content":"{prompt}"}}'
+        )
+        conversation.lines.append(
+            f'{head}"dequeue","timestamp":"{self.fmt(dequeued)}","sessionId":"{conversation.session_id}"}}'
+        )
 
     def _summary_line(self, conversation: _Conversation, leaf: str | None = None) -> None:
         summary, leaf = _escaped(self.rng.choice(SUMMARIES)), leaf or _uuid(self.rng.getrandbits)
@@ -1461,25 +1814,44 @@ class _ClaudeCodeWriter:
 
     def _response_lines(self, conversation, t, message_id, request_id, blocks, tokens, stop) -> None:
         typed, output, creation, one_hour, read = tokens
-        split = "" if conversation.version == NO_REQUEST_ID_VERSION else (
-            f',"cache_creation":{{"ephemeral_5m_input_tokens":{creation - one_hour},'
-            f'"ephemeral_1h_input_tokens":{one_hour}}}')  # fmt: skip
-        head = (f'"message":{{"model":"{conversation.model}","id":"{message_id}","type":"message","role":"assistant",'
-                f'"content":[')  # fmt: skip
+        split = (
+            ""
+            if conversation.version == NO_REQUEST_ID_VERSION
+            else (
+                f',"cache_creation":{{"ephemeral_5m_input_tokens":{creation - one_hour},'
+                f'"ephemeral_1h_input_tokens":{one_hour}}}'
+            )
+        )
+        head = (
+            f'"message":{{"model":"{conversation.model}","id":"{message_id}","type":"message","role":"assistant",'
+            f'"content":['
+        )
         tail = ',"service_tier":"standard"'
         if conversation.writes_progress:
-            server_tools = "" if conversation.sidechain else (
-                ',"server_tool_use":{"web_search_requests":0,"web_fetch_requests":0}')
+            server_tools = (
+                ""
+                if conversation.sidechain
+                else (',"server_tool_use":{"web_search_requests":0,"web_fetch_requests":0}')
+            )
             tail = f'{server_tools}{tail},"inference_geo":"{self.rng.choice(INFERENCE_GEOS)}"'
         # As real 2.1 files show, the parent gets a copy of each line of a response but its first.
-        copies = conversation.progress_to if conversation.progress_to is not None and len(blocks) > 1 and (
-            self.rng.random() < AGENT_PROGRESS_SHARE) else None
-        usage = (f'"usage":{{"input_tokens":{typed},"cache_creation_input_tokens":{creation},'
-                 f'"cache_read_input_tokens":{read}{split},"output_tokens":')  # fmt: skip
+        copies = (
+            conversation.progress_to
+            if conversation.progress_to is not None and len(blocks) > 1 and (self.rng.random() < AGENT_PROGRESS_SHARE)
+            else None
+        )
+        usage = (
+            f'"usage":{{"input_tokens":{typed},"cache_creation_input_tokens":{creation},'
+            f'"cache_read_input_tokens":{read}{split},"output_tokens":'
+        )
         if not conversation.with_request_id:  # one line per response, and the old costUSD field
             cost = _cost(conversation.model, typed, output, creation, 0, read)
-            self._line(conversation, t, f'{head}{",".join(blocks)}],"stop_reason":"{stop}","stop_sequence":null,'
-                                        f'{usage}{output}}}}},"type":"assistant","costUSD":{cost!r}')  # fmt: skip
+            self._line(
+                conversation,
+                t,
+                f'{head}{",".join(blocks)}],"stop_reason":"{stop}","stop_sequence":null,'
+                f'{usage}{output}}}}},"type":"assistant","costUSD":{cost!r}',
+            )
             return
         streamed = len(blocks) > 1 and output >= 2 * len(blocks) and self.rng.random() < STREAMED_SHARE
         for index, block in enumerate(blocks):
@@ -1487,34 +1859,47 @@ class _ClaudeCodeWriter:
             partial = output if final or not streamed else output * (index + 1) // (len(blocks) + 1)
             at = t if final or not streamed else t - (len(blocks) - 1 - index) * STREAM_STEP_MS
             reason = f'"{stop}"' if final else "null"
-            message = (f'{head}{block}],"stop_reason":{reason},"stop_sequence":null,{usage}{partial}{tail}}}}},'
-                       f'"requestId":"{request_id}"')  # fmt: skip
+            message = (
+                f'{head}{block}],"stop_reason":{reason},"stop_sequence":null,{usage}{partial}{tail}}}}},'
+                f'"requestId":"{request_id}"'
+            )
             self._line(conversation, at, f'{message},"type":"assistant"')
             if copies is not None and index > 0:
-                self._line(copies, at, f'"type":"progress","data":{{"message":{{"type":"assistant",'
-                                       f'"timestamp":"{self.fmt(at)}",{message},'
-                                       f'"uuid":"{_uuid(self.rng.getrandbits)}"}},"normalizedMessages":[],'
-                                       f'"type":"agent_progress","agentId":"{conversation.agent_id}"}},'
-                                       f'"toolUseID":"agent_{message_id}"')  # fmt: skip
+                self._line(
+                    copies,
+                    at,
+                    f'"type":"progress","data":{{"message":{{"type":"assistant",'
+                    f'"timestamp":"{self.fmt(at)}",{message},'
+                    f'"uuid":"{_uuid(self.rng.getrandbits)}"}},"normalizedMessages":[],'
+                    f'"type":"agent_progress","agentId":"{conversation.agent_id}"}},'
+                    f'"toolUseID":"agent_{message_id}"',
+                )
 
     # ---- telemetry records --------------------------------------------------------------------------------
 
     def _start_session_records(self, user: _ClaudeCodeUser, session_id: str, otel: bool) -> None:
         self.session_events = [] if otel else None
         self.session_attributes = (
-            f'{_string_attribute("session.id", session_id)},{_string_attribute("user.email", user.email)},'
-            f'{_string_attribute("user.account_uuid", user.account_uuid)},'
-            f'{_string_attribute("organization.id", ACME_ANTHROPIC_ORG)},'
-            f'{_string_attribute("terminal.type", user.terminal)},{_string_attribute("app.version", user.version)}')
+            f"{_string_attribute('session.id', session_id)},{_string_attribute('user.email', user.email)},"
+            f"{_string_attribute('user.account_uuid', user.account_uuid)},"
+            f"{_string_attribute('organization.id', ACME_ANTHROPIC_ORG)},"
+            f"{_string_attribute('terminal.type', user.terminal)},{_string_attribute('app.version', user.version)}"
+        )
 
     def _record(self, t: int, name: str, attributes: str) -> None:
         if self.session_events is None:
             return
-        self.session_events.append((t, (
-            f'{{"timeUnixNano":"{t}000000","observedTimeUnixNano":"{t}000000","body":{{"stringValue":'
-            f'"claude_code.{name}"}},"attributes":[{self.session_attributes},'
-            f'{_string_attribute("event.name", name)},{_string_attribute("event.timestamp", self.fmt(t))},'
-            f'{attributes}],"droppedAttributesCount":0}}')))  # fmt: skip
+        self.session_events.append(
+            (
+                t,
+                (
+                    f'{{"timeUnixNano":"{t}000000","observedTimeUnixNano":"{t}000000","body":{{"stringValue":'
+                    f'"claude_code.{name}"}},"attributes":[{self.session_attributes},'
+                    f"{_string_attribute('event.name', name)},{_string_attribute('event.timestamp', self.fmt(t))},"
+                    f'{attributes}],"droppedAttributesCount":0}}'
+                ),
+            )
+        )
 
     def _api_request(self, t, model, request_id, typed, output, creation_5m, creation_1h, read, duration=None):
         if self.session_events is None:
@@ -1522,18 +1907,24 @@ class _ClaudeCodeWriter:
         rng = self.rng
         cost = _cost(model, typed, output, creation_5m, creation_1h, read)
         duration = duration or FIRST_TOKEN_MS + output * MS_PER_OUTPUT_TOKEN
-        self._record(t, "api_request", (
-            f'{_string_attribute("model", model)},{_int_attribute(rng, "input_tokens", typed)},'
-            f'{_int_attribute(rng, "output_tokens", output)},{_int_attribute(rng, "cache_read_tokens", read)},'
-            f'{_int_attribute(rng, "cache_creation_tokens", creation_5m + creation_1h)},'
-            f'{{"key":"cost_usd","value":{{"doubleValue":{cost!r}}}}},{_int_attribute(rng, "duration_ms", duration)},'
-            f'{_string_attribute("request_id", request_id)}'))  # fmt: skip
+        self._record(
+            t,
+            "api_request",
+            (
+                f"{_string_attribute('model', model)},{_int_attribute(rng, 'input_tokens', typed)},"
+                f"{_int_attribute(rng, 'output_tokens', output)},{_int_attribute(rng, 'cache_read_tokens', read)},"
+                f"{_int_attribute(rng, 'cache_creation_tokens', creation_5m + creation_1h)},"
+                f'{{"key":"cost_usd","value":{{"doubleValue":{cost!r}}}}},{_int_attribute(rng, "duration_ms", duration)},'
+                f"{_string_attribute('request_id', request_id)}"
+            ),
+        )
         self.counts["otel_api_requests"] += 1
 
     # ---- files --------------------------------------------------------------------------------------------
 
-    def _end_session(self, user: _ClaudeCodeUser, conversation: _Conversation, truncated: bool,
-                     empty_main: bool = False) -> None:  # fmt: skip
+    def _end_session(
+        self, user: _ClaudeCodeUser, conversation: _Conversation, truncated: bool, empty_main: bool = False
+    ) -> None:
         if conversation.lines is not None and conversation.parent != "null":  # at least one real line
             folder = self.transcripts_root / user.email / "projects" / _ENCODED_PATH.sub("-", conversation.cwd)
             if truncated:  # the last line was half-written when Claude Code died
@@ -1551,16 +1942,19 @@ class _ClaudeCodeWriter:
         if not events:
             return
         events.sort(key=lambda event: event[0])
-        resource = (f'{{"resourceLogs":[{{"resource":{{"attributes":['
-                    f'{_string_attribute("service.name", "claude-code")},'
-                    f'{_string_attribute("service.version", user.version)},{_string_attribute("os.type", "linux")}]}},'
-                    f'"scopeLogs":[{{"scope":{{"name":"com.anthropic.claude_code.events","version":"{user.version}"}},'
-                    '"logRecords":[')  # fmt: skip
+        resource = (
+            f'{{"resourceLogs":[{{"resource":{{"attributes":['
+            f"{_string_attribute('service.name', 'claude-code')},"
+            f"{_string_attribute('service.version', user.version)},{_string_attribute('os.type', 'linux')}]}},"
+            f'"scopeLogs":[{{"scope":{{"name":"com.anthropic.claude_code.events","version":"{user.version}"}},'
+            '"logRecords":['
+        )
         batch_start, batch = events[0][0], []
         for t, record in [*events, (None, "")]:
             if t is None or t - batch_start >= OTEL_EXPORT_INTERVAL_MS:
                 self.otel_days.setdefault(batch_start // DAY_MS, []).append(
-                    (batch_start, f'{resource}{",".join(batch)}]}}]}}]}}'))
+                    (batch_start, f"{resource}{','.join(batch)}]}}]}}]}}")
+                )
                 batch_start, batch = t, []
             batch.append(record)
         self.counts["otel_records"] += len(events)
@@ -1668,11 +2062,19 @@ def _corrupt(rng: random.Random, kind: str, copy: int, started: str, events: lis
         if requests:
             template = json.loads(rng.choice(requests))
         else:  # the session was cut before its first request: shape one from the start event
-            template = {key: template[key] for key in ("schema_version", "event_type", "org_id", "session_id",
-                                                       "timestamp")}  # fmt: skip
-            template |= {"event_type": "model_request", "model": SONNET_45, "usage": {
-                "input_tokens": 12, "output_tokens": 300, "cache_creation_input_tokens": 0,
-                "cache_read_input_tokens": 20_000}}  # fmt: skip
+            template = {
+                key: template[key] for key in ("schema_version", "event_type", "org_id", "session_id", "timestamp")
+            }
+            template |= {
+                "event_type": "model_request",
+                "model": SONNET_45,
+                "usage": {
+                    "input_tokens": 12,
+                    "output_tokens": 300,
+                    "cache_creation_input_tokens": 0,
+                    "cache_read_input_tokens": 20_000,
+                },
+            }
         template["request_id"] = f"req_{rng.getrandbits(96):024x}"
     template["event_id"] = _uuid(rng.getrandbits)
     usage = template.get("usage", {})

@@ -118,7 +118,7 @@ def local_time(utc_iso: str | None, time_zone: str | None) -> str:
         return DASH
     moment = dt.datetime.fromisoformat(utc_iso)
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.timezone.utc)
-    zone = zoneinfo.ZoneInfo(time_zone) if time_zone else dt.timezone.utc
+        moment = moment.replace(tzinfo=dt.UTC)
+    zone = zoneinfo.ZoneInfo(time_zone) if time_zone else dt.UTC
     local = moment.astimezone(zone)
     return f"{local:%a} {local.day} {local:%b %Y, %H:%M} {local.tzname()}"

@@ -17,9 +17,10 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import duckdb
 
@@ -40,7 +41,7 @@ class _FileIdentity:
     mtime_ns: int
 
     @classmethod
-    def of(cls, path: Path) -> "_FileIdentity":
+    def of(cls, path: Path) -> _FileIdentity:
         stat = os.stat(path)
         return cls(stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns)
 
@@ -54,7 +55,7 @@ class WarehouseGeneration:
     _memo: dict[Any, Any] = field(default_factory=dict)
 
     @classmethod
-    def open(cls, path: Path, identity: _FileIdentity) -> "WarehouseGeneration":
+    def open(cls, path: Path, identity: _FileIdentity) -> WarehouseGeneration:
         database = duckdb.connect(":memory:")
         try:
             database.execute(f"attach '{_sql_string(path)}' as {_CATALOG} (read_only)")

@@ -10,10 +10,11 @@ row outside it (a warehouse built before they did) could not even be turned into
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import duckdb
 
@@ -47,8 +48,9 @@ def checked_date(parameter: str, day: dt.date | None) -> dt.date | None:
     """A date a reader asked for (the API's `from`/`to`, the CLI's `--from`/`--to`), refused outside the date
     window: no data lies there, and dates near year 1 or 9999 overflow date arithmetic."""
     if day is not None and not DATE_WINDOW_START <= day <= DATE_WINDOW_END:
-        raise QueryError(parameter, f"{day} is outside the dates the warehouse can hold "
-                                    f"({DATE_WINDOW_START}..{DATE_WINDOW_END})")
+        raise QueryError(
+            parameter, f"{day} is outside the dates the warehouse can hold ({DATE_WINDOW_START}..{DATE_WINDOW_END})"
+        )
     return day
 
 
@@ -59,7 +61,7 @@ class Scope:
     user_ids: frozenset[str] | None = None
 
     @classmethod
-    def everyone(cls) -> "Scope":
+    def everyone(cls) -> Scope:
         return cls(None)
 
 
@@ -180,8 +182,11 @@ class AnalyticsQueries:
             "vendor": {key: cost for by_family, by_vendor, key, cost, _ in split if by_family and by_vendor == 0},
         }
         unpriced_models = sorted(
-            ((key, int(unpriced)) for by_family, by_vendor, key, _, unpriced in split
-             if by_family and by_vendor and unpriced),
+            (
+                (key, int(unpriced))
+                for by_family, by_vendor, key, _, unpriced in split
+                if by_family and by_vendor and unpriced
+            ),
             key=lambda item: (-item[1], item[0]),
         )
 
@@ -286,15 +291,15 @@ class AnalyticsQueries:
         agents = self.by_agent(org_id, filters, scope)["agents"]
         total = sum(agent["sessions"] for agent in agents)
         return {
-            "agents": [
-                {**agent, "session_share": agent["sessions"] / total if total else None} for agent in agents
-            ]
+            "agents": [{**agent, "session_share": agent["sessions"] / total if total else None} for agent in agents]
         }
 
     def by_project(self, org_id: str, filters: Filters = Filters(), scope: Scope = Scope()) -> dict:
         """Projects by sessions (most used first), with tokens and cost."""
         rows = self._grouped(
-            org_id, filters, scope,
+            org_id,
+            filters,
+            scope,
             key="facts.project_id",
             label="projects.project_name",
             join="left join analytics.dim_projects as projects "
@@ -305,7 +310,9 @@ class AnalyticsQueries:
     def by_person(self, org_id: str, filters: Filters = Filters(), scope: Scope = Scope()) -> dict:
         """Per-person figures of the people with activity in the range (managers' and org reports)."""
         rows = self._grouped(
-            org_id, filters, scope,
+            org_id,
+            filters,
+            scope,
             key="facts.user_id",
             label="users.user_name",
             join=_USERS_JOIN,
@@ -336,8 +343,9 @@ class AnalyticsQueries:
 
     def _unpriced_requests(self, where: _Where) -> int:
         """Model requests in the filtered rows whose model had no price (counted, not in any cost)."""
-        return int(self._rows(f"select {m.UNPRICED_REQUESTS} from {m.ACTIVITY_MART} where {where.sql}",
-                              where.params)[0][0])
+        return int(
+            self._rows(f"select {m.UNPRICED_REQUESTS} from {m.ACTIVITY_MART} where {where.sql}", where.params)[0][0]
+        )
 
     def _unpriced_models(self, where: _Where) -> list[dict]:
         """The model ids of those requests, most requests first: a reader can tell which price is missing."""
@@ -460,9 +468,7 @@ class AnalyticsQueries:
         return self.conn.cursor().execute(sql, list(params)).fetchall()
 
 
-_USERS_JOIN = (
-    "left join analytics.dim_users as users on users.org_id = facts.org_id and users.user_id = facts.user_id"
-)
+_USERS_JOIN = "left join analytics.dim_users as users on users.org_id = facts.org_id and users.user_id = facts.user_id"
 
 
 def period_count(first: dt.date | None, last: dt.date | None, interval: str) -> int:

@@ -59,16 +59,20 @@ class Directory:
                 self._reports[person.manager_id].append(person.user_id)
 
     @classmethod
-    def load(cls, conn: duckdb.DuckDBPyConnection, org_id: str) -> "Directory":
-        rows = conn.cursor().execute(
-            """
+    def load(cls, conn: duckdb.DuckDBPyConnection, org_id: str) -> Directory:
+        rows = (
+            conn.cursor()
+            .execute(
+                """
             select user_id, user_name, email, team, manager_id, role, email_reports
             from analytics.dim_users
             where org_id = ?
             order by user_id
             """,
-            [org_id],
-        ).fetchall()
+                [org_id],
+            )
+            .fetchall()
+        )
         return cls(org_id, [Person(*row) for row in rows])
 
     def get(self, user_id: str) -> Person:

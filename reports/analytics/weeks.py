@@ -27,7 +27,7 @@ class ReportWeek:
     number: int
 
     @classmethod
-    def parse(cls, text: str) -> "ReportWeek":
+    def parse(cls, text: str) -> ReportWeek:
         """`2026-W46` (ISO 8601 week)."""
         match = _ISO_WEEK.match(text.strip())
         if not match:
@@ -38,20 +38,22 @@ class ReportWeek:
         except ValueError:
             raise ValueError(f"{year} has no ISO week {number}") from None
         if not DATE_WINDOW_START <= start <= DATE_WINDOW_END - dt.timedelta(days=6):
-            raise ValueError(f"week {text.strip()} is outside the dates the warehouse can hold "
-                             f"({DATE_WINDOW_START}..{DATE_WINDOW_END})")
+            raise ValueError(
+                f"week {text.strip()} is outside the dates the warehouse can hold "
+                f"({DATE_WINDOW_START}..{DATE_WINDOW_END})"
+            )
         return cls(year, number)
 
     @classmethod
-    def containing(cls, day: dt.date) -> "ReportWeek":
+    def containing(cls, day: dt.date) -> ReportWeek:
         year, number, _ = day.isocalendar()
         return cls(year, number)
 
     @classmethod
-    def latest_complete(cls, time_zone: str | None, now: dt.datetime | None = None) -> "ReportWeek":
+    def latest_complete(cls, time_zone: str | None, now: dt.datetime | None = None) -> ReportWeek:
         """The last week that has ended in the org's time zone (UTC when unknown)."""
         zone = _zone(time_zone)
-        today = (now or dt.datetime.now(dt.timezone.utc)).astimezone(zone).date()
+        today = (now or dt.datetime.now(dt.UTC)).astimezone(zone).date()
         return cls.containing(today - dt.timedelta(days=7))
 
     @property
@@ -70,11 +72,11 @@ class ReportWeek:
     def days(self) -> list[dt.date]:
         return [self.start + dt.timedelta(days=offset) for offset in range(7)]
 
-    def shifted(self, weeks: int) -> "ReportWeek":
+    def shifted(self, weeks: int) -> ReportWeek:
         return ReportWeek.containing(self.start + dt.timedelta(weeks=weeks))
 
     @property
-    def previous(self) -> "ReportWeek":
+    def previous(self) -> ReportWeek:
         return self.shifted(-1)
 
     def date_range_text(self) -> str:
@@ -92,6 +94,6 @@ class ReportWeek:
 
 def _zone(time_zone: str | None) -> dt.tzinfo:
     try:
-        return zoneinfo.ZoneInfo(time_zone) if time_zone else dt.timezone.utc
+        return zoneinfo.ZoneInfo(time_zone) if time_zone else dt.UTC
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        return dt.timezone.utc
+        return dt.UTC

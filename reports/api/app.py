@@ -26,19 +26,27 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from fastapi import Depends, FastAPI, Path as PathParam, Query, Request
+from fastapi import Depends, FastAPI, Query, Request
+from fastapi import Path as PathParam
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 
-from reports.api.answer_csv import answer_csv
 from reports.analytics.answers import ANSWER_SHAPES, Interval, TimeseriesMetric
 from reports.analytics.published import PublishedWarehouse, WarehouseGeneration, WarehouseUnavailable
 from reports.analytics.query import (
-    DATE_WINDOW_END, DATE_WINDOW_START, AnalyticsQueries, Filters, QueryError, Scope, checked_date, period_count,
+    DATE_WINDOW_END,
+    DATE_WINDOW_START,
+    AnalyticsQueries,
+    Filters,
+    QueryError,
+    Scope,
+    checked_date,
+    period_count,
 )
 from reports.analytics.scope import Directory, ScopeError
+from reports.api.answer_csv import answer_csv
 from reports.api.tokens import TokenRecord, TokenStore, TokenStoreError
 
 log = logging.getLogger("reports.api")  # the package's logger, as before the move
@@ -57,6 +65,7 @@ _TIMESERIES_PARAMETERS = ("interval", "metric")
 
 
 # -- errors -------------------------------------------------------------------------------------------------
+
 
 class ErrorBody(BaseModel):
     detail: str
@@ -93,6 +102,7 @@ def _query(request: Request) -> str:
 
 
 # -- settings and the app -----------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class ApiSettings:
@@ -162,9 +172,15 @@ def create_app(settings: ApiSettings) -> FastAPI:
             responses=_responses(question),
             tags=["analytics"],
         )
-    app.add_api_route("/health", _health, methods=["GET"], tags=["operations"], response_model=None,
-                      summary="Whether the warehouse can be read (no token needed, no data shown)",
-                      responses={503: {"model": ErrorBody}})
+    app.add_api_route(
+        "/health",
+        _health,
+        methods=["GET"],
+        tags=["operations"],
+        response_model=None,
+        summary="Whether the warehouse can be read (no token needed, no data shown)",
+        responses={503: {"model": ErrorBody}},
+    )
     return app
 
 
@@ -238,17 +254,31 @@ class _Parameters:
 
 
 def _parameters(
-    date_from: Annotated[str | None, Query(
-        alias="from", description="First local date, YYYY-MM-DD", json_schema_extra={"format": "date"},
-        examples=["2026-11-01"])] = None,
-    date_to: Annotated[str | None, Query(
-        alias="to", description="Last local date, YYYY-MM-DD, inclusive", json_schema_extra={"format": "date"},
-        examples=["2026-11-30"])] = None,
+    date_from: Annotated[
+        str | None,
+        Query(
+            alias="from",
+            description="First local date, YYYY-MM-DD",
+            json_schema_extra={"format": "date"},
+            examples=["2026-11-01"],
+        ),
+    ] = None,
+    date_to: Annotated[
+        str | None,
+        Query(
+            alias="to",
+            description="Last local date, YYYY-MM-DD, inclusive",
+            json_schema_extra={"format": "date"},
+            examples=["2026-11-30"],
+        ),
+    ] = None,
     project: Annotated[list[str], Query(description="Project id; repeat for several")] = [],
     repository: Annotated[list[str], Query(description="Repository; repeat for several")] = [],
     agent: Annotated[list[str], Query(description="Agent (e.g. claude-code); repeat for several")] = [],
-    user: Annotated[list[str], Query(
-        description="User id; repeat for several. Members may name only themselves, managers their team")] = [],
+    user: Annotated[
+        list[str],
+        Query(description="User id; repeat for several. Members may name only themselves, managers their team"),
+    ] = [],
     format: Annotated[Literal["json", "csv"], Query(description="`csv` for the CSV form")] = "json",
 ) -> _Parameters:
     return _Parameters(date_from, date_to, project, repository, agent, user, format)
@@ -257,6 +287,7 @@ def _parameters(
 def _endpoint(question: str):
     """The route function of one question; timeseries adds `interval` and `metric`."""
     if question == "timeseries":
+
         def timeseries(
             request: Request,
             org_id: Annotated[str, PathParam(description="The org, as in the directory")],
@@ -370,7 +401,8 @@ def _check_range(
 def _scope(request: Request, warehouse: WarehouseGeneration, reader: TokenRecord, filters: Filters) -> Scope:
     """What the reader may see, by their role in the directory now; 403 when they ask for more."""
     directory: Directory = warehouse.memoized(
-        ("directory", reader.org_id), lambda: Directory.load(warehouse, reader.org_id)  # type: ignore[arg-type]
+        ("directory", reader.org_id),
+        lambda: Directory.load(warehouse, reader.org_id),  # type: ignore[arg-type]
     )
     try:
         scope = directory.visible_scope(reader.user_id)

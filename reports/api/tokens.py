@@ -133,7 +133,7 @@ class TokenStore:
             raise TokenStoreError(f"cannot read the token store {self.path}: {error}") from None
         return [TokenRecord(*row) for row in rows]
 
-    def _writable(self) -> "_Transaction":
+    def _writable(self) -> _Transaction:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         if not self.path.exists():
             # Created private: it holds only hashes, but who has which token is nobody else's business.
@@ -164,4 +164,4 @@ def token_hash(secret: str) -> str:
 
 
 def _now() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")

@@ -18,9 +18,9 @@ import contextlib
 import datetime as dt
 import fcntl
 import sqlite3
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 SENT, FAILED = "sent", "failed"
 
@@ -109,7 +109,7 @@ class Ledger:
     ) -> LedgerEntry:
         """Record one message's outcome (sent when `error` is None); attempts add up while the content is
         the same and start again for a changed report."""
-        now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+        now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         same_content = previous is not None and previous.report_sha256 == report_sha256
         sent = error is None
         entry = LedgerEntry(

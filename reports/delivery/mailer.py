@@ -29,15 +29,14 @@ import email.utils
 import logging
 import os
 import smtplib
-import socket
 import ssl
 import time
 import unicodedata
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from email.headerregistry import Address
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Callable, Mapping
 
 from reports.analytics.formatting import display_text
 
@@ -101,7 +100,7 @@ class SmtpSettings:
     timeout_seconds: float = 30.0
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> "SmtpSettings":
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> SmtpSettings:
         env = os.environ if environ is None else environ
 
         def setting(name: str) -> str | None:
@@ -144,12 +143,14 @@ class Mailer:
     sleep: Callable[[float], None] = time.sleep
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None, **options) -> "Mailer":
+    def from_env(cls, environ: Mapping[str, str] | None = None, **options) -> Mailer:
         """Settings and retry policy from the environment; keyword options override them."""
         env = os.environ if environ is None else environ
         retry: dict = {}
-        for name, option, kind in (("SMTP_ATTEMPTS", "max_attempts", int),
-                                   ("SMTP_BACKOFF_SECONDS", "backoff_seconds", float)):
+        for name, option, kind in (
+            ("SMTP_ATTEMPTS", "max_attempts", int),
+            ("SMTP_BACKOFF_SECONDS", "backoff_seconds", float),
+        ):
             text = _setting(env, name)
             if text is not None:
                 try:
@@ -157,8 +158,9 @@ class Mailer:
                 except ValueError:
                     raise MailConfigError(f"{ENV_PREFIX}{name} must be a number, not {text!r}") from None
         if retry.get("max_attempts", 1) < 1 or retry.get("backoff_seconds", 0) < 0:
-            raise MailConfigError(f"{ENV_PREFIX}SMTP_ATTEMPTS must be at least 1 and "
-                                  f"{ENV_PREFIX}SMTP_BACKOFF_SECONDS at least 0")
+            raise MailConfigError(
+                f"{ENV_PREFIX}SMTP_ATTEMPTS must be at least 1 and {ENV_PREFIX}SMTP_BACKOFF_SECONDS at least 0"
+            )
         return cls(SmtpSettings.from_env(env), **{**retry, **options})
 
     def compose(
@@ -199,21 +201,33 @@ class Mailer:
                 # Every recipient refused: retry only if some refusal is temporary (4xx).
                 last_error = error
                 if not any(400 <= code < 500 for code, _ in error.recipients.values()):
-                    raise MailDeliveryError(f"all recipients refused: {_refusals(error.recipients)}",
-                                            attempt) from error
-            except (smtplib.SMTPResponseException) as error:
+                    raise MailDeliveryError(
+                        f"all recipients refused: {_refusals(error.recipients)}", attempt
+                    ) from error
+            except smtplib.SMTPResponseException as error:
                 last_error = error
                 if not 400 <= error.smtp_code < 500:
                     raise MailDeliveryError(
                         f"SMTP server refused the message: {error.smtp_code} {_reply(error)}", attempt
                     ) from error
-            except (smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError, ConnectionError, socket.timeout,
-                    OSError) as error:
+            except (
+                TimeoutError,
+                smtplib.SMTPServerDisconnected,
+                smtplib.SMTPConnectError,
+                ConnectionError,
+                OSError,
+            ) as error:
                 last_error = error
             if attempt < self.max_attempts:
                 delay = self.backoff_seconds * 2 ** (attempt - 1)
-                log.warning("sending %s failed (attempt %d/%d: %s); retrying in %.1f s",
-                            message["Subject"], attempt, self.max_attempts, last_error, delay)
+                log.warning(
+                    "sending %s failed (attempt %d/%d: %s); retrying in %.1f s",
+                    message["Subject"],
+                    attempt,
+                    self.max_attempts,
+                    last_error,
+                    delay,
+                )
                 self.sleep(delay)
         raise MailDeliveryError(
             f"could not send {message['Subject']!r} after {self.max_attempts} attempts: {last_error}",
@@ -223,8 +237,9 @@ class Mailer:
     def _send_once(self, message: EmailMessage) -> dict:
         settings = self.settings
         if settings.security == "ssl":
-            client = smtplib.SMTP_SSL(settings.host, settings.port, timeout=settings.timeout_seconds,
-                                      context=ssl.create_default_context())
+            client = smtplib.SMTP_SSL(
+                settings.host, settings.port, timeout=settings.timeout_seconds, context=ssl.create_default_context()
+            )
         else:
             client = smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout_seconds)
         with client:

@@ -20,11 +20,13 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+from reports.analytics.formatting import display_text
+from reports.analytics.query import AnalyticsQueries, connect_read_only
+from reports.analytics.scope import Directory, Person
+from reports.analytics.weeks import ReportWeek
 from reports.delivery.ledger import SENT, Ledger, LedgerEntry
 from reports.delivery.mailer import InvalidAddress, Mailer, parse_address
-from reports.analytics.formatting import display_text
 from reports.weekly.paths import safe_name
-from reports.analytics.query import AnalyticsQueries, connect_read_only
 from reports.weekly.render import (
     ReportTask,
     org_identity,
@@ -36,8 +38,6 @@ from reports.weekly.render import (
     report_week_dir,
     require_warehouse,
 )
-from reports.analytics.scope import Directory, Person
-from reports.analytics.weeks import ReportWeek
 
 log = logging.getLogger(__name__)
 
@@ -93,8 +93,10 @@ class DeliverySummary:
             if outcome.outcome == CHANGED_NOT_RESENT:
                 lines.append(f"  changed, not resent (use --resend): {outcome.audience} report of {outcome.user_id}")
             elif outcome.outcome == INVALID_ADDRESS:
-                lines.append(f"  invalid email address, not sent: {outcome.audience} report of {outcome.user_id!r}: "
-                             f"{outcome.error}")  # fmt: skip
+                lines.append(
+                    f"  invalid email address, not sent: {outcome.audience} report of {outcome.user_id!r}: "
+                    f"{outcome.error}"
+                )
             elif outcome.outcome == FAILED:
                 lines.append(
                     f"  failed after {outcome.attempts} attempt(s): {outcome.audience} report of {outcome.user_id} "
@@ -145,8 +147,7 @@ def deliver_week(
     if missing:
         log.info("%s %s: rendering %d missing report(s)", org_id, week.label, len(missing))
         # No manifest yet: render the whole week (one folder swap); otherwise only what is missing.
-        render_reports(warehouse, reports_dir, org_id, week, workers=workers,
-                       tasks=missing if reports else None)  # fmt: skip
+        render_reports(warehouse, reports_dir, org_id, week, workers=workers, tasks=missing if reports else None)
         reports = _rendered_reports(week_dir)
     not_rendered = {(f.audience, f.recipient_user_id): f.error for f in read_manifest(week_dir).failed}
 
@@ -157,12 +158,16 @@ def deliver_week(
         for task in tasks:
             key = (task.audience, task.user_id)
             report = reports.get(key) or not_rendered.get(key, "the report was not rendered")
-            outcomes.append(_deliver_one(mailer, ledger, sent_before.get(key), org, week, task,
-                                         directory.get(task.user_id), report, resend))  # fmt: skip
+            outcomes.append(
+                _deliver_one(
+                    mailer, ledger, sent_before.get(key), org, week, task, directory.get(task.user_id), report, resend
+                )
+            )
     destination = (
-        f"SMTP {mailer.settings.host}:{mailer.settings.port}" if mailer.settings.host
+        f"SMTP {mailer.settings.host}:{mailer.settings.port}"
+        if mailer.settings.host
         else f"outbox {mailer.settings.outbox_dir}"
-    )  # fmt: skip
+    )
     return DeliverySummary(org_id, week, len(missing), destination, outcomes)
 
 
@@ -192,8 +197,13 @@ def _deliver_one(
     except InvalidAddress as error:
         log.warning("%s report of %r not sent: invalid email address %s", task.audience, task.user_id, error)
         return outcome(INVALID_ADDRESS, error=str(error))
-    record = dict(org_id=org["org_id"], week=week.label, audience=task.audience, recipient_user_id=task.user_id,
-                  recipient_email=address)  # fmt: skip
+    record = dict(
+        org_id=org["org_id"],
+        week=week.label,
+        audience=task.audience,
+        recipient_user_id=task.user_id,
+        recipient_email=address,
+    )
 
     if isinstance(report, str):
         error = f"report not rendered: {report}"
@@ -215,11 +225,13 @@ def _deliver_one(
     except Exception as error:  # noqa: BLE001 -- whatever went wrong, the next recipients still get theirs
         attempts = getattr(error, "attempts", 1)
         log.error("%s report of %r <%s> not delivered: %s", task.audience, task.user_id, address, error)
-        ledger.record(previous, **record, report_sha256=report.sha256, message_id=message_id, attempts=attempts,
-                      error=str(error))  # fmt: skip
+        ledger.record(
+            previous, **record, report_sha256=report.sha256, message_id=message_id, attempts=attempts, error=str(error)
+        )
         return outcome(FAILED, attempts=attempts, error=str(error))
-    ledger.record(previous, **record, report_sha256=report.sha256, message_id=message_id,
-                  attempts=result.attempts, error=None)  # fmt: skip
+    ledger.record(
+        previous, **record, report_sha256=report.sha256, message_id=message_id, attempts=result.attempts, error=None
+    )
     return outcome(SENT_NOW, attempts=result.attempts)
 
 
@@ -230,20 +242,25 @@ def compose(mailer: Mailer, org: dict, week: ReportWeek, task: ReportTask, perso
     title = REPORT_TITLES[task.audience]
     org_name = display_text(org["name"])
     subject = f"[{org_name}] {title}, {week.label} ({week.date_range_text()})"
-    text = "\n".join([
-        f"Hello {person.display_name},",
-        "",
-        f"{title} on AI coding assistant use at {org_name} for {week.date_range_text()} (ISO week "
-        f"{week.label}) is attached as a PDF; the same report is this message's HTML part.",
-        "",
-        "To stop these emails, ask the people who maintain the org directory to set email_reports to false "
-        "for you in users.csv.",
-    ])  # fmt: skip
+    text = "\n".join(
+        [
+            f"Hello {person.display_name},",
+            "",
+            f"{title} on AI coding assistant use at {org_name} for {week.date_range_text()} (ISO week "
+            f"{week.label}) is attached as a PDF; the same report is this message's HTML part.",
+            "",
+            "To stop these emails, ask the people who maintain the org directory to set email_reports to false "
+            "for you in users.csv.",
+        ]
+    )
     attachment = f"{safe_name(org['org_id'])}-{week.label}-{task.audience}-{safe_name(task.user_id)}.pdf"
     return mailer.compose(
-        [person.email], subject, text, html=report.html.read_text(encoding="utf-8"),
+        [person.email],
+        subject,
+        text,
+        html=report.html.read_text(encoding="utf-8"),
         attachments=[(attachment, report.pdf.read_bytes(), "application/pdf")],
-    )  # fmt: skip
+    )
 
 
 def _rendered_reports(week_dir: Path) -> dict[tuple[str, str], _Report]:

@@ -13,8 +13,8 @@ import functools
 import io
 import logging
 import warnings
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Callable, Iterator, Sequence
 
 import matplotlib
 
@@ -26,10 +26,10 @@ from matplotlib import colormaps, font_manager, rc_context  # noqa: E402  (the b
 from matplotlib.cm import ScalarMappable  # noqa: E402
 from matplotlib.collections import PolyCollection  # noqa: E402
 from matplotlib.colors import Normalize  # noqa: E402
-from matplotlib.patches import PathPatch  # noqa: E402
-from matplotlib.path import Path  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.font_manager import FontProperties  # noqa: E402
+from matplotlib.patches import PathPatch  # noqa: E402
+from matplotlib.path import Path  # noqa: E402
 from matplotlib.textpath import TextToPath  # noqa: E402
 from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator  # noqa: E402
 
@@ -79,7 +79,6 @@ STYLE = {
 }
 
 
-
 def _know_installed_fonts() -> None:
     """matplotlib caches the font list on first use; a font installed later (the CJK font `make` adds) is
     unknown to it until the cache is rebuilt. Add such fonts so text is measured with the right glyphs."""
@@ -119,7 +118,7 @@ def _svg(figure: Figure, salt: str) -> str:
     with rc_context({"svg.hashsalt": salt}):
         figure.savefig(buffer, format="svg", metadata={"Date": None})
     text = buffer.getvalue()
-    return _slim(text[text.index("<svg"):])
+    return _slim(text[text.index("<svg") :])
 
 
 # WeasyPrint's time on a report goes mostly to the charts' SVG elements, each styled and drawn one by one, so
@@ -166,7 +165,7 @@ def _slim(svg: str) -> str:
             keep = text != "<g>"
             kept_open.append(keep)
         if not keep:
-            pieces.append(svg[position:tag.start()])
+            pieces.append(svg[position : tag.start()])
             position = tag.end()
     pieces.append(svg[position:])
     return "".join(pieces)
@@ -201,8 +200,9 @@ class _Canvas:
     def keep(self, *artists) -> None:
         self._data_artists.extend(artists)
 
-    def place(self, width: float, height: float, left: float, bottom: float, top: float = TOP_MARGIN_IN,
-              right: float = 0.1) -> None:
+    def place(
+        self, width: float, height: float, left: float, bottom: float, top: float = TOP_MARGIN_IN, right: float = 0.1
+    ) -> None:
         """Size the figure and set fixed margins in inches. Fixed margins cost one draw; constrained layout or
         a tight bounding box would draw every chart two or three times."""
         self.figure.set_size_inches(width, height)
@@ -311,8 +311,9 @@ def period_bars(salt: str, bars: Bars, highlight: int | None = None, width: floa
         axes.set_xticks(range(len(bars.labels)), _labels(bars.labels))
         axes.set_ylabel(bars.unit_label)
         _value_axis(axes, axes.yaxis, bars, headroom=1.22)
-        labels = axes.bar_label(drawn, labels=[bars.formatter(v) if v else "" for v in bars.values], padding=2,
-                                fontsize=6.5, color=INK)
+        labels = axes.bar_label(
+            drawn, labels=[bars.formatter(v) if v else "" for v in bars.values], padding=2, fontsize=6.5, color=INK
+        )
         canvas.keep(drawn, *labels)
         return Chart(bars.title, _svg(canvas.figure, salt), canvas.left_share)
 
@@ -329,8 +330,9 @@ def ranked_bars(salt: str, bars: Bars, width: float = HALF_WIDTH_IN, color: str 
     with rc_context(STYLE | {"axes.grid.axis": "x"}), _canvas(("ranked", width), _ranked_canvas) as canvas:
         count = len(bars.values)
         shown = [_truncate(label, 26) for label in _labels(bars.labels)]
-        canvas.place(width, 0.72 - TITLE_BAND_IN + 0.2 * max(count, 1), left=0.12 + _tick_width(shown), bottom=0.42,
-                     right=0.15)
+        canvas.place(
+            width, 0.72 - TITLE_BAND_IN + 0.2 * max(count, 1), left=0.12 + _tick_width(shown), bottom=0.42, right=0.15
+        )
         axes = canvas.axes
         positions = list(range(count))[::-1]
         drawn = axes.barh(positions, bars.values, color=color, height=0.62)
@@ -339,8 +341,9 @@ def ranked_bars(salt: str, bars: Bars, width: float = HALF_WIDTH_IN, color: str 
         axes.set_xlabel(bars.unit_label)
         _value_axis(axes, axes.xaxis, bars, headroom=1.3)
         axes.set_ylim(-0.6, count - 0.4)
-        labels = axes.bar_label(drawn, labels=[bars.formatter(v) for v in bars.values], padding=3, fontsize=7,
-                                color=INK)
+        labels = axes.bar_label(
+            drawn, labels=[bars.formatter(v) for v in bars.values], padding=3, fontsize=7, color=INK
+        )
         canvas.keep(drawn, *labels)
         return Chart(bars.title, _svg(canvas.figure, salt), canvas.left_share)
 
@@ -363,8 +366,9 @@ class _Heatmap(_Canvas):
         # drawn cell is one more SVG element for WeasyPrint.
         axes.set_facecolor(self.shades.to_rgba(0))
         self.cells = axes.add_collection(PolyCollection([], linewidths=0, clip_on=False))
-        axes.add_patch(PathPatch(_cell_borders(24, 7), facecolor="none", edgecolor="white", linewidth=1.2,
-                                 clip_on=False))
+        axes.add_patch(
+            PathPatch(_cell_borders(24, 7), facecolor="none", edgecolor="white", linewidth=1.2, clip_on=False)
+        )
         axes.set_xlim(0, 24)
         axes.set_ylim(0, 7)
         axes.invert_yaxis()
@@ -400,8 +404,7 @@ def weekday_hour_heatmap(salt: str, title: str, counts: Sequence[dict]) -> Chart
 def _cell_borders(columns: int, rows: int) -> Path:
     """Every line of a columns x rows grid of unit cells, as one path."""
     segments = [((x, 0), (x, rows)) for x in range(columns + 1)] + [((0, y), (columns, y)) for y in range(rows + 1)]
-    return Path([point for segment in segments for point in segment],
-                [Path.MOVETO, Path.LINETO] * len(segments))
+    return Path([point for segment in segments for point in segment], [Path.MOVETO, Path.LINETO] * len(segments))
 
 
 def day_labels(days: Sequence[dt.date]) -> list[str]:

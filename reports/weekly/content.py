@@ -10,11 +10,11 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from reports.weekly import charts
 from reports.analytics import formatting as fmt
 from reports.analytics.query import AnalyticsQueries, Filters, Scope
 from reports.analytics.scope import Directory, Person
 from reports.analytics.weeks import ReportWeek
+from reports.weekly import charts
 
 TREND_WEEKS = 8  # the report week and the seven before it
 TOP_ROWS = 10  # ranked charts show this many rows, the rest summed as "others"
@@ -166,14 +166,23 @@ def _add_trends(content: ReportContent, queries, org_id: str, week: ReportWeek, 
     chart marks the report week."""
     periods = (
         ("daily", "day", Filters(date_from=week.start, date_to=week.end), charts.day_labels),
-        ("weekly", "week", Filters(date_from=week.shifted(1 - TREND_WEEKS).start, date_to=week.end), charts.week_labels),
+        (
+            "weekly",
+            "week",
+            Filters(date_from=week.shifted(1 - TREND_WEEKS).start, date_to=week.end),
+            charts.week_labels,
+        ),
     )
     for metric, title, unit in _TREND_METRICS:
         for name, interval, filters, labeller in periods:
             points = queries.timeseries(org_id, filters, scope, interval=interval, metric=metric)["points"]
             bars = charts.Bars(
-                f"{title} per {interval}", unit, labeller([dt.date.fromisoformat(p["period_start"]) for p in points]),
-                [p["value"] for p in points], charts.UNIT_FORMATTERS[metric], integer=metric == "sessions",
+                f"{title} per {interval}",
+                unit,
+                labeller([dt.date.fromisoformat(p["period_start"]) for p in points]),
+                [p["value"] for p in points],
+                charts.UNIT_FORMATTERS[metric],
+                integer=metric == "sessions",
             )
             highlight = len(points) - 1 if interval == "week" else None
             content.charts[f"{name}_{metric}"] = charts.period_bars(f"{salt}-{name}-{metric}", bars, highlight)
@@ -187,12 +196,15 @@ def _add_breakdowns(content: ReportContent, queries, org_id: str, filters: Filte
     ]
     content.charts["cost_by_model"] = charts.ranked_bars(
         f"{salt}-models",
-        charts.Bars("Cost by model family", "USD", [MODEL_FAMILY_NAMES[row["model_family"]] for row in families],
-                    [row["cost_usd"] for row in families], fmt.usd_short),
+        charts.Bars(
+            "Cost by model family",
+            "USD",
+            [MODEL_FAMILY_NAMES[row["model_family"]] for row in families],
+            [row["cost_usd"] for row in families],
+            fmt.usd_short,
+        ),
     )
-    projects = [
-        (row["name"] or row["project_id"] or UNKNOWN_PROJECT, row["cost_usd"]) for row in costs["by_project"]
-    ]
+    projects = [(row["name"] or row["project_id"] or UNKNOWN_PROJECT, row["cost_usd"]) for row in costs["by_project"]]
     labels, values = _top(projects)
     content.charts["cost_by_project"] = charts.ranked_bars(
         f"{salt}-projects", charts.Bars("Cost by project", "USD", labels, values, fmt.usd_short)
@@ -206,8 +218,13 @@ def _add_breakdowns(content: ReportContent, queries, org_id: str, filters: Filte
             title += f": top {TOP_ROWS} of {len(people)} (the other {len(people) - TOP_ROWS}: {fmt.usd(rest)})"
         content.charts["cost_by_person"] = charts.ranked_bars(
             f"{salt}-people",
-            charts.Bars(title, "USD", [label for label, _ in people[:TOP_ROWS]],
-                        [cost for _, cost in people[:TOP_ROWS]], fmt.usd_short),
+            charts.Bars(
+                title,
+                "USD",
+                [label for label, _ in people[:TOP_ROWS]],
+                [cost for _, cost in people[:TOP_ROWS]],
+                fmt.usd_short,
+            ),
             width=charts.FULL_WIDTH_IN,
         )
     content.tables["agents"] = queries.agent_shares(org_id, filters, scope)["agents"]
@@ -217,21 +234,34 @@ def _add_breakdowns(content: ReportContent, queries, org_id: str, filters: Filte
     content.cache = queries.cache_efficiency(org_id, filters, scope)
 
 
-def _add_personal_patterns(content: ReportContent, queries, org_id: str, filters: Filters, scope: Scope, salt: str) -> None:
+def _add_personal_patterns(
+    content: ReportContent, queries, org_id: str, filters: Filters, scope: Scope, salt: str
+) -> None:
     agents = content.tables["agents"]
     content.charts["agent_shares"] = charts.ranked_bars(
         f"{salt}-agents",
-        charts.Bars("Share of your sessions by agent", "share of sessions",
-                    [row["agent"] or "unknown" for row in agents], [row["session_share"] or 0 for row in agents],
-                    lambda share: fmt.percent(share, 0), highest_tick=1.0),
+        charts.Bars(
+            "Share of your sessions by agent",
+            "share of sessions",
+            [row["agent"] or "unknown" for row in agents],
+            [row["session_share"] or 0 for row in agents],
+            lambda share: fmt.percent(share, 0),
+            highest_tick=1.0,
+        ),
         color=charts.SERIES[1],
     )
     pattern = queries.session_pattern(org_id, filters, scope)
     durations = pattern["durations"]
     content.charts["durations"] = charts.ranked_bars(
         f"{salt}-durations",
-        charts.Bars("How long your sessions last", "sessions", [row["bucket"] for row in durations],
-                    [row["sessions"] for row in durations], fmt.integer, integer=True),
+        charts.Bars(
+            "How long your sessions last",
+            "sessions",
+            [row["bucket"] for row in durations],
+            [row["sessions"] for row in durations],
+            fmt.integer,
+            integer=True,
+        ),
     )
     content.charts["weekday_hour"] = charts.weekday_hour_heatmap(
         f"{salt}-heatmap", "When your sessions start (local time)", pattern["weekday_hour"]
@@ -244,16 +274,18 @@ def _people_table(queries, directory: Directory, org_id: str, filters: Filters, 
     rows = []
     for person in directory.members(scope):
         figures = active.get(person.user_id)
-        rows.append({
-            "user_id": person.user_id,
-            "name": person.display_name,
-            "team": person.team or NO_TEAM,
-            "sessions": figures["sessions"] if figures else 0,
-            "total_cost_usd": figures["total_cost_usd"] if figures else 0.0,
-            "total_tokens": figures["total_tokens"] if figures else 0,
-            "avg_duration_seconds": figures["avg_duration_seconds"] if figures else None,
-            "avg_cost_usd": figures["avg_cost_usd"] if figures else None,
-        })
+        rows.append(
+            {
+                "user_id": person.user_id,
+                "name": person.display_name,
+                "team": person.team or NO_TEAM,
+                "sessions": figures["sessions"] if figures else 0,
+                "total_cost_usd": figures["total_cost_usd"] if figures else 0.0,
+                "total_tokens": figures["total_tokens"] if figures else 0,
+                "avg_duration_seconds": figures["avg_duration_seconds"] if figures else None,
+                "avg_cost_usd": figures["avg_cost_usd"] if figures else None,
+            }
+        )
     return sorted(rows, key=lambda row: (-row["total_cost_usd"], -row["sessions"], row["name"].casefold()))
 
 

@@ -40,11 +40,11 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from markupsafe import Markup
 
 from reports.analytics import formatting as fmt
-from reports.weekly.content import NO_TEAM, TREND_WEEKS, ReportContent, build_report
-from reports.weekly.paths import UnsafePathError, join_inside, safe_name
 from reports.analytics.query import AnalyticsQueries, connect_read_only
 from reports.analytics.scope import AUDIENCE_FOLDERS, Directory, ScopeError
 from reports.analytics.weeks import ReportWeek
+from reports.weekly.content import NO_TEAM, TREND_WEEKS, ReportContent, build_report
+from reports.weekly.paths import UnsafePathError, join_inside, safe_name
 
 log = logging.getLogger(__name__)
 
@@ -149,9 +149,9 @@ class Renderer:
         # The same page, with each chart's SVG as a data: URL image instead of inline markup: WeasyPrint draws
         # both alike, but it would first run every inline SVG element through the HTML style cascade (and then
         # parse the SVG again), a third of the PDF time of a report.
-        printed = replace(content, charts={
-            name: replace(chart, svg=_svg_image(chart.svg)) for name, chart in content.charts.items()
-        })
+        printed = replace(
+            content, charts={name: replace(chart, svg=_svg_image(chart.svg)) for name, chart in content.charts.items()}
+        )
         document = html_class(string=self.html(printed, inline_css=False), base_url=str(TEMPLATES_DIR))
         return document.write_pdf(stylesheets=[stylesheet], font_config=fonts)
 
@@ -230,8 +230,13 @@ class _ReportWriter:
         try:
             return self._write(task), None
         except Exception as error:
-            log.exception("%s %s: the %s report of %r was not rendered", self.job.org_id, self.job.week.label,
-                          task.audience, task.user_id)  # fmt: skip
+            log.exception(
+                "%s %s: the %s report of %r was not rendered",
+                self.job.org_id,
+                self.job.week.label,
+                task.audience,
+                task.user_id,
+            )
             for extension in FORMATS:  # no half-written or outdated file of the report stays
                 self._target(report_path(task.audience, task.user_id, extension)).unlink(missing_ok=True)
             return [], FailedReport(task.audience, task.user_id, _error_text(error))
@@ -250,9 +255,14 @@ class _ReportWriter:
             target.write_bytes(data)
             files.append(
                 RenderedFile(
-                    file=relative, audience=task.audience, format=extension, recipient_user_id=task.user_id,
-                    recipient_email=recipient.email, recipient_name=recipient.display_name,
-                    sha256=hashlib.sha256(data).hexdigest(), bytes=len(data),
+                    file=relative,
+                    audience=task.audience,
+                    format=extension,
+                    recipient_user_id=task.user_id,
+                    recipient_email=recipient.email,
+                    recipient_name=recipient.display_name,
+                    sha256=hashlib.sha256(data).hexdigest(),
+                    bytes=len(data),
                 )
             )
         return files

@@ -99,12 +99,18 @@ def check(root: Path) -> tuple[list[str], list[str]]:
     for name, imported in graph.items():
         source = package_of(name, modules)
         packages.setdefault(source, set()).update(package_of(target, modules) for target in imported)
-    lines = [f"{package} -> {', '.join(sorted(targets - {package})) or '(nothing)'}"
-             for package, targets in sorted(packages.items())]
+    lines = [
+        f"{package} -> {', '.join(sorted(targets - {package})) or '(nothing)'}"
+        for package, targets in sorted(packages.items())
+    ]
     problems = [f"import cycle: {' <-> '.join(component)}" for component in cycles(graph)]
-    problems += [f"{name} imports {target}: reports/ never imports orchestration/"
-                 for name, imported in sorted(graph.items()) if name.split(".")[0] == "reports"
-                 for target in sorted(imported) if target.split(".")[0] == "orchestration"]
+    problems += [
+        f"{name} imports {target}: reports/ never imports orchestration/"
+        for name, imported in sorted(graph.items())
+        if name.split(".")[0] == "reports"
+        for target in sorted(imported)
+        if target.split(".")[0] == "orchestration"
+    ]
     return lines, problems
 
 

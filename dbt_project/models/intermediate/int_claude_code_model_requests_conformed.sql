@@ -59,5 +59,5 @@ select
 
 from ranked
 inner join {{ ref('int_users_resolved_by_email') }} as users
-    on users.user_email = ranked.user_email
+    on ranked.user_email = users.user_email
 where ranked.copy_rank = 1

@@ -20,7 +20,7 @@ sessions as (
 
     from spans
     inner join {{ ref('int_users_resolved_by_email') }} as users
-        on users.user_email = spans.user_email
+        on spans.user_email = users.user_email
     group by users.org_id, spans.session_id
 
 ),

@@ -105,8 +105,8 @@ resolved_models as (
             ) as rank
         from rules_matched
         inner join first_provider
-            on first_provider.model = rules_matched.model
-            and first_provider.searched_provider_id = rules_matched.searched_provider_id
+            on rules_matched.model = first_provider.model
+            and rules_matched.searched_provider_id = first_provider.searched_provider_id
         where rules_matched.rule_level = 'model'
     ) as ranked
     where rank = 1
@@ -152,8 +152,8 @@ tokens as (
 
     from requests
     inner join sessions
-        on sessions.org_id = requests.org_id and sessions.session_id = requests.session_id
-    left join resolved_models on resolved_models.model = requests.model
+        on requests.org_id = sessions.org_id and requests.session_id = sessions.session_id
+    left join resolved_models on requests.model = resolved_models.model
 
 ),
 
@@ -174,13 +174,13 @@ priced as (
 
     from tokens
     left join prices
-        on prices.provider_id = tokens.price_provider_id
-        and prices.model_id = tokens.price_model_id
+        on tokens.price_provider_id = prices.provider_id
+        and tokens.price_model_id = prices.model_id
         and (prices.valid_from is null or cast(tokens.event_at_utc as date) >= prices.valid_from)
         and (prices.valid_to is null or cast(tokens.event_at_utc as date) < prices.valid_to)
     left join overrides
-        on overrides.org_id = tokens.org_id
-        and overrides.model_id = tokens.model
+        on tokens.org_id = overrides.org_id
+        and tokens.model = overrides.model_id
         and cast(tokens.event_at_utc as date) >= overrides.valid_from
         and (overrides.valid_to is null or cast(tokens.event_at_utc as date) < overrides.valid_to)
 

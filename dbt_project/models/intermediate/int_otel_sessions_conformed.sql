@@ -17,6 +17,6 @@ select
 
 from {{ ref('stg_otel__events') }} as events
 inner join {{ ref('int_users_resolved_by_email') }} as users
-    on users.user_email = events.user_email
+    on events.user_email = users.user_email
 where events.session_id is not null and {{ only_affected_sessions('events.session_id') }}
 group by users.org_id, events.session_id

@@ -54,6 +54,6 @@ select
 
 from bounds
 left join starts
-    on starts.org_id = bounds.org_id and starts.session_id = bounds.session_id and starts.start_rank = 1
+    on bounds.org_id = starts.org_id and bounds.session_id = starts.session_id and starts.start_rank = 1
 left join ends
-    on ends.org_id = bounds.org_id and ends.session_id = bounds.session_id and ends.end_rank = 1
+    on bounds.org_id = ends.org_id and bounds.session_id = ends.session_id and ends.end_rank = 1

@@ -76,9 +76,9 @@ assembled as (
 
     from bounds
     inner join best
-        on best.org_id = bounds.org_id and best.session_id = bounds.session_id and best.attribute_rank = 1
+        on bounds.org_id = best.org_id and bounds.session_id = best.session_id and best.attribute_rank = 1
     left join orgs
-        on orgs.org_id = bounds.org_id
+        on bounds.org_id = orgs.org_id
 
 )
 

@@ -40,4 +40,4 @@ select
 from emails
 cross join default_org
 left join directory
-    on directory.user_email = emails.user_email and directory.email_rank = 1
+    on emails.user_email = directory.user_email and directory.email_rank = 1

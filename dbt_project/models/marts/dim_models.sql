@@ -58,7 +58,7 @@ models as (
         coalesce(seen.model_requests, 0) as model_requests,
         coalesce(seen.unpriced_requests, 0) as unpriced_requests
     from library
-    full outer join seen on seen.model_id = library.model_id
+    full outer join seen on library.model_id = seen.model_id
 
 ),
 
@@ -72,7 +72,7 @@ every_model as (
         coalesce(models.unpriced_requests, 0) as unpriced_requests,
         overridden.override_orgs
     from models
-    full outer join overridden on overridden.model_id = models.model_id
+    full outer join overridden on models.model_id = overridden.model_id
 
 )
 
@@ -95,4 +95,4 @@ select
 
 from every_model
 left join priced
-    on priced.provider_id = every_model.price_provider_id and priced.model_id = every_model.price_model_id
+    on every_model.price_provider_id = priced.provider_id and every_model.price_model_id = priced.model_id

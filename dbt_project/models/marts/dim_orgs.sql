@@ -18,4 +18,4 @@ select
     directory.org_id is not null as in_directory
 
 from directory
-full outer join seen on seen.org_id = directory.org_id
+full outer join seen on directory.org_id = seen.org_id

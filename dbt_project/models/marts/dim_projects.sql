@@ -26,4 +26,4 @@ select
 
 from directory
 full outer join seen
-    on seen.org_id = directory.org_id and seen.project_id = directory.project_id
+    on directory.org_id = seen.org_id and directory.project_id = seen.project_id

@@ -21,7 +21,7 @@ seen_org as (
     from (
         select user_id, org_id, row_number() over (partition by user_id order by sessions desc, org_id) as rank_in_user
         from seen
-    ) ranked
+    ) as ranked
     where rank_in_user = 1
 
 ),
@@ -30,7 +30,7 @@ directory_users as (
 
     select directory.*, coalesce(directory.org_id, seen_org.org_id) as resolved_org_id
     from directory
-    left join seen_org on seen_org.user_id = directory.user_id
+    left join seen_org on directory.user_id = seen_org.user_id
 
 ),
 
@@ -39,7 +39,7 @@ unknown_users as (
     select seen.org_id, seen.user_id
     from seen
     left join directory_users
-        on directory_users.user_id = seen.user_id and directory_users.resolved_org_id = seen.org_id
+        on seen.user_id = directory_users.user_id and seen.org_id = directory_users.resolved_org_id
     where directory_users.user_id is null
 
 )

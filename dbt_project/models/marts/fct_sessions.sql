@@ -56,4 +56,4 @@ select
 
 from sessions
 left join request_totals
-    on request_totals.org_id = sessions.org_id and request_totals.session_id = sessions.session_id
+    on sessions.org_id = request_totals.org_id and sessions.session_id = request_totals.session_id

@@ -27,7 +27,7 @@ with session_side as (
 
     from {{ ref('fct_sessions') }}
     where {{ only_affected_days('org_id', 'session_date') }}
-    group by 1, 2, 3, 4, 5, 6
+    group by org_id, session_date, user_id, agent, project_id, repository
 
 ),
 
@@ -47,7 +47,7 @@ request_side as (
 
     from {{ ref('fct_model_requests') }}
     where {{ only_affected_days('org_id', 'request_date') }}
-    group by 1, 2, 3, 4, 5, 6
+    group by org_id, request_date, user_id, agent, project_id, repository
 
 ),
 

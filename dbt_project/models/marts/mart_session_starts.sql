@@ -30,4 +30,4 @@ select
     sessions.duration_seconds
 
 from sessions
-left join orgs on orgs.org_id = sessions.org_id
+left join orgs on sessions.org_id = orgs.org_id

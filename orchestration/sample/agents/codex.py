@@ -28,11 +28,19 @@ OLD_CLIENT_VERSION = "0.36.0"  # before turn_context and last_token_usage
 # Models as Codex names them; all priced (dbt_project/seeds/model_prices.csv). (weight, model)
 MODELS = ((30, "gpt-5.3-codex"), (30, "gpt-5.4"), (25, "gpt-5.5"), (15, "gpt-5.4-mini"))
 BRANCHES = ("main", "main", "feature/retries", "fix/flaky-test", "chore/deps")
-PROMPTS = ("make the importer idempotent", "why is this test flaky", "add pagination to the list endpoint",
-           "refactor the config loader", "write a migration for the new column", "explain this panic")
+PROMPTS = (
+    "make the importer idempotent",
+    "why is this test flaky",
+    "add pagination to the list endpoint",
+    "refactor the config loader",
+    "write a migration for the new column",
+    "explain this panic",
+)
 TOOLS = ("shell", "apply_patch", "read_file", "update_plan")
-RATE_LIMITS = {"primary": {"used_percent": 12.0, "window_minutes": 300, "resets_in_seconds": 7200},
-               "secondary": {"used_percent": 3.0, "window_minutes": 10080, "resets_in_seconds": 400000}}
+RATE_LIMITS = {
+    "primary": {"used_percent": 12.0, "window_minutes": 300, "resets_in_seconds": 7200},
+    "secondary": {"used_percent": 3.0, "window_minutes": 10080, "resets_in_seconds": 400000},
+}
 
 
 def _line(obj) -> str:
@@ -40,12 +48,17 @@ def _line(obj) -> str:
 
 
 def _stamp(moment: datetime.datetime) -> str:
-    return moment.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    return moment.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
 def _usage(inp: int, cached: int, out: int, reasoning: int) -> dict:
-    return {"input_tokens": inp, "cached_input_tokens": cached, "output_tokens": out,
-            "reasoning_output_tokens": reasoning, "total_tokens": inp + out}
+    return {
+        "input_tokens": inp,
+        "cached_input_tokens": cached,
+        "output_tokens": out,
+        "reasoning_output_tokens": reasoning,
+        "total_tokens": inp + out,
+    }
 
 
 @dataclass
@@ -76,8 +89,9 @@ def write_sample(raw_dir: Path, users: list[SampleUser], dates: list[datetime.da
             if day.weekday() >= 5 and rng.random() > 0.1:
                 continue
             for _ in range(_sessions_on(rng, user.activity)):
-                start = datetime.datetime.combine(day, datetime.time(rng.randint(8, 18), rng.randint(0, 59),
-                                                                     rng.randint(0, 59)), zone)
+                start = datetime.datetime.combine(
+                    day, datetime.time(rng.randint(8, 18), rng.randint(0, 59), rng.randint(0, 59)), zone
+                )
                 if sessions and not old_cli and rng.random() < 0.12:
                     parent = rng.choice(sessions[-5:])
                     # A replay of one event is no burst: ccusage would find it only in the parent's file.
@@ -108,18 +122,36 @@ def _sessions_on(rng: random.Random, activity: float) -> int:
 def _uuid(rng: random.Random, moment: datetime.datetime) -> str:
     """A UUIDv7, as Codex names sessions: the time in its first 48 bits."""
     millis = int(moment.timestamp() * 1000)
-    return "%08x-%04x-7%03x-%04x-%012x" % (millis >> 16, millis & 0xFFFF, rng.getrandbits(12),
-                                           0x8000 | rng.getrandbits(14), rng.getrandbits(48))
+    return "%08x-%04x-7%03x-%04x-%012x" % (
+        millis >> 16,
+        millis & 0xFFFF,
+        rng.getrandbits(12),
+        0x8000 | rng.getrandbits(14),
+        rng.getrandbits(48),
+    )
 
 
 def _rollout_path(home: Path, start: datetime.datetime, session_id: str) -> Path:
-    return (home / "sessions" / start.strftime("%Y/%m/%d")
-            / f"rollout-{start.strftime('%Y-%m-%dT%H-%M-%S')}-{session_id}.jsonl")
+    return (
+        home
+        / "sessions"
+        / start.strftime("%Y/%m/%d")
+        / f"rollout-{start.strftime('%Y-%m-%dT%H-%M-%S')}-{session_id}.jsonl"
+    )
 
 
 def _meta(session_id: str, start: datetime.datetime, cwd: str, version: str, git: dict | None, **extra) -> str:
-    payload = {"id": session_id, "timestamp": _stamp(start), "cwd": cwd, "originator": "codex_cli_rs",
-               "cli_version": version, "instructions": None, "source": "cli", "model_provider": "openai", **extra}
+    payload = {
+        "id": session_id,
+        "timestamp": _stamp(start),
+        "cwd": cwd,
+        "originator": "codex_cli_rs",
+        "cli_version": version,
+        "instructions": None,
+        "source": "cli",
+        "model_provider": "openai",
+        **extra,
+    }
     if git:
         payload["git"] = git
     return _line({"timestamp": _stamp(start), "type": "session_meta", "payload": payload})
@@ -133,15 +165,33 @@ def _new_session(rng, home, user: SampleUser, start, version, secret_remote, old
     if checkout < len(user.repositories):
         repository = user.repositories[checkout]
         local = user.email.split("@")[0]
-        url = (f"https://{local}:ghp_{rng.getrandbits(64):016x}@github.com/{repository}.git" if secret_remote
-               else f"git@github.com:{repository}.git")
+        url = (
+            f"https://{local}:ghp_{rng.getrandbits(64):016x}@github.com/{repository}.git"
+            if secret_remote
+            else f"git@github.com:{repository}.git"
+        )
         git = {"commit_hash": f"{rng.getrandbits(64):016x}", "branch": rng.choice(BRANCHES), "repository_url": url}
     session = _Session(session_id, _rollout_path(home, start, session_id), checkout, _model(rng))
     session.lines.append(_meta(session_id, start, cwd, version, git))
     if not old_cli:
-        session.lines.append(_line({"timestamp": _stamp(start), "type": "response_item", "payload": {
-            "type": "message", "role": "user", "content": [{"type": "input_text", "text": "<environment_context>"
-                                                            f"<cwd>{cwd}</cwd></environment_context>"}]}}))
+        session.lines.append(
+            _line(
+                {
+                    "timestamp": _stamp(start),
+                    "type": "response_item",
+                    "payload": {
+                        "type": "message",
+                        "role": "user",
+                        "content": [
+                            {
+                                "type": "input_text",
+                                "text": f"<environment_context><cwd>{cwd}</cwd></environment_context>",
+                            }
+                        ],
+                    },
+                }
+            )
+        )
     return session
 
 
@@ -149,8 +199,15 @@ def _fork(rng, home, user: SampleUser, parent: _Session, start, version) -> _Ses
     """A fork of `parent`: its history replayed as a burst rewritten to the fork instant, then its own turns."""
     session_id = _uuid(rng, start)
     cwd = user.checkouts[parent.checkout] if user.checkouts else "/"
-    session = _Session(session_id, _rollout_path(home, start, session_id), parent.checkout, parent.model,
-                       token_lines=list(parent.token_lines), totals=parent.totals, context=parent.context)
+    session = _Session(
+        session_id,
+        _rollout_path(home, start, session_id),
+        parent.checkout,
+        parent.model,
+        token_lines=list(parent.token_lines),
+        totals=parent.totals,
+        context=parent.context,
+    )
     session.lines.append(_meta(session_id, start, cwd, version, None, forked_from_id=parent.session_id))
     moment = start
     for copied in parent.token_lines:
@@ -168,36 +225,110 @@ def _turns(rng: random.Random, session: _Session, start: datetime.datetime, old_
     moment, requests = start, 0
     for _ in range(rng.randint(1, 6)):
         prompt = f"{rng.choice(PROMPTS)} (SECRET-PROMPT-codex-{rng.getrandbits(32):08x})"
-        session.lines.append(_line({"timestamp": _stamp(moment), "type": "response_item", "payload": {
-            "type": "message", "role": "user", "content": [{"type": "input_text", "text": prompt}]}}))
-        session.lines.append(_line({"timestamp": _stamp(moment), "type": "event_msg",
-                                    "payload": {"type": "user_message", "message": prompt, "images": []}}))
+        session.lines.append(
+            _line(
+                {
+                    "timestamp": _stamp(moment),
+                    "type": "response_item",
+                    "payload": {"type": "message", "role": "user", "content": [{"type": "input_text", "text": prompt}]},
+                }
+            )
+        )
+        session.lines.append(
+            _line(
+                {
+                    "timestamp": _stamp(moment),
+                    "type": "event_msg",
+                    "payload": {"type": "user_message", "message": prompt, "images": []},
+                }
+            )
+        )
         if not old_cli:
             if rng.random() < 0.08:
                 session.model = _model(rng)  # /model
-            session.lines.append(_line({"timestamp": _stamp(moment), "type": "turn_context", "payload": {
-                "cwd": "", "approval_policy": "on-request", "sandbox_policy": {"mode": "workspace-write"},
-                "model": session.model, "effort": rng.choice(("low", "medium", "high")), "summary": "auto"}}))
+            session.lines.append(
+                _line(
+                    {
+                        "timestamp": _stamp(moment),
+                        "type": "turn_context",
+                        "payload": {
+                            "cwd": "",
+                            "approval_policy": "on-request",
+                            "sandbox_policy": {"mode": "workspace-write"},
+                            "model": session.model,
+                            "effort": rng.choice(("low", "medium", "high")),
+                            "summary": "auto",
+                        },
+                    }
+                )
+            )
         for _ in range(rng.randint(1, 3)):  # one request per model call of the turn
             moment += datetime.timedelta(seconds=rng.randint(4, 40), milliseconds=rng.randint(0, 999))
-            session.lines.append(_line({"timestamp": _stamp(moment), "type": "response_item", "payload": {
-                "type": "reasoning", "summary": [{"type": "summary_text", "text": "SECRET-REASONING-codex"}],
-                "content": None, "encrypted_content": f"gAAAA{rng.getrandbits(64):x}"}}))
+            session.lines.append(
+                _line(
+                    {
+                        "timestamp": _stamp(moment),
+                        "type": "response_item",
+                        "payload": {
+                            "type": "reasoning",
+                            "summary": [{"type": "summary_text", "text": "SECRET-REASONING-codex"}],
+                            "content": None,
+                            "encrypted_content": f"gAAAA{rng.getrandbits(64):x}",
+                        },
+                    }
+                )
+            )
             tool = rng.choice(TOOLS)
-            session.lines.append(_line({"timestamp": _stamp(moment), "type": "response_item", "payload": {
-                "type": "function_call", "name": tool, "arguments": '{"command":["rg","SECRET-TOOL-codex"]}',
-                "call_id": f"call_{rng.getrandbits(40):x}"}}))
-            session.lines.append(_line({"timestamp": _stamp(moment), "type": "response_item", "payload": {
-                "type": "function_call_output", "call_id": "call", "output": "SECRET-TOOL-codex output"}}))
+            session.lines.append(
+                _line(
+                    {
+                        "timestamp": _stamp(moment),
+                        "type": "response_item",
+                        "payload": {
+                            "type": "function_call",
+                            "name": tool,
+                            "arguments": '{"command":["rg","SECRET-TOOL-codex"]}',
+                            "call_id": f"call_{rng.getrandbits(40):x}",
+                        },
+                    }
+                )
+            )
+            session.lines.append(
+                _line(
+                    {
+                        "timestamp": _stamp(moment),
+                        "type": "response_item",
+                        "payload": {
+                            "type": "function_call_output",
+                            "call_id": "call",
+                            "output": "SECRET-TOOL-codex output",
+                        },
+                    }
+                )
+            )
             requests += _token_count(rng, session, moment, old_cli)
             if rng.random() < 0.3:  # a re-emit: the same totals again
                 moment += datetime.timedelta(milliseconds=rng.randint(200, 1500))
                 session.lines.append(_line({**session.token_lines[-1], "timestamp": _stamp(moment)}))
         if rng.random() < 0.2:  # a rate-limit update without usage
-            session.lines.append(_line({"timestamp": _stamp(moment), "type": "event_msg", "payload": {
-                "type": "token_count", "info": None, "rate_limits": RATE_LIMITS}}))
-        session.lines.append(_line({"timestamp": _stamp(moment), "type": "event_msg", "payload": {
-            "type": "agent_message", "message": f"SECRET-RESPONSE-codex-{rng.getrandbits(32):08x}"}}))
+            session.lines.append(
+                _line(
+                    {
+                        "timestamp": _stamp(moment),
+                        "type": "event_msg",
+                        "payload": {"type": "token_count", "info": None, "rate_limits": RATE_LIMITS},
+                    }
+                )
+            )
+        session.lines.append(
+            _line(
+                {
+                    "timestamp": _stamp(moment),
+                    "type": "event_msg",
+                    "payload": {"type": "agent_message", "message": f"SECRET-RESPONSE-codex-{rng.getrandbits(32):08x}"},
+                }
+            )
+        )
         moment += datetime.timedelta(seconds=rng.randint(20, 600))
     session.ended_at = moment
     return requests
@@ -216,8 +347,11 @@ def _token_count(rng: random.Random, session: _Session, moment: datetime.datetim
     if not old_cli:
         info["last_token_usage"] = _usage(*last)
         info["model_context_window"] = 272000
-    event = {"timestamp": _stamp(moment), "type": "event_msg",
-             "payload": {"type": "token_count", "info": info, "rate_limits": RATE_LIMITS}}
+    event = {
+        "timestamp": _stamp(moment),
+        "type": "event_msg",
+        "payload": {"type": "token_count", "info": info, "rate_limits": RATE_LIMITS},
+    }
     session.token_lines.append(event)
     session.lines.append(_line(event))
     return 1

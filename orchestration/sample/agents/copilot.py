@@ -31,8 +31,13 @@ MODELS = (
     (5, "claude-opus-4.5", 1.0),
 )
 TOOLS = ("bash", "view", "edit", "grep", "glob", "create")
-PROMPTS = ("add a retry to the uploader", "why does the nightly job fail", "write tests for the parser",
-           "rename the billing module", "explain this stack trace")
+PROMPTS = (
+    "add a retry to the uploader",
+    "why does the nightly job fail",
+    "write tests for the parser",
+    "rename the billing module",
+    "explain this stack trace",
+)
 
 
 def write_sample(raw_dir: Path, users: list[SampleUser], dates: list[datetime.date], rng: random.Random) -> int:
@@ -50,8 +55,9 @@ def write_sample(raw_dir: Path, users: list[SampleUser], dates: list[datetime.da
                     conversation, checkout = resumable.pop(rng.randrange(len(resumable)))  # copilot --resume
                 else:
                     conversation, checkout = _uuid(rng), rng.randrange(max(1, len(user.repositories)))
-                start = datetime.datetime.combine(day, datetime.time(rng.randint(8, 18), rng.randint(0, 59),
-                                                                     rng.randint(0, 59)), zone)
+                start = datetime.datetime.combine(
+                    day, datetime.time(rng.randint(8, 18), rng.randint(0, 59), rng.randint(0, 59)), zone
+                )
                 lines, requests = _session(rng, user, checkout, conversation, start, capture_content)
                 name = f"copilot-otel-{start.strftime('%Y%m%d-%H%M%S')}-{conversation[:8]}.jsonl"
                 path = raw_dir / SOURCE / user.email / "otel" / name
@@ -71,8 +77,13 @@ def _sessions_on(rng: random.Random, activity: float) -> int:
 
 
 def _uuid(rng: random.Random) -> str:
-    return "%08x-%04x-4%03x-%04x-%012x" % (rng.getrandbits(32), rng.getrandbits(16), rng.getrandbits(12),
-                                           0x8000 | rng.getrandbits(14), rng.getrandbits(48))
+    return "%08x-%04x-4%03x-%04x-%012x" % (
+        rng.getrandbits(32),
+        rng.getrandbits(16),
+        rng.getrandbits(12),
+        0x8000 | rng.getrandbits(14),
+        rng.getrandbits(48),
+    )
 
 
 def _hex(rng: random.Random, digits: int) -> str:
@@ -81,7 +92,7 @@ def _hex(rng: random.Random, digits: int) -> str:
 
 def _hr(moment: datetime.datetime) -> list[int]:
     """An OTel JS SDK HrTime: [seconds, nanoseconds]."""
-    epoch = moment.astimezone(datetime.timezone.utc).timestamp()
+    epoch = moment.astimezone(datetime.UTC).timestamp()
     seconds = int(epoch)
     return [seconds, int(round((epoch - seconds) * 1_000_000)) * 1000]
 
@@ -90,11 +101,19 @@ def _dump(record: dict) -> str:
     return json.dumps(record, separators=(",", ":"))
 
 
-def _session(rng: random.Random, user: SampleUser, checkout: int, conversation: str, start: datetime.datetime,
-             capture_content: bool) -> tuple[list[str], int]:
+def _session(
+    rng: random.Random,
+    user: SampleUser,
+    checkout: int,
+    conversation: str,
+    start: datetime.datetime,
+    capture_content: bool,
+) -> tuple[list[str], int]:
     version = rng.choice(CLIENT_VERSIONS)
-    resource = {"attributes": {"service.name": "github-copilot", "service.version": version},
-                "schemaUrl": "https://opentelemetry.io/schemas/1.43.0"}
+    resource = {
+        "attributes": {"service.name": "github-copilot", "service.version": version},
+        "schemaUrl": "https://opentelemetry.io/schemas/1.43.0",
+    }
     scope = {"name": "github.copilot", "version": version}
     _, model, scale = rng.choices(MODELS, weights=[m[0] for m in MODELS])[0]
     repository = user.repositories[checkout] if user.repositories else None
@@ -102,9 +121,23 @@ def _session(rng: random.Random, user: SampleUser, checkout: int, conversation: 
     lines, requests, moment, context = [], 0, start, 0
 
     def span(trace, span_id, parent, name, kind, begin, end, attributes):
-        return _dump({"type": "span", "traceId": trace, "spanId": span_id, "parentSpanId": parent, "name": name,
-                      "kind": kind, "startTime": _hr(begin), "endTime": _hr(end), "attributes": attributes,
-                      "status": {"code": 0}, "events": [], "resource": resource, "instrumentationScope": scope})
+        return _dump(
+            {
+                "type": "span",
+                "traceId": trace,
+                "spanId": span_id,
+                "parentSpanId": parent,
+                "name": name,
+                "kind": kind,
+                "startTime": _hr(begin),
+                "endTime": _hr(end),
+                "attributes": attributes,
+                "status": {"code": 0},
+                "events": [],
+                "resource": resource,
+                "instrumentationScope": scope,
+            }
+        )
 
     for turn in range(rng.randint(1, 4)):
         trace, agent_id, turn_start = _hex(rng, 32), _hex(rng, 16), moment
@@ -118,10 +151,13 @@ def _session(rng: random.Random, user: SampleUser, checkout: int, conversation: 
             failed = rng.random() < 0.02
             tokens = {"input": 0, "output": 0} if failed else {"input": context, "output": output}
             as_text = rng.random() < 0.1  # 64-bit integers written as strings
-            attributes = {"gen_ai.operation.name": "chat", "gen_ai.provider.name": "github",
-                          "gen_ai.conversation.id": conversation,
-                          "gen_ai.usage.input_tokens": str(tokens["input"]) if as_text else tokens["input"],
-                          "gen_ai.usage.output_tokens": str(tokens["output"]) if as_text else tokens["output"]}
+            attributes = {
+                "gen_ai.operation.name": "chat",
+                "gen_ai.provider.name": "github",
+                "gen_ai.conversation.id": conversation,
+                "gen_ai.usage.input_tokens": str(tokens["input"]) if as_text else tokens["input"],
+                "gen_ai.usage.output_tokens": str(tokens["output"]) if as_text else tokens["output"],
+            }
             if not failed and cached:
                 attributes["gen_ai.usage.cache_read.input_tokens"] = cached
             if failed:
@@ -130,39 +166,70 @@ def _session(rng: random.Random, user: SampleUser, checkout: int, conversation: 
                 attributes["gen_ai.request.model"] = attributes["gen_ai.response.model"] = model
             if capture_content:
                 attributes["gen_ai.input.messages"] = json.dumps(
-                    [{"role": "user", "parts": [{"type": "text", "content": rng.choice(PROMPTS)}]}])
+                    [{"role": "user", "parts": [{"type": "text", "content": rng.choice(PROMPTS)}]}]
+                )
                 attributes["gen_ai.output.messages"] = json.dumps(
-                    [{"role": "assistant", "parts": [{"type": "text", "content": "Here is the change."}]}])
+                    [{"role": "assistant", "parts": [{"type": "text", "content": "Here is the change."}]}]
+                )
             lines.append(span(trace, _hex(rng, 16), agent_id, f"chat {model}", 2, begin, end, attributes))
             if not failed:
                 requests += 1
-                totals = {"input": totals["input"] + context, "output": totals["output"] + output,
-                          "cache_read": totals["cache_read"] + cached}
+                totals = {
+                    "input": totals["input"] + context,
+                    "output": totals["output"] + output,
+                    "cache_read": totals["cache_read"] + cached,
+                }
             moment = end
             for _ in range(rng.randint(0, 2)):
                 tool = rng.choice(TOOLS)
-                tool_attributes = {"gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": tool,
-                                   "gen_ai.tool.call.id": f"toolu_{_hex(rng, 20)}", "gen_ai.tool.type": "function"}
+                tool_attributes = {
+                    "gen_ai.operation.name": "execute_tool",
+                    "gen_ai.tool.name": tool,
+                    "gen_ai.tool.call.id": f"toolu_{_hex(rng, 20)}",
+                    "gen_ai.tool.type": "function",
+                }
                 if capture_content:
                     tool_attributes["gen_ai.tool.call.arguments"] = json.dumps({"path": f"src/{tool}.py"})
                     tool_attributes["gen_ai.tool.call.result"] = "ok: 12 lines"
                 tool_end = moment + datetime.timedelta(milliseconds=rng.randint(20, 3_000))
-                lines.append(span(trace, _hex(rng, 16), agent_id, f"execute_tool {tool}", 0, moment, tool_end,
-                                  tool_attributes))
+                lines.append(
+                    span(trace, _hex(rng, 16), agent_id, f"execute_tool {tool}", 0, moment, tool_end, tool_attributes)
+                )
                 moment = tool_end
-        agent = {"gen_ai.operation.name": "invoke_agent", "gen_ai.provider.name": "github",
-                 "gen_ai.request.model": model, "gen_ai.agent.name": "GitHub Copilot CLI",
-                 "gen_ai.conversation.id": conversation,
-                 "gen_ai.usage.input_tokens": totals["input"], "gen_ai.usage.output_tokens": totals["output"],
-                 "gen_ai.usage.cache_read.input_tokens": totals["cache_read"]}
+        agent = {
+            "gen_ai.operation.name": "invoke_agent",
+            "gen_ai.provider.name": "github",
+            "gen_ai.request.model": model,
+            "gen_ai.agent.name": "GitHub Copilot CLI",
+            "gen_ai.conversation.id": conversation,
+            "gen_ai.usage.input_tokens": totals["input"],
+            "gen_ai.usage.output_tokens": totals["output"],
+            "gen_ai.usage.cache_read.input_tokens": totals["cache_read"],
+        }
         if repository:
-            agent |= {"github.copilot.git.repository": f"https://github.com/{repository}.git",
-                      "github.copilot.git.branch": branch}
+            agent |= {
+                "github.copilot.git.repository": f"https://github.com/{repository}.git",
+                "github.copilot.git.branch": branch,
+            }
         lines.append(span(trace, agent_id, "", "invoke_agent GitHub Copilot CLI", 0, turn_start, moment, agent))
         moment += datetime.timedelta(seconds=rng.randint(20, 600))  # the person reads and types
-    lines.append(_dump({"type": "metric", "name": "gen_ai.client.operation.duration", "unit": "s",
-                        "dataPoints": [{"attributes": {"gen_ai.operation.name": "chat", "gen_ai.request.model": model},
-                                        "startTime": _hr(start), "endTime": _hr(moment),
-                                        "value": {"count": requests, "sum": float(requests * 4)}}],
-                        "resource": resource, "instrumentationScope": scope}))
+    lines.append(
+        _dump(
+            {
+                "type": "metric",
+                "name": "gen_ai.client.operation.duration",
+                "unit": "s",
+                "dataPoints": [
+                    {
+                        "attributes": {"gen_ai.operation.name": "chat", "gen_ai.request.model": model},
+                        "startTime": _hr(start),
+                        "endTime": _hr(moment),
+                        "value": {"count": requests, "sum": float(requests * 4)},
+                    }
+                ],
+                "resource": resource,
+                "instrumentationScope": scope,
+            }
+        )
+    )
     return lines, requests

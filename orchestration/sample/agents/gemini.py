@@ -42,20 +42,35 @@ MODELS = (
 )
 FALLBACK_MODEL = "gemini-2.5-flash"  # what Gemini CLI switches to when the Pro quota runs out
 TOOLS = ("read_file", "run_shell_command", "replace", "glob", "search_file_content", "write_file")
-PROMPTS = ("fix the failing test in the parser", "add pagination to the list endpoint", "why is this query slow",
-           "write a migration for the new column", "explain the retry logic", "refactor the config loader")
-RESPONSES = ("I'll start by reading the relevant files.", "The test fails because the fixture is stale.",
-             "Here is the change, with a test.", "The query scans the whole table; an index helps.")
+PROMPTS = (
+    "fix the failing test in the parser",
+    "add pagination to the list endpoint",
+    "why is this query slow",
+    "write a migration for the new column",
+    "explain the retry logic",
+    "refactor the config loader",
+)
+RESPONSES = (
+    "I'll start by reading the relevant files.",
+    "The test fails because the fixture is stale.",
+    "Here is the change, with a test.",
+    "The query scans the whole table; an index helps.",
+)
 
 
 def _uuid(rng: random.Random) -> str:
-    return "%08x-%04x-4%03x-%04x-%012x" % (rng.getrandbits(32), rng.getrandbits(16), rng.getrandbits(12),
-                                           0x8000 | rng.getrandbits(14), rng.getrandbits(48))
+    return "%08x-%04x-4%03x-%04x-%012x" % (
+        rng.getrandbits(32),
+        rng.getrandbits(16),
+        rng.getrandbits(12),
+        0x8000 | rng.getrandbits(14),
+        rng.getrandbits(48),
+    )
 
 
 def _iso(moment: datetime.datetime) -> str:
     """JavaScript's toISOString: UTC, milliseconds, Z."""
-    utc = moment.astimezone(datetime.timezone.utc)
+    utc = moment.astimezone(datetime.UTC)
     return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
 
 
@@ -76,13 +91,23 @@ def _sessions_on(rng: random.Random, activity: float) -> int:
 class _Session:
     """One recorded conversation: its messages as dicts, in order (the .json form), and its .jsonl records."""
 
-    def __init__(self, session_id: str, project_hash: str, start: datetime.datetime, kind: str | None = None,
-                 directories: list[str] | None = None):
+    def __init__(
+        self,
+        session_id: str,
+        project_hash: str,
+        start: datetime.datetime,
+        kind: str | None = None,
+        directories: list[str] | None = None,
+    ):
         self.session_id, self.project_hash, self.start = session_id, project_hash, start
         self.last = start
         self.messages: list[dict] = []
-        meta = {"sessionId": session_id, "projectHash": project_hash, "startTime": _iso(start),
-                "lastUpdated": _iso(start)}
+        meta = {
+            "sessionId": session_id,
+            "projectHash": project_hash,
+            "startTime": _iso(start),
+            "lastUpdated": _iso(start),
+        }
         if kind:
             meta["kind"] = kind
         if directories:
@@ -95,19 +120,30 @@ class _Session:
         self.records.append(_line({"$set": {"lastUpdated": _iso(moment)}}))
 
     def user(self, rng: random.Random, moment: datetime.datetime) -> None:
-        message = {"id": _uuid(rng), "timestamp": _iso(moment), "type": "user",
-                   "content": [{"text": rng.choice(PROMPTS)}]}
+        message = {
+            "id": _uuid(rng),
+            "timestamp": _iso(moment),
+            "type": "user",
+            "content": [{"text": rng.choice(PROMPTS)}],
+        }
         self.messages.append(message)
         self.records.append(_line(message))
         self.touch(moment)
 
-    def gemini(self, rng: random.Random, moment: datetime.datetime, model: str | None, tokens: dict | None,
-               tool_calls: bool) -> None:
-        message = {"id": _uuid(rng), "timestamp": _iso(moment), "type": "gemini",
-                   "content": rng.choice(RESPONSES), "thoughts": []}
+    def gemini(
+        self, rng: random.Random, moment: datetime.datetime, model: str | None, tokens: dict | None, tool_calls: bool
+    ) -> None:
+        message = {
+            "id": _uuid(rng),
+            "timestamp": _iso(moment),
+            "type": "gemini",
+            "content": rng.choice(RESPONSES),
+            "thoughts": [],
+        }
         if tokens and tokens.get("thoughts"):
-            message["thoughts"] = [{"subject": "Planning", "description": "Looking at the code paths first.",
-                                    "timestamp": _iso(moment)}]
+            message["thoughts"] = [
+                {"subject": "Planning", "description": "Looking at the code paths first.", "timestamp": _iso(moment)}
+            ]
         if model is not None:
             message["model"] = model
         # Gemini CLI records the message, then its usage (the same message appended again), then tool calls.
@@ -118,11 +154,21 @@ class _Session:
             self.requests += 1
         if tool_calls:
             name = rng.choice(TOOLS)
-            message["toolCalls"] = [{
-                "id": f"{name}-{rng.getrandbits(40)}", "name": name, "args": {"absolute_path": "src/app/main.py"},
-                "result": [{"functionResponse": {"name": name, "response": {"output": "def main():\n    run()\n"}}}],
-                "status": "success", "timestamp": _iso(moment), "displayName": name, "description": "",
-                "renderOutputAsMarkdown": False}]
+            message["toolCalls"] = [
+                {
+                    "id": f"{name}-{rng.getrandbits(40)}",
+                    "name": name,
+                    "args": {"absolute_path": "src/app/main.py"},
+                    "result": [
+                        {"functionResponse": {"name": name, "response": {"output": "def main():\n    run()\n"}}}
+                    ],
+                    "status": "success",
+                    "timestamp": _iso(moment),
+                    "displayName": name,
+                    "description": "",
+                    "renderOutputAsMarkdown": False,
+                }
+            ]
             self.records.append(_line(message))
         self.messages.append(message)
         self.touch(moment)
@@ -140,9 +186,17 @@ class _Session:
 
     def document(self) -> str:
         """The legacy whole-file form: JSON.stringify(conversation, null, 2), no final newline."""
-        return json.dumps({"sessionId": self.session_id, "projectHash": self.project_hash,
-                           "startTime": _iso(self.start), "lastUpdated": _iso(self.last),
-                           "messages": self.messages}, ensure_ascii=False, indent=2)
+        return json.dumps(
+            {
+                "sessionId": self.session_id,
+                "projectHash": self.project_hash,
+                "startTime": _iso(self.start),
+                "lastUpdated": _iso(self.last),
+                "messages": self.messages,
+            },
+            ensure_ascii=False,
+            indent=2,
+        )
 
 
 def _tokens(rng: random.Random, context: int, turn: int, thinks: bool) -> dict:
@@ -151,8 +205,14 @@ def _tokens(rng: random.Random, context: int, turn: int, thinks: bool) -> dict:
     output = rng.randint(40, 1500)
     thoughts = rng.randint(0, 2500) if thinks and rng.random() < 0.8 else 0
     tool = rng.randint(5, 200) if rng.random() < 0.05 else 0
-    return {"input": prompt, "output": output, "cached": cached, "thoughts": thoughts, "tool": tool,
-            "total": prompt + output + thoughts + tool}
+    return {
+        "input": prompt,
+        "output": output,
+        "cached": cached,
+        "thoughts": thoughts,
+        "tool": tool,
+        "total": prompt + output + thoughts + tool,
+    }
 
 
 def _pick_model(rng: random.Random) -> tuple[str, bool]:
@@ -160,8 +220,15 @@ def _pick_model(rng: random.Random) -> tuple[str, bool]:
     return model, thinks
 
 
-def _conversation(rng: random.Random, session: _Session, start: datetime.datetime, model: str, thinks: bool,
-                  turns: int, jsonl: bool = True) -> datetime.datetime:
+def _conversation(
+    rng: random.Random,
+    session: _Session,
+    start: datetime.datetime,
+    model: str,
+    thinks: bool,
+    turns: int,
+    jsonl: bool = True,
+) -> datetime.datetime:
     """A few turns. Synthetic messages without a model and /rewind are of the .jsonl era (a legacy .json
     message always names its model)."""
     moment, context = start, rng.randint(6000, 14000)  # system prompt, GEMINI.md, the folder structure
@@ -194,8 +261,13 @@ def write_sample(raw_dir: Path, users: list[SampleUser], dates: list[datetime.da
         zone = ZoneInfo(user.timezone)
         checkouts = user.checkouts or (f"/home/{user.email.split('@')[0]}/src/project",)
         # Index 0: upgraded before the window; the last: not yet; the others, on some day within it.
-        upgrade = (dates[0] if index == 0 else dates[-1] + datetime.timedelta(days=1) if index == len(users) - 1
-                   else rng.choice(dates))
+        upgrade = (
+            dates[0]
+            if index == 0
+            else dates[-1] + datetime.timedelta(days=1)
+            if index == len(users) - 1
+            else rng.choice(dates)
+        )
         migrated = upgrade <= dates[-1]
         files: dict[Path, _Session] = {}
         resumable: list[Path] = []
@@ -204,8 +276,9 @@ def write_sample(raw_dir: Path, users: list[SampleUser], dates: list[datetime.da
                 continue
             for _ in range(_sessions_on(rng, user.activity)):
                 new_format = day >= upgrade
-                start = datetime.datetime.combine(day, datetime.time(rng.randint(8, 18), rng.randint(0, 59),
-                                                                     rng.randint(0, 59)), zone)
+                start = datetime.datetime.combine(
+                    day, datetime.time(rng.randint(8, 18), rng.randint(0, 59), rng.randint(0, 59)), zone
+                )
                 if new_format and resumable and rng.random() < 0.15:  # gemini --resume: appended to its file
                     path = resumable.pop(rng.randrange(len(resumable)))
                     session = files[path]
@@ -217,7 +290,7 @@ def write_sample(raw_dir: Path, users: list[SampleUser], dates: list[datetime.da
                 project_hash = hashlib.sha256(checkout.encode()).hexdigest()
                 folder = _slug(checkout) if migrated else project_hash
                 session = _Session(_uuid(rng), project_hash, start)
-                stamp = start.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H-%M")
+                stamp = start.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H-%M")
                 name = f"session-{stamp}-{session.session_id[:8]}.{'jsonl' if new_format else 'json'}"
                 path = raw_dir / SOURCE / user.email / "tmp" / folder / "chats" / name
                 files[path] = session
@@ -240,8 +313,9 @@ def write_sample(raw_dir: Path, users: list[SampleUser], dates: list[datetime.da
             else:
                 text = "\n".join(session.records) + "\n"
                 if rng.random() < 0.04:  # the last record cut off mid-write (a message that never finished)
-                    text += _line({"id": _uuid(rng), "timestamp": _iso(session.last), "type": "gemini",
-                                   "content": "Let me"})[:40]
+                    text += _line(
+                        {"id": _uuid(rng), "timestamp": _iso(session.last), "type": "gemini", "content": "Let me"}
+                    )[:40]
                 path.write_text(text, encoding="utf-8")
             written += session.requests
     return written

@@ -1,0 +1,3 @@
+"""sqlfluff's stand-in for dbt's `flags`."""
+
+FULL_REFRESH = False

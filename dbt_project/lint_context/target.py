@@ -1,0 +1,5 @@
+"""sqlfluff's stand-in for dbt's `target`."""
+
+name = type = "duckdb"
+database = "warehouse"
+schema = "main"
