@@ -30,3 +30,20 @@ def test_a_cycle_and_a_read_side_import_of_the_write_side_fail(tmp_path, capsys)
     errors = capsys.readouterr().err
     assert "import cycle: orchestration.a <-> orchestration.b" in errors
     assert "reports.r imports orchestration.a" in errors
+
+
+def test_building_the_command_line_does_not_import_the_sample_generator():
+    """Every command pays for what the CLI imports to build its parser; the generator is only for two commands."""
+    probe = (
+        "import sys\n"
+        "from orchestration import cli\n"
+        "try:\n"
+        "    cli.main(['generate-sample', '--help'])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print(sorted(name for name in sys.modules if name.startswith('orchestration.sample.')))\n"
+    )
+    completed = subprocess.run([sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert completed.returncode == 0, completed.stderr
+    assert "--transcript-user-share" in completed.stdout  # the parser was built
+    assert completed.stdout.strip().splitlines()[-1] == "[]"

@@ -39,7 +39,14 @@ import psutil
 from orchestration.bench import ccusage_parity
 from orchestration.config import PATH_SETTINGS, Paths
 from orchestration.ingest import claude_code, platform
-from orchestration.sample.generator import MAIN_ORG, SECOND_ORG_MIN_USERS, SECOND_ORG_SHARE, generate_sample
+
+
+def _generator():
+    """The sample generator, imported when a benchmark runs, not when the command line is built."""
+    from orchestration.sample import generator
+
+    return generator
+
 
 REQUESTS_PER_USER_DAY = 60  # measured on the generator: 200 users x 56 days gave 668,023 requests
 FULL_BUILD_DAYS = 30
@@ -176,7 +183,7 @@ def generate(
     paths = sample_paths(root)
     if root.exists():
         shutil.rmtree(root)
-    generate_sample(
+    _generator().generate_sample(
         paths.raw_dir, paths.directory, users=users, days=days, seed=11, end_date=end_date, sources=sources, **options
     )
     return paths
@@ -406,7 +413,7 @@ def bench_reports(bench: Bench, end_date: dt.date) -> None:
     workers = os.cpu_count() or 1
     started_cpu, started = _cpu_seconds(), time.perf_counter()
     outcome = render_reports(
-        paths.warehouse, bench.work_dir / "reports" / "out", MAIN_ORG.org_id, week, workers=workers
+        paths.warehouse, bench.work_dir / "reports" / "out", _generator().MAIN_ORG.org_id, week, workers=workers
     )
     seconds, cpu = time.perf_counter() - started, _cpu_seconds() - started_cpu
     reports = [file for file in outcome.files if file.format == "pdf"]
@@ -427,8 +434,10 @@ def bench_reports(bench: Bench, end_date: dt.date) -> None:
 
 def _sample_people(main_org_people: int) -> int:
     """The sample's `--users` that gives its main org this many people (the rest go to the second org)."""
-    users = round(main_org_people / (1 - SECOND_ORG_SHARE))
-    while users - max(SECOND_ORG_MIN_USERS, round(users * SECOND_ORG_SHARE)) < main_org_people:
+    users = round(main_org_people / (1 - _generator().SECOND_ORG_SHARE))
+    while (
+        users - max(_generator().SECOND_ORG_MIN_USERS, round(users * _generator().SECOND_ORG_SHARE)) < main_org_people
+    ):
         users += 1
     return users
 
@@ -461,7 +470,7 @@ def bench_api(bench: Bench, paths: Paths) -> None:
         for _ in range(bench.api_requests):
             for endpoint in API_ENDPOINTS:
                 reader = readers[rng.choice(API_READERS)]
-                url = f"/{MAIN_ORG.org_id}/sessions/analytics/{endpoint}?" + urlencode(
+                url = f"/{_generator().MAIN_ORG.org_id}/sessions/analytics/{endpoint}?" + urlencode(
                     choices.random_filters(rng, endpoint, reader), doseq=True
                 )
                 started = time.perf_counter()
@@ -500,7 +509,7 @@ def _api_readers(warehouse: Path, tokens_file: Path) -> dict[str, _Reader]:
     from reports.api.tokens import TokenStore
 
     with duckdb.connect(str(warehouse), read_only=True) as conn:
-        directory = Directory.load(conn, MAIN_ORG.org_id)
+        directory = Directory.load(conn, _generator().MAIN_ORG.org_id)
     admin = directory.recipients("org")[0]
     manager = max(directory.recipients("manager"), key=lambda person: len(directory.team_of(person.user_id)))
     team = sorted(directory.team_of(manager.user_id))
@@ -512,7 +521,9 @@ def _api_readers(warehouse: Path, tokens_file: Path) -> dict[str, _Reader]:
         ("manager", manager, team),
         ("member", member, [member.user_id]),
     ):
-        readers[role] = _Reader(person.user_id, role, tuple(visible), store.create(MAIN_ORG.org_id, person.user_id)[1])
+        readers[role] = _Reader(
+            person.user_id, role, tuple(visible), store.create(_generator().MAIN_ORG.org_id, person.user_id)[1]
+        )
     return readers
 
 
@@ -531,7 +542,7 @@ class _ApiChoices:
             rows = conn.execute(
                 "select min(activity_date), max(activity_date), list(distinct project_id), list(distinct agent) "
                 "from analytics.mart_daily_activity where org_id = ?",
-                [MAIN_ORG.org_id],
+                [_generator().MAIN_ORG.org_id],
             ).fetchall()
         first, last, projects, agents = rows[0]
         return cls(first, last, tuple(sorted(p for p in projects if p)), tuple(sorted(a for a in agents if a)))

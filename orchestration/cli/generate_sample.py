@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from orchestration.cli.common import add_path_flags, date, paths_of
-from orchestration.sample.generator import SOURCES, TRANSCRIPT_USER_SHARE
+from orchestration.sample import SOURCES, TRANSCRIPT_USER_SHARE
 
 
 def add_parsers(commands) -> None:

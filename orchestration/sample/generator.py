@@ -48,6 +48,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from orchestration.sample import SOURCES, TRANSCRIPT_USER_SHARE
 from orchestration.sample import agents as sample_agents
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -361,9 +362,8 @@ FILE_TRAITS = ("bom", "crlf", "gzip", "empty", "blank")  # each guaranteed in at
 # Claude Code transcripts and OpenTelemetry logs
 # ---------------------------------------------------------------------------------------------------------------
 
-SOURCES = ("platform", "claude_code", "otel", *sample_agents.SOURCES)
 CLAUDE_CODE_DAYS = 30  # Claude Code deletes transcripts after 30 days; telemetry was switched on as long ago
-TRANSCRIPT_USER_SHARE, TRANSCRIPT_MIN_USERS = 0.3, 3  # acme people whose ~/.claude folders are collected
+TRANSCRIPT_MIN_USERS = 3  # at least this many of acme's people have collected ~/.claude folders
 OTEL_ONLY_USER_SHARE, OTEL_ONLY_MIN_USERS = 0.15, 2  # acme people exporting telemetry, transcripts not collected
 OTEL_WITH_TRANSCRIPTS_SHARE = 0.5  # transcript people who also export telemetry (from some day of the window)
 OUTSIDE_EMAIL = "freelancer@outside.example"  # a collected folder whose email the directory lacks
