@@ -1,11 +1,14 @@
-"""Write the generated parts of the docs: the command-line reference in `docs/cli.md`.
+"""Write the generated parts of the docs: the command-line reference in `docs/cli.md` and the metrics glossary in
+`docs/metrics.md`.
 
     .venv/bin/python docs/generate.py            # rewrite the generated blocks
     .venv/bin/python docs/generate.py --check    # exit 1 when a page differs from what it would write
 
 The reference is the real `--help` output of the installed `session-analytics` command and of each of its
 subcommands (found by reading the help itself, so a new subcommand appears without touching this script), at a
-fixed width so the page does not depend on the terminal. `tests/test_docs.py` fails when the page drifts.
+fixed width so the page does not depend on the terminal. The glossary is a table of the metric registry
+(`METRICS` in `reports/analytics/metrics.py`): each metric's name, constant, unit, description and SQL.
+`tests/test_docs.py` fails when a page drifts.
 """
 
 from __future__ import annotations
@@ -18,12 +21,17 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from reports.analytics import metrics
+
 DOCS = Path(__file__).resolve().parent
 CLI_PAGE = DOCS / "cli.md"
 COMMAND = "session-analytics"
 HELP_COLUMNS = "100"
 BEGIN = "<!-- BEGIN GENERATED: session-analytics --help (docs/generate.py) -->"
 END = "<!-- END GENERATED: session-analytics --help -->"
+METRICS_PAGE = DOCS / "metrics.md"
+METRICS_BEGIN = "<!-- BEGIN GENERATED: metric registry, reports/analytics/metrics.py (docs/generate.py) -->"
+METRICS_END = "<!-- END GENERATED: metric registry -->"
 
 
 def command_path() -> str:
@@ -98,16 +106,32 @@ def anchor(words: tuple[str, ...]) -> str:
     return re.sub(r"[^a-z0-9 -]", "", " ".join((COMMAND, *words)).lower()).replace(" ", "-")
 
 
-def replace_block(page: str, block: str) -> str:
-    if page.count(BEGIN) != 1 or page.count(END) != 1:
-        raise SystemExit(f"{CLI_PAGE} must hold the markers {BEGIN!r} and {END!r} once each")
-    before, rest = page.split(BEGIN, 1)
-    _, after = rest.split(END, 1)
+def metrics_glossary() -> str:
+    """The registry as a table, in its order: one row per metric."""
+    parts = [METRICS_BEGIN, "", "| metric | constant | unit | definition | SQL |", "|---|---|---|---|---|"]
+    for metric in metrics.METRICS:
+        cells = (f"`{metric.name}`", f"`{metric.constant}`", metric.unit, metric.description, f"`{metric.sql}`")
+        if any("|" in cell or "\n" in cell for cell in cells):
+            raise SystemExit(f"metric {metric.name}: a '|' or a line break would break the glossary's table")
+        parts.append("| " + " | ".join(cells) + " |")
+    parts += ["", METRICS_END]
+    return "\n".join(parts)
+
+
+def replace_block(path: Path, begin: str, end: str, block: str) -> str:
+    page = path.read_text(encoding="utf-8")
+    if page.count(begin) != 1 or page.count(end) != 1:
+        raise SystemExit(f"{path} must hold the markers {begin!r} and {end!r} once each")
+    before, rest = page.split(begin, 1)
+    _, after = rest.split(end, 1)
     return before + block + after
 
 
 def expected_pages() -> dict[Path, str]:
-    return {CLI_PAGE: replace_block(CLI_PAGE.read_text(encoding="utf-8"), cli_reference())}
+    return {
+        CLI_PAGE: replace_block(CLI_PAGE, BEGIN, END, cli_reference()),
+        METRICS_PAGE: replace_block(METRICS_PAGE, METRICS_BEGIN, METRICS_END, metrics_glossary()),
+    }
 
 
 def main(argv: list[str]) -> int:

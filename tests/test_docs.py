@@ -1,14 +1,16 @@
-"""The documentation stays true: the command-line reference is the commands' real `--help`, every relative
-link of README.md and docs/*.md leads to a file (and heading) that exists, the README stays short, and the
-glossary names only metric constants that exist."""
+"""The documentation stays true: the command-line reference is the commands' real `--help`, the metrics glossary
+is the metric registry, every relative link of README.md and docs/*.md leads to a file (and heading) that exists,
+the README stays short, and the metrics page names only metric constants that exist."""
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import re
 from pathlib import Path
 
 import reports.analytics.metrics
+from reports.analytics.metrics import METRICS, REGISTRY, Metric
 
 # The repository root, wherever under tests/ this file is moved.
 ROOT = next(parent for parent in Path(__file__).resolve().parents if (parent / "pyproject.toml").exists())
@@ -40,11 +42,12 @@ def _anchors(page: Path) -> set[str]:
     return anchors
 
 
-def test_the_cli_reference_is_the_commands_real_help_output():
+def test_the_generated_pages_are_up_to_date():
+    """cli.md holds the commands' real `--help`, metrics.md the metric registry."""
     generator = _generator()
     for path, expected in generator.expected_pages().items():
         assert path.read_text(encoding="utf-8") == expected, (
-            f"{path.relative_to(ROOT)} differs from `session-analytics --help`: run `.venv/bin/python docs/generate.py`"
+            f"{path.relative_to(ROOT)} differs from what docs/generate.py writes: run `.venv/bin/python docs/generate.py`"
         )
 
 
@@ -90,9 +93,50 @@ def test_the_readme_is_short_and_links_every_docs_page():
         assert f"(docs/{page.name})" in readme, f"README.md does not link docs/{page.name}"
 
 
-def test_the_glossary_names_only_metric_constants_that_exist():
+def _glossary_block(generator) -> str:
+    """The generated block of docs/metrics.md, markers included."""
     page = (DOCS / "metrics.md").read_text(encoding="utf-8")
-    table = page.split("Where each figure is defined", 1)[1].split("\n\n", 2)[1]
-    named = {name for row in table.splitlines()[2:] for name in re.findall(r"`([A-Z][A-Z0-9_]+)`", row)}
-    assert named, "the glossary's table of constants is missing"
+    begin, end = generator.METRICS_BEGIN, generator.METRICS_END
+    assert page.count(begin) == 1 and page.count(end) == 1, "docs/metrics.md lacks the glossary's markers"
+    return begin + page.split(begin, 1)[1].split(end, 1)[0] + end
+
+
+def test_the_metrics_glossary_is_the_registry():
+    generator = _generator()
+    assert _glossary_block(generator) == generator.metrics_glossary(), (
+        "docs/metrics.md's glossary differs from reports/analytics/metrics.py: run `.venv/bin/python docs/generate.py`"
+    )
+
+
+def test_every_registry_metric_appears_in_the_glossary():
+    """One row per metric, no other rows, each with the metric's name, constant, unit, description and SQL."""
+    rows = [line for line in _glossary_block(_generator()).splitlines() if line.startswith("| `")]
+    assert len(rows) == len(METRICS)
+    for metric in METRICS:
+        row = f"| `{metric.name}` | `{metric.constant}` | {metric.unit} | {metric.description} | `{metric.sql}` |"
+        assert row in rows, f"metric {metric.name} is missing from docs/metrics.md's glossary"
+
+
+def test_a_changed_registry_makes_the_glossary_stale(monkeypatch):
+    generator = _generator()
+    changed = (*METRICS[:-1], dataclasses.replace(METRICS[-1], description="something else"))
+    monkeypatch.setattr(generator.metrics, "METRICS", changed)
+    assert _glossary_block(generator) != generator.metrics_glossary()
+    added = (*METRICS, Metric("new_figure", "count(*)", "count", "A figure not yet in the page."))
+    monkeypatch.setattr(generator.metrics, "METRICS", added)
+    assert generator.expected_pages()[DOCS / "metrics.md"] != (DOCS / "metrics.md").read_text(encoding="utf-8")
+
+
+def test_the_registry_is_complete_and_its_constants_are_its_sql():
+    assert len(REGISTRY) == len(METRICS), "two metrics share a name"
+    for metric in METRICS:
+        assert re.fullmatch(r"[a-z][a-z0-9_]*", metric.name)
+        assert metric.sql and metric.unit and metric.description, f"metric {metric.name} lacks a field"
+        assert getattr(reports.analytics.metrics, metric.constant) == metric.sql
+
+
+def test_the_metrics_page_names_only_metric_constants_that_exist():
+    page = (DOCS / "metrics.md").read_text(encoding="utf-8")
+    named = {name for name in re.findall(r"`([A-Z][A-Z0-9_]+)`", page)}
+    assert {"DURATION_BUCKETS", "TIMESERIES_METRICS", "VENDORS"} <= named
     assert sorted(name for name in named if not hasattr(reports.analytics.metrics, name)) == []
