@@ -23,7 +23,6 @@ import io
 import json
 import os
 import re
-import shlex
 import shutil
 import signal
 import subprocess
@@ -35,7 +34,14 @@ import duckdb
 import httpx
 import pytest
 
-from orchestration.bench.ccusage_parity import TOKEN_KINDS, ccusage_command
+from orchestration.bench.ccusage_parity import (
+    TOKEN_KINDS,
+    agent_ccusage_daily_of,
+    agent_warehouse_daily,
+    ccusage_command,
+    ccusage_daily_of,
+    warehouse_daily,
+)
 from orchestration.cli import main as cli_main
 from orchestration.collection import collector
 from orchestration.ingest import agent_logs, claude_code, lake
@@ -240,20 +246,12 @@ def auth(token: str) -> dict[str, str]:
 
 def ccusage_claude(home: Path) -> dict:
     """ccusage's per-day per-model tokens of one Claude config folder (the original files)."""
-    command = [*shlex.split(ccusage_command()), "daily", "--json", "--offline", "--timezone", TIMEZONE]
-    completed = subprocess.run(
-        command,
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=600,
-        env={**os.environ, "CLAUDE_CONFIG_DIR": str(home)},
-    )
-    return {
-        (day.get("period") or day["date"], model["modelName"]): {kind: int(model[kind]) for kind in TOKEN_KINDS}
-        for day in json.loads(completed.stdout)["daily"]
-        for model in day["modelBreakdowns"]
-    }
+    return tokens_only(ccusage_daily_of([home], TIMEZONE, ccusage_command()))
+
+
+def tokens_only(totals: dict) -> dict:
+    """The token kinds of per-day per-model totals (costs differ by design: see the README)."""
+    return {key: {kind: int(figures[kind]) for kind in TOKEN_KINDS} for key, figures in totals.items()}
 
 
 def ccusage_view(source: str, home: Path, scratch: Path) -> Path:
@@ -274,68 +272,15 @@ def ccusage_view(source: str, home: Path, scratch: Path) -> Path:
 
 
 def ccusage_agent(source: str, home: Path) -> dict:
-    parity = importlib_module(source).CCUSAGE
-    completed = subprocess.run(
-        [*shlex.split(ccusage_command()), parity.command, "daily", "--json", "--offline", "--timezone", TIMEZONE],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=600,
-        env={**os.environ, **parity.env([home])},
-    )
-    return {
-        key: {kind: int(value.get(kind, 0)) for kind in parity.kinds}
-        for key, value in parity.rows(json.loads(completed.stdout)).items()
-    }
-
-
-def importlib_module(source: str):
-    import importlib
-
-    return importlib.import_module(f"orchestration.ingest.{source}")
+    return agent_ccusage_daily_of(source, [home], TIMEZONE, ccusage_command())
 
 
 def warehouse_claude(paths, user_id: str) -> dict:
-    rows = fetch(
-        paths,
-        """
-        select cast(timezone(?, timezone('UTC', requested_at_utc)) as date), model, sum(uncached_input_tokens),
-               sum(output_tokens), sum(cache_creation_input_tokens), sum(cache_read_input_tokens)
-        from analytics.fct_model_requests where source = 'claude_code' and user_id = ? group by all""",
-        TIMEZONE,
-        user_id,
-    )
-    return {(day.isoformat(), model): dict(zip(TOKEN_KINDS, map(int, tokens))) for day, model, *tokens in rows}
+    return tokens_only(warehouse_daily(paths.warehouse, TIMEZONE, user_id))
 
 
 def warehouse_agent(paths, source: str, user_id: str) -> dict:
-    """As ccusage_parity.agent_warehouse_daily, for one user: the reasoning part of the output from the staged
-    copy that dbt kept."""
-    kinds = importlib_module(source).CCUSAGE.kinds
-    sums = ", ".join(f"sum({expression})" for expression in kinds.values())
-    rows = fetch(
-        paths,
-        f"""
-        with staged as (
-            select request_key, reasoning_output_tokens,
-                   row_number() over (partition by request_key order by source_file, line_number) as copy_rank
-            from staging.stg_{source}__requests
-        ),
-        requests as (
-            select facts.requested_at_utc, facts.model, facts.uncached_input_tokens as input_tokens,
-                   facts.output_tokens, facts.cache_read_input_tokens, facts.cache_creation_input_tokens,
-                   staged.reasoning_output_tokens
-            from analytics.fct_model_requests as facts
-            left join staged on staged.request_key = facts.request_key and staged.copy_rank = 1
-            where facts.source = ? and facts.user_id = ?
-        )
-        select cast(timezone(?, timezone('UTC', requested_at_utc)) as date), model, {sums}
-        from requests group by all""",
-        source,
-        user_id,
-        TIMEZONE,
-    )
-    return {(day.isoformat(), model): dict(zip(kinds, map(int, tokens))) for day, model, *tokens in rows}
+    return agent_warehouse_daily(source, paths.warehouse, TIMEZONE, user_id)
 
 
 def fetch(paths, sql: str, *parameters):

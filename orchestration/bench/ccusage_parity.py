@@ -45,7 +45,12 @@ def ccusage_command() -> str:
 
 def ccusage_daily(raw_dir: Path, timezone: str, command: str = DEFAULT_CCUSAGE) -> Totals:
     collections = sorted(p for p in (raw_dir / "claude_code").iterdir() if (p / "projects").is_dir())
-    env = {**os.environ, "CLAUDE_CONFIG_DIR": ",".join(str(p) for p in collections)}
+    return ccusage_daily_of(collections, timezone, command)
+
+
+def ccusage_daily_of(config_folders: list[Path], timezone: str, command: str = DEFAULT_CCUSAGE) -> Totals:
+    """`ccusage daily --json --offline` over the given Claude config folders (CLAUDE_CONFIG_DIR=dir1,dir2,...)."""
+    env = {**os.environ, "CLAUDE_CONFIG_DIR": ",".join(str(p) for p in config_folders)}
     completed = subprocess.run(
         [*shlex.split(command), "daily", "--json", "--offline", "--timezone", timezone],
         capture_output=True,
@@ -63,7 +68,8 @@ def ccusage_daily(raw_dir: Path, timezone: str, command: str = DEFAULT_CCUSAGE) 
     return totals
 
 
-def warehouse_daily(warehouse: Path, timezone: str) -> Totals:
+def warehouse_daily(warehouse: Path, timezone: str, user_id: str | None = None) -> Totals:
+    """The warehouse's Claude Code transcript requests per local day and model (of one user, if given)."""
     with duckdb.connect(str(warehouse), read_only=True) as conn:
         rows = conn.execute(
             """
@@ -71,10 +77,10 @@ def warehouse_daily(warehouse: Path, timezone: str) -> Totals:
                    sum(uncached_input_tokens), sum(output_tokens), sum(cache_creation_input_tokens),
                    sum(cache_read_input_tokens), sum(cost_usd)
             from analytics.fct_model_requests
-            where source = 'claude_code'
+            where source = 'claude_code' and (? is null or user_id = ?)
             group by all
             """,
-            [timezone],
+            [timezone, user_id, user_id],
         ).fetchall()
     return {
         (day.isoformat(), model): dict(zip((*TOKEN_KINDS, "cost"), (*map(int, tokens), float(cost or 0))))
@@ -84,11 +90,16 @@ def warehouse_daily(warehouse: Path, timezone: str) -> Totals:
 
 def agent_ccusage_daily(source: str, raw_dir: Path, timezone: str, command: str = DEFAULT_CCUSAGE) -> Totals:
     """`ccusage <agent> daily --json --offline` over the collected homes of an agent-log source."""
-    parity = _parity(source)
     folder = raw_dir / source
     homes = (
         sorted(path for path in folder.iterdir() if path.is_dir() and not path.is_symlink()) if folder.is_dir() else []
     )
+    return agent_ccusage_daily_of(source, homes, timezone, command)
+
+
+def agent_ccusage_daily_of(source: str, homes: list[Path], timezone: str, command: str = DEFAULT_CCUSAGE) -> Totals:
+    """`ccusage <agent> daily --json --offline` over the given homes of an agent-log source, added up."""
+    parity = _parity(source)
     together = parity.env(homes) if homes else None
     runs = [together] if together is not None else [parity.env([home]) for home in homes]
     totals: Totals = {}
@@ -108,10 +119,10 @@ def agent_ccusage_daily(source: str, raw_dir: Path, timezone: str, command: str 
     return totals
 
 
-def agent_warehouse_daily(source: str, warehouse: Path, timezone: str) -> Totals:
-    """The warehouse's requests of an agent-log source per local day and model, in ccusage's kinds. The facts'
-    token columns under the names of the lake's (uncached input is `input_tokens`); the reasoning part of the
-    output, which the facts do not keep, from the same deduplicated copy in staging."""
+def agent_warehouse_daily(source: str, warehouse: Path, timezone: str, user_id: str | None = None) -> Totals:
+    """The warehouse's requests of an agent-log source (of one user, if given) per local day and model, in
+    ccusage's kinds. The facts' token columns under the names of the lake's (uncached input is `input_tokens`);
+    the reasoning part of the output, which the facts do not keep, from the same deduplicated copy in staging."""
     parity = _parity(source)
     sums = ", ".join(f"sum({expression})" for expression in parity.kinds.values())
     with duckdb.connect(str(warehouse), read_only=True) as conn:
@@ -128,13 +139,13 @@ def agent_warehouse_daily(source: str, warehouse: Path, timezone: str) -> Totals
                        staged.reasoning_output_tokens
                 from analytics.fct_model_requests as facts
                 left join staged on staged.request_key = facts.request_key and staged.copy_rank = 1
-                where facts.source = ?
+                where facts.source = ? and (? is null or facts.user_id = ?)
             )
             select cast(timezone(?, timezone('UTC', requested_at_utc)) as date) as day, model, {sums}
             from requests
             group by all
             """,
-            [source, timezone],
+            [source, user_id, user_id, timezone],
         ).fetchall()
     return {(day.isoformat(), model): dict(zip(parity.kinds, map(int, tokens))) for day, model, *tokens in rows}
 
