@@ -43,3 +43,14 @@ def write_agent_logs(
             shutil.rmtree(raw_dir / source / user.email, ignore_errors=True)
         written[source] = module.write_sample(raw_dir, users, dates, random.Random(f"{seed}:{source}"))
     return written
+
+
+def random_uuid4(rng: random.Random) -> str:
+    """A version-4 UUID from the seeded generator, as Gemini CLI and Copilot CLI name sessions and messages."""
+    return "%08x-%04x-4%03x-%04x-%012x" % (
+        rng.getrandbits(32),
+        rng.getrandbits(16),
+        rng.getrandbits(12),
+        0x8000 | rng.getrandbits(14),
+        rng.getrandbits(48),
+    )

@@ -17,7 +17,7 @@ import random
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from orchestration.sample.agents import SampleUser
+from orchestration.sample.agents import SampleUser, random_uuid4
 
 SOURCE = "copilot"
 CLIENT_VERSIONS = ("1.0.68-0", "1.0.70-0", "1.0.71-0")
@@ -54,7 +54,7 @@ def write_sample(raw_dir: Path, users: list[SampleUser], dates: list[datetime.da
                 if resumable and rng.random() < 0.15:
                     conversation, checkout = resumable.pop(rng.randrange(len(resumable)))  # copilot --resume
                 else:
-                    conversation, checkout = _uuid(rng), rng.randrange(max(1, len(user.repositories)))
+                    conversation, checkout = random_uuid4(rng), rng.randrange(max(1, len(user.repositories)))
                 start = datetime.datetime.combine(
                     day, datetime.time(rng.randint(8, 18), rng.randint(0, 59), rng.randint(0, 59)), zone
                 )
@@ -74,16 +74,6 @@ def write_sample(raw_dir: Path, users: list[SampleUser], dates: list[datetime.da
 def _sessions_on(rng: random.Random, activity: float) -> int:
     draw = rng.random()
     return 0 if draw > 0.35 + 0.6 * activity else 1 if draw > 0.25 * activity else 2
-
-
-def _uuid(rng: random.Random) -> str:
-    return "%08x-%04x-4%03x-%04x-%012x" % (
-        rng.getrandbits(32),
-        rng.getrandbits(16),
-        rng.getrandbits(12),
-        0x8000 | rng.getrandbits(14),
-        rng.getrandbits(48),
-    )
 
 
 def _hex(rng: random.Random, digits: int) -> str:

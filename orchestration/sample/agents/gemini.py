@@ -29,7 +29,7 @@ import re
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from orchestration.sample.agents import SampleUser
+from orchestration.sample.agents import SampleUser, random_uuid4
 
 SOURCE = "gemini"
 # Model ids as Gemini CLI records them, all priced by genai-prices: (weight, model, thinks)
@@ -56,16 +56,6 @@ RESPONSES = (
     "Here is the change, with a test.",
     "The query scans the whole table; an index helps.",
 )
-
-
-def _uuid(rng: random.Random) -> str:
-    return "%08x-%04x-4%03x-%04x-%012x" % (
-        rng.getrandbits(32),
-        rng.getrandbits(16),
-        rng.getrandbits(12),
-        0x8000 | rng.getrandbits(14),
-        rng.getrandbits(48),
-    )
 
 
 def _iso(moment: datetime.datetime) -> str:
@@ -121,7 +111,7 @@ class _Session:
 
     def user(self, rng: random.Random, moment: datetime.datetime) -> None:
         message = {
-            "id": _uuid(rng),
+            "id": random_uuid4(rng),
             "timestamp": _iso(moment),
             "type": "user",
             "content": [{"text": rng.choice(PROMPTS)}],
@@ -134,7 +124,7 @@ class _Session:
         self, rng: random.Random, moment: datetime.datetime, model: str | None, tokens: dict | None, tool_calls: bool
     ) -> None:
         message = {
-            "id": _uuid(rng),
+            "id": random_uuid4(rng),
             "timestamp": _iso(moment),
             "type": "gemini",
             "content": rng.choice(RESPONSES),
@@ -289,7 +279,7 @@ def write_sample(raw_dir: Path, users: list[SampleUser], dates: list[datetime.da
                 checkout = rng.choice(checkouts)
                 project_hash = hashlib.sha256(checkout.encode()).hexdigest()
                 folder = _slug(checkout) if migrated else project_hash
-                session = _Session(_uuid(rng), project_hash, start)
+                session = _Session(random_uuid4(rng), project_hash, start)
                 stamp = start.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H-%M")
                 name = f"session-{stamp}-{session.session_id[:8]}.{'jsonl' if new_format else 'json'}"
                 path = raw_dir / SOURCE / user.email / "tmp" / folder / "chats" / name
@@ -299,7 +289,7 @@ def write_sample(raw_dir: Path, users: list[SampleUser], dates: list[datetime.da
                 if new_format:
                     resumable.append(path)
                     if rng.random() < 0.1:  # a subagent (codebase investigator) of this session
-                        sub = _Session(_uuid(rng), project_hash, end, kind="subagent", directories=[checkout])
+                        sub = _Session(random_uuid4(rng), project_hash, end, kind="subagent", directories=[checkout])
                         _conversation(rng, sub, end, "gemini-2.5-flash", True, rng.randint(1, 3))
                         files[path.parent / session.session_id / f"{sub.session_id}.jsonl"] = sub
         for path, session in files.items():
@@ -314,7 +304,12 @@ def write_sample(raw_dir: Path, users: list[SampleUser], dates: list[datetime.da
                 text = "\n".join(session.records) + "\n"
                 if rng.random() < 0.04:  # the last record cut off mid-write (a message that never finished)
                     text += _line(
-                        {"id": _uuid(rng), "timestamp": _iso(session.last), "type": "gemini", "content": "Let me"}
+                        {
+                            "id": random_uuid4(rng),
+                            "timestamp": _iso(session.last),
+                            "type": "gemini",
+                            "content": "Let me",
+                        }
                     )[:40]
                 path.write_text(text, encoding="utf-8")
             written += session.requests
