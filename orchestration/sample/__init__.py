@@ -1,5 +1,6 @@
-"""The sample data generator (`session-analytics generate-sample`): `generator` writes the platform events, the
-directory and the Claude Code logs, `agents` the other agents' local logs."""
+"""The sample data generator (`session-analytics generate-sample`). `generator.generate_sample` is the entry point;
+the modules beside it are split by source and concern (the directory, platform events, Claude Code transcripts,
+OpenTelemetry, the bad lines; `generator`'s docstring maps them), `agents` writes the other agents' local logs."""
 
 from orchestration.ingest.lake import AGENT_LOG_SOURCES
 
