@@ -9,7 +9,7 @@ SAMPLE_ORG ?= acme
 # Transcripts and telemetry of emails the directory lacks are kept as unknown users of this org.
 SESSION_ANALYTICS_DEFAULT_ORG ?= $(SAMPLE_ORG)
 
-.PHONY: run test lint bench dev validate clean
+.PHONY: run test lint bench dev validate clean assets
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,7 +30,25 @@ $(CJK_FONT):
 	@dpkg -s $(REPORT_SYSTEM_PACKAGES) >/dev/null 2>&1 || { apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(REPORT_SYSTEM_PACKAGES); }
 
-run: $(MANIFEST) $(CJK_FONT)
+# The dashboard's browser libraries (htmx, ECharts), pinned by reports/web/package-lock.json and served by the app
+# itself from reports/web/static/vendor: no CDN at run time. Without them the dashboard says so; the API is unaffected.
+DASHBOARD_ASSETS := reports/web/static/vendor/.installed
+$(DASHBOARD_ASSETS): reports/web/package.json reports/web/package-lock.json
+	npm ci --silent --no-audit --no-fund --ignore-scripts --prefix reports/web
+	mkdir -p reports/web/static/vendor
+	cp reports/web/node_modules/htmx.org/dist/htmx.min.js reports/web/node_modules/echarts/dist/echarts.min.js \
+		reports/web/static/vendor/
+	touch $@
+assets: $(DASHBOARD_ASSETS)
+
+# The dashboard's browser tests drive Debian's headless Chromium (Playwright's own browser download is not possible).
+BROWSER_PACKAGES := chromium chromium-driver
+CHROMIUM := /usr/bin/chromium
+$(CHROMIUM):
+	@dpkg -s $(BROWSER_PACKAGES) >/dev/null 2>&1 || { apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(BROWSER_PACKAGES); }
+
+run: $(MANIFEST) $(CJK_FONT) $(DASHBOARD_ASSETS)
 	$(BIN)/session-analytics generate-sample --if-absent
 	SESSION_ANALYTICS_DEFAULT_ORG=$(SESSION_ANALYTICS_DEFAULT_ORG) $(BIN)/session-analytics refresh
 	$(BIN)/session-analytics analytics summary --org $(SAMPLE_ORG) --format table
@@ -44,7 +62,7 @@ $(CCUSAGE):
 # Two workers (the machines have two cores), each test file on one worker, so a file's shared warehouse is built
 # once: most of the suite's time is dbt builds, each mostly one core.
 PYTEST_ARGS ?= -n 2 --dist loadfile
-test: lint $(MANIFEST) $(CCUSAGE) $(CJK_FONT)
+test: lint $(MANIFEST) $(CCUSAGE) $(CJK_FONT) $(DASHBOARD_ASSETS) $(CHROMIUM)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 # Python: ruff (lint and format, pyproject.toml); dbt SQL: sqlfluff (dbt_project/.sqlfluff).
@@ -54,13 +72,13 @@ lint: $(INSTALLED)
 	cd dbt_project && ../$(BIN)/sqlfluff lint models tests macros --processes 1
 
 # The performance figures (see BENCHMARKS.md); BENCH_ARGS=--large for 10M model requests.
-bench: $(MANIFEST) $(CCUSAGE)
+bench: $(MANIFEST) $(CCUSAGE) $(DASHBOARD_ASSETS)
 	$(BIN)/session-analytics bench $(BENCH_ARGS)
 
 # The Dagster UI on http://127.0.0.1:$(DAGSTER_PORT). The venv's bin on PATH: the code location runs dbt from there.
 DAGSTER_HOME_DIR ?= $(CURDIR)/.dagster_home
 DAGSTER_PORT ?= 3000
-dev: $(MANIFEST)
+dev: $(MANIFEST) $(DASHBOARD_ASSETS)
 	mkdir -p $(DAGSTER_HOME_DIR) && cp orchestration/dagster.yaml $(DAGSTER_HOME_DIR)/dagster.yaml
 	PATH=$(CURDIR)/$(BIN):$$PATH DAGSTER_HOME=$(DAGSTER_HOME_DIR) $(BIN)/dagster dev -m orchestration.definitions \
 		-h 127.0.0.1 -p $(DAGSTER_PORT)
@@ -70,4 +88,4 @@ validate: $(MANIFEST)
 
 clean:
 	rm -rf $(VENV) .tools dbt_project/target dbt_project/logs data/raw data/directory data/lake data/warehouse.duckdb \
-		data/.build data/outbox data/reports
+		data/.build data/outbox data/reports reports/web/node_modules reports/web/static/vendor
