@@ -13,9 +13,9 @@ import zoneinfo
 from pathlib import Path
 
 from orchestration.sample.claude_code_users import CC_VERSIONS, NO_REQUEST_ID_VERSION, OUTSIDE_EMAIL, ClaudeCodeUser
-from orchestration.sample.clock import DAY_MS, epoch_day, from_epoch_day, utc_formatter
+from orchestration.sample.clock import DAY_MS, epoch_day, utc_formatter
 from orchestration.sample.draws import pick, poisson, seeded_uuid
-from orchestration.sample.encoding import escaped, write_gzip
+from orchestration.sample.encoding import escaped
 from orchestration.sample.models import (
     BASE_CONTEXT,
     COMPACTION_SUMMARY,
@@ -43,11 +43,8 @@ from orchestration.sample.models import (
 )
 from orchestration.sample.orgs import MAIN_ORG, SECOND_ORG
 from orchestration.sample.otel import (
-    ACME_ANTHROPIC_ORG,
     OTEL_COLLECTOR,
-    OTEL_EXPORT_INTERVAL_MS,
-    OTEL_TRUNCATED_LINES,
-    OTEL_UNCOMPRESSED_DAYS,
+    Collector,
     int_attribute,
     string_attribute,
 )
@@ -136,34 +133,19 @@ class _Conversation:
 
 class ClaudeCodeWriter:
     """Simulates Claude Code sessions once and writes what each user's setup records of them: transcript files
-    (lines hand-formatted in Claude Code's compact JSON) and/or OpenTelemetry records, batched per user into
-    collector lines and written per UTC day once no later session can reach that day."""
+    (lines hand-formatted in Claude Code's compact JSON) and/or OpenTelemetry records, which `telemetry` (an
+    `otel.Collector`) batches into collector lines and writes per UTC day."""
 
     def __init__(self, raw_dir: Path, rng: random.Random, end: datetime.date, sources, scale: float) -> None:
         self.transcripts_root = raw_dir / "claude_code" if "claude_code" in sources else None
-        self.otel_root = raw_dir / "otel" / OTEL_COLLECTOR if "otel" in sources else None
+        otel_root = raw_dir / "otel" / OTEL_COLLECTOR if "otel" in sources else None
         self.rng, self.scale = rng, scale
         self.cutoff_ms = (epoch_day(end) + 1) * DAY_MS
         self.last_day = epoch_day(end)
         self.fmt = utc_formatter()
-        self.otel_days: dict[int, list[tuple[int, str]]] = {}
-        self.truncated_otel_lines = 0
-        self.otel_recent: list[tuple[int, bytes]] = []  # the newest days' files, written plain at the end
+        self.telemetry = Collector(otel_root, rng, self.fmt)
         self.collected: set[str] = set()
-        self.counts = dict.fromkeys(
-            (
-                "transcript_sessions",
-                "transcript_files",
-                "transcript_lines",
-                "otel_files",
-                "otel_lines",
-                "otel_records",
-                "otel_api_requests",
-            ),
-            0,
-        )
-        self.session_events: list[tuple[int, str]] | None = None
-        self.session_attributes = ""
+        self.counts = dict.fromkeys(("transcript_sessions", "transcript_files", "transcript_lines"), 0)
 
     # ---- rhythm -------------------------------------------------------------------------------------------
 
@@ -189,10 +171,12 @@ class ClaudeCodeWriter:
                     start = midnight + datetime.timedelta(seconds=int(start_hour(rng, weekday < 5) * 3600))
                     traits = showcase[index] if index < len(showcase) else frozenset()
                     self.session(user, int(start.timestamp() * 1000) + rng.randrange(1000), traits)
-            self.flush_before(epoch_day(local_date))  # as in platform_events.write_platform: earlier days are complete
-        self.flush_before(self.last_day + 2)
-        for day, data in self.otel_recent:
-            self._write_otel_file(day, data, gzipped=False)
+            # as in platform_events.write_platform: earlier UTC days are complete
+            self.telemetry.flush_before(epoch_day(local_date))
+        self.telemetry.finish(self.last_day + 2)
+
+    def summary(self) -> dict[str, int]:
+        return self.counts | self.telemetry.counts | {"transcript_users": len(self.collected)}
 
     # ---- one session --------------------------------------------------------------------------------------
 
@@ -203,7 +187,7 @@ class ClaudeCodeWriter:
             return
         transcripts = user.transcripts and self.transcripts_root is not None
         otel_on = user.otel_from_day is not None and start_ms // DAY_MS >= user.otel_from_day
-        otel = self.otel_root is not None and otel_on
+        otel = self.telemetry.root is not None and otel_on
         if not (transcripts or otel):
             return
         boost = OPUS_FAN_BOOST if user.opus_fan else 1.0
@@ -229,7 +213,7 @@ class ClaudeCodeWriter:
         if rand() < SUMMARY_LINE_SHARE and transcripts:
             self._summary_line(conversation)
         turns = min(TURNS_MAX, 1 + int(rng.lognormvariate(math.log(TURNS_MEDIAN), TURNS_SIGMA)))
-        self._start_session_records(user, conversation.session_id, otel)
+        self.telemetry.start_session(user, conversation.session_id, otel)
         t, complete = start_ms, True
         try:
             for turn in range(turns):
@@ -278,7 +262,7 @@ class ClaudeCodeWriter:
                 line.replace(earlier.session_id, session_id) for line in earlier.lines if earlier.session_id in line
             ]
             conversation.parent = earlier.parent
-        self._start_session_records(user, session_id, otel)
+        self.telemetry.start_session(user, session_id, otel)
         try:
             for _ in range(rng.randint(*RESUME_TURNS)):
                 t = self._turn(conversation, user, t, frozenset())
@@ -312,9 +296,9 @@ class ClaudeCodeWriter:
                 )
             self._user_line(conversation, t, f'"{prompt}"')
         text = f",{string_attribute('prompt', prompt)}" if user.logs_prompts else ""
-        self._record(t, "user_prompt", f"{int_attribute(rng, 'prompt_length', len(prompt))}{text}")
+        self.telemetry.record(t, "user_prompt", f"{int_attribute(rng, 'prompt_length', len(prompt))}{text}")
         if rand() < BACKGROUND_REQUEST_SHARE:  # a title or command check, in telemetry only
-            self._api_request(
+            self.telemetry.api_request(
                 t + 400,
                 BACKGROUND_MODEL,
                 f"req_011C{rng.getrandbits(112):028x}",
@@ -406,7 +390,7 @@ class ClaudeCodeWriter:
             tokens = (typed, output, creation, one_hour, read)
             stop = "tool_use" if tool else "end_turn"
             self._response_lines(conversation, t, message_id, request_id, blocks, tokens, stop)
-        self._api_request(t, model, request_id, typed, output, creation - one_hour, one_hour, read, duration)
+        self.telemetry.api_request(t, model, request_id, typed, output, creation - one_hour, one_hour, read, duration)
         conversation.cached = conversation.context + typed
         conversation.context += typed + output
         conversation.last_ms = t
@@ -425,7 +409,7 @@ class ClaudeCodeWriter:
                     f'[{{"tool_use_id":"toolu_01{bits(112):028x}","type":"tool_result","content":"{body}"}}]',
                 )
             duration = int_attribute(rng, "duration_ms", t - conversation.last_ms)
-            self._record(
+            self.telemetry.record(
                 t,
                 "tool_result",
                 f"{string_attribute('tool_name', tool)},{string_attribute('success', 'true')},{duration}",
@@ -523,7 +507,7 @@ class ClaudeCodeWriter:
                 '"content":[{"type":"text","text":"API Error: 529 Overloaded"}]},'
                 '"type":"assistant","isApiErrorMessage":true',
             )
-        self._record(
+        self.telemetry.record(
             t,
             "api_error",
             f"{string_attribute('model', conversation.model)},"
@@ -623,52 +607,6 @@ class ClaudeCodeWriter:
                     f'"toolUseID":"agent_{message_id}"',
                 )
 
-    # ---- telemetry records --------------------------------------------------------------------------------
-
-    def _start_session_records(self, user: ClaudeCodeUser, session_id: str, otel: bool) -> None:
-        self.session_events = [] if otel else None
-        self.session_attributes = (
-            f"{string_attribute('session.id', session_id)},{string_attribute('user.email', user.email)},"
-            f"{string_attribute('user.account_uuid', user.account_uuid)},"
-            f"{string_attribute('organization.id', ACME_ANTHROPIC_ORG)},"
-            f"{string_attribute('terminal.type', user.terminal)},{string_attribute('app.version', user.version)}"
-        )
-
-    def _record(self, t: int, name: str, attributes: str) -> None:
-        if self.session_events is None:
-            return
-        self.session_events.append(
-            (
-                t,
-                (
-                    f'{{"timeUnixNano":"{t}000000","observedTimeUnixNano":"{t}000000","body":{{"stringValue":'
-                    f'"claude_code.{name}"}},"attributes":[{self.session_attributes},'
-                    f"{string_attribute('event.name', name)},{string_attribute('event.timestamp', self.fmt(t))},"
-                    f'{attributes}],"droppedAttributesCount":0}}'
-                ),
-            )
-        )
-
-    def _api_request(self, t, model, request_id, typed, output, creation_5m, creation_1h, read, duration=None):
-        if self.session_events is None:
-            return
-        rng = self.rng
-        cost = cost_usd(model, typed, output, creation_5m, creation_1h, read)
-        duration = duration or FIRST_TOKEN_MS + output * MS_PER_OUTPUT_TOKEN
-        self._record(
-            t,
-            "api_request",
-            (
-                f"{string_attribute('model', model)},{int_attribute(rng, 'input_tokens', typed)},"
-                f"{int_attribute(rng, 'output_tokens', output)},{int_attribute(rng, 'cache_read_tokens', read)},"
-                f"{int_attribute(rng, 'cache_creation_tokens', creation_5m + creation_1h)},"
-                f'{{"key":"cost_usd","value":{{"doubleValue":{cost!r}}}}},'
-                f"{int_attribute(rng, 'duration_ms', duration)},"
-                f"{string_attribute('request_id', request_id)}"
-            ),
-        )
-        self.counts["otel_api_requests"] += 1
-
     # ---- files --------------------------------------------------------------------------------------------
 
     def _end_session(
@@ -687,55 +625,13 @@ class ClaudeCodeWriter:
                     self._write_transcript(path, lines, True)
             self.counts["transcript_sessions"] += 1
             self.collected.add(user.email)
-        events, self.session_events = self.session_events, None
-        if not events:
-            return
-        events.sort(key=lambda event: event[0])
-        resource = (
-            f'{{"resourceLogs":[{{"resource":{{"attributes":['
-            f"{string_attribute('service.name', 'claude-code')},"
-            f"{string_attribute('service.version', user.version)},{string_attribute('os.type', 'linux')}]}},"
-            f'"scopeLogs":[{{"scope":{{"name":"com.anthropic.claude_code.events","version":"{user.version}"}},'
-            '"logRecords":['
-        )
-        batch_start, batch = events[0][0], []
-        for t, record in [*events, (None, "")]:
-            if t is None or t - batch_start >= OTEL_EXPORT_INTERVAL_MS:
-                self.otel_days.setdefault(batch_start // DAY_MS, []).append(
-                    (batch_start, f"{resource}{','.join(batch)}]}}]}}]}}")
-                )
-                batch_start, batch = t, []
-            batch.append(record)
-        self.counts["otel_records"] += len(events)
+        self.telemetry.end_session(user)
 
     def _write_transcript(self, path: Path, lines: list[str], complete: bool) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(("\n".join(lines) + ("\n" if complete and lines else "")).encode("utf-8"))
         self.counts["transcript_files"] += 1
         self.counts["transcript_lines"] += len(lines)
-
-    def flush_before(self, day_limit: int) -> None:
-        """Write every UTC day of telemetry older than `day_limit`: one collector file per day, lines in export
-        order, gzipped once OTEL_UNCOMPRESSED_DAYS newer days have files (the newest stay plain: write_window)."""
-        for day in sorted(d for d in self.otel_days if d < day_limit):
-            lines = [line for _, line in sorted(self.otel_days.pop(day), key=lambda entry: entry[0])]
-            if self.truncated_otel_lines < OTEL_TRUNCATED_LINES:  # the collector died mid-write and restarted
-                broken = lines[len(lines) // 2]
-                lines.insert(len(lines) // 2 + 1, broken[: len(broken) * 3 // 5])
-                self.truncated_otel_lines += 1
-            self.otel_recent.append((day, ("\n".join(lines) + "\n").encode("utf-8")))
-            self.counts["otel_lines"] += len(lines)
-            if len(self.otel_recent) > OTEL_UNCOMPRESSED_DAYS:
-                self._write_otel_file(*self.otel_recent.pop(0), gzipped=True)
-
-    def _write_otel_file(self, day: int, data: bytes, gzipped: bool) -> None:
-        folder = self.otel_root / from_epoch_day(day).isoformat()
-        folder.mkdir(parents=True, exist_ok=True)
-        if gzipped:
-            write_gzip(folder / "logs.jsonl.gz", data)
-        else:
-            (folder / "logs.jsonl").write_bytes(data)
-        self.counts["otel_files"] += 1
 
 
 def remove_previous_output(raw_dir: Path, sources) -> None:

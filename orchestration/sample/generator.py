@@ -186,7 +186,7 @@ def generate_sample(
         remove_previous_output(raw_dir, sources)
         writer = ClaudeCodeWriter(raw_dir, rng, end_date, sources, claude_code_scale)
         writer.write_window(claude_code_users, window)
-        counts |= writer.counts | {"transcript_users": len(writer.collected)}
+        counts |= writer.summary()
     if set(sources) & set(sample_agents.SOURCES):
         candidates = agent_log_users(claude_code_users, people)
         counts["agent_log_requests"] = sample_agents.write_agent_logs(raw_dir, sources, candidates, window, seed)
