@@ -48,6 +48,7 @@ from reports.analytics.query import (
 from reports.analytics.scope import Directory, ScopeError
 from reports.api.answer_csv import answer_csv
 from reports.api.tokens import TokenRecord, TokenStore, TokenStoreError
+from reports.web.routes import add_dashboard
 
 log = logging.getLogger("reports.api")  # the package's logger, as before the move
 
@@ -181,7 +182,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
         summary="Whether the warehouse can be read (no token needed, no data shown)",
         responses={503: {"model": ErrorBody}},
     )
-    return app
+    return add_dashboard(app)  # the dashboard (reports.web): same app, warehouse, tokens and limits
 
 
 _SUMMARIES = {

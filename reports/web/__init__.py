@@ -1,0 +1,1 @@
+"""The analytics dashboard: server-rendered pages on the API's app (routes), sign-in sessions, templates, static."""
