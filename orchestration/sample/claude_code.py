@@ -14,7 +14,7 @@ from pathlib import Path
 
 from orchestration.sample.claude_code_users import CC_VERSIONS, NO_REQUEST_ID_VERSION, OUTSIDE_EMAIL, ClaudeCodeUser
 from orchestration.sample.clock import DAY_MS, epoch_day, utc_formatter
-from orchestration.sample.draws import pick, poisson, seeded_uuid
+from orchestration.sample.draws import seeded_uuid
 from orchestration.sample.encoding import escaped
 from orchestration.sample.models import (
     BASE_CONTEXT,
@@ -29,7 +29,6 @@ from orchestration.sample.models import (
     MS_PER_OUTPUT_TOKEN,
     OPUS_41,
     OPUS_45,
-    OPUS_FAN_BOOST,
     OPUS_OUTPUT_FACTOR,
     OUTPUT_MAX,
     OUTPUT_MEDIAN,
@@ -40,6 +39,7 @@ from orchestration.sample.models import (
     TYPED_INPUT_MU,
     TYPED_INPUT_SIGMA,
     WARM_SYSTEM_PROMPT_SHARE,
+    pick_model,
 )
 from orchestration.sample.orgs import MAIN_ORG, SECOND_ORG
 from orchestration.sample.otel import (
@@ -50,7 +50,12 @@ from orchestration.sample.otel import (
 )
 from orchestration.sample.platform_events import TOOL_DURATION_MAX_MS, TOOL_DURATION_MU, TOOL_DURATION_SIGMA
 from orchestration.sample.prices import cost_usd
-from orchestration.sample.rhythm import PRESENCE_BY_WEEKDAY, WEEKEND_SECOND_SESSION_SHARE, start_hour
+from orchestration.sample.rhythm import (
+    CC_SESSIONS_PER_ACTIVE_WORKDAY,
+    on_vacation,
+    sessions_started,
+    start_hour,
+)
 from orchestration.sample.texts import (
     BRANCHES,
     PROMPT_TEXTS,
@@ -70,7 +75,6 @@ CC_MODEL_MIX = {SONNET_45: 0.72, OPUS_45: 0.12, OPUS_41: 0.06, SONNET_4: 0.10}
 SUBAGENT_HAIKU_SHARE = 0.6  # Explore-style subagents run on haiku, the others on the session's model
 BACKGROUND_MODEL = HAIKU_45  # titles and command checks: in telemetry, never in transcripts
 BACKGROUND_REQUEST_SHARE = 0.3  # per prompt
-CC_SESSIONS_PER_ACTIVE_WORKDAY = 2.0
 TURNS_MEDIAN, TURNS_SIGMA, TURNS_MAX = 3, 0.9, 80  # prompts per session: heavy-tailed
 STEPS_MEDIAN, STEPS_SIGMA, STEPS_MAX = 4, 0.8, 60  # API requests per prompt (the agentic loop)
 SUBAGENT_STEPS = (3, 12)
@@ -155,14 +159,9 @@ class ClaudeCodeWriter:
         for local_date in dates:
             weekday = local_date.weekday()
             for user in users:
-                if user.vacation and user.vacation[0] <= local_date <= user.vacation[1]:
+                if on_vacation(user.vacation, local_date):
                     continue
-                count = 0
-                if rng.random() < min(0.97, PRESENCE_BY_WEEKDAY[weekday] * (0.6 + 0.4 * min(user.activity, 2.0))):
-                    if weekday < 5:
-                        count = max(1, poisson(rng, CC_SESSIONS_PER_ACTIVE_WORKDAY * user.activity * self.scale))
-                    else:
-                        count = 2 if rng.random() < WEEKEND_SECOND_SESSION_SHARE else 1
+                count = sessions_started(rng, weekday, user.activity, CC_SESSIONS_PER_ACTIVE_WORKDAY, self.scale)
                 # all showcase sessions on the first workday present: vacations may follow
                 showcase = pending.pop(user.email, []) if weekday < 5 else []
                 count = max(count, len(showcase))
@@ -190,12 +189,7 @@ class ClaudeCodeWriter:
         otel = self.telemetry.root is not None and otel_on
         if not (transcripts or otel):
             return
-        boost = OPUS_FAN_BOOST if user.opus_fan else 1.0
-        model = (
-            SONNET_45
-            if "long_context" in traits
-            else pick(rng, {m: w * (boost if "opus" in m else 1.0) for m, w in CC_MODEL_MIX.items()})
-        )
+        model = SONNET_45 if "long_context" in traits else pick_model(rng, CC_MODEL_MIX, user.opus_fan)
         long_context = "long_context" in traits or (model in LONG_CONTEXT_MODELS and rand() < CC_LONG_CONTEXT_SHARE)
         low, high = LONG_BASE_CONTEXT if long_context else BASE_CONTEXT["claude-code"]
         cwd = user.checkouts[0] if rand() < MAIN_PROJECT_SHARE else rng.choice(user.checkouts)

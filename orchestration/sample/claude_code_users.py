@@ -78,7 +78,7 @@ def choose_claude_code_users(
         else:
             otel_from = None
         devcontainer = index == 0 or (index != 1 and rng.random() < DEVCONTAINER_SHARE)
-        repositories = [r for project in person.projects for r in project.repositories]
+        repositories = person.repositories
         picked = list(dict.fromkeys([repositories[0], *rng.sample(repositories, min(2, len(repositories)))]))
         local = person.email.split("@")[0]
         home = "/workspaces" if devcontainer else rng.choice((f"/home/{local}/src", f"/Users/{local}/code"))
@@ -128,7 +128,7 @@ def agent_log_users(claude_code_users: list[ClaudeCodeUser], people: list[Person
         person = by_email.get(user.email)
         if person is None or not user.transcripts:
             continue
-        repositories = [r for project in person.projects for r in project.repositories]
+        repositories = person.repositories
         named = {r.split("/")[-1]: r for r in repositories}
         pairs = [
             (checkout, named[checkout.split("/")[-1]])
@@ -151,7 +151,7 @@ def agent_log_users(claude_code_users: list[ClaudeCodeUser], people: list[Person
             continue
         if any(user.email == person.email for user in claude_code_users):
             continue
-        repositories = [r for project in person.projects for r in project.repositories][:2]
+        repositories = person.repositories[:2]
         local = person.email.split("@")[0]
         candidates.append(
             sample_agents.SampleUser(

@@ -4,6 +4,9 @@ session uses, which models write the prompt cache and how, and the token sizes o
 from __future__ import annotations
 
 import math
+import random
+
+from orchestration.sample.draws import pick
 
 AGENT_MIX = {"claude-code": 0.72, "cursor-agent": 0.13, "codex-cli": 0.09, "aider": 0.06}
 AGENT_LOYALTY = 0.85  # share of a user's sessions with their preferred agent
@@ -23,7 +26,7 @@ MODEL_MIX = {
     "aider": {SONNET_4: 0.45, SONNET_45: 0.30, HAIKU_35: 0.15, OPUS_41: 0.10},
     "codex-cli": {UNPRICED_MODEL: 1.0},
 }
-OPUS_FAN_SHARE, OPUS_FAN_BOOST = 0.2, 4.0
+OPUS_FAN_SHARE, OPUS_FAN_BOOST = 0.2, 4.0  # people who pick opus models 4 times as often
 MAIN_PROJECT_SHARE = 0.7  # sessions in the person's main project; the rest spread over their team's projects
 # Claude Code sends small background requests (titles, command checks) to a haiku model.
 SIDE_REQUEST_AGENTS = ("claude-code",)
@@ -54,3 +57,9 @@ TYPED_INPUT_MU, TYPED_INPUT_SIGMA = math.log(800), 1.0
 ROUTINE_INPUT_TOKENS = (1, 12)  # uncached input of an ordinary agentic request
 COMPACTION_THRESHOLD, LONG_CONTEXT_COMPACTION_THRESHOLD = 160_000, 480_000
 COMPACTION_SUMMARY = (6_000, 20_000)
+
+
+def pick_model(rng: random.Random, mix: dict[str, float], opus_fan: bool) -> str:
+    """A session's model from an agent's mix, opus models OPUS_FAN_BOOST times as likely for an opus fan."""
+    boost = OPUS_FAN_BOOST if opus_fan else 1.0
+    return pick(rng, {m: w * (boost if "opus" in m else 1.0) for m, w in mix.items()})

@@ -183,6 +183,11 @@ class Person:
     projects: tuple[ProjectSpec, ...]  # preferred first
     vacation: tuple[datetime.date, datetime.date] | None
 
+    @property
+    def repositories(self) -> list[str]:
+        """Their projects' repositories, the preferred project's first."""
+        return [r for project in self.projects for r in project.repositories]
+
 
 def build_people(rng: random.Random, users: int, start: datetime.date, days: int) -> list[Person]:
     """Both orgs' hierarchies (admin > director > team managers > members), plus the unlisted contractor last."""

@@ -11,7 +11,7 @@ import zoneinfo
 from dataclasses import dataclass, replace
 
 from orchestration.sample.bad_lines import BAD_LINE_KINDS, BAD_LINES_PER_KIND
-from orchestration.sample.draws import pick, poisson
+from orchestration.sample.draws import pick
 from orchestration.sample.models import (
     AGENT_LOYALTY,
     AGENT_MIX,
@@ -22,18 +22,18 @@ from orchestration.sample.models import (
     MAIN_PROJECT_SHARE,
     MODEL_MIX,
     NATURAL_LONG_CONTEXT_SHARE,
-    OPUS_FAN_BOOST,
     SIDE_REQUEST_AGENTS,
     SONNET_4,
     SONNET_45,
     UNPRICED_MODEL,
+    pick_model,
 )
 from orchestration.sample.orgs import MAIN_ORG, SECOND_ORG, UNKNOWN_PROJECT, UNKNOWN_USER_ID, ProjectSpec
 from orchestration.sample.people import Person
 from orchestration.sample.rhythm import (
-    PRESENCE_BY_WEEKDAY,
     SESSIONS_PER_ACTIVE_WEEKDAY,
-    WEEKEND_SECOND_SESSION_SHARE,
+    on_vacation,
+    sessions_started,
     start_hour,
 )
 
@@ -70,17 +70,11 @@ class SessionPlan:
 def natural_plans(rng: random.Random, people: list[Person], local_date: datetime.date) -> list[SessionPlan]:
     """Who works on this local date and how many sessions they start: weekdays busy, weekends quiet."""
     weekday = local_date.weekday()
-    presence = PRESENCE_BY_WEEKDAY[weekday]
     plans = []
     for person in people:
-        if person.vacation and person.vacation[0] <= local_date <= person.vacation[1]:
+        if on_vacation(person.vacation, local_date):
             continue
-        if rng.random() >= min(0.97, presence * (0.6 + 0.4 * min(person.activity, 2.0))):
-            continue
-        if weekday < 5:
-            count = max(1, poisson(rng, SESSIONS_PER_ACTIVE_WEEKDAY * person.activity))
-        else:
-            count = 2 if rng.random() < WEEKEND_SECOND_SESSION_SHARE else 1
+        count = sessions_started(rng, weekday, person.activity, SESSIONS_PER_ACTIVE_WEEKDAY)
         plans += [_plan_session(rng, person, local_date) for _ in range(count)]
     return plans
 
@@ -105,8 +99,7 @@ def _plan_session(
     midnight = datetime.datetime.combine(local_date, datetime.time(), tzinfo=zoneinfo.ZoneInfo(person.org.timezone))
     local_start = midnight + datetime.timedelta(seconds=int(local_hour * 3600), milliseconds=rng.randrange(1000))
     agent = agent or (person.agent if rng.random() < AGENT_LOYALTY else pick(rng, AGENT_MIX))
-    boost = OPUS_FAN_BOOST if person.opus_fan else 1.0
-    model = model or pick(rng, {m: w * (boost if "opus" in m else 1.0) for m, w in MODEL_MIX[agent].items()})
+    model = model or pick_model(rng, MODEL_MIX[agent], person.opus_fan)
     if project is None:
         project = person.projects[0] if rng.random() < MAIN_PROJECT_SHARE else rng.choice(person.projects)
         repository = None if rng.random() < NULL_REPOSITORY_SHARE[project.kind] else rng.choice(project.repositories)

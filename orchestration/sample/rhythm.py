@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import datetime
 import random
 
+from orchestration.sample.draws import poisson
+
 PRESENCE_BY_WEEKDAY = (0.88, 0.9, 0.9, 0.88, 0.75, 0.10, 0.06)  # Monday..Sunday
-SESSIONS_PER_ACTIVE_WEEKDAY = 4.5
+SESSIONS_PER_ACTIVE_WEEKDAY = 4.5  # platform sessions
+CC_SESSIONS_PER_ACTIVE_WORKDAY = 2.0  # Claude Code sessions (times the generator's claude_code_scale)
 WEEKEND_SECOND_SESSION_SHARE = 0.3
 ROLE_ACTIVITY = {"admin": 0.3, "director": 0.45, "manager": 0.65, "member": 1.0}
 ACTIVITY_SIGMA = 0.45  # per-user lognormal activity level: some power users, some light users
@@ -19,6 +23,20 @@ WORKDAY_START_HOURS = (
 )
 WORKDAY_HOURS_CLAMP = (7.0, 23.75)
 WEEKEND_START_HOURS = (9.5, 23.5)
+
+
+def on_vacation(vacation: tuple[datetime.date, datetime.date] | None, day: datetime.date) -> bool:
+    return vacation is not None and vacation[0] <= day <= vacation[1]
+
+
+def sessions_started(rng: random.Random, weekday: int, activity: float, per_workday: float, scale: float = 1.0) -> int:
+    """How many sessions someone not on vacation starts on a day: none when absent (presence falls with the
+    weekday and rises with activity), a Poisson count of at least one on a workday, one or two at the weekend."""
+    if rng.random() >= min(0.97, PRESENCE_BY_WEEKDAY[weekday] * (0.6 + 0.4 * min(activity, 2.0))):
+        return 0
+    if weekday < 5:
+        return max(1, poisson(rng, per_workday * activity * scale))
+    return 2 if rng.random() < WEEKEND_SECOND_SESSION_SHARE else 1
 
 
 def start_hour(rng: random.Random, workday: bool) -> float:
