@@ -18,6 +18,7 @@ from orchestration.sample.draws import seeded_uuid
 from orchestration.sample.encoding import escaped
 from orchestration.sample.models import (
     BASE_CONTEXT,
+    CC_MODEL_MIX,
     COMPACTION_SUMMARY,
     COMPACTION_THRESHOLD,
     FIRST_TOKEN_MS,
@@ -27,35 +28,24 @@ from orchestration.sample.models import (
     LONG_CONTEXT_MODELS,
     MAIN_PROJECT_SHARE,
     MS_PER_OUTPUT_TOKEN,
-    OPUS_41,
-    OPUS_45,
     OPUS_OUTPUT_FACTOR,
     OUTPUT_MAX,
     OUTPUT_MEDIAN,
     OUTPUT_SIGMA,
     ROUTINE_INPUT_TOKENS,
-    SONNET_4,
     SONNET_45,
+    TOOL_DURATION_MAX_MS,
+    TOOL_DURATION_MU,
+    TOOL_DURATION_SIGMA,
     TYPED_INPUT_MU,
     TYPED_INPUT_SIGMA,
     WARM_SYSTEM_PROMPT_SHARE,
     pick_model,
 )
 from orchestration.sample.orgs import MAIN_ORG, SECOND_ORG
-from orchestration.sample.otel import (
-    OTEL_COLLECTOR,
-    Collector,
-    int_attribute,
-    string_attribute,
-)
-from orchestration.sample.platform_events import TOOL_DURATION_MAX_MS, TOOL_DURATION_MU, TOOL_DURATION_SIGMA
+from orchestration.sample.otel import OTEL_COLLECTOR, Collector, int_attribute, string_attribute
 from orchestration.sample.prices import cost_usd
-from orchestration.sample.rhythm import (
-    CC_SESSIONS_PER_ACTIVE_WORKDAY,
-    on_vacation,
-    sessions_started,
-    start_hour,
-)
+from orchestration.sample.rhythm import CC_SESSIONS_PER_ACTIVE_WORKDAY, on_vacation, sessions_started, start_hour
 from orchestration.sample.texts import (
     BRANCHES,
     PROMPT_TEXTS,
@@ -71,7 +61,6 @@ CLAUDE_CODE_DAYS = 30  # Claude Code deletes transcripts after 30 days; telemetr
 AGENT_PROGRESS_SHARE = 0.8  # subagent responses whose lines also reach the parent file as agent_progress copies
 QUEUED_PROMPT_SHARE = 0.05  # prompts typed while Claude was busy: enqueued, then dequeued
 INFERENCE_GEOS = ("not_available", "global")
-CC_MODEL_MIX = {SONNET_45: 0.72, OPUS_45: 0.12, OPUS_41: 0.06, SONNET_4: 0.10}
 SUBAGENT_HAIKU_SHARE = 0.6  # Explore-style subagents run on haiku, the others on the session's model
 BACKGROUND_MODEL = HAIKU_45  # titles and command checks: in telemetry, never in transcripts
 BACKGROUND_REQUEST_SHARE = 0.3  # per prompt

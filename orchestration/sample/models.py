@@ -26,6 +26,7 @@ MODEL_MIX = {
     "aider": {SONNET_4: 0.45, SONNET_45: 0.30, HAIKU_35: 0.15, OPUS_41: 0.10},
     "codex-cli": {UNPRICED_MODEL: 1.0},
 }
+CC_MODEL_MIX = {SONNET_45: 0.72, OPUS_45: 0.12, OPUS_41: 0.06, SONNET_4: 0.10}
 OPUS_FAN_SHARE, OPUS_FAN_BOOST = 0.2, 4.0  # people who pick opus models 4 times as often
 MAIN_PROJECT_SHARE = 0.7  # sessions in the person's main project; the rest spread over their team's projects
 # Claude Code sends small background requests (titles, command checks) to a haiku model.
@@ -52,6 +53,7 @@ OUTPUT_MEDIAN, OUTPUT_SIGMA, OUTPUT_MAX = 380, 0.9, 32_000
 OPUS_OUTPUT_FACTOR = 1.3
 FIRST_TOKEN_MS, MS_PER_OUTPUT_TOKEN = 1_200, 14
 TOOL_RESULT_MEDIAN, TOOL_RESULT_SIGMA, TOOL_RESULT_MAX = 1_400, 1.1, 40_000
+TOOL_DURATION_MU, TOOL_DURATION_SIGMA, TOOL_DURATION_MAX_MS = math.log(800), 1.3, 600_000
 TYPED_INPUT_SHARE = 0.15  # requests whose uncached input is a pasted/typed message rather than a few tokens
 TYPED_INPUT_MU, TYPED_INPUT_SIGMA = math.log(800), 1.0
 ROUTINE_INPUT_TOKENS = (1, 12)  # uncached input of an ordinary agentic request

@@ -29,6 +29,9 @@ from orchestration.sample.models import (
     OUTPUT_SIGMA,
     ROUTINE_INPUT_TOKENS,
     SIDE_REQUEST_SHARE,
+    TOOL_DURATION_MAX_MS,
+    TOOL_DURATION_MU,
+    TOOL_DURATION_SIGMA,
     TOOL_RESULT_MAX,
     TOOL_RESULT_MEDIAN,
     TOOL_RESULT_SIGMA,
@@ -44,7 +47,6 @@ from orchestration.sample.platform_plans import SessionPlan, natural_plans, show
 PAUSE_SHARE, PAUSE_SECONDS = 0.08, (60, 1_500)  # the user reads, thinks, goes to a meeting
 GAP_MEDIAN_S, GAP_SIGMA = 6.0, 0.9
 TOOL_CALL_SHARE, TOOL_FAILURE_SHARE = 0.55, 0.06
-TOOL_DURATION_MU, TOOL_DURATION_SIGMA, TOOL_DURATION_MAX_MS = math.log(800), 1.3, 600_000
 TOOL_NAMES = ("Read", "Edit", "Bash", "Grep", "Glob", "Write", "TodoWrite", "WebFetch")
 TOOL_WEIGHTS = (30, 25, 20, 10, 6, 5, 3, 1)
 HEARTBEAT_MS = 300_000
