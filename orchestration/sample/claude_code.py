@@ -617,7 +617,7 @@ class ClaudeCodeWriter:
         self.counts["transcript_lines"] += len(lines)
 
 
-def remove_previous_output(raw_dir: Path, sources) -> None:
+def remove_previous_claude_code_output(raw_dir: Path, sources) -> None:
     """Only what this generator writes: the sample emails' collected folders and the sample collector."""
     if "claude_code" in sources and (raw_dir / "claude_code").is_dir():
         domains = tuple(f"@{org.email_domain}" for org in (MAIN_ORG, SECOND_ORG))

@@ -55,7 +55,7 @@ from pathlib import Path
 from orchestration.sample import SOURCES, TRANSCRIPT_USER_SHARE
 from orchestration.sample import agents as sample_agents
 from orchestration.sample.bad_lines import BAD_LINE_KINDS, BAD_LINES_PER_KIND
-from orchestration.sample.claude_code import CLAUDE_CODE_DAYS, ClaudeCodeWriter, remove_previous_output
+from orchestration.sample.claude_code import CLAUDE_CODE_DAYS, ClaudeCodeWriter, remove_previous_claude_code_output
 from orchestration.sample.claude_code_users import OUTSIDE_EMAIL, agent_log_users, choose_claude_code_users
 from orchestration.sample.clock import epoch_day
 from orchestration.sample.models import LONG_CONTEXT_MODELS, UNPRICED_MODEL
@@ -183,7 +183,7 @@ def generate_sample(
     rng = random.Random(f"{seed}:claude_code")
     claude_code_users = choose_claude_code_users(rng, people, transcript_user_share, epoch_day(window[0]), len(window))
     if "claude_code" in sources or "otel" in sources:
-        remove_previous_output(raw_dir, sources)
+        remove_previous_claude_code_output(raw_dir, sources)
         writer = ClaudeCodeWriter(raw_dir, rng, end_date, sources, claude_code_scale)
         writer.write_window(claude_code_users, window)
         counts |= writer.summary()
