@@ -8,7 +8,7 @@ The reference is the real `--help` output of the installed `session-analytics` c
 subcommands (found by reading the help itself, so a new subcommand appears without touching this script), at a
 fixed width so the page does not depend on the terminal. The glossary is a table of the metric registry
 (`METRICS` in `reports/analytics/metrics.py`): each metric's name, constant, unit, description and SQL.
-`tests/test_docs.py` fails when a page drifts.
+`tests/unit/test_docs.py` fails when a page drifts.
 """
 
 from __future__ import annotations

@@ -1,10 +1,13 @@
 """Fixtures shared by several test files (each is built once per test session)."""
 
+import dagster as dg
 import pytest
 from aiosmtpd.controller import Controller
 
-from tests.report_scenario import build_report_warehouse
-from tests.support import RecordingSmtpHandler, free_port
+from orchestration.defs.reporting import weekly_reports
+from orchestration.defs.resources import SessionAnalyticsPaths
+from tests.fixtures.report_scenario import W46, build_report_warehouse
+from tests.fixtures.servers import RecordingSmtpHandler, free_port
 
 SMTP_BACKOFF_SECONDS = 0.01  # before the second attempt; doubles per attempt
 SMTP_FROM = "reports@acme.example"
@@ -12,8 +15,24 @@ SMTP_FROM = "reports@acme.example"
 
 @pytest.fixture(scope="session")
 def report_warehouse(tmp_path_factory):
-    """The report scenario's warehouse (tests/report_scenario.py); tests only read it."""
+    """The report scenario's warehouse (tests/fixtures/report_scenario.py); tests only read it."""
     return build_report_warehouse(tmp_path_factory.mktemp("report-warehouse"))
+
+
+@pytest.fixture(scope="session")
+def rendered_reports(report_warehouse, tmp_path_factory):
+    """The scenario's W46 reports of every org, rendered once by the real Dagster asset (worker processes): the
+    reports folder (`<org>/<week>/...`). Tests only read it; a test that changes reports works on a copy."""
+    reports_dir = tmp_path_factory.mktemp("rendered-reports")
+    result = dg.materialize(
+        [weekly_reports],
+        partition_key=W46.start.isoformat(),
+        resources={
+            "paths": SessionAnalyticsPaths(warehouse=str(report_warehouse.warehouse), reports_dir=str(reports_dir))
+        },
+    )
+    assert result.success
+    return reports_dir
 
 
 @pytest.fixture

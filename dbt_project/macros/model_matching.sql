@@ -12,13 +12,15 @@
     end
 {%- endmacro %}
 
-{#- The one definition of a model family: from the model id, so unpriced models get a family too. -#}
+{#- The one definition of a model family: from the model id, so unpriced models get a family too. The families
+    are the var model_families (dbt_project.yml), matched by name in this order; the last is the fallback. -#}
 {% macro model_family(model_id) -%}
+    {%- set families = var('model_families') -%}
     case
-        when lower({{ model_id }}) like '%opus%' then 'opus'
-        when lower({{ model_id }}) like '%sonnet%' then 'sonnet'
-        when lower({{ model_id }}) like '%haiku%' then 'haiku'
-        else 'other'
+        {%- for family in families[:-1] %}
+        when lower({{ model_id }}) like '%{{ family }}%' then '{{ family }}'
+        {%- endfor %}
+        else '{{ families[-1] }}'
     end
 {%- endmacro %}
 

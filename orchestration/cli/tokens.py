@@ -33,7 +33,7 @@ def add_parsers(commands) -> None:
 
 def _tokens_create(args: argparse.Namespace) -> int:
     from reports.analytics.query import connect_read_only
-    from reports.analytics.scope import ROLES
+    from reports.analytics.vocabulary import ROLES
     from reports.api.tokens import TokenStore
 
     paths = paths_of(args)

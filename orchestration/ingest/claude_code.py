@@ -35,11 +35,11 @@ from orchestration.ingest.contract import (
     timestamp_reason,
 )
 from orchestration.ingest.lines import duplicate_key_sql, object_keys_sql, parse_once_sql
+from reports.analytics.vocabulary import TOKEN_FIELDS
 
 log = logging.getLogger(__name__)
 
 SOURCE = "claude_code"
-TOKEN_FIELDS = ("input_tokens", "output_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
 # Claude Code may omit the cache counters; like ccusage, a missing one counts as 0. These two must be there.
 REQUIRED_TOKEN_FIELDS = ("input_tokens", "output_tokens")
 CACHE_WINDOWS = ("5m", "1h")

@@ -24,11 +24,11 @@ import duckdb
 from orchestration.ingest import changes, lake
 from orchestration.ingest.contract import capped_text, file_problem, identifier_problem
 from orchestration.ingest.lines import encodes_as_utf8
+from reports.analytics.vocabulary import ROLES
 
 log = logging.getLogger(__name__)
 
 SOURCE = "directory"
-ROLES = ("member", "manager", "admin")
 PROJECT_KINDS = ("single", "workspace")
 # users.csv's optional email_reports column: whether the user gets the weekly report emails (empty = yes).
 EMAIL_REPORTS_VALUES = {"true": "true", "yes": "true", "1": "true", "false": "false", "no": "false", "0": "false"}

@@ -35,13 +35,13 @@ import duckdb
 from orchestration.ingest import changes, contract, lake
 from orchestration.ingest.lines import WHOLE_FILE, insert_rows, parse_once_sql, read_lines, reported_name
 from orchestration.ingest.typed_read import read_typed
+from reports.analytics.vocabulary import TOKEN_FIELDS
 
 log = logging.getLogger(__name__)
 
 SOURCE = "platform"
 SUPPORTED_SCHEMA_VERSION = 1
 SESSION_END_STATUSES = ("completed", "failed", "cancelled")
-TOKEN_FIELDS = ("input_tokens", "output_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
 CACHE_SPLIT_FIELDS = ("ephemeral_5m_input_tokens", "ephemeral_1h_input_tokens")
 # RFC 3339: date, 'T', time with optional fraction, and a mandatory 'Z' or numeric offset.
 RFC3339_PATTERN = r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$"

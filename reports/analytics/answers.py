@@ -11,6 +11,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from reports.analytics import metrics as m
+from reports.analytics.vocabulary import ModelFamily, Vendor
 
 Interval = Literal["day", "week"]
 TimeseriesMetric = Literal["sessions", "cost", "tokens"]
@@ -56,12 +57,12 @@ class ByAgent(BaseModel):
 
 
 class ModelFamilyCost(BaseModel):
-    model_family: Literal["opus", "sonnet", "haiku", "other"]
+    model_family: ModelFamily
     cost_usd: float
 
 
 class VendorCost(BaseModel):
-    vendor: Literal["anthropic", "openai", "google", "other"]
+    vendor: Vendor
     cost_usd: float
 
 

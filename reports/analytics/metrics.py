@@ -3,7 +3,7 @@
 The marts (`analytics.mart_daily_activity`, `analytics.mart_daily_model_costs`) hold additive columns at a
 grain fine enough for any filter; ratios and distinct counts are defined here, once, and used by the CLI,
 the reports and the API alike. The glossary of `docs/metrics.md` is generated from `METRICS` by
-`docs/generate.py`, and `tests/test_docs.py` fails when the page and the registry drift. The constants below
+`docs/generate.py`, and `tests/unit/test_docs.py` fails when the page and the registry drift. The constants below
 (`SESSIONS`, `COST_USD`, ...) are each metric's SQL, taken from the registry, for the query layer's use.
 """
 
@@ -170,6 +170,3 @@ WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 # What `--metric` can chart in a timeseries.
 TIMESERIES_METRICS = {"sessions": SESSIONS, "cost": COST_USD, "tokens": TOTAL_TOKENS}
 INTERVALS = ("day", "week")
-MODEL_FAMILIES = ("opus", "sonnet", "haiku", "other")
-# Who made the model (dbt macro model_vendor): Codex spend is OpenAI's, Bedrock's Claude is Anthropic's.
-VENDORS = ("anthropic", "openai", "google", "other")

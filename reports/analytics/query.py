@@ -19,6 +19,7 @@ from typing import Any
 import duckdb
 
 from reports.analytics import metrics as m
+from reports.analytics import vocabulary
 from reports.analytics.weeks import DATE_WINDOW_END, DATE_WINDOW_START
 
 
@@ -222,8 +223,8 @@ class AnalyticsQueries:
             )
 
         return {
-            "by_model": by_category("model_family", m.MODEL_FAMILIES),
-            "by_vendor": by_category("vendor", m.VENDORS),
+            "by_model": by_category("model_family", vocabulary.MODEL_FAMILIES),
+            "by_vendor": by_category("vendor", vocabulary.VENDORS),
             "by_project": [
                 {"project_id": key, "name": name, "cost_usd": _cost(cost)}
                 for key, name, cost in by("project_id", "dim_projects", "project_name")

@@ -19,8 +19,8 @@ import duckdb
 
 from reports.analytics.formatting import display_text
 from reports.analytics.query import Scope
+from reports.analytics.vocabulary import ROLES
 
-ROLES = ("member", "manager", "admin")
 # Report audiences, the role a recipient needs for each, and the output folder of each.
 AUDIENCES = ("user", "manager", "org")
 AUDIENCE_ROLES = {"user": set(ROLES), "manager": {"manager"}, "org": {"admin"}}

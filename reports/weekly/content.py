@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from reports.analytics import formatting as fmt
 from reports.analytics.query import AnalyticsQueries, Filters, Scope
 from reports.analytics.scope import Directory, Person
+from reports.analytics.vocabulary import MODEL_FAMILY_LABELS
 from reports.analytics.weeks import ReportWeek
 from reports.weekly import charts
 
@@ -21,7 +22,6 @@ TOP_ROWS = 10  # ranked charts show this many rows, the rest summed as "others"
 UNKNOWN_USER = "Unknown (session start not yet received)"
 UNKNOWN_PROJECT = "Unknown project"
 NO_TEAM = "No team"
-MODEL_FAMILY_NAMES = {"opus": "Opus", "sonnet": "Sonnet", "haiku": "Haiku", "other": "Other"}
 SCOPE_SUBJECTS = {"user": "you", "manager": "you and your team", "org": "the organisation"}
 AUDIENCE_TITLES = {"user": "Personal report", "manager": "Team report", "org": "Organisation report"}
 
@@ -192,14 +192,14 @@ def _add_breakdowns(content: ReportContent, queries, org_id: str, filters: Filte
     costs = queries.cost_breakdown(org_id, filters, scope)
     families = costs["by_model"]
     content.tables["models"] = [
-        {"family": MODEL_FAMILY_NAMES[row["model_family"]], "cost_usd": row["cost_usd"]} for row in families
+        {"family": MODEL_FAMILY_LABELS[row["model_family"]], "cost_usd": row["cost_usd"]} for row in families
     ]
     content.charts["cost_by_model"] = charts.ranked_bars(
         f"{salt}-models",
         charts.Bars(
             "Cost by model family",
             "USD",
-            [MODEL_FAMILY_NAMES[row["model_family"]] for row in families],
+            [MODEL_FAMILY_LABELS[row["model_family"]] for row in families],
             [row["cost_usd"] for row in families],
             fmt.usd_short,
         ),
