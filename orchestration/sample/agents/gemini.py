@@ -16,7 +16,7 @@ cut off mid-write, or a `.json` caught half-written (both are read by neither cc
 Content (prompts, responses, thoughts, tool arguments and results) is in the files, as in the real ones.
 
 Not in the sample: a legacy `.json` resumed by a newer Gemini CLI, which copies it into a `.jsonl` beside it:
-ccusage 20.0.24 counts such a copy twice and we count it once (tests/test_gemini_source.py checks that
+ccusage 20.0.24 counts such a copy twice and we count it once (tests/integration/test_gemini_source.py checks that
 difference), and the sample's parity with ccusage must hold."""
 
 from __future__ import annotations
