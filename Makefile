@@ -13,7 +13,7 @@ SESSION_ANALYTICS_DEFAULT_ORG ?= $(SAMPLE_ORG)
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[test]'
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[test,spark]'
 	touch $(INSTALLED)
 
 # dagster-dbt reads the dbt manifest when the code location loads; rebuild it when the dbt project changes.
