@@ -6,9 +6,10 @@
 
 Claude Code: runs `ccusage daily --json --offline --timezone TZ` over every collected config folder under
 <raw-dir>/claude_code (CLAUDE_CONFIG_DIR=dir1,dir2,...). Codex, Gemini, Copilot: `ccusage <agent> daily ...`
-over the collected homes under <raw-dir>/<source>, as each format module's CCUSAGE says. Prints one row per
-(day, model) with both token counts; exits 1 when any differs. Costs are printed too but not compared: ccusage splits each token type at
-200K for long-context requests, while we price the whole request at the long-context rate, as Anthropic bills.
+over the collected homes under <raw-dir>/<source>, as each format module's CCUSAGE says. Prints one row per (day,
+model) with both token counts; exits 1 when any differs. Costs are printed too but not compared: ccusage splits each
+token type at 200K for long-context requests, while we price the whole request at the long-context rate, as
+Anthropic bills.
 Counting is ccusage's: every usage entry, including the subagent message a `progress` record embeds (the only
 record of a subagent whose own file is gone), one request per (message.id, requestId). Known difference:
 ccusage does not deduplicate assistant lines without a requestId; we count one request per message.id for

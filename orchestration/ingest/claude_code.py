@@ -331,7 +331,8 @@ def _reasons(progress_copy: bool) -> str:
             f"case when {usage} and {kind} is not null and starts_with({text}, '-') and {value} is distinct from 0 "
             f"then 'negative token count {label}' end",
             f"case when {usage} and {kind} is not null and coalesce({value} > {TOKEN_COUNT_MAX}, true) "
-            f"then 'token count out of range {label}: ' || left({text}, 64) || ' (expected 0 to {TOKEN_COUNT_MAX})' end",
+            f"then 'token count out of range {label}: ' || left({text}, 64) "
+            f"|| ' (expected 0 to {TOKEN_COUNT_MAX})' end",
         ]
     return ",\n".join(checks)
 

@@ -28,8 +28,8 @@ Counting is ccusage's (20.0.24, adapter/gemini/parser.rs):
   `$set.messages` (a re-sync of the history) repeats known messages: not read.
 
 The files have no working directory. The project folder is named by the sha256 of the project's path (no
-project) or, since Gemini CLI 0.29 (February 2026), by a slug of the project folder's name, which becomes the session's cwd (so
-its project, unless a path mapping matches).
+project) or, since Gemini CLI 0.29 (February 2026), by a slug of the project folder's name, which becomes the
+session's cwd (so its project, unless a path mapping matches).
 
 Hostile input: an unreadable `.json` document is one quarantine row at the line where it breaks; a bad line of
 a `.jsonl` or a bad message of a `.json` is a quarantine row at its line; the reasons name fields, never values.

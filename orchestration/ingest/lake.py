@@ -219,6 +219,11 @@ DATASETS: dict[str, dict[str, object]] = {
             )
         },
     },
+    # Spend budgets (directory budgets.csv), as text: validated and normalised by the loader, typed in staging.
+    "directory_budgets": {
+        "partitions": {},
+        "columns": {column: "VARCHAR" for column in ("org_id", "scope", "scope_id", "period", "amount_usd", "warn_at")},
+    },
 }
 
 
@@ -283,7 +288,8 @@ def write_partitions(
         # Folders are named by index, not value: DuckDB escapes some characters of hive values (e.g. in emails).
         conn.execute(
             f"copy (select {select_list}, partition_index from ({query})) to '{_sql_path(scratch)}' "
-            "(format parquet, compression zstd, compression_level 1, partition_by (partition_index), filename_pattern 'part-{i}')"
+            "(format parquet, compression zstd, compression_level 1, partition_by (partition_index), "
+            "filename_pattern 'part-{i}')"
         )
         empty: Path | None = None
         for index, values in enumerate(partitions):

@@ -146,7 +146,9 @@ def _parse(conn: duckdb.DuckDBPyConnection) -> ParsedQueries:
         from parsed_lines where not is_blank and doc is null
         union all
         select source_file, line_number, 'not an OTLP logs object (line content not kept)', null
-        from parsed_lines where doc is not null and (json_type(doc) <> 'OBJECT' or json_type(doc, '$.resourceLogs') is distinct from 'ARRAY')
+        from parsed_lines
+        where doc is not null
+          and (json_type(doc) <> 'OBJECT' or json_type(doc, '$.resourceLogs') is distinct from 'ARRAY')
         union all
         select source_file, line_number, 'log record ' || record_index || ': ' || reason, null
         from checked_records where reason is not null

@@ -3,9 +3,9 @@
     GET /{org_id}/sessions/analytics/summary | timeseries | by-agent | cost-breakdown
 
 Each answer is the JSON object `session-analytics analytics ...` prints — both call the same
-`reports.analytics.query.AnalyticsQueries` — limited to what the token's user may see (`reports.analytics.scope`); `?format=csv`
-gives the CSV form (`reports.api.answer_csv`). Every request reads the published warehouse file as it is at that
-moment (`reports.analytics.published`), so a refresh that replaces the file never makes a request fail.
+`reports.analytics.query.AnalyticsQueries` — limited to what the token's user may see (`reports.analytics.scope`);
+`?format=csv` gives the CSV form (`reports.api.answer_csv`). Every request reads the published warehouse file as it
+is at that moment (`reports.analytics.published`), so a refresh that replaces the file never makes a request fail.
 
 Order of checks: token (401), org (403), parameters (422), users asked for (403). Every denial is logged on the
 `reports.api` logger with who asked, for what and why.

@@ -1,8 +1,9 @@
 """The report charts: matplotlib's SVG backend, one visual style, text kept as text (fonts come from the CSS).
 
-Every function takes figures already computed by the query code and returns a `Chart`: its title, which the
-page sets as text above the drawing, and the drawing as an SVG string ready to inline in HTML (`Markup`). Ids inside each SVG are derived from a per-chart salt, so several charts in one page never
-clash and the same data always gives the same bytes (the manifest hashes stay stable).
+Every function takes figures already computed by the query code and returns a `Chart`: its title, which the page
+sets as text above the drawing, and the drawing as an SVG string ready to inline in HTML (`Markup`). Ids inside each
+SVG are derived from a per-chart salt, so several charts in one page never clash and the same data always gives the
+same bytes (the manifest hashes stay stable).
 """
 
 from __future__ import annotations

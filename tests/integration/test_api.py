@@ -4,7 +4,7 @@ over HTTP with tokens issued by the real CLI.
 The org acme (Europe/Berlin) has a management chain: ada (admin) <- max (manager) <- mo (manager) <- una
 (member); uli (member) reports to max, zed (member) to ada, nora has no role. So max's team is {max, mo, una,
 uli}, mo's is {mo, una}. "ghost" has sessions but is not in the directory. globex is another org.
-Expected figures come from the independent oracle (tests/oracle.py) computed from the raw events written here.
+Expected figures come from the independent oracle (tests/fixtures/oracle.py) computed from the raw events written here.
 """
 
 from __future__ import annotations

@@ -5,8 +5,8 @@ benchmark really ran: the full build built the generated requests, the load and 
 our transcript figures equal ccusage's, and the table lands in the report between its markers without touching the
 hand-written text around it, the API answered every timed request of each endpoint, and the reports benchmark
 rendered a report for every person with a role, every manager and the admin. The nightly-vs-history benchmark is
-left to `make bench`: it needs four refreshes, and tests/integration/test_production.py already checks the nightly run against
-a full rebuild.
+left to `make bench`: it needs four refreshes, and tests/integration/test_production.py already checks the nightly
+run against a full rebuild.
 """
 
 from __future__ import annotations

@@ -274,9 +274,11 @@ def hostile_text() -> str:
             }
         ),  # 10
         '["token_count", "SECRET-TOOL-codex"]',  # 11
-        '{"timestamp":"2026-03-12T10:03:00.000Z","type":"event_msg","payload":{"type":"token_count","info":{"last_token_usage":{"input_tokens":5,',  # 12
+        '{"timestamp":"2026-03-12T10:03:00.000Z","type":"event_msg",'  # 12
+        '"payload":{"type":"token_count","info":{"last_token_usage":{"input_tokens":5,',
         "",  # 13 blank
-        '{"type":"response_item","payload":{"type":"message","content":[{"type":"input_text","text":"SECRET-PROMPT-codex-1"}]}}',  # 14
+        '{"type":"response_item","payload":{"type":"message",'  # 14
+        '"content":[{"type":"input_text","text":"SECRET-PROMPT-codex-1"}]}}',
         token_line(ts="2026-03-12T10:05:00.000Z", reasoning_output_tokens=50),  # 15: reasoning above output
         json.dumps(
             {"timestamp": "2026-03-12T10:06:00.000Z", "type": "session_meta", "payload": "SECRET-PROMPT-codex-1"}

@@ -649,7 +649,7 @@ def test_known_difference_ccusage_counts_a_migrated_json_twice(tmp_path):
     }
 
 
-# -- the sample ---------------------------------------------------------------------------------------------------------
+# -- the sample -------------------------------------------------------------------------------------------------
 
 
 def test_the_sample_is_deterministic_counts_what_it_says_and_reads_as_ccusage_reads_it(tmp_path):

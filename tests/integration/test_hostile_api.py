@@ -93,7 +93,9 @@ def add_hostile_rows(warehouse) -> None:
                 """)
         conn.execute("""
             insert into analytics.fct_sessions
-            select * replace (session_id || '-hostile' as session_id, timestamp '9999-12-31 23:59:00' as last_event_at_utc)
+            select * replace (
+                session_id || '-hostile' as session_id, timestamp '9999-12-31 23:59:00' as last_event_at_utc
+            )
             from analytics.fct_sessions where org_id = 'acme' limit 1
         """)
 

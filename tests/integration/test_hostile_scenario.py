@@ -269,7 +269,8 @@ def write_site(root: Path, hostile: bool) -> Paths:
         people += GLOBEX_PEOPLE
         projects += [("globex", "p-g", "$x$ Project", "single")]
     write_directory(paths.directory, orgs=orgs, users=people, projects=projects)
-    if hostile:  # the CSV writer of tests/support.py does not quote: write the multi-line values as CSV would
+    # the CSV writer of tests/fixtures/warehouse.py does not quote: write the multi-line values as CSV would
+    if hostile:
         import csv
         import io
 

@@ -1,5 +1,5 @@
-"""Property tests: the real warehouse (loaders + dbt build + marts) answered through reports.analytics.query must equal an
-independent pure-Python oracle (tests/oracle.py) written from the metric specification.
+"""Property tests: the real warehouse (loaders + dbt build + marts) answered through reports.analytics.query must
+equal an independent pure-Python oracle (tests/fixtures/oracle.py) written from the metric specification.
 
 Two layers:
   1. A small hand-written scenario whose figures are worked out BY HAND below; it anchors the oracle itself

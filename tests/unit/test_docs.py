@@ -10,6 +10,7 @@ import re
 from pathlib import Path
 
 import reports.analytics.metrics
+import reports.analytics.vocabulary
 from reports.analytics.metrics import METRICS, REGISTRY, Metric
 
 # The repository root, wherever under tests/ this file is moved.
@@ -47,7 +48,8 @@ def test_the_generated_pages_are_up_to_date():
     generator = _generator()
     for path, expected in generator.expected_pages().items():
         assert path.read_text(encoding="utf-8") == expected, (
-            f"{path.relative_to(ROOT)} differs from what docs/generate.py writes: run `.venv/bin/python docs/generate.py`"
+            f"{path.relative_to(ROOT)} differs from what docs/generate.py writes: "
+            "run `.venv/bin/python docs/generate.py`"
         )
 
 
@@ -139,4 +141,13 @@ def test_the_metrics_page_names_only_metric_constants_that_exist():
     page = (DOCS / "metrics.md").read_text(encoding="utf-8")
     named = {name for name in re.findall(r"`([A-Z][A-Z0-9_]+)`", page)}
     assert {"DURATION_BUCKETS", "TIMESERIES_METRICS", "VENDORS"} <= named
-    assert sorted(name for name in named if not hasattr(reports.analytics.metrics, name)) == []
+    modules = (reports.analytics.metrics, reports.analytics.vocabulary)
+    assert sorted(name for name in named if not any(hasattr(module, name) for module in modules)) == []
+
+
+def test_the_metrics_page_lists_the_vocabulary_as_it_is():
+    page = (DOCS / "metrics.md").read_text(encoding="utf-8")
+    for name in ("MODEL_FAMILIES", "VENDORS", "ROLES", "TOKEN_FIELDS"):
+        (row,) = [line for line in page.splitlines() if line.startswith("|") and f"| `{name}` |" in line]
+        listed = tuple(re.findall(r"`([a-z_]+)`", row.rsplit("|", 2)[-2]))
+        assert listed == getattr(reports.analytics.vocabulary, name), name
