@@ -117,6 +117,15 @@
     setTimeout(function () { form.querySelectorAll("input[type=date]").forEach(function (i) { i.disabled = false; }); }, 0);
   }, true);
 
+  // One filter's choices open at a time (they drop down over the next ones).
+  document.addEventListener("toggle", function (event) {
+    var opened = event.target;
+    if (!opened.matches || !opened.matches("details.choice") || !opened.open) return;
+    document.querySelectorAll("details.choice[open]").forEach(function (other) {
+      if (other !== opened) other.open = false;
+    });
+  }, true);
+
   function ready(root) { drawCharts(root); sortable(root); }
   document.addEventListener("DOMContentLoaded", function () { ready(document); });
   document.addEventListener("htmx:load", function (event) { ready(event.target); });
