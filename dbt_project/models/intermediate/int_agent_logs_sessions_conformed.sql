@@ -70,19 +70,8 @@ select
         {%- endfor %}
     end as agent,
     -- Without a cwd (Copilot's telemetry may name only the repository), the repository's name.
-    coalesce(mapped_project_id, {{ last_path_component('cwd') }}, {{ last_path_component('remote_repository') }})
-        as project_id,
-    case
-        when mapped_project_id is not null then mapped_repository
-        else coalesce(remote_repository, {{ last_path_component('cwd') }})
-    end as repository,
-    false as has_start_event,
-    false as has_end_event,
-    cast(null as {{ dbt.type_timestamp() }}) as started_at_utc,
-    cast(null as {{ dbt.type_timestamp() }}) as ended_at_utc,
-    first_event_at_utc,
-    last_event_at_utc,
-    'unknown' as status
+    {{ mapped_project_and_repository(remote_repository='remote_repository') }},
+    {{ session_without_lifecycle_events() }}
 
 from mapped
 where mapping_rank = 1

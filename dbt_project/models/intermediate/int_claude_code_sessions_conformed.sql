@@ -37,16 +37,8 @@ select
     session_id,
     user_id,
     'claude-code' as agent,
-    coalesce(mapped_project_id, {{ last_path_component('cwd') }}) as project_id,
-    case when mapped_project_id is not null then mapped_repository else {{ last_path_component('cwd') }} end
-        as repository,
-    false as has_start_event,
-    false as has_end_event,
-    cast(null as {{ dbt.type_timestamp() }}) as started_at_utc,
-    cast(null as {{ dbt.type_timestamp() }}) as ended_at_utc,
-    first_event_at_utc,
-    last_event_at_utc,
-    'unknown' as status
+    {{ mapped_project_and_repository() }},
+    {{ session_without_lifecycle_events() }}
 
 from mapped
 where mapping_rank = 1
