@@ -12,6 +12,7 @@ page must also equal the API's JSON (and CSV) for the same filters.
 from __future__ import annotations
 
 import datetime as dt
+import http.client
 import json
 import os
 import random
@@ -25,6 +26,7 @@ import httpx
 import pytest
 from playwright.sync_api import Error as PlaywrightError
 
+from orchestration.bench import dashboard as dashboard_bench
 from reports.analytics.query import Filters
 from reports.api.tokens import TokenStore
 from tests.fixtures import oracle
@@ -646,6 +648,28 @@ def test_no_request_leaves_loopback(site):
     everything = [url for g in site.guards for url in g.allowed]
     assert any(url.endswith("/dashboard-static/vendor/echarts.min.js") for url in everything)
     assert [url for g in site.guards if g is not guard for url in g.blocked] == []
+
+
+def test_the_benchmark_times_every_view_for_every_reader(site):
+    connection = http.client.HTTPConnection("127.0.0.1", urlsplit(site.url).port, timeout=30)
+    readers = [
+        dashboard_bench.SignedIn(
+            READERS[role], role, tuple(sorted(TEAM[READERS[role]] or {u for _, u, *_ in USERS[:5]})), cookie
+        )
+        for role in READERS
+        for cookie in [dashboard_bench.sign_in(connection, site.secrets[role])]
+    ]
+
+    def random_query(rng, reader):
+        start = FIRST_DAY + dt.timedelta(days=rng.randrange(DAYS))
+        query = {"from": start.isoformat(), "to": (start + dt.timedelta(days=rng.randrange(7))).isoformat()}
+        if rng.random() < 0.5:
+            query["user"] = [rng.choice(reader.team)]
+        return {**query, "interval": rng.choice(("day", "week")), "metric": rng.choice(("sessions", "cost"))}
+
+    latencies = dashboard_bench.page_latencies(connection, "acme", readers, random_query, pages=4)
+    assert {view: len(samples) for view, samples in latencies.items()} == dict.fromkeys(dashboard_bench.VIEWS, 4)
+    assert all(0 < seconds < 30 for samples in latencies.values() for seconds in samples)
 
 
 @pytest.mark.skipif(not os.environ.get(SCREENSHOTS_ENV), reason=f"{SCREENSHOTS_ENV} names a folder for screenshots")
