@@ -22,4 +22,8 @@ defs = dg.Definitions(
     schedules=[automation.nightly_refresh_schedule, reporting.weekly_reports_schedule],
     sensors=[automation.refresh_failure_email],
     resources={"paths": SessionAnalyticsPaths(), "dbt": transform.dbt_resource},
+    # Runs launched by `dagster dev` or the daemon: each step in its own process, two at a time (two cores); the
+    # `warehouse_writer` pool (limit 1, dagster.yaml) still lets one writer at a time at the warehouse. The CLI's
+    # refresh runs the same job in-process (orchestration/refresh.py).
+    executor=dg.multiprocess_executor.configured({"max_concurrent": 2}),
 )

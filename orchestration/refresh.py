@@ -11,8 +11,10 @@ from typing import Any
 import dagster as dg
 import duckdb
 
+from orchestration import engines
 from orchestration.config import Paths
 from orchestration.defs.partitions import PARTITION_RANGE_END, PARTITION_RANGE_START, delivery_range
+from orchestration.engines import spark
 from orchestration.ingest import changes, lake
 from orchestration.publish import RefreshRunning, refresh_lock, remove_leftovers
 
@@ -30,13 +32,16 @@ def run_refresh(
     instance: dg.DagsterInstance | None = None,
     log_level: str = "INFO",
     partition_range: tuple[str, str] | None = None,
+    engine: str = engines.DUCKDB,
 ) -> dict[str, Any]:
     """Run the refresh job: the delivery partitions of `partition_range` (a backfill), or of every delivery
-    folder present. On success the working warehouse is published; on failure nothing is."""
+    folder present. On success the working warehouse is published; on failure nothing is. With the Spark engine,
+    dbt builds the marts as Spark tables (docs/spark.md) and the DuckDB warehouse is left as it was."""
     paths.export_to_environment()
+    engines.export_to_environment(engine)
     try:
         with refresh_lock(paths):
-            return _run_locked(paths, full, instance, log_level, partition_range)
+            return _run_locked(paths, full, instance, log_level, partition_range, engine)
     except (RefreshRunning, LakeOfAnotherRawDir) as error:
         return {"success": False, "lake": str(paths.lake_dir), "failures": [str(error)]}
 
@@ -47,9 +52,10 @@ def _run_locked(
     instance: dg.DagsterInstance | None,
     log_level: str,
     partition_range: tuple[str, str] | None,
+    engine: str,
 ) -> dict[str, Any]:
     removed = remove_leftovers(paths)
-    lake_note = _claim_lake(paths)
+    lake_note = _claim_lake(paths, engine)
     if full:
         _forget_load_state(paths)
     from orchestration.definitions import defs
@@ -72,7 +78,9 @@ def _run_locked(
         outcome["lake_note"] = lake_note
     if removed:
         outcome["leftovers_removed"] = [str(path) for path in removed]
-    if result.success:
+    if result.success and engine == engines.SPARK:
+        outcome.update({"engine": engine, "spark_dir": str(spark.spark_dir(paths))})
+    elif result.success:
         outcome.update(warehouse_counts(paths))
     else:
         outcome["failures"] = [event.message for event in result.all_events if event.is_failure and event.message][:5]
@@ -122,13 +130,14 @@ def warehouse_counts(paths: Paths) -> dict[str, Any]:
     }
 
 
-def _claim_lake(paths: Paths) -> str | None:
+def _claim_lake(paths: Paths, engine: str = engines.DUCKDB) -> str | None:
     """Make sure the lake is this run's: it holds the deliveries of this raw dir only (another raw dir's is
     refused: its data would mix with this one's), and its pending changes are those this warehouse has not built
-    (a lake last built into another warehouse asks for a full rebuild). A lake without a record (new, or from
-    before the record existed) becomes this run's. Returns a note for the run summary, if any."""
+    (a lake last built into another warehouse, or by the other engine, asks for a full rebuild). A lake without a
+    record (new, or from before the record existed) becomes this run's. Returns a note for the run summary."""
     record = paths.lake_dir / LAKE_OWNER_FILE
-    owner = {"raw_dir": str(paths.raw_dir), "warehouse": str(paths.warehouse)}
+    built_into = spark.spark_dir(paths) if engine == engines.SPARK else paths.warehouse
+    owner = {"raw_dir": str(paths.raw_dir), "warehouse": str(built_into)}
     previous = lake.read_state(record)
     if previous == owner:
         return None

@@ -5,7 +5,9 @@
     "otel": [...]}). int_sessions_affected turns them into the sessions to rebuild; the intermediate models
     then hold only those sessions, the facts replace those sessions' rows, and the daily marts replace the
     (org, day) rows those sessions touch, before and after the change (int_days_affected). Without the var,
-    or with --full-refresh, or before the facts exist, every model is built from all data. -#}
+    or with --full-refresh, or before the facts exist, every model is built from all data. How the rows are
+    replaced differs by engine (DuckDB deletes them, Spark rewrites day partitions): macros/portability/
+    rebuild_window.sql. -#}
 
 {% macro mart_relation(name) -%}
     {{ return(adapter.get_relation(database=target.database, schema='analytics', identifier=name)) }}
@@ -56,20 +58,6 @@
         )
     {%- else -%}
         1 = 1
-    {%- endif -%}
-{%- endmacro %}
-
-{#- Pre-hook of an incremental model: delete the rows the window rebuilds, including rows that will have no
-    successor (a session that moved to another day leaves no row on its old day). A no-op otherwise. -#}
-{% macro delete_affected_rows(affected_model, key_columns) -%}
-    {%- if is_incremental() and incremental_window_active() -%}
-        delete from {{ this }}
-        where exists (
-            select 1 from {{ ref(affected_model) }} as affected
-            where {% for column in key_columns %}affected.{{ column }} = {{ this }}.{{ column }}{% if not loop.last %} and {% endif %}{% endfor %}
-        )
-    {%- else -%}
-        select 1
     {%- endif -%}
 {%- endmacro %}
 

@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 
+from orchestration import engines
 from orchestration.cli.common import add_path_flags, date, logs_on_stderr, paths_of
 
 
@@ -13,6 +14,7 @@ def add_parsers(commands) -> None:
     refresh = commands.add_parser("refresh", help="load new raw files and the directory, rebuild the marts")
     add_path_flags(refresh, "raw_dir", "directory", "warehouse", "lake_dir", "working_warehouse")
     refresh.add_argument("--full", action="store_true", help="reload every delivery folder, changed or not")
+    _add_engine_flag(refresh)
     refresh.add_argument("-v", "--verbose", action="store_true")
     refresh.set_defaults(handler=_refresh)
 
@@ -22,8 +24,18 @@ def add_parsers(commands) -> None:
     backfill.add_argument("--from", dest="date_from", type=date, required=True, help="first delivery date")
     backfill.add_argument("--to", dest="date_to", type=date, required=True, help="last delivery date, inclusive")
     add_path_flags(backfill, "raw_dir", "directory", "warehouse", "lake_dir", "working_warehouse")
+    _add_engine_flag(backfill)
     backfill.add_argument("-v", "--verbose", action="store_true")
     backfill.set_defaults(handler=_backfill)
+
+
+def _add_engine_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--engine",
+        choices=engines.ENGINES,
+        default=None,
+        help=f"where dbt builds the marts (default: ${engines.ENGINE_ENV} or duckdb); spark: see docs/spark.md",
+    )
 
 
 def _refresh(args: argparse.Namespace) -> int:
@@ -33,7 +45,9 @@ def _refresh(args: argparse.Namespace) -> int:
         # Imported here: loading the code location reads the dbt manifest, which only `refresh` needs.
         from orchestration.refresh import run_refresh
 
-        outcome = run_refresh(paths, full=args.full, log_level="DEBUG" if args.verbose else "INFO")
+        outcome = run_refresh(
+            paths, full=args.full, log_level="DEBUG" if args.verbose else "INFO", engine=_engine(args)
+        )
     print(json.dumps(outcome, indent=2, default=str))
     return 0 if outcome["success"] else 1
 
@@ -51,6 +65,11 @@ def _backfill(args: argparse.Namespace) -> int:
             paths,
             partition_range=(args.date_from.isoformat(), args.date_to.isoformat()),
             log_level="DEBUG" if args.verbose else "INFO",
+            engine=_engine(args),
         )
     print(json.dumps(outcome, indent=2, default=str))
     return 0 if outcome["success"] else 1
+
+
+def _engine(args: argparse.Namespace) -> str:
+    return args.engine or engines.current()

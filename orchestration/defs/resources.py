@@ -5,6 +5,7 @@ from __future__ import annotations
 import dagster as dg
 import duckdb
 
+from orchestration import engines
 from orchestration.config import Paths
 from orchestration.ingest import lake
 from orchestration.publish import working_warehouse_ready
@@ -41,6 +42,9 @@ class SessionAnalyticsPaths(dg.ConfigurableResource):
 
 
 def publish_lake_views(paths: Paths) -> None:
-    """Point the working warehouse's `raw` views at the lake files (the sources of the dbt project)."""
+    """Point the working warehouse's `raw` views at the lake files (the sources of the dbt project). On Spark, the
+    dbt build registers the lake itself (dbt_project/macros/portability/register_lake.sql)."""
+    if engines.current() == engines.SPARK:
+        return
     with duckdb.connect(str(working_warehouse_ready(paths))) as warehouse:
         lake.register_views(warehouse, paths.lake_dir)

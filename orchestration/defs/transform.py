@@ -11,8 +11,10 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
 
+from orchestration import engines
 from orchestration.dbt_child import PARENT_PID_ENV
 from orchestration.defs.resources import WAREHOUSE_WRITER_POOL, SessionAnalyticsPaths
+from orchestration.engines import spark
 from orchestration.ingest import changes
 from orchestration.publish import record_built, working_warehouse_ready
 
@@ -46,17 +48,35 @@ def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, pat
     batches loaded since the last published build; a changed directory or `refresh --full` rebuilds all."""
     resolved = paths.resolve()
     resolved.export_to_environment()  # the dbt subprocess reads the working warehouse path from it
-    working_warehouse_ready(resolved)  # the last publish moved the working file: start from its copy
     pending = changes.pending(resolved.lake_dir)
-    if pending.full_rebuild:
-        arguments = ["build", "--full-refresh"]
-        context.log.info("full rebuild of every model")
-    else:
-        arguments = ["build", "--vars", json.dumps(pending.dbt_vars())]
-        context.log.info("incremental build of the changed batches: %s", pending.batches)
+    dbt_vars = None if pending.full_rebuild else pending.dbt_vars()
+    arguments = ["build", "--full-refresh"] if pending.full_rebuild else ["build"]
+    context.log.info(
+        "full rebuild of every model"
+        if pending.full_rebuild
+        else f"incremental build of the changed batches: {pending.batches}"
+    )
     os.environ[PARENT_PID_ENV] = str(os.getpid())  # dbt dies with this process (orchestration/dbt_child.py)
+    if engines.current() == engines.SPARK:
+        yield from _build_on_spark(context, dbt, resolved, pending, arguments, dbt_vars)
+        return
+    working_warehouse_ready(resolved)  # the last publish moved the working file: start from its copy
+    if dbt_vars is not None:
+        arguments += ["--vars", json.dumps(dbt_vars)]
     yield from dbt.cli(arguments, context=context).stream()
     record_built(resolved, pending)  # no longer pending once this build is published
+
+
+def _build_on_spark(context, dbt, resolved, pending, arguments, dbt_vars):
+    """dbt build on Spark (the profile's `spark` output): the tables are written in place, so the changes are
+    built once dbt succeeds; a failed build may have rewritten some tables, so it asks for a full rebuild."""
+    context.log.info("engine: Spark, tables in %s", spark.export_to_environment(resolved))
+    try:
+        yield from dbt.cli(arguments + spark.dbt_arguments(resolved.lake_dir, dbt_vars), context=context).stream()
+    except Exception:
+        changes.record_full_rebuild(resolved.lake_dir)
+        raise
+    changes.mark_built(resolved.lake_dir, pending)
 
 
 def _dbt_executable() -> str:

@@ -1,13 +1,15 @@
 {{ config(
     materialized='incremental',
-    incremental_strategy='delete+insert',
+    incremental_strategy=window_incremental_strategy(),
+    partition_by=window_partition_by('session_date'),
     unique_key='session_key',
     on_schema_change='fail',
-    pre_hook="{{ delete_affected_rows('int_sessions_affected', ['session_id']) }}"
+    pre_hook="{{ delete_affected_rows('int_sessions_affected', ['session_id'], 'session_date') }}"
 ) }}
 -- Incremental: a nightly build replaces the rows of the affected sessions (int_sessions_affected).
 -- depends_on: {{ ref('int_sessions_affected') }}, {{ ref('int_days_affected') }}
 /* grain: one row per session (org_id, session_id). */
+{% call rows_of_rebuilt_partitions('int_sessions_affected', ['session_id'], 'session_date') %}
 with sessions as (
 
     select * from {{ ref('int_sessions_assembled') }}
@@ -57,3 +59,4 @@ select
 from sessions
 left join request_totals
     on sessions.org_id = request_totals.org_id and sessions.session_id = request_totals.session_id
+{% endcall %}

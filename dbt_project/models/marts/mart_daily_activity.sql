@@ -1,9 +1,10 @@
 {{ config(
     materialized='incremental',
-    incremental_strategy='delete+insert',
+    incremental_strategy=window_incremental_strategy(),
+    partition_by=window_partition_by('activity_date'),
     unique_key='grain_key',
     on_schema_change='fail',
-    pre_hook="{{ delete_affected_rows('int_days_affected', ['org_id', 'activity_date']) }}"
+    pre_hook="{{ delete_affected_rows('int_days_affected', ['org_id', 'activity_date'], 'activity_date') }}"
 ) }}
 -- Incremental: a nightly build replaces the (org, day) rows the affected sessions touch (int_days_affected).
 -- depends_on: {{ ref('int_days_affected') }}
@@ -11,6 +12,7 @@
    Sessions are counted on their session date and tokens/cost on each request's date, so every filter
    combination (date range, user, agent, project, repository) sums without double counting. Nulls in the
    grain mean "unknown" (a session whose start has not arrived). */
+{% call rows_of_rebuilt_partitions('int_days_affected', ['org_id', 'activity_date'], 'activity_date') %}
 with session_side as (
 
     select
@@ -80,3 +82,4 @@ select
 
 from combined
 group by org_id, activity_date, user_id, agent, project_id, repository
+{% endcall %}

@@ -6,7 +6,7 @@ with source as (
 
 select
     -- A prefix matches the folder itself and everything below it; a trailing slash is not significant.
-    rtrim(path_prefix, '/') as path_prefix,
+    {{ trailing_slashes_trimmed('path_prefix') }} as path_prefix,
     org_id,
     project_id,
     repository
