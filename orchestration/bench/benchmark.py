@@ -61,7 +61,7 @@ LOCAL_CCUSAGE = Path(".tools/node_modules/.bin/ccusage")  # installed by `make t
 REPORT_ORG_PEOPLE = 1000  # benchmark 5: people of the org whose reports are rendered
 API_REQUESTS_PER_ENDPOINT = 200  # benchmark 6: requests per endpoint
 MARK_BEGIN, MARK_END = "<!-- bench:begin -->", "<!-- bench:end -->"
-VERSIONED = ("duckdb", "dbt-core", "dbt-duckdb", "dagster", "weasyprint")
+VERSIONED = ("duckdb", "dbt-core", "dbt-duckdb", "dagster", "weasyprint", "dbt-spark", "pyspark")
 
 
 @dataclass
@@ -657,7 +657,7 @@ def _benchmark_key(figure: Figure) -> str:
     return BENCHMARKS[int(figure.benchmark.split()[0]) - 1]
 
 
-BENCHMARKS = ("full", "incremental", "load", "transcripts", "reports", "api")
+BENCHMARKS = ("full", "incremental", "load", "transcripts", "reports", "api", "spark")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -739,6 +739,10 @@ def run(args: argparse.Namespace) -> int:
         bench_reports(bench, end_date)
     if "api" in selected:
         bench_api(bench, built_warehouse(bench, end_date, paths))
+    if "spark" in selected:  # the sample on Spark against DuckDB (orchestration/bench/spark.py)
+        from orchestration.bench.spark import bench_spark
+
+        bench_spark(bench, end_date)
     print()
     print(table(bench.figures))
     if str(args.report) != "-":
