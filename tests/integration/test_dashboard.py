@@ -12,13 +12,16 @@ page must also equal the API's JSON (and CSV) for the same filters.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import http.client
 import json
 import os
 import random
 import re
+import sqlite3
 import zoneinfo
 from collections import Counter
+from contextlib import closing
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
@@ -28,9 +31,13 @@ from playwright.sync_api import Error as PlaywrightError
 
 from orchestration.bench import dashboard as dashboard_bench
 from reports.analytics.query import Filters
+from reports.api.app import ApiSettings
 from reports.api.tokens import TokenStore
+from reports.web import routes
+from reports.web.sessions import sessions_file_for
 from tests.fixtures import oracle
 from tests.fixtures.browser import DashboardServer, LoopbackOnly, chromium, new_page, sign_in
+from tests.fixtures.servers import LiveServer
 from tests.fixtures.warehouse import build_warehouse, test_paths, write_delivery, write_directory
 
 ORGS = [("acme", "Acme Robotics", "Europe/Berlin"), ("globex", "Globex", "America/New_York")]
@@ -159,12 +166,13 @@ def site(tmp_path_factory):
     secrets = {role: tokens.create("acme", user)[1] for role, user in READERS.items()}
     secrets["globex"] = tokens.create("globex", "glx-gus-w")[1]
     with DashboardServer(paths.warehouse, tokens.path, root / "server.log") as server, chromium() as (_, browser):
-        yield Site(server.url, secrets, browser, tokens, server)
+        yield Site(server.url, secrets, browser, tokens, server, paths.warehouse)
 
 
 class Site:
-    def __init__(self, url, secrets, browser, tokens, server):
+    def __init__(self, url, secrets, browser, tokens, server, warehouse):
         self.url, self.secrets, self.browser, self.tokens, self.server = url, secrets, browser, tokens, server
+        self.warehouse = warehouse
         self.guards: list[LoopbackOnly] = []
 
     def page(self, role: str | None = None):
@@ -630,6 +638,45 @@ def test_a_tampered_url_or_cookie_is_refused(site):
     assert manager.get("/globex/dashboard").status_code == 200
     site.tokens.revoke(record.token_id)
     assert manager.get("/globex/dashboard").status_code == 401
+
+
+def signed_in_client(url: str, secret: str) -> httpx.Client:
+    client = httpx.Client(base_url=url)
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/").text).group(1)
+    assert client.post("/signin", data={"token": secret, "csrf_token": csrf}).status_code == 303
+    return client
+
+
+def test_an_expired_session_is_signed_out(site):
+    client = signed_in_client(site.url, site.secrets["admin"])
+    assert client.get("/acme/dashboard").status_code == 200
+    session_hash = hashlib.sha256(client.cookies["sa_dashboard"].encode()).hexdigest()
+    with closing(sqlite3.connect(sessions_file_for(site.tokens.path))) as store, store:
+        expired = (dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)).isoformat()
+        changed = store.execute(
+            "update dashboard_sessions set expires_at = ? where session_hash = ?", [expired, session_hash]
+        ).rowcount
+    assert changed == 1
+    response = client.get("/acme/dashboard")
+    assert response.status_code == 401 and "API token" in response.text
+
+
+def test_without_the_vendored_libraries_the_dashboard_says_so_and_the_api_keeps_working(site, monkeypatch):
+    monkeypatch.setattr(routes, "VENDOR_FILES", ("vendor/not-installed.js",))
+    with LiveServer(ApiSettings(site.warehouse, site.tokens.path)) as server:
+        client = signed_in_client(server.url, site.secrets["admin"])
+        page = client.get("/acme/dashboard")
+        assert page.status_code == 200
+        assert "libraries are not installed (vendor/not-installed.js missing" in page.text
+        assert "echarts.min.js" not in page.text and 'id="agents-table"' in page.text  # the tables still show
+        api = client.get(
+            "/acme/sessions/analytics/summary", headers={"Authorization": f"Bearer {site.secrets['admin']}"}
+        )
+        assert (
+            api.status_code == 200
+            and api.json()["total_sessions"] == expected("summary", Filters(), "adm-ava-q")["total_sessions"]
+        )
+    assert "not installed" not in signed_in_client(site.url, site.secrets["admin"]).get("/acme/dashboard").text
 
 
 def test_no_request_leaves_loopback(site):
