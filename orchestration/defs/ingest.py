@@ -15,7 +15,8 @@ PLATFORM_EVENTS = dg.AssetKey(["raw", "platform_events"])
 QUARANTINED_LINES = dg.AssetKey(["raw", "quarantined_lines"])
 LOAD_FILE_SUMMARY = dg.AssetKey(["raw", "load_file_summary"])
 DIRECTORY_TABLES = [
-    dg.AssetKey(["raw", f"directory_{name}"]) for name in ("orgs", "users", "projects", "path_mappings", "model_prices")
+    dg.AssetKey(["raw", f"directory_{name}"])
+    for name in ("orgs", "users", "projects", "path_mappings", "model_prices", "budgets")
 ]
 
 

@@ -1,4 +1,4 @@
-"""Load the org directory (orgs, users, projects CSV files) into the lake.
+"""Load the org directory (orgs, users, projects CSV files; optional path mappings, prices and budgets) into the lake.
 
 The directory is small and hand-maintained, so each row is checked and a bad row is quarantined with its
 file, line and (capped) text, like a bad event line; the good rows beside it are kept. Ids follow the
@@ -61,8 +61,20 @@ FILES = {
             "long_context_cache_read_usd_per_mtok",
         ),
     ),
+    # Optional: spend budgets per org, team, user or project and month or ISO week (docs/budgets.md); warn_at is the
+    # fraction of the amount that raises a warning (default 0.8).
+    "budgets.csv": (
+        "directory_budgets",
+        ("org_id", "scope", "scope_id", "period", "amount_usd"),
+        ("warn_at",),
+    ),
 }
-OPTIONAL_FILES = ("claude_code_projects.csv", "model_prices.csv")
+OPTIONAL_FILES = ("claude_code_projects.csv", "model_prices.csv", "budgets.csv")
+BUDGET_SCOPES = ("org", "team", "user", "project")
+BUDGET_PERIODS = ("month", "week")
+DEFAULT_WARN_AT = "0.8"
+MAX_BUDGET_USD = Decimal(10**12)  # decimal(38, 12) holds far more; no budget is near it
+REBUILD_FREE_DATASETS = ("directory_budgets",)
 PRICE_RATE_COLUMNS = tuple(
     c for c in (*FILES["model_prices.csv"][1], *FILES["model_prices.csv"][2]) if c.endswith("_usd_per_mtok")
 )
@@ -77,6 +89,7 @@ KEYS = {
     "directory_projects": ("org_id", "project_id"),
     "directory_path_mappings": ("path_prefix",),
     "directory_model_prices": ("org_id", "model_id", "valid_from"),
+    "directory_budgets": ("org_id", "scope", "scope_id", "period"),
 }
 
 
@@ -104,6 +117,7 @@ def load_directory(directory: Path, lake_dir: Path) -> DirectoryLoad:
     good["directory_projects"], bad = _keep(good["directory_projects"], bad, "projects.csv", _project_problem)
     good["directory_model_prices"], bad = _keep(good["directory_model_prices"], bad, "model_prices.csv", _price_problem)
     good["directory_model_prices"], bad = _without_overlaps(good["directory_model_prices"], bad)
+    good["directory_budgets"], bad = _keep(good["directory_budgets"], bad, "budgets.csv", _budget_problem)
     users = good["directory_users"]
     if len(orgs_by_id) == 1:
         # users.csv may omit org_id when the directory describes one org.
@@ -128,10 +142,12 @@ def load_directory(directory: Path, lake_dir: Path) -> DirectoryLoad:
 
 
 def _record_if_changed(lake_dir: Path, good: dict[str, list[dict]]) -> None:
-    """A directory change (zones, emails, path mappings) can move any session: ask for a full mart rebuild."""
+    """A directory change (zones, emails, path mappings) can move any session: ask for a full mart rebuild.
+    Budgets move no session (their models are tables, rebuilt by every build), so they are left out."""
     content = {
         dataset: sorted(json.dumps([row.get(c) for c in lake.DATASETS[dataset]["columns"]]) for row in rows)
         for dataset, rows in good.items()
+        if dataset not in REBUILD_FREE_DATASETS
     }
     digest = hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
     state_file = lake_dir / "_state" / SOURCE / "content.json"
@@ -285,6 +301,41 @@ def _price_problem(row) -> str | None:
             return "a long_context_threshold_tokens needs long_context_input and long_context_output rates"
     elif any(row.get(c) is not None for c in PRICE_RATE_COLUMNS if c.startswith("long_context_")):
         return "long-context rates without a long_context_threshold_tokens"
+    return None
+
+
+def _budget_problem(row) -> str | None:
+    """A budget: a known scope and period, an amount of 0.01 to 10^12 USD with at most 6 decimals, a warn_at
+    fraction above 0 and at most 1 (stored normalised, default 0.8); an org budget's scope_id is its org_id, a
+    user's or project's an identifier, a team's its name in users.csv (free text without control characters)."""
+    if row["scope"] not in BUDGET_SCOPES:
+        return f"invalid scope {row['scope']!r}: expected one of {'/'.join(BUDGET_SCOPES)}"
+    if row["period"] not in BUDGET_PERIODS:
+        return f"invalid period {row['period']!r}: expected one of {'/'.join(BUDGET_PERIODS)}"
+    scope_id = row["scope_id"]
+    if row["scope"] == "org" and scope_id != row["org_id"]:
+        return f"an org budget's scope_id must be its org_id {row['org_id']!r}, got {scope_id!r}"
+    if row["scope"] in ("user", "project"):
+        problem = identifier_problem(scope_id)
+        if problem:
+            return f"invalid identifier scope_id: {problem}"
+    control = next((c for c in scope_id if unicodedata.category(c) == "Cc"), None)
+    if control is not None:
+        return f"invalid text scope_id: contains the control character U+{ord(control):04X}"
+    try:
+        amount = Decimal(row["amount_usd"])
+    except InvalidOperation:
+        return f"invalid amount_usd {row['amount_usd']!r}: expected a number"
+    if not amount.is_finite() or not Decimal("0.01") <= amount <= MAX_BUDGET_USD or amount != round(amount, 6):
+        return f"invalid amount_usd {row['amount_usd']!r}: expected 0.01 to {MAX_BUDGET_USD} with at most 6 decimals"
+    text = row.get("warn_at") or DEFAULT_WARN_AT
+    try:
+        warn_at = Decimal(text)
+    except InvalidOperation:
+        return f"invalid warn_at {text!r}: expected a fraction such as 0.8"
+    if not warn_at.is_finite() or not 0 < warn_at <= 1 or warn_at != round(warn_at, 6):
+        return f"invalid warn_at {text!r}: expected a fraction above 0 and at most 1, at most 6 decimals"
+    row["amount_usd"], row["warn_at"] = str(amount), str(warn_at)
     return None
 
 
