@@ -47,6 +47,7 @@ from reports.analytics.query import (
 )
 from reports.analytics.scope import Directory, ScopeError
 from reports.api.answer_csv import answer_csv
+from reports.api.budgets import budget_router
 from reports.api.tokens import TokenRecord, TokenStore, TokenStoreError
 from reports.web.routes import add_dashboard
 
@@ -182,6 +183,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
         summary="Whether the warehouse can be read (no token needed, no data shown)",
         responses={503: {"model": ErrorBody}},
     )
+    app.include_router(budget_router(authenticated_reader, _scope, _date, _denied, ApiError))  # reports.api.budgets
     return add_dashboard(app)  # the dashboard (reports.web): same app, warehouse, tokens and limits
 
 
