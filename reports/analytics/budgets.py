@@ -248,6 +248,11 @@ class BudgetQueries:
 
     # -- shared --------------------------------------------------------------------------------------------
 
+    def latest_day(self, org_id: str) -> dt.date | None:
+        """The org's latest activity date: the day the current budget figures stand at."""
+        rows = self._rows(f"select max(activity_date) from {ACTIVITY_MART} where org_id = ?", [org_id])
+        return rows[0][0] if rows else None
+
     def _scope_name(self, org_id: str, directory: Directory, kind: str, key: str) -> str:
         """What to call a budget's or anomaly's subject: a person's or project's name, a team's, the org's."""
         if kind == "user":
