@@ -7,10 +7,10 @@ import argparse
 import logging
 from collections.abc import Sequence
 
-from orchestration.cli import analytics, bench, collect, generate_sample, prices, refresh, report, serve, tokens
+from orchestration.cli import alerts, analytics, bench, collect, generate_sample, prices, refresh, report, serve, tokens
 
 # The commands in the order `--help` lists them; each module adds its parsers and their handlers.
-COMMAND_GROUPS = (refresh, analytics, serve, collect, tokens, report, generate_sample, bench, prices)
+COMMAND_GROUPS = (refresh, analytics, serve, collect, tokens, report, alerts, generate_sample, bench, prices)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
