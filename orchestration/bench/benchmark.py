@@ -657,7 +657,7 @@ def _benchmark_key(figure: Figure) -> str:
     return BENCHMARKS[int(figure.benchmark.split()[0]) - 1]
 
 
-BENCHMARKS = ("full", "incremental", "load", "transcripts", "reports", "api", "spark")
+BENCHMARKS = ("full", "incremental", "load", "transcripts", "reports", "api", "spark", "dashboard")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -743,6 +743,10 @@ def run(args: argparse.Namespace) -> int:
         from orchestration.bench.spark import bench_spark
 
         bench_spark(bench, end_date)
+    if "dashboard" in selected:  # time to a complete page per view (orchestration/bench/dashboard.py)
+        from orchestration.bench.dashboard import bench_dashboard
+
+        bench_dashboard(bench, built_warehouse(bench, end_date, paths))
     print()
     print(table(bench.figures))
     if str(args.report) != "-":
