@@ -11,6 +11,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from reports.analytics import formatting as fmt
+from reports.analytics.budgets import STATUS_LABELS, AnomalyFilters, BudgetFilters, BudgetQueries
 from reports.analytics.query import AnalyticsQueries, Filters, Scope
 from reports.analytics.scope import Directory, Person
 from reports.analytics.vocabulary import MODEL_FAMILY_LABELS
@@ -55,6 +56,9 @@ class ReportContent:
     tables: dict[str, list[dict]] = field(default_factory=dict)
     cache: dict = field(default_factory=dict)
     data_quality: dict = field(default_factory=dict)
+    # "What changed this week" (team and org reports): budgets not on track and the week's anomalies, in scope;
+    # empty (no section) when there is nothing to say.
+    changes: dict = field(default_factory=dict)
 
     @property
     def header_text(self) -> str:
@@ -103,6 +107,8 @@ def build_report(
         return content
 
     salt = f"{org_id}-{week.label}-{audience}-{recipient_id}"
+    if audience in ("manager", "org"):
+        content.changes = _changes(queries, directory, org_id, week, scope)
     _add_trends(content, queries, org_id, week, scope, salt)
     _add_breakdowns(content, queries, org_id, this_week, scope, salt)
     if audience == "user":
@@ -150,6 +156,28 @@ def _scope_description(audience: str, directory: Directory, scope: Scope) -> str
         people = len(directory.members(scope))
         return f"You and your team: {people} {'person' if people == 1 else 'people'}, direct and indirect reports"
     return "The whole organisation"
+
+
+# -- what changed -----------------------------------------------------------------------------------------
+
+
+def _changes(queries, directory: Directory, org_id: str, week: ReportWeek, scope: Scope) -> dict:
+    """The budgets in scope that are not on track as of the week's last day (their figures of a day of the week),
+    and the week's anomalies in scope; {} when there are none."""
+    budget_queries = BudgetQueries(queries.conn)
+    budgets = [
+        {**budget, "status_label": STATUS_LABELS[budget["status"]]}
+        for budget in budget_queries.budgets(org_id, directory, scope, BudgetFilters(as_of=week.end))["budgets"]
+        if budget["status"] != "ok" and budget["as_of_date"] >= week.start.isoformat()
+    ]
+    anomalies = budget_queries.anomalies(
+        org_id, directory, scope, AnomalyFilters(date_from=week.start, date_to=week.end)
+    )["anomalies"]
+    for anomaly in anomalies:
+        anomaly["day"] = dt.date.fromisoformat(anomaly["date"]).strftime("%A %-d %B")
+    if not budgets and not anomalies:
+        return {}
+    return {"budgets": budgets, "anomalies": anomalies}
 
 
 # -- charts and tables ------------------------------------------------------------------------------------
