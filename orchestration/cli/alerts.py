@@ -16,7 +16,7 @@ def add_parsers(commands) -> None:
     alerts.add_argument(
         "--anomaly-min-usd",
         type=float,
-        help="email anomalies costing at least this (default: SESSION_ANALYTICS_ANOMALY_EMAIL_MIN_USD or 50)",
+        help="email anomalies costing at least this (default: SESSION_ANALYTICS_ANOMALY_EMAIL_MIN_USD or 200)",
     )
     add_path_flags(alerts, "outbox", "ledger", "warehouse")
     alerts.add_argument("-v", "--verbose", action="store_true")

@@ -6,7 +6,7 @@ Alerts, from the published warehouse as of the org's latest day:
   budget (`reports.analytics.budgets.visible_budget`), else the org's admins, for a team budget; to the admins for
   org and project budgets. The message has the spend, the forecast and the top three contributors within the
   recipient's scope.
-- a large anomaly (cost at least SESSION_ANALYTICS_ANOMALY_EMAIL_MIN_USD, default $50) of the last seven days:
+- a large anomaly (cost at least SESSION_ANALYTICS_ANOMALY_EMAIL_MIN_USD, default $200) of the last seven days:
   once per anomaly. A user's goes to their manager (directory manager_id), or to the admins when they have none;
   a project's or agent's to the admins.
 
@@ -44,7 +44,7 @@ from reports.delivery.mailer import InvalidAddress, Mailer, parse_address
 log = logging.getLogger(__name__)
 
 ANOMALY_EMAIL_MIN_ENV = "SESSION_ANALYTICS_ANOMALY_EMAIL_MIN_USD"
-DEFAULT_ANOMALY_EMAIL_MIN_USD = 50.0
+DEFAULT_ANOMALY_EMAIL_MIN_USD = 200.0
 RECENT_DAYS = 7  # anomalies of the org's latest seven days are emailed (older ones were, or are history)
 
 SENT_NOW, ALREADY_SENT, NO_ADDRESS, INVALID_ADDRESS, FAILED = (
@@ -98,7 +98,7 @@ class _Alert:
 
 
 def anomaly_email_min_usd(environ=None) -> float:
-    """The smallest anomaly cost that is emailed (SESSION_ANALYTICS_ANOMALY_EMAIL_MIN_USD, default 50)."""
+    """The smallest anomaly cost that is emailed (SESSION_ANALYTICS_ANOMALY_EMAIL_MIN_USD, default 200)."""
     text = (os.environ if environ is None else environ).get(ANOMALY_EMAIL_MIN_ENV) or str(DEFAULT_ANOMALY_EMAIL_MIN_USD)
     try:
         value = Decimal(text)

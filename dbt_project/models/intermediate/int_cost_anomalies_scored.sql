@@ -136,8 +136,8 @@ select
     baseline_mad_usd,
     coalesce(
         baseline_weeks >= {{ var('anomaly_min_baseline_weeks', 4) }}
-        and cost_usd >= {{ var('anomaly_min_usd', 25) }}
-        and cast(cost_usd as double) >= {{ var('anomaly_min_ratio', 2) }} * baseline_median_usd
+        and cost_usd >= {{ var('anomaly_min_usd', 100) }}
+        and cast(cost_usd as double) >= {{ var('anomaly_min_ratio', 3) }} * baseline_median_usd
         and cast(cost_usd as double) - baseline_median_usd
         > {{ var('anomaly_mad_threshold', 3) }} * 1.4826 * baseline_mad_usd,
         false
