@@ -12,6 +12,7 @@ messy case the contract allows, in realistic proportions:
     <raw_dir>/otel/sample-collector/<UTC date>/logs.jsonl[.gz]           OpenTelemetry Collector file exporter
     <directory_dir>/orgs.csv, users.csv, projects.csv                    the org directory
     <directory_dir>/claude_code_projects.csv                             working-directory prefixes -> projects
+    <directory_dir>/budgets.csv                                          team budgets: over, projected over, fine
 
 Two orgs (`acme` in Europe/Berlin with most users, a small `globex` in America/New_York) so cross-org
 separation and local-time rhythms can be tested. The JSON Schema of one good event line is
@@ -34,7 +35,8 @@ Where each part lives (this module only validates the options, seeds the streams
 
     orgs, people              the two orgs and their projects; names, hierarchy, habits, the directory CSVs
     rhythm, models, prices    when people work; agents, models, cache and token sizes; Claude Code's list prices
-    platform_plans            who starts which platform session when, and the showcase sessions
+    platform_plans            who starts which platform session when, the showcase sessions, the planted anomaly
+    budgets                   the team budgets, set from what the platform events cost
     platform_events           a plan's event lines and their messy delivery
     bad_lines                 the deliberately invalid platform lines
     claude_code_users         who uses Claude Code, what their setup records, who uses the other agents
@@ -55,6 +57,7 @@ from pathlib import Path
 from orchestration.sample import SOURCES, TRANSCRIPT_USER_SHARE
 from orchestration.sample import agents as sample_agents
 from orchestration.sample.bad_lines import BAD_LINE_KINDS, BAD_LINES_PER_KIND
+from orchestration.sample.budgets import budget_teams, write_budgets
 from orchestration.sample.claude_code import CLAUDE_CODE_DAYS, ClaudeCodeWriter, remove_previous_claude_code_output
 from orchestration.sample.claude_code_users import OUTSIDE_EMAIL, agent_log_users, choose_claude_code_users
 from orchestration.sample.clock import epoch_day
@@ -62,6 +65,7 @@ from orchestration.sample.models import LONG_CONTEXT_MODELS, UNPRICED_MODEL
 from orchestration.sample.orgs import MAIN_ORG, SECOND_ORG, UNKNOWN_PROJECT, UNKNOWN_USER_ID
 from orchestration.sample.people import MIN_USERS, build_people, write_directory
 from orchestration.sample.platform_events import write_platform
+from orchestration.sample.platform_plans import planted_spike
 
 # The names callers and tests use, importable from here as before the split.
 __all__ = [
@@ -177,11 +181,23 @@ def generate_sample(
         ),
         0,
     )
-    if "platform" in sources:
-        counts = write_platform(raw_dir, people, dates, seed=seed, gzip_share=gzip_share)
     window = dates[-CLAUDE_CODE_DAYS:]
     rng = random.Random(f"{seed}:claude_code")
     claude_code_users = choose_claude_code_users(rng, people, transcript_user_share, epoch_day(window[0]), len(window))
+    spend: dict = {}
+    if "platform" in sources:
+        teams = set(budget_teams(people))
+        counts = write_platform(
+            raw_dir,
+            people,
+            dates,
+            seed=seed,
+            gzip_share=gzip_share,
+            planted=planted_spike(random.Random(f"{seed}:anomaly"), people, dates),
+            tracked=[p for p in people if p.org.org_id == MAIN_ORG.org_id and p.team in teams],
+            spend=spend,
+        )
+    write_budgets(directory_dir, people, spend, end_date, (user.email for user in claude_code_users))
     if "claude_code" in sources or "otel" in sources:
         remove_previous_claude_code_output(raw_dir, sources)
         writer = ClaudeCodeWriter(raw_dir, rng, end_date, sources, claude_code_scale)

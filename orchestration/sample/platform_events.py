@@ -5,8 +5,11 @@ redelivered lines, gzip, CRLF, BOM, blank lines and empty files."""
 from __future__ import annotations
 
 import datetime
+import json
 import math
 import random
+import zoneinfo
+from collections.abc import Iterable
 from pathlib import Path
 
 from orchestration.sample.bad_lines import corrupt
@@ -43,6 +46,7 @@ from orchestration.sample.models import (
 from orchestration.sample.orgs import UNKNOWN_USER_ID
 from orchestration.sample.people import Person
 from orchestration.sample.platform_plans import SessionPlan, natural_plans, showcase_plans
+from orchestration.sample.prices import cost_usd
 
 PAUSE_SHARE, PAUSE_SECONDS = 0.08, (60, 1_500)  # the user reads, thinks, goes to a meeting
 GAP_MEDIAN_S, GAP_SIGMA = 6.0, 0.9
@@ -59,7 +63,20 @@ CRLF_SHARE, BOM_SHARE, EMPTY_FILE_SHARE, BLANK_LINE_SHARE = 0.10, 0.06, 0.08, 0.
 FILE_TRAITS = ("bom", "crlf", "gzip", "empty", "blank")  # each guaranteed in at least one delivery
 
 
-def write_platform(raw_dir: Path, people: list[Person], dates: list[datetime.date], *, seed, gzip_share) -> dict:
+def write_platform(
+    raw_dir: Path,
+    people: list[Person],
+    dates: list[datetime.date],
+    *,
+    seed,
+    gzip_share,
+    planted: dict[datetime.date, list[SessionPlan]] | None = None,
+    tracked: Iterable[Person] = (),
+    spend: dict[tuple[str, datetime.date], float] | None = None,
+) -> dict:
+    """Write the delivery folders. `planted`: extra sessions by local date (the planted anomaly). `spend` collects
+    the list-price cost of the `tracked` people's requests, by (user id, local date): the sample's budgets are set
+    from it."""
     start_date, end_date = dates[0], dates[-1]
     _remove_previous_output(raw_dir / "platform")
     showcase = showcase_plans(random.Random(f"{seed}:showcase"), people, dates)
@@ -70,6 +87,7 @@ def write_platform(raw_dir: Path, people: list[Person], dates: list[datetime.dat
         end_date,
         gzip_share,
     )
+    writer.tracked = {person.user_id: person.org.timezone for person in tracked}
     activity_rng = random.Random(f"{seed}:activity")
     directory_people = [p for p in people if p.user_id != UNKNOWN_USER_ID]
     for local_date in dates:
@@ -77,10 +95,14 @@ def write_platform(raw_dir: Path, people: list[Person], dates: list[datetime.dat
             writer.emit(plan)
         for plan in showcase.get(local_date, ()):
             writer.emit(plan)
+        for plan in (planted or {}).get(local_date, ()):
+            writer.emit(plan)
         # Later local days start after this date's UTC midnight (local midnight is at most UTC+14 hours ahead
         # and sessions start after 7:00), and deliveries never precede the event: older folders are complete.
         writer.flush_before(epoch_day(local_date))
     writer.flush_before(epoch_day(end_date) + 2)
+    if spend is not None:
+        spend.update(writer.spend)
     return writer.summary()
 
 
@@ -114,6 +136,8 @@ class _DeliveryWriter:
         core = [d for d in range(self.first_folder, self.last_folder) if from_epoch_day(d).weekday() < 5]
         core = core or list(range(self.first_folder, self.last_folder))
         self.showcase_folder = {trait: rng.choice(core) for trait in FILE_TRAITS}
+        self.tracked: dict[str, str] = {}  # user id -> time zone, of the users whose spend is collected
+        self.spend: dict[tuple[str, datetime.date], float] = {}
 
     # ---- events -------------------------------------------------------------------------------------------
 
@@ -231,11 +255,35 @@ class _DeliveryWriter:
             requests = sum('"event_type":"model_request"' in line for _, line in events)
         self.counts["sessions"] += 1
         self.counts["model_requests"] += requests
+        if plan.user_id in self.tracked:
+            self._add_spend(plan.user_id, events)
         bad_lines = [corrupt(rng, kind, copy, started, events) for kind, copy in plan.bad_kinds]
         self._route(events, (t0, started), plan.late_start)
         for line in bad_lines:  # extra lines beside the good copy, in the session's first delivery
             self._open_folder(t0 // DAY_MS)[int(rand() * SHARDS_PER_DELIVERY)].append(line)
         self.counts["bad_lines"] += len(bad_lines)
+
+    def _add_spend(self, user_id: str, events: list[tuple[int, str]]) -> None:
+        """The list-price cost of a session's requests, by local request date (read back from the lines: only the
+        few tracked users pay for it)."""
+        zone = zoneinfo.ZoneInfo(self.tracked[user_id])
+        for at, line in events:
+            if '"event_type":"model_request"' not in line:
+                continue
+            event = json.loads(line)
+            usage = event["usage"]
+            split = usage.get("cache_creation") or {}
+            one_hour = split.get("ephemeral_1h_input_tokens", 0)
+            cost = cost_usd(
+                event["model"],
+                usage["input_tokens"],
+                usage["output_tokens"],
+                usage["cache_creation_input_tokens"] - one_hour,
+                one_hour,
+                usage["cache_read_input_tokens"],
+            )
+            day = datetime.datetime.fromtimestamp(at / 1000, zone).date()
+            self.spend[user_id, day] = self.spend.get((user_id, day), 0.0) + cost
 
     def _route(self, events: list[tuple[int, str]], start: tuple[int, str], late_start: bool) -> None:
         """Delivery folder (event's UTC date or a day late), shard, and the occasional duplicate copy."""

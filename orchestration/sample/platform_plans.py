@@ -171,3 +171,47 @@ def showcase_plans(rng: random.Random, people: list[Person], dates: list[datetim
         plan = _plan_session(rng, person, local_date, local_hour=hour, bad_kinds=carried, **overrides)
         plans.setdefault(local_date, []).append(plan)
     return plans
+
+
+SPIKE_SESSIONS, SPIKE_REQUESTS, SPIKE_HOURS = 6, 200, (8.5, 10.0, 11.5, 13.0, 14.5, 16.0)
+
+
+def planted_spike(
+    rng: random.Random, people: list[Person], dates: list[datetime.date]
+) -> dict[datetime.date, list[SessionPlan]]:
+    """The sample's one planted anomaly: an acme member's Wednesday of long-context claude-code sessions on a 1M
+    context sonnet, far above their usual Wednesdays. The Wednesday of the last complete ISO week of the sample
+    (so the latest weekly report and the latest seven days' alerts both have it), with four weeks of history."""
+    last = dates[-1]
+    sunday = last - datetime.timedelta(days=(last.weekday() + 1) % 7)
+    wednesday = sunday - datetime.timedelta(days=4)
+    if wednesday - datetime.timedelta(weeks=4) < dates[0]:
+        return {}
+    members = [
+        p
+        for p in people
+        if p.org.org_id == MAIN_ORG.org_id
+        and p.role == "member"
+        and p.manager_id
+        and not on_vacation(p.vacation, wednesday)
+    ]
+    if not members:
+        return {}
+    person = rng.choice(members)
+    plans = [
+        _plan_session(
+            rng,
+            person,
+            wednesday,
+            local_hour=hour,
+            agent="claude-code",
+            model=SONNET_45,
+            long_context=True,
+            requests=SPIKE_REQUESTS,
+            end_status="completed",
+            late_start=False,
+            bad_kinds=(),
+        )
+        for hour in SPIKE_HOURS[:SPIKE_SESSIONS]
+    ]
+    return {wednesday: plans}
