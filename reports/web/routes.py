@@ -373,7 +373,7 @@ def people(request: Request, org_id: str) -> Response:
     if not signed.reader.sees_others:
         return _denied_response(request, _Denied(403, "the people view is for managers and admins"), True)
     chrome = _chrome(signed)
-    data = views.people(signed.queries, signed.reader, asked)
+    data = views.people(signed.queries, signed.directory, signed.reader, asked)
     return _page(
         "people.html.j2",
         view="people",
@@ -427,7 +427,9 @@ def download(request: Request, org_id: str, question: str) -> Response:
     if question == "people":
         if not reader.sees_others:
             return _denied_response(request, _Denied(403, "the people view is for managers and admins"), False)
-        text = answer_csv({"people": views.people(queries, reader, asked)["people"]}, views.PeopleAnswer)
+        text = answer_csv(
+            {"people": views.people(queries, signed.directory, reader, asked)["people"]}, views.PeopleAnswer
+        )
     else:
         options = {"interval": asked.interval, "metric": asked.metric} if question == "timeseries" else {}
         answer = getattr(queries, question.replace("-", "_"))(org_id, asked.filters, reader.scope, **options)

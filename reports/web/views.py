@@ -405,24 +405,23 @@ def _cost_table(key: str, title: str, column: str, rows: list[tuple]) -> dict:
     }
 
 
-def people(queries: DashboardQueries, reader: Reader, asked: Asked) -> dict:
+def people(queries: DashboardQueries, directory: Directory, reader: Reader, asked: Asked) -> dict:
     org_id, filters, scope = reader.org_id, asked.filters, reader.scope
-    rows = queries.by_person(org_id, filters, scope)["people"]
-    activity = queries.people_activity(org_id, filters, scope, interval="week")
+    answer = queries.people(org_id, filters, scope, interval="week")
     first, last = queries.date_range(org_id, filters)
     table = []
-    for row in rows:
-        extra = activity["people"].get(row["user_id"], {"trend": [0] * len(activity["periods"]), "top_agent": None})
+    for row in answer["people"]:
+        known = directory.people.get(row["user_id"]) if row["user_id"] is not None else None
+        name = known.name if known else None
         table.append(
             {
                 **row,
-                "label": fmt.display_text(row["name"] or row["user_id"] or UNKNOWN_USER),
-                "top_agent": extra["top_agent"],
-                "trend": extra["trend"],
-                "sparkline": sparkline(extra["trend"]),
+                "name": name,
+                "label": fmt.display_text(name or row["user_id"] or UNKNOWN_USER),
+                "sparkline": sparkline(row["trend"]),
             }
         )
-    return {"range": (first, last), "people": table, "periods": activity["periods"]}
+    return {"range": (first, last), "people": table, "periods": answer["periods"]}
 
 
 class PersonRow(BaseModel):
