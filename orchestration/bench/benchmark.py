@@ -657,7 +657,7 @@ def _benchmark_key(figure: Figure) -> str:
     return BENCHMARKS[int(figure.benchmark.split()[0]) - 1]
 
 
-BENCHMARKS = ("full", "incremental", "load", "transcripts", "reports", "api", "spark", "dashboard")
+BENCHMARKS = ("full", "incremental", "load", "transcripts", "reports", "api", "spark", "dashboard", "budgets")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -747,6 +747,10 @@ def run(args: argparse.Namespace) -> int:
         from orchestration.bench.dashboard import bench_dashboard
 
         bench_dashboard(bench, built_warehouse(bench, end_date, paths))
+    if "budgets" in selected:  # the forecast's backtest on the sample's history (orchestration/bench/budgets.py)
+        from orchestration.bench.budgets import bench_budgets
+
+        bench_budgets(bench, end_date)
     print()
     print(table(bench.figures))
     if str(args.report) != "-":
