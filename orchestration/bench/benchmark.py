@@ -434,10 +434,10 @@ def bench_reports(bench: Bench, end_date: dt.date) -> None:
 
 def _sample_people(main_org_people: int) -> int:
     """The sample's `--users` that gives its main org this many people (the rest go to the second org)."""
-    users = round(main_org_people / (1 - _generator().SECOND_ORG_SHARE))
-    while (
-        users - max(_generator().SECOND_ORG_MIN_USERS, round(users * _generator().SECOND_ORG_SHARE)) < main_org_people
-    ):
+    from orchestration.sample import people  # the sample generator, imported when a benchmark runs
+
+    users = round(main_org_people / (1 - people.SECOND_ORG_SHARE))
+    while users - max(people.SECOND_ORG_MIN_USERS, round(users * people.SECOND_ORG_SHARE)) < main_org_people:
         users += 1
     return users
 
