@@ -509,5 +509,5 @@ def sparkline(values: list[int], width: int = 96, height: int = 24) -> str:
     top = max(values) or 1
     step = width / max(len(values) - 1, 1)
     return " ".join(
-        f"{index * step:.1f},{height - 2 - (value / top) * (height - 4):.1f}" for index, value in enumerate(values)
+        f"{index * step:.0f},{height - 2 - (value / top) * (height - 4):.0f}" for index, value in enumerate(values)
     )
