@@ -35,7 +35,7 @@ from markupsafe import Markup
 from reports.analytics import formatting as fmt
 from reports.analytics.answers import ANSWER_SHAPES
 from reports.analytics.dashboard import DashboardQueries
-from reports.analytics.query import QueryError, Scope
+from reports.analytics.query import QueryError
 from reports.analytics.scope import Directory, ScopeError
 from reports.api.answer_csv import answer_csv
 from reports.api.tokens import TokenStore
@@ -445,4 +445,4 @@ def people_query(asked: views.Asked, user_id: str) -> str:
     return urlencode([*((k, v) for k, v in asked.pairs if k != "user"), ("user", user_id)])
 
 
-_templates.globals.update(people_query=people_query, scope_everyone=Scope.everyone)
+_templates.globals.update(people_query=people_query)
