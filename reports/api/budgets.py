@@ -105,12 +105,29 @@ def budget_router(
     parse_date: Callable[[str, str | None], dt.date | None],
     denied: Callable[..., Exception],
     api_error: Callable[..., Exception],
+    error_bodies: tuple[type[BaseModel], type[BaseModel]],
 ) -> APIRouter:
     """The two routes, with the app's pipeline: `authenticated_reader` (a dependency giving the token's record),
     `scope_of(request, warehouse, reader, filters)` (the reader's scope, 403 for users outside it),
     `parse_date(parameter, text)` (a date of the date window, QueryError otherwise), `denied(status, request,
-    reason, reader)` and `api_error(status, detail, parameter)`."""
+    reason, reader)`, `api_error(status, detail, parameter)` and the app's error bodies (plain, and with the
+    parameter) for the documented responses."""
     router = APIRouter(tags=["budgets"])
+    error_body, parameter_error_body = error_bodies
+
+    def responses(shape: type[BaseModel]) -> dict:
+        return {
+            200: {
+                "model": shape,
+                "description": "The answer; with `format=csv`, its CSV form",
+                "content": {"text/csv": {"schema": {"type": "string"}}},
+            },
+            401: {"model": error_body, "description": "No token, or a token that is unknown or revoked"},
+            403: {"model": error_body, "description": "Another org, or users or teams outside the reader's scope"},
+            422: {"model": parameter_error_body, "description": "A bad parameter; `parameter` names it"},
+            503: {"model": error_body, "description": "The warehouse or the token store cannot be read"},
+        }
+
     Reader = Annotated[object, Depends(authenticated_reader)]
     OrgId = Annotated[str, PathParam(description="The org, as in the directory")]
     Format = Annotated[Literal["json", "csv"], Query(description="`csv` for the CSV form")]
@@ -143,7 +160,7 @@ def budget_router(
         name="budgets",
         summary=_SUMMARIES["budgets"],
         response_model=None,
-        responses={200: {"model": Budgets}},
+        responses=responses(Budgets),
     )
     def budgets(
         request: Request,
@@ -182,7 +199,7 @@ def budget_router(
         name="anomalies",
         summary=_SUMMARIES["anomalies"],
         response_model=None,
-        responses={200: {"model": Anomalies}},
+        responses=responses(Anomalies),
     )
     def anomalies(
         request: Request,
