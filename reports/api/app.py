@@ -49,7 +49,6 @@ from reports.analytics.scope import Directory, ScopeError
 from reports.api.answer_csv import answer_csv
 from reports.api.budgets import budget_router
 from reports.api.tokens import TokenRecord, TokenStore, TokenStoreError
-from reports.web.routes import add_dashboard
 
 log = logging.getLogger("reports.api")  # the package's logger, as before the move
 
@@ -183,8 +182,10 @@ def create_app(settings: ApiSettings) -> FastAPI:
         summary="Whether the warehouse can be read (no token needed, no data shown)",
         responses={503: {"model": ErrorBody}},
     )
-    app.include_router(budget_router(authenticated_reader, _scope, _date, _denied, ApiError))  # reports.api.budgets
-    return add_dashboard(app)  # the dashboard (reports.web): same app, warehouse, tokens and limits
+    app.include_router(  # reports.api.budgets
+        budget_router(authenticated_reader, _scope, _date, _denied, ApiError, (ErrorBody, ParameterErrorBody))
+    )
+    return app
 
 
 _SUMMARIES = {
