@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import http.client
 import json
 import os
 import platform as host
@@ -21,7 +20,6 @@ import random
 import re
 import resource
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -37,7 +35,18 @@ import duckdb
 import psutil
 
 from orchestration.bench import ccusage_parity
-from orchestration.config import PATH_SETTINGS, Paths
+from orchestration.bench.serving import (
+    API_ENDPOINTS,
+    API_READERS,
+    ApiChoices,
+    api_readers,
+    free_port,
+    main_org_id,
+    model_requests,
+    paths_env,
+    wait_for_server,
+)
+from orchestration.config import Paths
 from orchestration.ingest import claude_code, platform
 
 
@@ -189,16 +198,6 @@ def generate(
     return paths
 
 
-def paths_env(paths: Paths) -> dict[str, str]:
-    """This process's environment with every path setting pointing at `paths` (for the CLI subprocesses)."""
-    env = {**os.environ}
-    for name, (env_var, _) in PATH_SETTINGS.items():
-        value = getattr(paths, name, None)
-        if value is not None:
-            env[env_var] = str(value)
-    return env
-
-
 def refresh_command(paths: Paths, full: bool) -> tuple[list[str], dict[str, str]]:
     command = [sys.executable, "-m", "orchestration.cli", "refresh"] + (["--full"] if full else [])
     return command, paths_env(paths)
@@ -216,11 +215,6 @@ def built_warehouse(bench: Bench, end_date: dt.date, paths: Paths | None) -> Pat
     if not paths.warehouse.exists():
         refresh(paths, full=True)
     return paths
-
-
-def model_requests(paths: Paths) -> int:
-    with duckdb.connect(str(paths.warehouse), read_only=True) as conn:
-        return conn.execute("select count(*) from analytics.fct_model_requests").fetchall()[0][0]
 
 
 # -- the benchmarks -------------------------------------------------------------------------------------------
@@ -396,8 +390,6 @@ def bench_transcripts(bench: Bench, end_date: dt.date) -> None:
 
 # The report week and the week before it (the KPI changes), ending on the Sunday that closes the report week.
 REPORT_DAYS = 14
-API_ENDPOINTS = ("summary", "timeseries", "by-agent", "cost-breakdown")
-API_READERS = ("admin", "manager", "member")
 
 
 def bench_reports(bench: Bench, end_date: dt.date) -> None:
@@ -412,9 +404,7 @@ def bench_reports(bench: Bench, end_date: dt.date) -> None:
     week = ReportWeek.containing(sunday)
     workers = os.cpu_count() or 1
     started_cpu, started = _cpu_seconds(), time.perf_counter()
-    outcome = render_reports(
-        paths.warehouse, bench.work_dir / "reports" / "out", _generator().MAIN_ORG.org_id, week, workers=workers
-    )
+    outcome = render_reports(paths.warehouse, bench.work_dir / "reports" / "out", main_org_id(), week, workers=workers)
     seconds, cpu = time.perf_counter() - started, _cpu_seconds() - started_cpu
     reports = [file for file in outcome.files if file.format == "pdf"]
     by_audience = {
@@ -453,8 +443,8 @@ def bench_api(bench: Bench, paths: Paths) -> None:
     random filters and readers of each role (admin, manager, member) on the full build's warehouse."""
     tokens_file = bench.work_dir / "api_tokens.sqlite3"
     tokens_file.unlink(missing_ok=True)
-    readers = _api_readers(paths.warehouse, tokens_file)
-    port = _free_port()
+    readers = api_readers(paths.warehouse, tokens_file)
+    port = free_port()
     env = {**paths_env(paths), "SESSION_ANALYTICS_TOKENS": str(tokens_file)}
     server = subprocess.Popen(
         [sys.executable, "-m", "orchestration.cli", "serve", "--port", str(port)],
@@ -463,14 +453,14 @@ def bench_api(bench: Bench, paths: Paths) -> None:
         stderr=subprocess.DEVNULL,
     )
     try:
-        connection = _wait_for_server(port, server)
-        choices = _ApiChoices.load(paths.warehouse)
+        connection = wait_for_server(port, server)
+        choices = ApiChoices.load(paths.warehouse)
         rng = random.Random(7)
         latencies: dict[str, list[float]] = {endpoint: [] for endpoint in API_ENDPOINTS}
         for _ in range(bench.api_requests):
             for endpoint in API_ENDPOINTS:
                 reader = readers[rng.choice(API_READERS)]
-                url = f"/{_generator().MAIN_ORG.org_id}/sessions/analytics/{endpoint}?" + urlencode(
+                url = f"/{main_org_id()}/sessions/analytics/{endpoint}?" + urlencode(
                     choices.random_filters(rng, endpoint, reader), doseq=True
                 )
                 started = time.perf_counter()
@@ -493,105 +483,6 @@ def bench_api(bench: Bench, paths: Paths) -> None:
             f"{percentiles[49] * 1000:,.1f} / {percentiles[94] * 1000:,.1f} ms",
             f"{len(samples)} requests; target p95 < 50 ms",
         )
-
-
-@dataclass(frozen=True)
-class _Reader:
-    user_id: str
-    role: str
-    team: tuple[str, ...]  # the users the reader may name in `user=`
-    secret: str
-
-
-def _api_readers(warehouse: Path, tokens_file: Path) -> dict[str, _Reader]:
-    """A token for the admin, for the manager of the largest team, and for a member of that team."""
-    from reports.analytics.scope import Directory
-    from reports.api.tokens import TokenStore
-
-    with duckdb.connect(str(warehouse), read_only=True) as conn:
-        directory = Directory.load(conn, _generator().MAIN_ORG.org_id)
-    admin = directory.recipients("org")[0]
-    manager = max(directory.recipients("manager"), key=lambda person: len(directory.team_of(person.user_id)))
-    team = sorted(directory.team_of(manager.user_id))
-    member = next(directory.get(user) for user in team if directory.get(user).role == "member")
-    store = TokenStore(tokens_file)
-    readers = {}
-    for role, person, visible in (
-        ("admin", admin, sorted(directory.people)),
-        ("manager", manager, team),
-        ("member", member, [member.user_id]),
-    ):
-        readers[role] = _Reader(
-            person.user_id, role, tuple(visible), store.create(_generator().MAIN_ORG.org_id, person.user_id)[1]
-        )
-    return readers
-
-
-@dataclass(frozen=True)
-class _ApiChoices:
-    """What random filters pick from: the org's activity dates, projects and agents."""
-
-    first_day: dt.date
-    last_day: dt.date
-    projects: tuple[str, ...]
-    agents: tuple[str, ...]
-
-    @classmethod
-    def load(cls, warehouse: Path) -> _ApiChoices:
-        with duckdb.connect(str(warehouse), read_only=True) as conn:
-            rows = conn.execute(
-                "select min(activity_date), max(activity_date), list(distinct project_id), list(distinct agent) "
-                "from analytics.mart_daily_activity where org_id = ?",
-                [_generator().MAIN_ORG.org_id],
-            ).fetchall()
-        first, last, projects, agents = rows[0]
-        return cls(first, last, tuple(sorted(p for p in projects if p)), tuple(sorted(a for a in agents if a)))
-
-    def random_filters(self, rng: random.Random, endpoint: str, reader: _Reader) -> dict[str, object]:
-        """A date range (or none), and now and then one or two projects, agents and users of the reader's scope."""
-        query: dict[str, object] = {}
-        if rng.random() < 0.8:
-            span = (self.last_day - self.first_day).days
-            start = self.first_day + dt.timedelta(days=rng.randint(0, span))
-            query["from"] = start.isoformat()
-            query["to"] = min(self.last_day, start + dt.timedelta(days=rng.randint(0, 30))).isoformat()
-        for name, values, share in (
-            ("project", self.projects, 0.3),
-            ("agent", self.agents, 0.3),
-            ("user", reader.team, 0.3),
-        ):
-            if values and rng.random() < share:
-                query[name] = rng.sample(values, min(len(values), rng.randint(1, 2)))
-        if endpoint == "timeseries":
-            query["interval"] = rng.choice(("day", "week"))
-            query["metric"] = rng.choice(("sessions", "cost", "tokens"))
-        return query
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _wait_for_server(port: int, server: subprocess.Popen, timeout: float = 60) -> http.client.HTTPConnection:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError(f"the API server exited with {server.returncode}")
-        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        try:
-            connection.request("GET", "/health")
-            response = connection.getresponse()
-            response.read()
-            if response.status == 200:
-                return connection
-            connection.close()
-            time.sleep(0.2)
-        except OSError:
-            connection.close()
-            time.sleep(0.2)
-    raise RuntimeError(f"the API server did not answer on port {port} within {timeout:.0f} s")
 
 
 # -- output ---------------------------------------------------------------------------------------------------
@@ -746,7 +637,8 @@ def run(args: argparse.Namespace) -> int:
     if "dashboard" in selected:  # time to a complete page per view (orchestration/bench/dashboard.py)
         from orchestration.bench.dashboard import bench_dashboard
 
-        bench_dashboard(bench, built_warehouse(bench, end_date, paths))
+        label = f"{BENCHMARKS.index('dashboard') + 1} dashboard pages"  # figures are titled by number
+        bench_dashboard(bench, built_warehouse(bench, end_date, paths), label)
     if "budgets" in selected:  # the forecast's backtest on the sample's history (orchestration/bench/budgets.py)
         from orchestration.bench.budgets import bench_budgets
 

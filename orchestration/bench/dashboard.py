@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import quote, urlencode
 
+from orchestration.bench import serving
 from orchestration.config import Paths
 
 VIEWS = ("overview", "timeseries fragment", "people", "person")
@@ -107,16 +108,14 @@ def page_latencies(
     return latencies
 
 
-def bench_dashboard(bench, paths: Paths) -> None:
-    """The benchmark on the full build's warehouse (`bench` is benchmark.Bench)."""
-    from orchestration.bench import benchmark
-
-    org_id = benchmark._generator().MAIN_ORG.org_id
+def bench_dashboard(bench, paths: Paths, label: str) -> None:
+    """The benchmark on the full build's warehouse (`bench` is benchmark.Bench), its figures under `label`."""
+    org_id = serving.main_org_id()
     tokens_file = bench.work_dir / "dashboard_tokens.sqlite3"
     tokens_file.unlink(missing_ok=True)
-    readers = benchmark._api_readers(paths.warehouse, tokens_file)
-    port = benchmark._free_port()
-    env = {**benchmark.paths_env(paths), "SESSION_ANALYTICS_TOKENS": str(tokens_file)}
+    readers = serving.api_readers(paths.warehouse, tokens_file)
+    port = serving.free_port()
+    env = {**serving.paths_env(paths), "SESSION_ANALYTICS_TOKENS": str(tokens_file)}
     server = subprocess.Popen(
         [sys.executable, "-m", "orchestration.cli", "serve", "--port", str(port)],
         env=env,
@@ -124,12 +123,12 @@ def bench_dashboard(bench, paths: Paths) -> None:
         stderr=subprocess.DEVNULL,
     )
     try:
-        connection = benchmark._wait_for_server(port, server)
+        connection = serving.wait_for_server(port, server)
         signed = [
             SignedIn(reader.user_id, reader.role, reader.team, sign_in(connection, reader.secret))
             for reader in readers.values()
         ]
-        choices = benchmark._ApiChoices.load(paths.warehouse)
+        choices = serving.ApiChoices.load(paths.warehouse)
         latencies = page_latencies(
             connection,
             org_id,
@@ -140,8 +139,7 @@ def bench_dashboard(bench, paths: Paths) -> None:
     finally:
         server.terminate()
         server.wait(timeout=30)
-    label = f"{benchmark.BENCHMARKS.index('dashboard') + 1} dashboard pages"  # figures are titled by number
-    report(bench, label, benchmark.model_requests(paths), latencies)
+    report(bench, label, serving.model_requests(paths), latencies)
 
 
 def report(bench, label: str, requests: int, latencies: dict[str, list[float]]) -> None:

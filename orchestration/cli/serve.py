@@ -26,7 +26,8 @@ def add_parsers(commands) -> None:
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from reports.api.app import ApiSettings, app_from_environment
+    from reports.api.app import ApiSettings
+    from reports.web.app import app_from_environment  # the API with the dashboard
 
     paths = paths_of(args)
     if not paths.warehouse.exists():

@@ -43,9 +43,9 @@ from reports.api.app import (
     ParameterErrorBody,
     authenticated_reader,
 )
-from reports.api.app import app_from_environment as api_app
-from reports.api.app import create_app as create_api_app
 from reports.api.tokens import TokenRecord
+from reports.web.app import app_from_environment as served_app_from_environment
+from reports.web.app import create_app as create_served_app
 
 log = logging.getLogger(__name__)
 
@@ -71,12 +71,12 @@ def add_uploads(app: FastAPI, settings: UploadSettings) -> FastAPI:
 
 
 def create_app(api: ApiSettings, uploads: UploadSettings) -> FastAPI:
-    return add_uploads(create_api_app(api), uploads)
+    return add_uploads(create_served_app(api), uploads)
 
 
 def app_from_environment() -> FastAPI:
-    """The app for `uvicorn --factory` (one per worker process): the analytics API with the upload routes."""
-    return add_uploads(api_app(), UploadSettings.from_environment())
+    """The app for `uvicorn --factory` (one per worker process): the API and dashboard with the upload routes."""
+    return add_uploads(served_app_from_environment(), UploadSettings.from_environment())
 
 
 router = APIRouter(prefix=collector.UPLOADS_PREFIX, tags=["uploads"])

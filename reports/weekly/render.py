@@ -45,6 +45,7 @@ from reports.analytics.scope import AUDIENCE_FOLDERS, Directory, ScopeError
 from reports.analytics.weeks import ReportWeek
 from reports.weekly.content import NO_TEAM, TREND_WEEKS, ReportContent, build_report
 from reports.weekly.paths import UnsafePathError, join_inside, safe_name
+from reports.web.links import week_link
 
 log = logging.getLogger(__name__)
 
@@ -141,7 +142,12 @@ class Renderer:
 
     def html(self, content: ReportContent, inline_css: bool = True) -> str:
         return self.template.render(
-            c=content, css=Markup(self.css_text if inline_css else ""), trend_weeks=TREND_WEEKS, no_team=NO_TEAM
+            c=content,
+            css=Markup(self.css_text if inline_css else ""),
+            trend_weeks=TREND_WEEKS,
+            no_team=NO_TEAM,
+            # The same week in the dashboard, where SESSION_ANALYTICS_DASHBOARD_URL names it (else no link).
+            dashboard_url=week_link(content.org_id, content.week.start, content.week.end),
         )
 
     def pdf(self, content: ReportContent) -> bytes:

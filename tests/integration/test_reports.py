@@ -437,3 +437,23 @@ def test_cli_explains_bad_requests(warehouse, tmp_path, args, message):
 )
 def test_numbers_are_formatted_for_people(function, value, text):
     assert function(value) == text
+
+
+def test_with_a_dashboard_url_each_report_links_its_week_in_the_dashboard(warehouse, rendered, tmp_path, monkeypatch):
+    """SESSION_ANALYTICS_DASHBOARD_URL set: the HTML and the PDF link the overview of the report's week (the API's
+    from/to); unset (the rendered fixture): no link at all, so the reports stay as they were."""
+    monkeypatch.setenv("SESSION_ANALYTICS_DASHBOARD_URL", "https://analytics.acme.example/")
+    render_reports(warehouse.warehouse, tmp_path, "acme", W46, manager_id="zoe-mgr", workers=1)
+    url = "https://analytics.acme.example/acme/dashboard?from=2026-11-09&to=2026-11-15"
+    manager = tmp_path / "acme" / W46.label / "managers" / "zoe-mgr"
+    assert f'<a href="{url.replace("&", "&amp;")}">Open this week in the dashboard</a>' in html_text(
+        manager.with_suffix(".html")
+    )
+    links = [
+        annotation.get_object()["/A"]["/URI"]
+        for page in PdfReader(manager.with_suffix(".pdf")).pages
+        for annotation in page.get("/Annots", [])
+        if "/A" in annotation.get_object()
+    ]
+    assert url in links
+    assert "dashboard" not in html_text(rendered / "managers" / "zoe-mgr.html")

@@ -2,7 +2,8 @@
 
 Reads every module of `orchestration/` and `reports/` (without importing them) and follows each import that names
 one of them, at module level or inside a function. Prints the graph of packages (which package imports which) and
-exits 1 when the modules import each other in a cycle, or when a module of `reports/` imports `orchestration/`
+exits 1 when the modules import each other in a cycle, when two packages do (a package and the packages inside it
+aside: a subpackage may use its parent's shared modules), or when a module of `reports/` imports `orchestration/`
 (the read side never depends on the side that writes the warehouse).
 """
 
@@ -55,6 +56,11 @@ def package_of(name: str, modules: dict[str, Path]) -> str:
     return name if modules[name].name == "__init__.py" else name.rpartition(".")[0]
 
 
+def _nested(package: str, other: str) -> bool:
+    """Whether one of the two packages is inside the other (or they are the same)."""
+    return package == other or package.startswith(other + ".") or other.startswith(package + ".")
+
+
 def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
     """The strongly connected components of more than one module (Tarjan), each sorted."""
     index: dict[str, int] = {}
@@ -104,6 +110,10 @@ def check(root: Path) -> tuple[list[str], list[str]]:
         for package, targets in sorted(packages.items())
     ]
     problems = [f"import cycle: {' <-> '.join(component)}" for component in cycles(graph)]
+    between_packages = {
+        package: {target for target in targets if not _nested(package, target)} for package, targets in packages.items()
+    }
+    problems += [f"package import cycle: {' <-> '.join(component)}" for component in cycles(between_packages)]
     problems += [
         f"{name} imports {target}: reports/ never imports orchestration/"
         for name, imported in sorted(graph.items())
