@@ -43,9 +43,9 @@ from reports.analytics import formatting as fmt
 from reports.analytics.query import AnalyticsQueries, connect_read_only
 from reports.analytics.scope import AUDIENCE_FOLDERS, Directory, ScopeError
 from reports.analytics.weeks import ReportWeek
+from reports.web.links import week_link
 from reports.weekly.content import NO_TEAM, TREND_WEEKS, ReportContent, build_report
 from reports.weekly.paths import UnsafePathError, join_inside, safe_name
-from reports.web.links import week_link
 
 log = logging.getLogger(__name__)
 

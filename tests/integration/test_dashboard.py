@@ -34,6 +34,7 @@ from reports.analytics.query import Filters
 from reports.api.app import ApiSettings
 from reports.api.tokens import TokenStore
 from reports.web import routes
+from reports.web.app import create_app as served_app
 from reports.web.sessions import sessions_file_for
 from tests.fixtures import oracle
 from tests.fixtures.browser import DashboardServer, LoopbackOnly, chromium, new_page, sign_in
@@ -663,7 +664,7 @@ def test_an_expired_session_is_signed_out(site):
 
 def test_without_the_vendored_libraries_the_dashboard_says_so_and_the_api_keeps_working(site, monkeypatch):
     monkeypatch.setattr(routes, "VENDOR_FILES", ("vendor/not-installed.js",))
-    with LiveServer(ApiSettings(site.warehouse, site.tokens.path)) as server:
+    with LiveServer(ApiSettings(site.warehouse, site.tokens.path), app_factory=served_app) as server:
         client = signed_in_client(server.url, site.secrets["admin"])
         page = client.get("/acme/dashboard")
         assert page.status_code == 200
