@@ -212,7 +212,9 @@ def _responses(question: str) -> dict:
 
 def _validation_error(request: Request, error: RequestValidationError) -> JSONResponse:
     first = error.errors()[0]
-    parameter = str(first["loc"][-1]) if first.get("loc") else "request"
+    # loc is ("query", name) or, for a repeatable parameter, ("query", name, index): name the parameter, not the index
+    names = [part for part in first.get("loc", ())[1:] if isinstance(part, str)]
+    parameter = names[-1] if names else "request"
     return ApiError(422, f"{parameter}: {first['msg']}", parameter).response()
 
 

@@ -207,6 +207,11 @@ def test_asking_outside_the_scope_is_refused(world):
     bad = _get(world, "ada", "/acme/sessions/analytics/anomalies", since="2026-11-01")
     assert (bad.status_code, bad.json()["parameter"]) == (422, "since")
     assert _get(world, "ada", "/acme/sessions/analytics/budgets", as_of="2026-11-31").status_code == 422
+    # a repeatable parameter's bad value names the parameter (not its position in the list)
+    for path, parameter, values in (("budgets", "scope", ["team", "division"]), ("anomalies", "kind", ["team"])):
+        bad = _get(world, "ada", f"/acme/sessions/analytics/{path}", **{parameter: values})
+        assert (bad.status_code, bad.json()["parameter"]) == (422, parameter), path
+        assert bad.json()["detail"].startswith(f"{parameter}: "), bad.json()
 
 
 def test_budgets_as_of_an_earlier_day_and_as_csv(world):
