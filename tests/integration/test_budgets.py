@@ -14,6 +14,7 @@ November so far (days 1-18; weekdays 2-13 at $1, 16-18 at $2):
 Trailing four weeks (10-22 .. 11-18), Platform (pat + max) a day: 3 before 11-16, 6 from 11-16, 126 on 11-18. Weekday
 rates: Thu 3, Fri 3, Sat 0, Sun 0, Mon (3+3+3+6)/4 = 3.75, Tue 3.75, Wed (3+3+3+126)/4 = 33.75. The days left,
 11-19 .. 11-30: Thu x2, Fri x2, Sat x2, Sun x2, Mon x2, Tue, Wed: 6 + 6 + 0 + 0 + 7.5 + 3.75 + 33.75 = 57.
+These figures are EXPECTED_BUDGETS of tests/fixtures/budget_scenario.py (the dashboard's tests check them too).
 """
 
 import datetime as dt
@@ -28,40 +29,13 @@ import pytest
 
 from reports.api.app import ApiSettings
 from reports.weekly.render import render_reports
+from tests.fixtures.budget_scenario import EXPECTED_BUDGETS as EXPECTED
 from tests.fixtures.budget_scenario import build_budget_warehouse, move_max_to_web
 from tests.fixtures.servers import LiveServer, run_cli
 
 LATEST = dt.date(2026, 11, 18)
 W47 = "2026-W47"
 ACME_PEOPLE = ("ada", "mia", "pat", "max", "wes", "val")
-
-
-def _platform_forecast():
-    rates = {"thu": 3, "fri": 3, "sat": 0, "sun": 0, "mon": (3 + 3 + 3 + 6) / 4, "tue": (3 + 3 + 3 + 6) / 4}
-    rates["wed"] = (3 + 3 + 3 + 126) / 4
-    left = 2 * rates["thu"] + 2 * rates["fri"] + 2 * rates["sat"] + 2 * rates["sun"] + 2 * rates["mon"]
-    left += rates["tue"] + rates["wed"]
-    return 168 + left
-
-
-# Per budget: (spend so far, forecast, status), computed above and here.
-PAT_SPEND = 10 * 1 + 3 * 2 + 120
-MAX_SPEND = 10 * 2 + 3 * 4
-VAL_SPEND = 6 * 1 + 2 * 2 + 3
-VAL_REST = (
-    2 * (1 + 1 + 1 + 2) / 4 + (1 + 1 + 1 + 2) / 4 + 2 * 1 + 2 * (0 + 0 + 0 + 3) / 4
-)  # Mon x2, Wed, Fri x2, Sat x2
-EXPECTED = {
-    # 168 < 200 (but >= 0.8 x 200: projected over comes first), forecast 225 > 200
-    ("team", "Platform", "month"): (PAT_SPEND + MAX_SPEND, _platform_forecast(), "projected_over"),
-    # 13 < 0.5 x 60, forecast 20.25
-    ("team", "Web", "month"): (VAL_SPEND, VAL_SPEND + VAL_REST, "ok"),
-    # week of 11-16: 2 + 2 + 122 >= 20; Thursday and Friday ahead at pat's 1 each
-    ("user", "pat", "week"): (2 + 2 + 122, 2 + 2 + 122 + 1 + 1, "over"),
-    ("user", "val", "month"): (VAL_SPEND, VAL_SPEND + VAL_REST, "ok"),
-    ("project", "p-api", "month"): (PAT_SPEND + MAX_SPEND, _platform_forecast(), "ok"),
-    ("org", "acme", "month"): (PAT_SPEND + MAX_SPEND + VAL_SPEND, _platform_forecast() + VAL_SPEND + VAL_REST, "ok"),
-}
 
 
 @pytest.fixture(scope="module")
