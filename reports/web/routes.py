@@ -7,7 +7,8 @@ fragments and CSV downloads.
     GET  /{org_id}/dashboard/people         people (managers: their team; admins: everyone)
     GET  /{org_id}/dashboard/person?user=ID a person's page (members: only their own)
     GET  /{org_id}/dashboard/fragment/timeseries   the overview's chart panel (htmx)
-    GET  /{org_id}/dashboard/csv/{question} the API's CSV of summary|timeseries|by-agent|cost-breakdown, or `people`
+    GET  /{org_id}/dashboard/csv/{question} the API's CSV of summary|timeseries|by-agent|cost-breakdown|budgets|
+                                            anomalies, or `people`
     GET  /dashboard-static/...              CSS, JS and the vendored libraries (reports/web/static)
 
 A signed-in request carries only a session cookie (HttpOnly, SameSite=Strict, `Secure` over HTTPS); the session
@@ -34,10 +35,12 @@ from markupsafe import Markup
 
 from reports.analytics import formatting as fmt
 from reports.analytics.answers import ANSWER_SHAPES
+from reports.analytics.budgets import BudgetQueries
 from reports.analytics.dashboard import DashboardQueries
 from reports.analytics.query import QueryError
 from reports.analytics.scope import Directory, ScopeError
 from reports.api.answer_csv import answer_csv
+from reports.api.budgets import SHAPES as BUDGET_SHAPES
 from reports.api.tokens import TokenStore
 from reports.web import views
 from reports.web.sessions import SessionStore, sessions_file_for
@@ -122,6 +125,10 @@ class Signed:
     csrf_token: str
     queries: DashboardQueries
     directory: Directory
+
+    @property
+    def budget_queries(self) -> BudgetQueries:
+        return BudgetQueries(self.queries.conn)
 
 
 class _Denied(Exception):
@@ -337,11 +344,13 @@ def overview(request: Request, org_id: str) -> Response:
     if refusal is not None:
         return refusal
     chrome = _chrome(signed)
-    data = views.overview(signed.queries, signed.reader, asked)
+    flagged = views.flagged_days(signed.budget_queries, signed.directory, signed.reader, asked)
+    data = views.overview(signed.queries, signed.reader, asked, flagged)
     return _page(
         "overview.html.j2",
         view="overview",
         data=data,
+        watch=_watch(signed, asked, flagged),
         csv=_csv_links(chrome["base"], asked),
         **chrome,
         **_filter_context(signed, asked, chrome["base"]),
@@ -356,11 +365,12 @@ def timeseries_fragment(request: Request, org_id: str) -> Response:
     answer = signed.queries.timeseries(
         org_id, asked.filters, signed.reader.scope, interval=asked.interval, metric=asked.metric
     )
+    flagged = views.flagged_days(signed.budget_queries, signed.directory, signed.reader, asked)
     return _page(
         "timeseries_panel.html.j2",
         asked=asked,
         timeseries=answer,
-        ts_chart=views.timeseries_chart(answer),
+        ts_chart=views.timeseries_chart(answer, flagged=flagged),
         **_chrome(signed),
     )
 
@@ -396,20 +406,29 @@ def person(request: Request, org_id: str) -> Response:
     known = signed.directory.people.get(person_id)
     label = known.display_name if known else person_id
     chrome = _chrome(signed)
-    data = views.person(signed.queries, signed.reader, asked, person_id, label)
+    flagged = views.flagged_days(signed.budget_queries, signed.directory, signed.reader, asked)
+    data = views.person(signed.queries, signed.reader, asked, person_id, label, flagged)
     return _page(
         "person.html.j2",
         view="person",
         data=data,
+        watch=_watch(signed, asked, flagged),
         csv=_csv_links(chrome["base"], asked),
         **chrome,
         **_filter_context(signed, asked, chrome["base"] + "/person", user_filter=False),
     )
 
 
+def _watch(signed: Signed, asked: views.Asked, flagged: list[dict]) -> dict:
+    """The budgets panel and the flagged days' table of a page."""
+    budgets = views.budgets(signed.budget_queries, signed.directory, signed.reader, asked)
+    as_of = max((budget["as_of_date"] for budget in budgets), default=None)  # the day the figures stand at
+    return {"budgets": budgets, "anomalies": flagged, "as_of": as_of}
+
+
 def _csv_links(base: str, asked: views.Asked) -> dict[str, str]:
     links = {}
-    for question in ANSWER_SHAPES:
+    for question in (*ANSWER_SHAPES, *BUDGET_SHAPES):
         query = asked.query(interval=asked.interval, metric=asked.metric) if question == "timeseries" else asked.query()
         links[question] = f"{base}/csv/{question}" + (f"?{query}" if query else "")
     return links
@@ -417,7 +436,7 @@ def _csv_links(base: str, asked: views.Asked) -> dict[str, str]:
 
 @router.get("/{org_id}/dashboard/csv/{question}")
 def download(request: Request, org_id: str, question: str) -> Response:
-    if question not in (*ANSWER_SHAPES, "people"):
+    if question not in (*ANSWER_SHAPES, *BUDGET_SHAPES, "people"):
         return Response("unknown download", status_code=404, media_type="text/plain; charset=utf-8")
     allowed = views.FILTER_PARAMETERS + (views.TIMESERIES_PARAMETERS if question == "timeseries" else ())
     signed, asked, refusal = _view(request, org_id, allowed, page=False)
@@ -429,6 +448,14 @@ def download(request: Request, org_id: str, question: str) -> Response:
             return _denied_response(request, _Denied(403, "the people view is for managers and admins"), False)
         text = answer_csv(
             {"people": views.people(queries, signed.directory, reader, asked)["people"]}, views.PeopleAnswer
+        )
+    elif question == "budgets":
+        answer = signed.budget_queries.budgets(org_id, signed.directory, reader.scope, views.budget_filters(asked))
+        text = answer_csv(answer, BUDGET_SHAPES[question])
+    elif question == "anomalies":
+        text = answer_csv(
+            {"anomalies": views.flagged_days(signed.budget_queries, signed.directory, reader, asked)},
+            BUDGET_SHAPES[question],
         )
     else:
         options = {"interval": asked.interval, "metric": asked.metric} if question == "timeseries" else {}

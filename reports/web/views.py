@@ -12,6 +12,7 @@ import calendar
 import datetime as dt
 import re
 import zoneinfo
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
@@ -19,6 +20,7 @@ from pydantic import BaseModel
 
 from reports.analytics import formatting as fmt
 from reports.analytics import metrics as m
+from reports.analytics.budgets import STATUS_LABELS, AnomalyFilters, BudgetFilters, BudgetQueries
 from reports.analytics.dashboard import DashboardQueries
 from reports.analytics.query import DATE_WINDOW_START, Filters, QueryError, Scope, checked_date, period_count
 from reports.analytics.scope import Directory
@@ -296,19 +298,34 @@ def kpis(summary: dict, previous: dict | None) -> list[Kpi]:
     return cards
 
 
-def timeseries_chart(answer: dict, chart_id: str = "timeseries", title: str | None = None) -> Chart:
+def timeseries_chart(
+    answer: dict, chart_id: str = "timeseries", title: str | None = None, flagged: Sequence[dict] = ()
+) -> Chart:
+    """The chart of a timeseries answer; `flagged` (anomalies) marks the periods that hold a flagged day."""
     metric, interval = answer["metric"], answer["interval"]
+    labels = [point["period_start"] for point in answer["points"]]
     return Chart(
         chart_id,
         title or f"{METRIC_LABELS[metric]} {INTERVAL_LABELS[interval].lower()}",
         "line" if interval == "day" else "bar",
-        [point["period_start"] for point in answer["points"]],
+        labels,
         [{"name": METRIC_LABELS[metric], "values": [point["value"] for point in answer["points"]]}],
         METRIC_UNITS[metric],
+        {"flagged": flagged_periods(flagged, interval, labels)} if flagged else {},
     )
 
 
-def overview(queries: DashboardQueries, reader: Reader, asked: Asked) -> dict:
+def flagged_periods(anomalies: Sequence[dict], interval: str, labels: list[str]) -> list[dict]:
+    """One mark per period of the chart that holds flagged days: its label and who was flagged."""
+    names: dict[str, list[str]] = {}
+    for anomaly in anomalies:
+        day = dt.date.fromisoformat(anomaly["date"])
+        period = day if interval == "day" else day - dt.timedelta(days=day.weekday())  # ISO weeks start on Monday
+        names.setdefault(period.isoformat(), []).append(f"{anomaly['name']} {anomaly['date']}")
+    return [{"label": label, "text": "Flagged: " + ", ".join(names[label])} for label in labels if label in names]
+
+
+def overview(queries: DashboardQueries, reader: Reader, asked: Asked, flagged: Sequence[dict] = ()) -> dict:
     org_id, filters, scope = reader.org_id, asked.filters, reader.scope
     summary = queries.summary(org_id, filters, scope)
     before = previous_period(queries, org_id, filters)
@@ -368,7 +385,7 @@ def overview(queries: DashboardQueries, reader: Reader, asked: Asked) -> dict:
         "kpis": kpis(summary, previous),
         "previous": (before.date_from, before.date_to) if before else None,
         "timeseries": series,
-        "timeseries_chart": timeseries_chart(series),
+        "timeseries_chart": timeseries_chart(series, flagged=flagged),
         "agents": agents,
         "agents_chart": Chart(
             "agents",
@@ -441,7 +458,9 @@ class PeopleAnswer(BaseModel):
     people: list[PersonRow]
 
 
-def person(queries: DashboardQueries, reader: Reader, asked: Asked, person_id: str, label: str) -> dict:
+def person(
+    queries: DashboardQueries, reader: Reader, asked: Asked, person_id: str, label: str, flagged: Sequence[dict] = ()
+) -> dict:
     org_id, scope = reader.org_id, reader.scope
     filters = asked.filters  # users == (person_id,), checked by the route
     summary = queries.summary(org_id, filters, scope)
@@ -462,7 +481,7 @@ def person(queries: DashboardQueries, reader: Reader, asked: Asked, person_id: s
         "sessions": sessions,
         "cost": cost,
         "sessions_chart": timeseries_chart(sessions, "person-sessions"),
-        "cost_chart": timeseries_chart(cost, "person-cost"),
+        "cost_chart": timeseries_chart(cost, "person-cost", flagged=flagged),
         "agents": agents,
         "agents_chart": Chart(
             "person-agents",
@@ -500,6 +519,58 @@ def person(queries: DashboardQueries, reader: Reader, asked: Asked, person_id: s
         ),
         "projects": [{**p, "label": fmt.display_text(p["name"] or p["project_id"] or UNKNOWN)} for p in projects],
     }
+
+
+# -- budgets and flagged days ----------------------------------------------------------------------------------
+
+
+def budget_filters(asked: Asked) -> BudgetFilters:
+    """The page's filters as the API's budget parameters: the figures as of the page's `to` (the latest day
+    without it), the user and project budgets of the `user` and `project` filters (everything the reader may see
+    without them). So the budgets CSV is the API's `budgets?as_of=TO&user=..&project=..&format=csv`."""
+    filters = asked.filters
+    return BudgetFilters(as_of=filters.date_to, users=filters.users, projects=filters.projects)
+
+
+def anomaly_filters(asked: Asked) -> AnomalyFilters:
+    """The page's filters as the API's anomaly parameters (`from`, `to`, `user`, `project`, `agent`; an anomaly
+    has no repository)."""
+    filters = asked.filters
+    return AnomalyFilters(
+        filters.date_from, filters.date_to, users=filters.users, projects=filters.projects, agents=filters.agents
+    )
+
+
+def flagged_days(queries: BudgetQueries, directory: Directory, reader: Reader, asked: Asked) -> list[dict]:
+    """The anomalies of the page's filters within the reader's scope, as the API answers them."""
+    return queries.anomalies(reader.org_id, directory, reader.scope, anomaly_filters(asked))["anomalies"]
+
+
+def budgets(queries: BudgetQueries, directory: Directory, reader: Reader, asked: Asked) -> list[dict]:
+    """The budgets of the page's filters within the reader's scope, as the API answers them, each with its status
+    in words and its bar: spend and forecast as widths, the amount and the warning threshold as marks, all in
+    percent of a track as long as the amount, the spend or the forecast, whichever is largest."""
+    rows = []
+    for budget in queries.budgets(reader.org_id, directory, reader.scope, budget_filters(asked))["budgets"]:
+        amount, warn_at = budget["amount_usd"], budget["warn_at"]
+        track = max(amount, budget["spend_usd"], budget["forecast_usd"])
+        rows.append(
+            {
+                **budget,
+                "status_label": STATUS_LABELS[budget["status"]],
+                "warn_usd": amount * warn_at,
+                "bar": {
+                    name: round(100 * value / track, 2)
+                    for name, value in (
+                        ("spend", budget["spend_usd"]),
+                        ("forecast", budget["forecast_usd"]),
+                        ("amount", amount),
+                        ("warn", amount * warn_at),
+                    )
+                },
+            }
+        )
+    return rows
 
 
 def sparkline(values: list[int], width: int = 96, height: int = 24) -> str:

@@ -65,7 +65,18 @@
         itemStyle: {color: SERIES[i % SERIES.length]}, lineStyle: {width: 2}, barMaxWidth: 28
       };
     });
+    if (spec.flagged && spec.flagged.length) base.series[0].markLine = flaggedLines(spec.flagged);
     return base;
+  }
+
+  // A dashed line at each period with a flagged day (an unusual cost); the page's table lists them with the reason.
+  function flaggedLines(flagged) {
+    return {
+      symbol: "none", silent: true, animation: false,
+      lineStyle: {color: "#b91c1c", type: "dashed", width: 1.5},
+      label: {show: true, position: "end", color: "#991b1b", fontSize: 11, formatter: "flagged"},
+      data: flagged.map(function (f) { return {xAxis: f.label, name: f.text}; })
+    };
   }
 
   function drawCharts(root) {
