@@ -63,6 +63,12 @@ DAYS = 21
 TEAM = {"adm-ava-q": None, "mgr-milo-b": {"mgr-milo-b", "mem-una-f", "mem-ugo-l"}, "mem-una-f": {"mem-una-f"}}
 READERS = {"admin": "adm-ava-q", "manager": "mgr-milo-b", "member": "mem-una-f"}
 SCREENSHOTS_ENV = "SESSION_ANALYTICS_SCREENSHOTS"  # a folder: the README's screenshots are written there
+# A few budgets, so the overview shows its budget bars (their figures are tested in test_dashboard_budgets.py)
+BUDGETS = """org_id,scope,scope_id,period,amount_usd,warn_at
+acme,team,Platform,month,4,
+acme,user,mem-ugo-l,week,0.5,
+acme,org,acme,month,10,
+"""
 
 
 def generate_events(seed: int = 16) -> list[dict]:
@@ -161,6 +167,7 @@ def site(tmp_path_factory):
     root = tmp_path_factory.mktemp("dashboard")
     paths = test_paths(root)
     write_directory(paths.directory, ORGS, USERS, PROJECTS)
+    (paths.directory / "budgets.csv").write_text(BUDGETS, encoding="utf-8")
     write_delivery(paths.raw_dir, "2026-11-23", "events", EVENTS)
     build_warehouse(paths)
     tokens = TokenStore(root / "api_tokens.sqlite3")
