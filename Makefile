@@ -9,7 +9,7 @@ SAMPLE_ORG ?= acme
 # Transcripts and telemetry of emails the directory lacks are kept as unknown users of this org.
 SESSION_ANALYTICS_DEFAULT_ORG ?= $(SAMPLE_ORG)
 
-.PHONY: run test lint bench dev validate clean assets
+.PHONY: run test test-spark lint bench dev validate clean assets
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -64,6 +64,11 @@ $(CCUSAGE):
 PYTEST_ARGS ?= -n 2 --dist loadfile
 test: lint $(MANIFEST) $(CCUSAGE) $(CJK_FONT) $(DASHBOARD_ASSETS) $(CHROMIUM)
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# The Spark test (tests/integration/test_spark.py: DuckDB and Spark give the same rows after a full, a nightly and an
+# empty nightly build): opt-in, it takes 6-13 minutes on two cores. Java 17 from the machine image.
+test-spark: $(MANIFEST)
+	PATH=$(CURDIR)/$(BIN):$$PATH SESSION_ANALYTICS_SPARK_TESTS=1 $(BIN)/pytest tests/integration/test_spark.py -v
 
 # Python: ruff (lint and format, pyproject.toml); dbt SQL: sqlfluff (dbt_project/.sqlfluff).
 lint: $(INSTALLED)

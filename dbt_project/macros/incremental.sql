@@ -48,13 +48,16 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- Filter of the daily marts: only the (org, day) pairs the affected sessions touch. -#}
+{#- Filter of the daily marts: only the (org, day) pairs the affected sessions touch. The subquery renames its
+    columns: a caller's unqualified `org_id` would otherwise name the subquery's own column (always true), and the
+    window would rebuild every org's rows on an affected day (Spark's kept rows then doubled them). -#}
 {% macro only_affected_days(org_column, date_column) -%}
     {%- set affected = ref('int_days_affected') -%}
     {%- if is_incremental() and incremental_window_active() -%}
         exists (
-            select 1 from {{ affected }} as affected_days
-            where affected_days.org_id = {{ org_column }} and affected_days.activity_date = {{ date_column }}
+            select 1
+            from (select org_id as affected_org_id, activity_date as affected_date from {{ affected }}) as affected_days
+            where affected_days.affected_org_id = {{ org_column }} and affected_days.affected_date = {{ date_column }}
         )
     {%- else -%}
         1 = 1
