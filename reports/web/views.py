@@ -552,20 +552,21 @@ def budgets(queries: BudgetQueries, directory: Directory, reader: Reader, asked:
     percent of a track as long as the amount, the spend or the forecast, whichever is largest."""
     rows = []
     for budget in queries.budgets(reader.org_id, directory, reader.scope, budget_filters(asked))["budgets"]:
-        amount, warn_at = budget["amount_usd"], budget["warn_at"]
+        amount = budget["amount_usd"]
+        warn_usd = amount * budget["warn_at"]
         track = max(amount, budget["spend_usd"], budget["forecast_usd"])
         rows.append(
             {
                 **budget,
                 "status_label": STATUS_LABELS[budget["status"]],
-                "warn_usd": amount * warn_at,
+                "warn_usd": warn_usd,
                 "bar": {
                     name: round(100 * value / track, 2)
                     for name, value in (
                         ("spend", budget["spend_usd"]),
                         ("forecast", budget["forecast_usd"]),
                         ("amount", amount),
-                        ("warn", amount * warn_at),
+                        ("warn", warn_usd),
                     )
                 },
             }

@@ -37,7 +37,7 @@ from reports.web import routes
 from reports.web.app import create_app as served_app
 from reports.web.sessions import sessions_file_for
 from tests.fixtures import oracle
-from tests.fixtures.browser import DashboardServer, LoopbackOnly, chromium, new_page, sign_in
+from tests.fixtures.browser import DashboardServer, DashboardSite, chromium, sign_in
 from tests.fixtures.servers import LiveServer
 from tests.fixtures.warehouse import build_warehouse, test_paths, write_delivery, write_directory
 
@@ -177,29 +177,10 @@ def site(tmp_path_factory):
         yield Site(server.url, secrets, browser, tokens, server, paths.warehouse)
 
 
-class Site:
+class Site(DashboardSite):
     def __init__(self, url, secrets, browser, tokens, server, warehouse):
-        self.url, self.secrets, self.browser, self.tokens, self.server = url, secrets, browser, tokens, server
-        self.warehouse = warehouse
-        self.guards: list[LoopbackOnly] = []
-
-    def page(self, role: str | None = None):
-        guard = LoopbackOnly(self.url)
-        self.guards.append(guard)
-        context, page = new_page(self.browser, guard)
-        if role is not None:
-            sign_in(page, self.url, self.secrets[role])
-        return context, page, guard
-
-    def api(self, question: str, role: str, query: list[tuple[str, str]], fmt: str = "json"):
-        params = [*query, ("format", fmt)] if fmt == "csv" else query
-        response = httpx.get(
-            f"{self.url}/acme/sessions/analytics/{question}",
-            params=params,
-            headers={"Authorization": f"Bearer {self.secrets[role]}"},
-        )
-        assert response.status_code == 200, response.text
-        return response.text if fmt == "csv" else response.json()
+        super().__init__(url, secrets, browser)
+        self.tokens, self.server, self.warehouse = tokens, server, warehouse
 
 
 def value_of(element) -> float | int | None:

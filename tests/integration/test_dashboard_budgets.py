@@ -22,7 +22,7 @@ import httpx
 import pytest
 
 from reports.api.tokens import TokenStore
-from tests.fixtures.browser import DashboardServer, LoopbackOnly, chromium, new_page, sign_in
+from tests.fixtures.browser import DashboardServer, DashboardSite, chromium
 from tests.fixtures.budget_scenario import BUDGETS, EXPECTED_BUDGETS, build_budget_warehouse
 
 READERS = ("ada", "mia", "wes", "pat", "max")
@@ -56,28 +56,7 @@ def site(tmp_path_factory):
     tokens = TokenStore(root / "api_tokens.sqlite3")
     secrets = {user: tokens.create("acme", user)[1] for user in READERS}
     with DashboardServer(paths.warehouse, tokens.path, root / "server.log") as server, chromium() as (_, browser):
-        yield Site(server.url, secrets, browser)
-
-
-class Site:
-    def __init__(self, url: str, secrets: dict[str, str], browser):
-        self.url, self.secrets, self.browser = url, secrets, browser
-
-    def page(self, reader: str):
-        guard = LoopbackOnly(self.url)
-        context, page = new_page(self.browser, guard)
-        sign_in(page, self.url, self.secrets[reader])
-        return context, page, guard
-
-    def api(self, question: str, reader: str, query: list[tuple[str, str]], fmt: str = "json"):
-        params = [*query, ("format", fmt)] if fmt == "csv" else query
-        response = httpx.get(
-            f"{self.url}/acme/sessions/analytics/{question}",
-            params=params,
-            headers={"Authorization": f"Bearer {self.secrets[reader]}"},
-        )
-        assert response.status_code == 200, response.text
-        return response.text if fmt == "csv" else response.json()
+        yield DashboardSite(server.url, secrets, browser)
 
 
 def budget_table(page) -> list[tuple]:
