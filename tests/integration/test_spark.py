@@ -2,14 +2,15 @@
 with nothing new give, in every `analytics` table, the same rows on Spark as on DuckDB (money exactly).
 
 Spark is real: dbt-spark's session method (Spark in local mode inside dbt, Java 17 from the machine image), the
-`spark` output of dbt_project/profiles.yml, the lake registered as `raw` tables by the build itself. The full build
-on Spark is `session-analytics refresh --engine spark` end to end (loaders, Dagster, `dbt build` with every data
-test); the nightly builds on Spark are `dbt run` with the vars a refresh passes: their data tests are the full
-build's SQL again (about a third of a Spark build's time), and the rows they would check are compared with
-DuckDB's, whose nightly builds are `dbt build` with every test.
+`spark` output of dbt_project/profiles.yml, the lake registered as `raw` tables by each build itself, with the
+arguments a refresh on Spark passes (orchestration/engines/spark.py). The three Spark builds run in one child
+process (tests/fixtures/spark_dbt.py: one JVM, as a long-lived Spark session would); the full build runs every data
+and unit test on Spark, the nightly builds leave them out (the same SQL again, a third of a build's time), their
+rows being compared with DuckDB's, whose builds all run every test. `session-analytics refresh --engine spark` end
+to end (loaders, Dagster, dbt in its own JVM) is the opt-in test at the end (`make test-spark`).
 
-Spark's tables are read from the Parquet files Spark wrote, by DuckDB (a second JVM would hold the Derby
-metastore the next dbt run needs): a dropped partition's folder is gone, an overwritten one holds only new files.
+Spark's tables are read from the Parquet files Spark wrote, by DuckDB (a second JVM would need the Derby metastore
+the Spark process holds): a dropped partition's folder is gone, an overwritten one holds only new files.
 """
 
 import json
@@ -24,15 +25,10 @@ import pytest
 
 from orchestration.defs.resources import publish_lake_views
 from orchestration.engines import spark
-from orchestration.ingest import changes, platform
+from orchestration.ingest import agent_logs, changes, claude_code, directory, otel, platform
 from orchestration.sample.generator import generate_sample
-from tests.fixtures.warehouse import DBT_PROJECT_DIR, run_dbt, test_paths
-
-# Not yet in `make test` (issue 17 open): the file takes 6-13 minutes on two cores, more than the suite's budget
-# allows; `make test-spark` runs it (SESSION_ANALYTICS_SPARK_TESTS=1).
-pytestmark = pytest.mark.skipif(
-    not os.environ.get("SESSION_ANALYTICS_SPARK_TESTS"), reason="Spark tests are opt-in: make test-spark"
-)
+from tests.fixtures.spark_dbt import WITHOUT_TESTS, SparkDbt
+from tests.fixtures.warehouse import run_dbt, test_paths
 
 USERS, DAYS = 8, 4  # the generator's smallest org; the newest of the days is the nightly's new day
 FLOAT_DIGITS = 9  # doubles (durations) are summed in another order on each engine; decimals (money) are exact
@@ -96,80 +92,63 @@ def spark_environment(root: Path) -> dict[str, str]:
     return {**os.environ, spark.SPARK_DIR_ENV: str(root / "spark")}
 
 
-def spark_dbt_run(root: Path, dbt_vars: dict) -> None:
-    """`dbt run` on Spark with the vars of a nightly refresh (and the lake to register, as a refresh passes it)."""
-    target = root / "dbt-target-spark"
-    command = [
-        str(Path(sys.executable).parent / "dbt"),
-        "run",
-        "--project-dir",
-        str(DBT_PROJECT_DIR),
-        "--profiles-dir",
-        str(DBT_PROJECT_DIR),
-        "--target-path",
-        str(target),
-        "--log-path",
-        str(target / "logs"),
-        *spark.dbt_arguments(root / "lake", dbt_vars),
-    ]
-    completed = subprocess.run(command, env=spark_environment(root), capture_output=True, text=True)
-    assert completed.returncode == 0, (
-        f"dbt run on Spark failed:\n{completed.stdout[-6000:]}\n{completed.stderr[-2000:]}"
-    )
+def load_lake(paths, deliveries: list[str] | None = None) -> None:
+    """The loaders of a refresh: platform deliveries (all, or the named ones), transcripts, telemetry, the other
+    agents' logs, the directory."""
+    platform.load_deliveries(paths.raw_dir, paths.lake_dir, deliveries or platform.delivery_dates(paths.raw_dir))
+    if deliveries is None:
+        claude_code.load_all(paths.raw_dir, paths.lake_dir)
+        otel.load_all(paths.raw_dir, paths.lake_dir)
+        agent_logs.load_every_format(paths.raw_dir, paths.lake_dir)
+        directory.load_directory(paths.directory, paths.lake_dir)
+    publish_lake_views(paths)
 
 
-@pytest.fixture(scope="module")
-def builds(tmp_path_factory):
-    """The lake of a small sample and both engines' tables after each of the three builds (run in order)."""
-    root = tmp_path_factory.mktemp("spark")
+def small_lake(root: Path):
+    """A small sample with its newest platform delivery held back (the nightly's new day): paths, new day, folder."""
     paths = test_paths(root)
     generate_sample(paths.raw_dir, paths.directory, users=USERS, days=DAYS, seed=5)
     new_day = platform.delivery_dates(paths.raw_dir)[-1]
     held_back = root / "held-back"
     shutil.move(paths.raw_dir / "platform" / new_day, held_back)
+    return paths, new_day, held_back
+
+
+@pytest.fixture(scope="module")
+def builds(tmp_path_factory):
+    """Both engines' tables after each of the three builds on one lake (run in order)."""
+    root = tmp_path_factory.mktemp("spark")
+    paths, new_day, held_back = small_lake(root)
     states: dict[str, dict] = {}
+    with SparkDbt(root / "spark", paths.lake_dir, root / "dbt-target-spark") as spark_dbt:
+        # Full build: everything the lake holds, every data and unit test on both engines.
+        load_lake(paths)
+        built = changes.pending(paths.lake_dir)
+        spark_dbt.build(None)
+        run_dbt(paths, "build", "--full-refresh")
+        changes.mark_built(paths.lake_dir, built)  # as a successful refresh does
+        states["full"] = _state(root)
 
-    # Full build. Spark: the refresh command loads the lake and builds on it. DuckDB: the same lake.
-    flags = {"--raw-dir": paths.raw_dir, "--directory": paths.directory, "--warehouse": paths.warehouse}
-    command = [
-        sys.executable,
-        "-m",
-        "orchestration.cli",
-        "refresh",
-        "--engine",
-        "spark",
-        "--lake-dir",
-        str(root / "lake"),
-    ]
-    command += [str(part) for flag, value in flags.items() for part in (flag, value)]
-    refresh = subprocess.run(command, env=spark_environment(root), capture_output=True, text=True)
-    assert refresh.returncode == 0, (
-        f"refresh --engine spark failed:\n{refresh.stdout[-4000:]}\n{refresh.stderr[-6000:]}"
-    )
-    assert json.loads(refresh.stdout)["engine"] == "spark"
-    assert changes.pending(paths.lake_dir).is_empty()  # the Spark build absorbed the lake's changes
-    publish_lake_views(paths)
-    run_dbt(paths, "build", "--full-refresh")
-    states["full"] = _state(root)
+        # Nightly: the new day's delivery is loaded, and both engines build the batches it changed.
+        shutil.move(held_back, paths.raw_dir / "platform" / new_day)
+        load_lake(paths, [new_day])
+        nightly_vars = changes.pending(paths.lake_dir).dbt_vars()
+        assert nightly_vars == {"changed_batches": {"platform": [new_day]}}
+        run_dbt(paths, "build", "--vars", json.dumps(nightly_vars))
+        spark_dbt.build(nightly_vars, *WITHOUT_TESTS)
+        states["nightly"] = _state(root)
+        with duckdb.connect(str(paths.warehouse), read_only=True) as conn:  # the same SQL on both engines
+            days = conn.execute("select distinct activity_date from intermediate.int_days_affected").fetchall()
+        # As Spark names the partitions (a null day is Hive's default partition).
+        states["nightly"]["days_affected"] = {
+            "__HIVE_DEFAULT_PARTITION__" if day is None else str(day) for (day,) in days
+        }
 
-    # Nightly: the new day's delivery is loaded, and both engines build the batches it changed.
-    shutil.move(held_back, paths.raw_dir / "platform" / new_day)
-    platform.load_deliveries(paths.raw_dir, paths.lake_dir, [new_day])
-    publish_lake_views(paths)
-    nightly_vars = changes.pending(paths.lake_dir).dbt_vars()
-    assert nightly_vars == {"changed_batches": {"platform": [new_day]}}
-    run_dbt(paths, "build", "--vars", json.dumps(nightly_vars))
-    spark_dbt_run(root, nightly_vars)
-    states["nightly"] = _state(root)
-    with duckdb.connect(str(paths.warehouse), read_only=True) as conn:  # the same SQL on both engines
-        days = conn.execute("select distinct activity_date from intermediate.int_days_affected").fetchall()
-    # As Spark names the partitions (a null day is Hive's default partition).
-    states["nightly"]["days_affected"] = {"__HIVE_DEFAULT_PARTITION__" if day is None else str(day) for (day,) in days}
-
-    # A second nightly with nothing new.
-    run_dbt(paths, "build", "--vars", json.dumps({"changed_batches": {}}))
-    spark_dbt_run(root, {"changed_batches": {}})
-    states["again"] = _state(root)
+        # A second nightly with nothing new.
+        run_dbt(paths, "build", "--vars", json.dumps({"changed_batches": {}}))
+        spark_dbt.build({"changed_batches": {}}, *WITHOUT_TESTS)
+        states["again"] = _state(root)
+        states["spark_seconds"] = spark_dbt.seconds
     return {"root": root, "new_day": new_day, **states}
 
 
@@ -237,3 +216,27 @@ def test_money_is_decimal_on_spark(builds):
             f"select typeof(cost_usd) from read_parquet('{folder}/**/*.parquet', hive_partitioning = true) limit 1"
         ).fetchall()
     assert cost_type == "DECIMAL(38,12)"
+
+
+@pytest.mark.skipif(
+    not os.environ.get("SESSION_ANALYTICS_SPARK_TESTS"),
+    reason="opt-in (make test-spark): a refresh starts its own JVM, 3 more minutes on two cores",
+)
+def test_refresh_on_spark_loads_and_builds_end_to_end(tmp_path):
+    """`session-analytics refresh --engine spark`: the loaders, Dagster's dbt asset with the Spark target (every
+    data test), the lake's changes marked built; its tables equal DuckDB's build of the same lake."""
+    paths, _, _ = small_lake(tmp_path)
+    flags = {"--raw-dir": paths.raw_dir, "--directory": paths.directory, "--warehouse": paths.warehouse}
+    command = [sys.executable, "-m", "orchestration.cli", "refresh", "--engine", "spark", "--lake-dir", paths.lake_dir]
+    command += [part for flag, value in flags.items() for part in (flag, value)]
+    refresh = subprocess.run(
+        [str(part) for part in command], env=spark_environment(tmp_path), capture_output=True, text=True
+    )
+    assert refresh.returncode == 0, (
+        f"refresh --engine spark failed:\n{refresh.stdout[-4000:]}\n{refresh.stderr[-6000:]}"
+    )
+    assert json.loads(refresh.stdout)["engine"] == "spark"
+    assert changes.pending(paths.lake_dir).is_empty()  # the Spark build absorbed the lake's changes
+    publish_lake_views(paths)
+    run_dbt(paths, "build", "--full-refresh")
+    assert_same_rows(_state(tmp_path))
