@@ -193,7 +193,7 @@ def world(tmp_path_factory):
     half = len(EVENTS) // 2
     write_delivery(paths.raw_dir, "2026-11-06", "events", EVENTS[:half])
     write_delivery(paths.raw_dir, "2026-11-12", "events", EVENTS[half:], gz=True)
-    build_warehouse(paths)
+    build_warehouse(paths, dbt_tests=False)
     tokens = root / "tokens.sqlite3"
     store_flags = ("--warehouse", str(paths.warehouse), "--tokens", str(tokens))
 

@@ -169,7 +169,7 @@ def site(tmp_path_factory):
     write_directory(paths.directory, ORGS, USERS, PROJECTS)
     (paths.directory / "budgets.csv").write_text(BUDGETS, encoding="utf-8")
     write_delivery(paths.raw_dir, "2026-11-23", "events", EVENTS)
-    build_warehouse(paths)
+    build_warehouse(paths, dbt_tests=False)
     tokens = TokenStore(root / "api_tokens.sqlite3")
     secrets = {role: tokens.create("acme", user)[1] for role, user in READERS.items()}
     secrets["globex"] = tokens.create("globex", "glx-gus-w")[1]

@@ -250,7 +250,7 @@ def warehouse(tmp_path_factory):
             )
         )
     write_delivery(paths.raw_dir, "2026-11-16", "events", events)
-    build_warehouse(paths)
+    build_warehouse(paths, dbt_tests=False)
     with duckdb.connect(str(paths.warehouse), read_only=True) as conn:
         yield conn
 

@@ -617,7 +617,7 @@ def hand_queries(tmp_path_factory):
     for (delivery_date, name), events in HAND_DELIVERIES.items():
         write_delivery(paths.raw_dir, delivery_date, name, events, gz=name == "part-b")
     write_directory(paths.directory, orgs=HAND_ORGS, users=HAND_USERS, projects=HAND_PROJECTS)
-    build_warehouse(paths)
+    build_warehouse(paths, dbt_tests=False)
     with connect_read_only(paths.warehouse) as conn:
         yield AnalyticsQueries(conn)
 
@@ -839,7 +839,7 @@ def test_queries_equal_the_oracle_for_generated_events_and_filters(world, data):
             if events:
                 write_delivery(paths.raw_dir, delivery_date, name, events, gz=name == "late")
         write_directory(paths.directory, orgs=world["orgs"], users=world["users"], projects=world["projects"])
-        build_warehouse(paths)
+        build_warehouse(paths, dbt_tests=False)
         events = [e for batch in world["deliveries"].values() for e in batch]
         directory = (world["orgs"], world["users"], world["projects"])
         with connect_read_only(paths.warehouse) as conn:
