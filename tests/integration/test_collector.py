@@ -48,7 +48,7 @@ from orchestration.ingest import agent_logs, claude_code, lake
 from reports.api.tokens import TokenStore
 from tests.fixtures import FIXTURES_DIR
 from tests.fixtures.servers import free_port
-from tests.fixtures.warehouse import test_paths, write_directory
+from tests.fixtures.warehouse import build_warehouse, test_paths, write_directory
 
 FIXTURES = FIXTURES_DIR
 REAL_CLAUDE = FIXTURES / "claude_code_real" / "developer@spotter.example"
@@ -151,7 +151,9 @@ def world(tmp_path_factory):
         projects=[(ORG, "p-shop", "Shop", "single")],
     )
     paths.raw_dir.mkdir(parents=True)
-    session_analytics("refresh", *path_flags)  # the published warehouse: the directory, no usage yet
+    # The published warehouse the server starts on: the directory, no usage yet. The real loaders and dbt build
+    # in-process (no data tests); the refresh after the uploads below is the real command.
+    build_warehouse(paths, dbt_tests=False)
     store = TokenStore(paths.tokens)
     tokens = {user: store.create(ORG, user)[1] for user in USERS}
 
