@@ -1,4 +1,5 @@
-"""Fixtures shared by several test files (each is built once per test session)."""
+"""Fixtures shared by several test files (each is built once per test session, and the warehouses once for all
+xdist workers)."""
 
 import dagster as dg
 import pytest
@@ -6,8 +7,10 @@ from aiosmtpd.controller import Controller
 
 from orchestration.defs.reporting import weekly_reports
 from orchestration.defs.resources import SessionAnalyticsPaths
+from tests.fixtures.budget_scenario import build_budget_warehouse
 from tests.fixtures.report_scenario import W46, build_report_warehouse
 from tests.fixtures.servers import RecordingSmtpHandler, free_port
+from tests.fixtures.warehouse import built_once, test_paths
 
 SMTP_BACKOFF_SECONDS = 0.01  # before the second attempt; doubles per attempt
 SMTP_FROM = "reports@acme.example"
@@ -15,24 +18,35 @@ SMTP_FROM = "reports@acme.example"
 
 @pytest.fixture(scope="session")
 def report_warehouse(tmp_path_factory):
-    """The report scenario's warehouse (tests/fixtures/report_scenario.py); tests only read it."""
-    return build_report_warehouse(tmp_path_factory.mktemp("report-warehouse"))
+    """The report scenario's warehouse (tests/fixtures/report_scenario.py), one build for every worker; tests only
+    read it."""
+    return test_paths(built_once(tmp_path_factory, "report-warehouse", build_report_warehouse))
 
 
 @pytest.fixture(scope="session")
 def rendered_reports(report_warehouse, tmp_path_factory):
-    """The scenario's W46 reports of every org, rendered once by the real Dagster asset (worker processes): the
-    reports folder (`<org>/<week>/...`). Tests only read it; a test that changes reports works on a copy."""
-    reports_dir = tmp_path_factory.mktemp("rendered-reports")
-    result = dg.materialize(
-        [weekly_reports],
-        partition_key=W46.start.isoformat(),
-        resources={
-            "paths": SessionAnalyticsPaths(warehouse=str(report_warehouse.warehouse), reports_dir=str(reports_dir))
-        },
-    )
-    assert result.success
-    return reports_dir
+    """The scenario's W46 reports of every org, rendered once for every worker by the real Dagster asset (worker
+    processes): the reports folder (`<org>/<week>/...`). Tests only read it; a test that changes reports works on a
+    copy."""
+
+    def render(reports_dir):
+        result = dg.materialize(
+            [weekly_reports],
+            partition_key=W46.start.isoformat(),
+            resources={
+                "paths": SessionAnalyticsPaths(warehouse=str(report_warehouse.warehouse), reports_dir=str(reports_dir))
+            },
+        )
+        assert result.success
+
+    return built_once(tmp_path_factory, "rendered-reports", render)
+
+
+@pytest.fixture(scope="session")
+def budget_warehouse(tmp_path_factory):
+    """The budget scenario's warehouse (tests/fixtures/budget_scenario.py), one build for every worker; tests only
+    read it, or copy its folder (`paths.warehouse.parent`) to change it."""
+    return test_paths(built_once(tmp_path_factory, "budget-warehouse", build_budget_warehouse))
 
 
 @pytest.fixture

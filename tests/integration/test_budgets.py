@@ -21,6 +21,7 @@ import datetime as dt
 import email.policy
 import json
 import re
+import shutil
 from decimal import Decimal
 
 import duckdb
@@ -30,8 +31,9 @@ import pytest
 from reports.api.app import ApiSettings
 from reports.weekly.render import render_reports
 from tests.fixtures.budget_scenario import EXPECTED_BUDGETS as EXPECTED
-from tests.fixtures.budget_scenario import build_budget_warehouse, move_max_to_web
+from tests.fixtures.budget_scenario import move_max_to_web
 from tests.fixtures.servers import LiveServer, run_cli
+from tests.fixtures.warehouse import test_paths
 
 LATEST = dt.date(2026, 11, 18)
 W47 = "2026-W47"
@@ -39,9 +41,11 @@ ACME_PEOPLE = ("ada", "mia", "pat", "max", "wes", "val")
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory):
+def world(tmp_path_factory, budget_warehouse):
     root = tmp_path_factory.mktemp("budgets")
-    paths = build_budget_warehouse(root)
+    # a copy: the team move's test rebuilds the warehouse
+    shutil.copytree(budget_warehouse.warehouse.parent, root / "scenario")
+    paths = test_paths(root / "scenario")
     tokens = root / "tokens.sqlite3"
     secrets = {}
     for user in (*ACME_PEOPLE, "gil"):

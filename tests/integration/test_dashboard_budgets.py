@@ -23,7 +23,7 @@ import pytest
 
 from reports.api.tokens import TokenStore
 from tests.fixtures.browser import DashboardServer, DashboardSite, chromium
-from tests.fixtures.budget_scenario import BUDGETS, EXPECTED_BUDGETS, build_budget_warehouse
+from tests.fixtures.budget_scenario import BUDGETS, EXPECTED_BUDGETS
 
 READERS = ("ada", "mia", "wes", "pat", "max")
 SPIKE = "2026-11-18"
@@ -50,12 +50,12 @@ def budgets_of_the_directory() -> dict[tuple[str, str], tuple[float, float]]:
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory):
+def site(tmp_path_factory, budget_warehouse):
     root = tmp_path_factory.mktemp("dashboard-budgets")
-    paths = build_budget_warehouse(root)
+    warehouse = budget_warehouse.warehouse
     tokens = TokenStore(root / "api_tokens.sqlite3")
     secrets = {user: tokens.create("acme", user)[1] for user in READERS}
-    with DashboardServer(paths.warehouse, tokens.path, root / "server.log") as server, chromium() as (_, browser):
+    with DashboardServer(warehouse, tokens.path, root / "server.log") as server, chromium() as (_, browser):
         yield DashboardSite(server.url, secrets, browser)
 
 
