@@ -62,8 +62,9 @@ $(CCUSAGE):
 	npm install --silent --no-audit --no-fund --prefix .tools ccusage@20.0.24
 
 # Two workers (the machines have two cores), each test file on one worker, so a file's shared warehouse is built
-# once: most of the suite's time is dbt builds, each mostly one core.
-PYTEST_ARGS ?= -n 2 --dist loadfile
+# once: most of the suite's time is dbt builds, each mostly one core. Files go out in collection order, longest
+# first (tests/conftest.py), not xdist's default of most tests first.
+PYTEST_ARGS ?= -n 2 --dist loadfile --no-loadscope-reorder
 test: lint $(MANIFEST) $(CCUSAGE) $(CJK_FONT) $(DASHBOARD_ASSETS) $(CHROMIUM)
 	$(BIN)/pytest $(PYTEST_ARGS)
 

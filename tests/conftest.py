@@ -12,8 +12,26 @@ from tests.fixtures.report_scenario import W46, build_report_warehouse
 from tests.fixtures.servers import RecordingSmtpHandler, free_port
 from tests.fixtures.warehouse import built_once, test_paths
 
+# pytest-xdist (`--dist loadfile`) hands the files to its workers in the order they are collected: a long file
+# collected last would run alone at the end while the other worker idles. The longest files go first (seconds on two
+# busy cores); the others keep their order.
+LONGEST_FILES_FIRST = (
+    "test_spark.py",  # ~250: three Spark builds and three DuckDB builds
+    "test_query_properties.py",  # ~150: a real build per generated example
+    "test_collector.py",  # ~120
+    "test_production.py",  # ~100
+    "test_hostile_api.py",  # ~100
+    "test_multiprocess_executor.py",  # ~100: every step process loads the code location
+    "test_pipeline.py",  # ~70
+)
+
 SMTP_BACKOFF_SECONDS = 0.01  # before the second attempt; doubles per attempt
 SMTP_FROM = "reports@acme.example"
+
+
+def pytest_collection_modifyitems(items):
+    rank = {name: position for position, name in enumerate(LONGEST_FILES_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: a file's tests keep their order
 
 
 @pytest.fixture(scope="session")

@@ -25,10 +25,10 @@ import pytest
 
 from orchestration.defs.resources import publish_lake_views
 from orchestration.engines import spark
-from orchestration.ingest import agent_logs, changes, claude_code, directory, otel, platform
+from orchestration.ingest import changes, platform
 from orchestration.sample.generator import generate_sample
-from tests.fixtures.spark_dbt import WITHOUT_TESTS, SparkDbt
-from tests.fixtures.warehouse import run_dbt, test_paths
+from tests.fixtures.spark_dbt import SparkDbt
+from tests.fixtures.warehouse import WITHOUT_DBT_TESTS, load_sources, run_dbt, test_paths
 
 USERS, DAYS = 8, 4  # the generator's smallest org; the newest of the days is the nightly's new day
 FLOAT_DIGITS = 9  # doubles (durations) are summed in another order on each engine; decimals (money) are exact
@@ -92,18 +92,6 @@ def spark_environment(root: Path) -> dict[str, str]:
     return {**os.environ, spark.SPARK_DIR_ENV: str(root / "spark")}
 
 
-def load_lake(paths, deliveries: list[str] | None = None) -> None:
-    """The loaders of a refresh: platform deliveries (all, or the named ones), transcripts, telemetry, the other
-    agents' logs, the directory."""
-    platform.load_deliveries(paths.raw_dir, paths.lake_dir, deliveries or platform.delivery_dates(paths.raw_dir))
-    if deliveries is None:
-        claude_code.load_all(paths.raw_dir, paths.lake_dir)
-        otel.load_all(paths.raw_dir, paths.lake_dir)
-        agent_logs.load_every_format(paths.raw_dir, paths.lake_dir)
-        directory.load_directory(paths.directory, paths.lake_dir)
-    publish_lake_views(paths)
-
-
 def small_lake(root: Path):
     """A small sample with its newest platform delivery held back (the nightly's new day): paths, new day, folder."""
     paths = test_paths(root)
@@ -122,7 +110,7 @@ def builds(tmp_path_factory):
     states: dict[str, dict] = {}
     with SparkDbt(root / "spark", paths.lake_dir, root / "dbt-target-spark") as spark_dbt:
         # Full build: everything the lake holds, every data and unit test on both engines.
-        load_lake(paths)
+        load_sources(paths)
         built = changes.pending(paths.lake_dir)
         spark_dbt.build(None)
         run_dbt(paths, "build", "--full-refresh")
@@ -131,11 +119,12 @@ def builds(tmp_path_factory):
 
         # Nightly: the new day's delivery is loaded, and both engines build the batches it changed.
         shutil.move(held_back, paths.raw_dir / "platform" / new_day)
-        load_lake(paths, [new_day])
+        platform.load_deliveries(paths.raw_dir, paths.lake_dir, [new_day])
+        publish_lake_views(paths)
         nightly_vars = changes.pending(paths.lake_dir).dbt_vars()
         assert nightly_vars == {"changed_batches": {"platform": [new_day]}}
         run_dbt(paths, "build", "--vars", json.dumps(nightly_vars))
-        spark_dbt.build(nightly_vars, *WITHOUT_TESTS)
+        spark_dbt.build(nightly_vars, *WITHOUT_DBT_TESTS)
         states["nightly"] = _state(root)
         with duckdb.connect(str(paths.warehouse), read_only=True) as conn:  # the same SQL on both engines
             days = conn.execute("select distinct activity_date from intermediate.int_days_affected").fetchall()
@@ -146,7 +135,7 @@ def builds(tmp_path_factory):
 
         # A second nightly with nothing new.
         run_dbt(paths, "build", "--vars", json.dumps({"changed_batches": {}}))
-        spark_dbt.build({"changed_batches": {}}, *WITHOUT_TESTS)
+        spark_dbt.build({"changed_batches": {}}, *WITHOUT_DBT_TESTS)
         states["again"] = _state(root)
         states["spark_seconds"] = spark_dbt.seconds
     return {"root": root, "new_day": new_day, **states}
