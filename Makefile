@@ -64,7 +64,7 @@ $(CCUSAGE):
 # Two workers (the machines have two cores), each test file on one worker, so a file's shared warehouse is built
 # once: most of the suite's time is dbt builds, each mostly one core. Files go out in collection order, longest
 # first (tests/conftest.py), not xdist's default of most tests first.
-PYTEST_ARGS ?= -n 2 --dist loadfile --no-loadscope-reorder
+PYTEST_ARGS ?= -n 2 --dist loadfile --no-loadscope-reorder --durations=20
 test: lint $(MANIFEST) $(CCUSAGE) $(CJK_FONT) $(DASHBOARD_ASSETS) $(CHROMIUM)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
