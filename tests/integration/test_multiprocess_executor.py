@@ -6,6 +6,7 @@ A step process starts by loading the code location (5 to 25 s on two busy cores)
 and directory loaders, dbt and publish (the other loaders' steps are the same kind of step) on a lake of
 platform events and the directory only."""
 
+import os
 import shutil
 
 import dagster as dg
@@ -60,27 +61,24 @@ def test_the_refresh_job_runs_with_the_multiprocess_executor_one_writer_at_a_tim
             asset_selection=selected_assets(),
         ) as result:
             assert result.success, [event.message for event in result.all_events if event.is_failure]
-            events = result.all_events
-
-    steps = {}
-    for event in events:
-        if event.step_key and event.event_type_value in ("STEP_START", "STEP_SUCCESS"):
-            steps.setdefault(event.step_key, {})[event.event_type_value] = event
-    writers = sorted(step for step in steps if not step.endswith("events_are_fresh"))
-    assert writers == ["org_directory_raw", "platform_events_raw", "warehouse__published", "warehouse_models"]
-    # each step in a process of its own, none in this one
-    pids = {steps[step]["STEP_START"].pid for step in writers}
-    assert len(pids) == len(writers)
-    # one writer at a time: no two writer steps' runs overlap
-    with dg.DagsterInstance.from_config(str(home)) as instance:
         records = instance.get_records_for_run(result.run_id).records
-    times = {}
+
+    # each writer step's start and end (time, process), from the run's event log
+    steps = {}
     for record in records:
         entry = record.event_log_entry
         kind = entry.dagster_event.event_type_value if entry.dagster_event else None
-        if entry.step_key in writers and kind in ("STEP_START", "STEP_SUCCESS"):
-            times.setdefault(entry.step_key, {})[kind] = entry.timestamp
-    spans = sorted((span["STEP_START"], span["STEP_SUCCESS"], step) for step, span in times.items())
+        if entry.step_key and kind in ("STEP_START", "STEP_SUCCESS"):
+            steps.setdefault(entry.step_key, {})[kind] = entry
+    writers = sorted(step for step in steps if not step.endswith("events_are_fresh"))
+    assert writers == ["org_directory_raw", "platform_events_raw", "warehouse__published", "warehouse_models"]
+    # each step in a process of its own, none in this one
+    pids = {steps[step]["STEP_START"].dagster_event.pid for step in writers}
+    assert len(pids) == len(writers) and os.getpid() not in pids
+    # one writer at a time: no two writer steps' runs overlap
+    spans = sorted(
+        (steps[step]["STEP_START"].timestamp, steps[step]["STEP_SUCCESS"].timestamp, step) for step in writers
+    )
     for (_, first_end, first), (second_start, _, second) in zip(spans, spans[1:]):
         assert second_start >= first_end, f"{second} started before {first} ended ({WAREHOUSE_WRITER_POOL} pool)"
 

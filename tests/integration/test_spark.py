@@ -137,7 +137,6 @@ def builds(tmp_path_factory):
         run_dbt(paths, "build", "--vars", json.dumps({"changed_batches": {}}))
         spark_dbt.build({"changed_batches": {}}, *WITHOUT_DBT_TESTS)
         states["again"] = _state(root)
-        states["spark_seconds"] = spark_dbt.seconds
     return {"root": root, "new_day": new_day, **states}
 
 
